@@ -1,1 +1,122 @@
-export {};
+import * as path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { isParryError } from '@parry/core';
+import { evalCommand } from './commands/eval.js';
+import { listCommand } from './commands/list.js';
+import { trainCommand } from './commands/train.js';
+import { parseInteger, parseNumberList, parsePositive } from './parse.js';
+
+export { evalCommand, renderTable, type EvalCommandOptions } from './commands/eval.js';
+export { trainCommand, type TrainCommandOptions, type TrainOutcome } from './commands/train.js';
+export { listCommand } from './commands/list.js';
+
+const wrap =
+  <T>(flag: string, fn: (flag: string, v: string) => T) =>
+  (v: string) =>
+    fn(flag, v);
+
+const backendOption = () => new Option('--backend <name>', 'tensorflow | wasm | cpu | auto (env PARRY_BACKEND)').default(undefined);
+
+/** Build the `parry` command tree (exported for tests). */
+export function createProgram(argv: string[] = process.argv): Command {
+  const program = new Command('parry')
+    .description('Attack, harden and measure the robustness of neural classifiers')
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('train')
+    .description('train the small MNIST CNN (Wong et al. 2020) and save it')
+    .option('--data <dir>', 'directory with MNIST IDX files (default: the 10,000 embedded digits)')
+    .option('--epochs <n>', 'training epochs', wrap('--epochs', (f, v) => parseInteger(f, v)), 4)
+    .option('--batch-size <n>', 'examples per step', wrap('--batch-size', (f, v) => parseInteger(f, v)), 64)
+    .option('--lr <x>', 'Adam learning rate', wrap('--lr', parsePositive), 2e-3)
+    .option('--seed <n>', 'seed for the split, initialisation and shuffling', wrap('--seed', (f, v) => parseInteger(f, v, 0)), 0)
+    .option('--limit <n>', 'use at most n training examples', wrap('--limit', (f, v) => parseInteger(f, v)))
+    .option('-o, --out <dir>', 'model directory to write', 'runs/mnist-cnn')
+    .addOption(backendOption())
+    .option('--json', 'print the results object as JSON on stdout')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (o) => {
+      await trainCommand({ ...o, argv });
+    });
+
+  program
+    .command('eval')
+    .description('attack a saved model at several epsilons and write results.json')
+    .option('-m, --model <dir>', 'model directory written by `parry train`', 'runs/mnist-cnn')
+    .option('-a, --attack <names>', 'comma-separated attacks (see `parry list`)', 'fgsm,pgd')
+    .option('-e, --eps <list>', 'comma-separated epsilons', '0.1,0.2,0.3')
+    .option('-n, --n <count>', 'held-out examples to attack', wrap('--n', (f, v) => parseInteger(f, v)), 1000)
+    .option('--seed <n>', 'attack seed', wrap('--seed', (f, v) => parseInteger(f, v, 0)), 0)
+    .option('--batch-size <n>', 'examples per attack batch', wrap('--batch-size', (f, v) => parseInteger(f, v)), 256)
+    .option('--opt <attack.key=value>', 'attack option, repeatable (e.g. --opt pgd.steps=10)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--data <dir>', 'evaluate on the MNIST IDX test split in <dir> instead of the model\'s own held-out split')
+    .option('-o, --out <file>', 'results file to write', 'runs/results.json')
+    .addOption(backendOption())
+    .option('--json', 'print the results object as JSON on stdout')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (o) => {
+      await evalCommand({
+        ...o,
+        attacks: String(o.attack).split(',').map((s: string) => s.trim()).filter(Boolean),
+        epsilons: parseNumberList('--eps', String(o.eps)),
+        argv,
+      });
+    });
+
+  program
+    .command('list')
+    .description('list registered attacks and defenses with their options and defaults')
+    .option('--json', 'print as JSON')
+    .action((o) => listCommand(o));
+
+  program
+    .command('demo')
+    .description('train the small CNN on the embedded digits, then evaluate FGSM and PGD at eps 0.1, 0.2, 0.3')
+    .option('-o, --out <dir>', 'where to write the model and results', 'runs/demo')
+    .option('-n, --n <count>', 'held-out examples to attack', wrap('--n', (f, v) => parseInteger(f, v)), 500)
+    .addOption(backendOption())
+    .option('-q, --quiet', 'no progress output')
+    .action(async (o) => {
+      const modelDir = path.join(o.out, 'model');
+      await trainCommand({ epochs: 4, batchSize: 64, lr: 2e-3, seed: 0, out: modelDir, backend: o.backend, quiet: o.quiet, argv });
+      await evalCommand({
+        model: modelDir,
+        attacks: ['fgsm', 'pgd'],
+        epsilons: [0.1, 0.2, 0.3],
+        n: o.n,
+        seed: 0,
+        batchSize: 256,
+        out: path.join(o.out, 'results.json'),
+        backend: o.backend,
+        quiet: o.quiet,
+        argv,
+      });
+    });
+
+  return program;
+}
+
+/**
+ * Run the CLI and return the exit code: 0 ok, 1 the run failed, 2 bad usage or input (one line on stderr).
+ */
+export async function main(argv: string[] = process.argv): Promise<number> {
+  const program = createProgram(argv);
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) return 0;
+      return 2; // commander already printed its one-line message
+    }
+    if (isParryError(e)) {
+      process.stderr.write(`parry: ${e.message}\n`);
+      return e.exitCode;
+    }
+    process.stderr.write(`parry: run failed: ${(e as Error)?.stack ?? String(e)}\n`);
+    return 1;
+  }
+}

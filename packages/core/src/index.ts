@@ -1,1 +1,67 @@
-export {};
+export { ParryError, UsageError, InputError, isParryError } from './errors.js';
+export { createRng, type Rng } from './rng.js';
+export {
+  type Classifier,
+  type ClassifierOptions,
+  type LayersModelOptions,
+  type ModelCapabilities,
+  type OutputKind,
+  fromFunction,
+  fromLayersModel,
+  predict,
+  logitsInBatches,
+} from './model.js';
+export {
+  type Criterion,
+  untargeted,
+  targeted,
+  criterionLabels,
+  criterionLoss,
+  crossEntropy,
+  isAdversarial,
+  sliceCriterion,
+} from './criteria.js';
+export {
+  type Norm,
+  NORMS,
+  norm,
+  distance,
+  clipToBounds,
+  projectDelta,
+  project,
+  ascentDirection,
+  randomInBall,
+} from './distances.js';
+export { lossAndGradient, type LossAndGradient } from './gradients.js';
+export {
+  type AttackContext,
+  type AttackCounters,
+  type AttackNeed,
+  type AttackPlugin,
+  type AttackRunOutput,
+  type AttackSpec,
+  type DefensePlugin,
+  type Plugin,
+  type PluginFactory,
+  type PluginName,
+  defineAttack,
+  parseOptions,
+  formatOptionError,
+} from './plugin.js';
+export { Registry, createRegistry, validatePluginShape, type PluginInfo, type OptionInfo } from './registry.js';
+export {
+  runAttack,
+  disposeAttackResult,
+  validateEpsilons,
+  checkCompatible,
+  type AttackResult,
+  type EpsilonResult,
+  type RunAttackOptions,
+} from './run-attack.js';
+export { initBackend, getBackendInfo, type BackendInfo, type BackendName, type InitBackendOptions } from './backend.js';
+export { registerWasmPolyfills, type PolyfillOptions } from './polyfills/index.js';
+export { writeFileAtomic, writeDirAtomic } from './fs-atomic.js';
+export { saveModel, loadModel, MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelMeta, type SaveModelOptions, type LoadedModel } from './model-io.js';
+export { environmentInfo, type EnvironmentInfo } from './environment.js';
+export { z } from 'zod';
+export { mnistCnn, type MnistCnnOptions } from './models.js';

@@ -1,1 +1,28 @@
-export {};
+export {
+  type ImageSplit,
+  type ImageDataset,
+  type IndexRng,
+  toTensors,
+  subset,
+  permutation,
+  batches,
+} from './types.js';
+export {
+  type EmbeddedMnistOptions,
+  loadEmbeddedMnist,
+  embeddedMnistClassCounts,
+  EMBEDDED_MNIST_SIZE,
+  MNIST_LABEL_NAMES,
+} from './mnist-embedded.js';
+export {
+  type IdxDtype,
+  type IdxData,
+  type IdxArray,
+  type MnistIdxOptions,
+  IDX_DTYPES,
+  MNIST_IDX_FILES,
+  isGzip,
+  parseIdx,
+  readIdx,
+  loadMnistIdx,
+} from './idx.js';

@@ -1,1 +1,1 @@
-export {};
+export { trainClassifier, type TrainOptions, type EpochRecord, type LabelledTensors } from './trainer.js';

@@ -1,0 +1,134 @@
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  type AttackPlugin,
+  disposeAttackResult,
+  environmentInfo,
+  loadModel,
+  logitsInBatches,
+  runAttack,
+  untargeted,
+  validateEpsilons,
+} from '@parry/core';
+import { toTensors } from '@parry/datasets';
+import { type AttackSummary, correctMask, summarizeAttack, writeResults, type Results } from '@parry/metrics';
+import Table from 'cli-table3';
+import { cliRegistry, log, out, setupBackend } from '../context.js';
+import { type DatasetRef, loadDataset } from '../data.js';
+import { parseAttackOptions } from '../parse.js';
+import { createProgress } from '../progress.js';
+import { pct } from './train.js';
+
+export interface EvalCommandOptions {
+  model: string;
+  attacks: string[];
+  epsilons: number[];
+  n: number;
+  seed: number;
+  batchSize: number;
+  out: string;
+  data?: string;
+  opt?: string[];
+  backend?: string;
+  json?: boolean;
+  quiet?: boolean;
+  argv?: string[];
+}
+
+/**
+ * Evaluate a saved model: clean accuracy, then every attack at every epsilon on the held-out examples.
+ * All inputs are checked before anything runs; results are written once, atomically, at the end.
+ */
+export async function evalCommand(o: EvalCommandOptions): Promise<Results> {
+  // 1. validate everything that does not need the model (no work, no files before this passes)
+  const epsilons = validateEpsilons(o.epsilons, true);
+  const registry = cliRegistry();
+  const attackOptions = parseAttackOptions(o.opt ?? []);
+  const attacks: AttackPlugin[] = o.attacks.map((name) => {
+    const full = registry.resolve(name, 'attack');
+    return registry.create<AttackPlugin>(full, { ...(attackOptions[name] ?? {}), ...(attackOptions[full] ?? {}) }, 'attack');
+  });
+  for (const key of Object.keys(attackOptions)) {
+    if (!o.attacks.includes(key) && !attacks.some((a) => a.name === key)) registry.resolve(key, 'attack'); // typo in --opt prefix
+  }
+  const backend = await setupBackend(o.backend);
+  const { classifier, meta } = await loadModel(o.model);
+  const training = (meta.training ?? {}) as { dataset?: DatasetRef };
+  const ref: DatasetRef = o.data ? { kind: 'mnist-idx', dir: path.resolve(o.data) } : (training.dataset ?? { kind: 'embedded-mnist', seed: 0, testFraction: 0.2 });
+  const dataset = loadDataset(ref);
+  const n = Math.min(o.n, dataset.test.n);
+  const { x, y } = toTensors(dataset.test, 0, n);
+  log(`evaluating ${meta.name} on ${n} held-out ${dataset.name} digits, backend ${backend.name}, seed ${o.seed}`);
+  try {
+    const logits = logitsInBatches(classifier, x, o.batchSize);
+    const cleanCorrect = await correctMask(logits, y);
+    logits.dispose();
+    const cleanAccuracy = cleanCorrect.filter(Boolean).length / n;
+    log(`clean accuracy ${pct(cleanAccuracy)}`);
+    const summaries: AttackSummary[] = [];
+    for (const attack of attacks) {
+      const bar = createProgress(`${attack.name}`, n, { quiet: o.quiet });
+      const result = await runAttack(attack, classifier, x, untargeted(y), {
+        epsilons,
+        seed: o.seed,
+        batchSize: o.batchSize,
+        onBatch: (done) => bar.update(done),
+      });
+      try {
+        const summary = await summarizeAttack(x, cleanCorrect, result);
+        const bits = await Promise.all(result.perEpsilon.map(async (e) => Array.from(await e.success.data()).map((v) => (v ? '1' : '0')).join('')));
+        summaries.push({ ...summary, successBits: bits } as AttackSummary);
+        bar.stop(`${attack.name}: done in ${(result.wallTimeMs / 1000).toFixed(1)} s`);
+      } finally {
+        disposeAttackResult(result);
+      }
+    }
+    const results = writeResults(o.out, {
+      schema: 'parry-results',
+      version: 1,
+      kind: 'eval',
+      createdAt: new Date().toISOString(),
+      command: o.argv ?? [],
+      seed: o.seed,
+      environment: environmentInfo() as unknown as Record<string, unknown>,
+      dataset: { name: dataset.name, source: dataset.source, split: 'test', n },
+      model: { path: o.model, name: meta.name, inputShape: meta.inputShape, numClasses: meta.numClasses, bounds: meta.bounds },
+      clean: { accuracy: cleanAccuracy, n },
+      attacks: summaries.map((s) => ({ ...s, perEpsilon: s.perEpsilon.map((e) => ({ ...e, epsilon: Number.isFinite(e.epsilon) ? e.epsilon : null })) })),
+    });
+    if (o.json) out(JSON.stringify(results, null, 2));
+    else {
+      out(renderTable(cleanAccuracy, summaries));
+      out(`results written to ${o.out}`);
+    }
+    return results;
+  } finally {
+    tf.dispose([x, y]);
+    classifier.dispose?.();
+  }
+}
+
+/** The robustness table printed by `parry eval`. */
+export function renderTable(cleanAccuracy: number, summaries: AttackSummary[]): string {
+  const table = new Table({
+    head: ['attack', 'norm', 'eps', 'clean acc', 'robust acc', 'success rate', 'mean Linf', 'mean L2', 'grad evals', 'seconds'],
+    style: { head: [], border: [] },
+  });
+  for (const s of summaries) {
+    for (const e of s.perEpsilon) {
+      table.push([
+        s.attack,
+        s.norm,
+        String(e.epsilon),
+        pct(cleanAccuracy),
+        pct(e.robustAccuracy),
+        pct(e.attackSuccessRate),
+        e.linf ? e.linf.mean.toFixed(4) : '-',
+        e.l2 ? e.l2.mean.toFixed(3) : '-',
+        String(s.gradientEvaluations),
+        (s.wallTimeMs / 1000).toFixed(1),
+      ]);
+    }
+  }
+  return table.toString();
+}

@@ -1,0 +1,20 @@
+import { cliRegistry, out } from '../context.js';
+
+/** `parry list`: every registered plugin with its options and defaults. */
+export function listCommand(o: { json?: boolean }): void {
+  const info = cliRegistry().info();
+  if (o.json) {
+    out(JSON.stringify(info, null, 2));
+    return;
+  }
+  for (const p of info) {
+    out(`${p.name}  (${p.kind}) ${p.summary}`);
+    const facts = Object.entries(p.facts).map(([k, v]) => `${k}: ${v}`).join('; ');
+    if (facts) out(`  ${facts}`);
+    for (const opt of p.options) {
+      const def = opt.default === undefined ? '' : ` = ${JSON.stringify(opt.default)}`;
+      out(`    --opt ${p.name.split('/')[1]}.${opt.name}  ${opt.type}${def}${opt.description ? `  ${opt.description}` : ''}`);
+    }
+    out('');
+  }
+}

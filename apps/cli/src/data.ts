@@ -1,0 +1,21 @@
+import * as fs from 'node:fs';
+import { InputError } from '@parry/core';
+import { type ImageDataset, loadEmbeddedMnist, loadMnistIdx } from '@parry/datasets';
+
+/** Where a model's data came from; stored in the model so `eval` attacks the held-out part of the same split. */
+export interface DatasetRef {
+  kind: 'embedded-mnist' | 'mnist-idx';
+  /** IDX directory (mnist-idx only). */
+  dir?: string;
+  /** Split seed and test fraction (embedded only). */
+  seed?: number;
+  testFraction?: number;
+}
+
+export function loadDataset(ref: DatasetRef): ImageDataset {
+  if (ref.kind === 'mnist-idx') {
+    if (!ref.dir || !fs.existsSync(ref.dir)) throw new InputError(`data directory ${ref.dir} not found; pass --data <dir with MNIST IDX files>`);
+    return loadMnistIdx(ref.dir);
+  }
+  return loadEmbeddedMnist({ seed: ref.seed ?? 0, testFraction: ref.testFraction ?? 0.2 });
+}

@@ -1,0 +1,45 @@
+import { UsageError } from '@parry/core';
+
+/** `--eps 0.1,0.2,0.3` -> numbers; one line naming the bad value otherwise. */
+export function parseNumberList(flag: string, text: string): number[] {
+  const parts = text.split(',').map((s) => s.trim()).filter(Boolean);
+  if (parts.length === 0) throw new UsageError(`${flag} needs at least one number, e.g. ${flag} 0.1,0.3`);
+  return parts.map((p) => {
+    const v = Number(p);
+    if (!Number.isFinite(v)) throw new UsageError(`${flag}: "${p}" is not a number; e.g. ${flag} 0.1,0.3`);
+    return v;
+  });
+}
+
+export function parseInteger(flag: string, text: string, min = 1): number {
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < min) throw new UsageError(`${flag} must be an integer >= ${min}, got "${text}"`);
+  return v;
+}
+
+export function parsePositive(flag: string, text: string): number {
+  const v = Number(text);
+  if (!(Number.isFinite(v) && v > 0)) throw new UsageError(`${flag} must be a number > 0, got "${text}"`);
+  return v;
+}
+
+/**
+ * `--opt pgd.steps=10 --opt pgd.norm=l2` -> { pgd: { steps: 10, norm: 'l2' } }. Values are parsed as JSON when they
+ * can be (numbers, booleans), else kept as strings.
+ */
+export function parseAttackOptions(pairs: string[]): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const pair of pairs) {
+    const m = /^([^.=]+(?:\/[^.=]+)?)\.([^=]+)=(.*)$/.exec(pair);
+    if (!m) throw new UsageError(`--opt "${pair}" must look like <attack>.<option>=<value>, e.g. --opt pgd.steps=10`);
+    const [, attack, key, raw] = m;
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // keep the string
+    }
+    (out[attack] ??= {})[key] = value;
+  }
+  return out;
+}

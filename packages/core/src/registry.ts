@@ -1,0 +1,120 @@
+import { z } from 'zod';
+import { UsageError } from './errors.js';
+import { PLUGIN_NAME_RE, type Plugin, type PluginFactory } from './plugin.js';
+
+/** One documented option of a plugin, as `parry list` shows it. */
+export interface OptionInfo {
+  name: string;
+  type: string;
+  default?: unknown;
+  description?: string;
+}
+
+export interface PluginInfo {
+  name: string;
+  kind: Plugin['kind'];
+  summary: string;
+  /** Attack-only facts (norm, mode, criteria, needs); empty for defenses. */
+  facts: Record<string, string>;
+  options: OptionInfo[];
+}
+
+function describeOptions(schema: z.ZodType): OptionInfo[] {
+  let json: any;
+  try {
+    json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+  } catch {
+    return [];
+  }
+  const props: Record<string, any> = json.properties ?? {};
+  return Object.entries(props).map(([name, p]) => {
+    let type = p.enum ? p.enum.map((v: unknown) => JSON.stringify(v)).join(' | ') : (p.type ?? 'any');
+    if (type === 'array' && p.items?.type) type = `${p.items.type}[]`;
+    const range = [p.minimum != null && p.minimum > -Number.MAX_SAFE_INTEGER ? `>= ${p.minimum}` : p.exclusiveMinimum != null ? `> ${p.exclusiveMinimum}` : '', p.maximum != null && p.maximum < Number.MAX_SAFE_INTEGER ? `<= ${p.maximum}` : p.exclusiveMaximum != null ? `< ${p.exclusiveMaximum}` : '']
+      .filter(Boolean)
+      .join(', ');
+    return { name, type: range ? `${type} (${range})` : String(type), default: p.default, description: p.description };
+  });
+}
+
+/** Checks that a factory's product is a well-formed plugin; throws one line naming what is wrong. */
+export function validatePluginShape(p: unknown, source = 'plugin'): Plugin {
+  const bad = (why: string) => new UsageError(`${source} is malformed: ${why}`);
+  if (p === null || typeof p !== 'object') throw bad('the factory must return an object');
+  const o = p as Record<string, unknown>;
+  if (typeof o.name !== 'string' || !PLUGIN_NAME_RE.test(o.name)) {
+    throw bad(`name ${JSON.stringify(o.name)} must be namespaced like "my-package/my-attack" (lowercase)`);
+  }
+  if (o.kind !== 'attack' && o.kind !== 'defense') throw bad(`${o.name}: kind must be "attack" or "defense"`);
+  if (typeof o.summary !== 'string') throw bad(`${o.name}: summary must be a string`);
+  if (!o.optionsSchema || typeof (o.optionsSchema as z.ZodType).safeParse !== 'function') throw bad(`${o.name}: optionsSchema must be a zod schema`);
+  if (o.kind === 'attack') {
+    if (typeof o.run !== 'function') throw bad(`${o.name}: an attack needs a run() function`);
+    if (!['linf', 'l2', 'l1', 'l0'].includes(o.norm as string)) throw bad(`${o.name}: norm must be linf, l2, l1 or l0`);
+    if (o.mode !== 'fixed-epsilon' && o.mode !== 'minimization') throw bad(`${o.name}: mode must be "fixed-epsilon" or "minimization"`);
+    if (!Array.isArray(o.needs) || !Array.isArray(o.criteria)) throw bad(`${o.name}: needs and criteria must be arrays`);
+  }
+  return o as unknown as Plugin;
+}
+
+/**
+ * Name -> factory map. Built-in plugins register through exactly the same `register` call a third-party plugin uses.
+ * Short aliases resolve when unambiguous: `pgd` -> `parry/pgd`.
+ */
+export class Registry {
+  private readonly factories = new Map<string, { factory: PluginFactory; defaults: Plugin }>();
+
+  /** Register a plugin factory. A duplicate name or a malformed plugin is refused with one line. */
+  register(factory: PluginFactory, source?: string): this {
+    if (typeof factory !== 'function') throw new UsageError(`${source ?? 'plugin'} is malformed: expected a factory function, got ${typeof factory}`);
+    const defaults = validatePluginShape(factory(), source ?? factory.name ?? 'plugin');
+    if (this.factories.has(defaults.name)) {
+      throw new UsageError(`plugin name "${defaults.name}" is already registered${source ? ` (from ${source})` : ''}; rename it or load it once`);
+    }
+    this.factories.set(defaults.name, { factory, defaults });
+    return this;
+  }
+
+  has(name: string): boolean {
+    return this.factories.has(name);
+  }
+
+  names(kind?: Plugin['kind']): string[] {
+    return [...this.factories.values()].filter((e) => !kind || e.defaults.kind === kind).map((e) => e.defaults.name).sort();
+  }
+
+  /** Full name for a name or unambiguous alias, or a UsageError listing what exists. */
+  resolve(name: string, kind?: Plugin['kind']): string {
+    const what = kind ?? 'plugin';
+    if (this.factories.has(name)) {
+      const k = this.factories.get(name)!.defaults.kind;
+      if (kind && k !== kind) throw new UsageError(`"${name}" is a ${k}, not an ${what}`);
+      return name;
+    }
+    const matches = this.names(kind).filter((n) => n.split('/')[1] === name);
+    if (matches.length === 1) return matches[0];
+    if (matches.length > 1) throw new UsageError(`${what} name "${name}" is ambiguous (${matches.join(', ')}); use the full name`);
+    throw new UsageError(`unknown ${what} "${name}"; known: ${this.names(kind).join(', ') || '(none)'} (see \`parry list\`)`);
+  }
+
+  /** Instantiate a registered plugin with validated options. */
+  create<P extends Plugin = Plugin>(name: string, options?: unknown, kind?: Plugin['kind']): P {
+    const full = this.resolve(name, kind);
+    return this.factories.get(full)!.factory(options ?? {}) as P;
+  }
+
+  info(kind?: Plugin['kind']): PluginInfo[] {
+    return this.names(kind).map((name) => {
+      const p = this.factories.get(name)!.defaults;
+      const facts: Record<string, string> =
+        p.kind === 'attack' ? { norm: p.norm, mode: p.mode, criteria: p.criteria.join(', '), needs: p.needs.join(', ') } : {};
+      return { name, kind: p.kind, summary: p.summary, facts, options: describeOptions(p.optionsSchema) };
+    });
+  }
+}
+
+export function createRegistry(factories: PluginFactory[] = []): Registry {
+  const r = new Registry();
+  for (const f of factories) r.register(f);
+  return r;
+}
