@@ -4,7 +4,7 @@ import { isParryError } from '@parry/core';
 import { evalCommand } from './commands/eval.js';
 import { listCommand } from './commands/list.js';
 import { trainCommand } from './commands/train.js';
-import { parseInteger, parseNumberList, parsePositive } from './parse.js';
+import { parseInteger, parseNumberList, parsePositive, parseRate } from './parse.js';
 
 export { evalCommand, renderTable, type EvalCommandOptions } from './commands/eval.js';
 export { trainCommand, type TrainCommandOptions, type TrainOutcome } from './commands/train.js';
@@ -29,9 +29,11 @@ export function createProgram(argv: string[] = process.argv): Command {
     .command('train')
     .description('train the small MNIST CNN (Wong et al. 2020) and save it')
     .option('--data <dir>', 'directory with MNIST IDX files (default: the 10,000 embedded digits)')
-    .option('--epochs <n>', 'training epochs', wrap('--epochs', (f, v) => parseInteger(f, v)), 4)
+    .option('--epochs <n>', 'training epochs', wrap('--epochs', (f, v) => parseInteger(f, v)), 8)
     .option('--batch-size <n>', 'examples per step', wrap('--batch-size', (f, v) => parseInteger(f, v)), 64)
     .option('--lr <x>', 'Adam learning rate', wrap('--lr', parsePositive), 2e-3)
+    .option('--dropout <rate>', 'dropout before the last layer', wrap('--dropout', parseRate), 0.3)
+    .addOption(new Option('--schedule <kind>', 'learning-rate schedule').choices(['cosine', 'constant']).default('cosine'))
     .option('--seed <n>', 'seed for the split, initialisation and shuffling', wrap('--seed', (f, v) => parseInteger(f, v, 0)), 0)
     .option('--limit <n>', 'use at most n training examples', wrap('--limit', (f, v) => parseInteger(f, v)))
     .option('-o, --out <dir>', 'model directory to write', 'runs/mnist-cnn')
@@ -81,7 +83,7 @@ export function createProgram(argv: string[] = process.argv): Command {
     .option('-q, --quiet', 'no progress output')
     .action(async (o) => {
       const modelDir = path.join(o.out, 'model');
-      await trainCommand({ epochs: 4, batchSize: 64, lr: 2e-3, seed: 0, out: modelDir, backend: o.backend, quiet: o.quiet, argv });
+      await trainCommand({ epochs: 8, batchSize: 64, lr: 2e-3, dropout: 0.3, schedule: 'cosine', seed: 0, out: modelDir, backend: o.backend, quiet: o.quiet, argv });
       await evalCommand({
         model: modelDir,
         attacks: ['fgsm', 'pgd'],

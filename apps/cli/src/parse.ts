@@ -43,3 +43,9 @@ export function parseAttackOptions(pairs: string[]): Record<string, Record<strin
   }
   return out;
 }
+
+export function parseRate(flag: string, text: string): number {
+  const v = Number(text);
+  if (!(Number.isFinite(v) && v >= 0 && v < 1)) throw new UsageError(`${flag} must be a number in [0, 1), got "${text}"`);
+  return v;
+}

@@ -24,6 +24,8 @@ export interface InitBackendOptions {
   /**
    * Threads for the wasm backend's XNNPACK kernels. Default 1, or the environment variable `PARRY_THREADS`.
    * Values above 1 are opt-in and use the threaded wasm build (`./wasm-threads.ts`); only 1 and 2 are accepted.
+   * Experimental: results are identical, but it only pays off on idle cores (on a busy 2-vCPU box it was slower),
+   * and it applies only if the wasm backend was not initialised yet in this process (`BackendInfo.threads` says).
    */
   threads?: number;
   /**
@@ -72,6 +74,8 @@ export function getBackendInfo(): BackendInfo | undefined {
  * Order for `'auto'`: `tensorflow` (dynamic import of `@tensorflow/tfjs-node-gpu`, then `@tensorflow/tfjs-node`;
  * neither is a dependency, install one to use it) > `wasm` > `cpu`. `PARRY_BACKEND` / `PARRY_THREADS` apply when
  * the options leave them open. Calling it again with the same request is cheap and returns the same result.
+ * It also makes sure tfjs gradients are registered: `@tensorflow/tfjs-core` alone registers none in Node, so when
+ * they are missing it imports `@tensorflow/tfjs-layers` (a peer dependency), which registers them all.
  *
  * @throws UsageError when a backend was named explicitly and cannot be initialised, or an option is invalid.
  */
@@ -82,7 +86,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   const key = JSON.stringify([requested, threads, polyfills]);
   if (last && last.key === key && tf.getBackend() === last.info.name) return cloneInfo(last.info);
   if (pending && pending.key === key) return cloneInfo(await pending.promise);
-  const promise = select(requested, threads, polyfills);
+  const promise = ensureGradients().then(() => select(requested, threads, polyfills));
   pending = { key, promise };
   try {
     const info = await promise;
@@ -100,6 +104,20 @@ function cloneInfo(info: BackendInfo): BackendInfo {
     versions: { ...info.versions },
     tried: info.tried.map((t) => ({ ...t })),
   };
+}
+
+/**
+ * tfjs-core's Node bundle registers no gradient functions (the union package and tfjs-layers do). Without them
+ * every `tf.grad` fails with "gradient function not found". Import tfjs-layers when it is installed.
+ */
+async function ensureGradients(): Promise<void> {
+  if (tf.getGradient('Neg') !== undefined) return;
+  const spec = '@tensorflow/tfjs-layers';
+  try {
+    await import(spec);
+  } catch {
+    // Not installed: gradients stay the caller's business (e.g. import '@tensorflow/tfjs').
+  }
 }
 
 function resolveRequested(option: InitBackendOptions['backend']): BackendName | 'auto' {

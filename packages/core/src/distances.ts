@@ -88,7 +88,7 @@ function projectL1(delta: tf.Tensor, eps: number): tf.Tensor {
   const cond = tf.greater(tf.sub(mu, tf.div(tf.sub(cs, eps), j)), 0);
   // rho = last index where cond holds (cond is true for a prefix)
   const rho = tf.sum(tf.cast(cond, 'int32'), 1); // [b], >= 1 whenever ||a||_1 > eps
-  const rhoIdx = tf.maximum(tf.sub(rho, 1), 0);
+  const rhoIdx = tf.cast(tf.maximum(tf.sub(rho, 1), 0), 'int32');
   const csAtRho = tf.sum(tf.mul(cs, tf.oneHot(rhoIdx, d)), 1);
   const theta = tf.maximum(tf.div(tf.sub(csAtRho, eps), tf.maximum(tf.cast(rho, 'float32'), 1)), 0);
   const inside = tf.lessEqual(tf.sum(a, 1), eps);

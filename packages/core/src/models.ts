@@ -5,6 +5,8 @@ export interface MnistCnnOptions {
   seed?: number;
   /** Dropout rate before the last layer (0 = none). */
   dropout?: number;
+  /** Width multiplier for the filters and hidden units (1 = the paper's 16/32/100). */
+  width?: number;
   inputShape?: [number, number, number];
   numClasses?: number;
 }
@@ -15,14 +17,14 @@ export interface MnistCnnOptions {
  * Outputs logits. Weight initialisation is seeded.
  */
 export function mnistCnn(options: MnistCnnOptions = {}): tfl.LayersModel {
-  const { seed = 0, dropout = 0, inputShape = [28, 28, 1], numClasses = 10 } = options;
+  const { seed = 0, dropout = 0, width = 1, inputShape = [28, 28, 1], numClasses = 10 } = options;
   const rng = createRng(seed);
   const init = () => tfl.initializers.heNormal({ seed: rng.tfSeed() });
-  const model = tfl.sequential({ name: 'mnist-cnn-wong2020' });
-  model.add(tfl.layers.conv2d({ inputShape, filters: 16, kernelSize: 4, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: init() }));
-  model.add(tfl.layers.conv2d({ filters: 32, kernelSize: 4, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: init() }));
+  const model = tfl.sequential({ name: width === 1 ? 'mnist-cnn-wong2020' : `mnist-cnn-wong2020-x${width}` });
+  model.add(tfl.layers.conv2d({ inputShape, filters: 16 * width, kernelSize: 4, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: init() }));
+  model.add(tfl.layers.conv2d({ filters: 32 * width, kernelSize: 4, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: init() }));
   model.add(tfl.layers.flatten());
-  model.add(tfl.layers.dense({ units: 100, activation: 'relu', kernelInitializer: init() }));
+  model.add(tfl.layers.dense({ units: 100 * width, activation: 'relu', kernelInitializer: init() }));
   if (dropout > 0) model.add(tfl.layers.dropout({ rate: dropout, seed: rng.tfSeed() }));
   model.add(tfl.layers.dense({ units: numClasses, kernelInitializer: tfl.initializers.glorotUniform({ seed: rng.tfSeed() }) }));
   return model;

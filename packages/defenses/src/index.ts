@@ -1,1 +1,1 @@
-export { trainClassifier, type TrainOptions, type EpochRecord, type LabelledTensors } from './trainer.js';
+export { trainClassifier, learningRateAt, type TrainOptions, type EpochRecord, type LabelledTensors } from './trainer.js';

@@ -20,6 +20,8 @@ export interface TrainOptions {
   epochs: number;
   batchSize: number;
   learningRate: number;
+  /** Learning-rate schedule over all steps: constant, or cosine decay to 0 (default constant). */
+  schedule?: 'constant' | 'cosine';
   seed: number;
   /** Held-out set evaluated after every epoch. */
   evalSet?: LabelledTensors;
@@ -46,6 +48,11 @@ async function accuracyOf(model: Classifier, set: LabelledTensors, limit?: numbe
   return v;
 }
 
+/** Cosine decay from `base` at t = 0 to 0 at t = 1. */
+export function learningRateAt(base: number, t: number): number {
+  return 0.5 * base * (1 + Math.cos(Math.PI * Math.min(Math.max(t, 0), 1)));
+}
+
 /**
  * Plain supervised training with Adam and softmax cross-entropy: seeded shuffling, one `tf.tidy` per step, and an
  * evaluation after every epoch. The model's weights are trained in place.
@@ -58,6 +65,7 @@ export async function trainClassifier(model: Classifier, data: LabelledTensors, 
   const rng = createRng(options.seed);
   const optimizer = tf.train.adam(options.learningRate);
   const steps = Math.ceil(n / options.batchSize);
+  const totalSteps = steps * options.epochs;
   const records: EpochRecord[] = [];
   try {
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
@@ -66,6 +74,11 @@ export async function trainClassifier(model: Classifier, data: LabelledTensors, 
       let lossSum = 0;
       for (let step = 0; step < steps; step++) {
         const idx = order.slice(step * options.batchSize, (step + 1) * options.batchSize);
+        if (options.schedule === 'cosine') {
+          const t = ((epoch - 1) * steps + step) / totalSteps;
+          // AdamOptimizer reads `learningRate` on every update; tfjs declares it protected.
+          (optimizer as unknown as { learningRate: number }).learningRate = learningRateAt(options.learningRate, t);
+        }
         const lossT = tf.tidy(() => {
           const ids = tf.tensor1d(idx, 'int32');
           const xb = tf.gather(data.x, ids);

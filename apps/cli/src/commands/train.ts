@@ -14,6 +14,8 @@ export interface TrainCommandOptions {
   epochs: number;
   batchSize: number;
   lr: number;
+  schedule?: 'constant' | 'cosine';
+  dropout?: number;
   seed: number;
   out: string;
   backend?: string;
@@ -38,7 +40,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainOutcome
   const nTrain = Math.min(o.limit ?? dataset.train.n, dataset.train.n);
   const train = toTensors(dataset.train, 0, nTrain);
   const test = toTensors(dataset.test);
-  const layers = mnistCnn({ seed: o.seed });
+  const layers = mnistCnn({ seed: o.seed, dropout: o.dropout ?? 0 });
   const model = fromLayersModel(layers, { bounds: dataset.bounds, labelNames: dataset.labelNames });
   log(`training ${layers.name} on ${nTrain} ${dataset.name} digits (${dataset.source}), backend ${backend.name}, seed ${o.seed}`);
   try {
@@ -48,6 +50,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainOutcome
       epochs: o.epochs,
       batchSize: o.batchSize,
       learningRate: o.lr,
+      schedule: o.schedule ?? 'cosine',
       seed: o.seed,
       evalSet: { x: test.x, y: test.y },
       onBatch: ({ step, loss }) => bar.update(step, `loss ${loss.toFixed(4)}`),
@@ -57,7 +60,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainOutcome
       },
     });
     const last = epochs[epochs.length - 1];
-    const hyperparameters = { epochs: o.epochs, batchSize: o.batchSize, learningRate: o.lr, optimizer: 'adam', seed: o.seed, nTrain, architecture: layers.name };
+    const hyperparameters = { epochs: o.epochs, batchSize: o.batchSize, learningRate: o.lr, schedule: o.schedule ?? 'cosine', optimizer: 'adam', dropout: o.dropout ?? 0, seed: o.seed, nTrain, architecture: layers.name };
     await saveModel(o.out, layers, {
       bounds: dataset.bounds,
       labelNames: dataset.labelNames,

@@ -105,7 +105,7 @@ describe('conv net training and input gradients on wasm with the polyfills', { t
     const optimizer = tf.train.adam(0.01);
     const step = () => {
       const { value, grads } = tf.variableGrads(() => loss(x));
-      optimizer.applyGradients(grads);
+      optimizer.applyGradients(grads as Record<string, tf.Variable>);
       tf.dispose([value, ...Object.values(grads)]);
       const adv = tf.tidy(() => {
         const g = tf.grad(loss)(x);
