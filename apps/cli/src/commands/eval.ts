@@ -58,13 +58,13 @@ export async function evalCommand(o: EvalCommandOptions): Promise<Results> {
   const dataset = loadDataset(ref);
   const n = Math.min(o.n, dataset.test.n);
   const { x, y } = toTensors(dataset.test, 0, n);
-  log(`evaluating ${meta.name} on ${n} held-out ${dataset.name} digits, backend ${backend.name}, seed ${o.seed}`);
+  if (!o.quiet) log(`evaluating ${meta.name} on ${n} held-out ${dataset.name} digits, backend ${backend.name}, seed ${o.seed}`);
   try {
     const logits = logitsInBatches(classifier, x, o.batchSize);
     const cleanCorrect = await correctMask(logits, y);
     logits.dispose();
     const cleanAccuracy = cleanCorrect.filter(Boolean).length / n;
-    log(`clean accuracy ${pct(cleanAccuracy)}`);
+    if (!o.quiet) log(`clean accuracy ${pct(cleanAccuracy)}`);
     const summaries: AttackSummary[] = [];
     for (const attack of attacks) {
       const bar = createProgress(`${attack.name}`, n, { quiet: o.quiet });

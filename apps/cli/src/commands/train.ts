@@ -42,7 +42,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainOutcome
   const test = toTensors(dataset.test);
   const layers = mnistCnn({ seed: o.seed, dropout: o.dropout ?? 0 });
   const model = fromLayersModel(layers, { bounds: dataset.bounds, labelNames: dataset.labelNames });
-  log(`training ${layers.name} on ${nTrain} ${dataset.name} digits (${dataset.source}), backend ${backend.name}, seed ${o.seed}`);
+  if (!o.quiet) log(`training ${layers.name} on ${nTrain} ${dataset.name} digits (${dataset.source}), backend ${backend.name}, seed ${o.seed}`);
   try {
     const steps = Math.ceil(nTrain / o.batchSize);
     let bar = createProgress(`epoch 1/${o.epochs}`, steps, { quiet: o.quiet });

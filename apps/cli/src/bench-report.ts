@@ -1,0 +1,224 @@
+/** Formats the bench results as docs/benchmarks.md and as a compact stdout summary. */
+import type { AttackMeasurement, TorchResult, TrainResult, VariantResult } from './bench-types.js';
+
+export interface Machine {
+  cpuModel: string;
+  cores: number;
+  memoryGiB: number;
+  node: string;
+  platform: string;
+  loadavgStart: number[];
+  loadavgEnd: number[];
+}
+
+export interface ReportInput {
+  date: string;
+  command: string;
+  machine: Machine;
+  train: TrainResult;
+  variants: VariantResult[];
+  failures: Array<{ variant: string; error: string }>;
+  torch?: TorchResult;
+  torchFile: string;
+  totalSeconds: number;
+  quick: boolean;
+}
+
+/** The research note's numbers (tfjs-spike-2026-11-22.md, addendum "the small MNIST CNN"). */
+export const SPIKE = {
+  note: '/work/shared/research/tfjs-spike-2026-11-22.md',
+  sketch1t: { fgsm: 1195, pgd: 24.3 },
+  sketch2t: { fgsm: 1387, pgd: 35.4 },
+  noPolyfills: { fgsm: 702, pgd: 17.9 },
+  torchFactor: 8,
+};
+
+const f0 = (v: number): string => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : 'n/a');
+const f1 = (v: number): string => (Number.isFinite(v) ? v.toFixed(1) : 'n/a');
+const pct = (v: number): string => (Number.isFinite(v) ? `${(v * 100).toFixed(1)}%` : 'n/a');
+const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MB`;
+const rate = (v: number): string => (v >= 100 ? f0(v) : f1(v));
+const la = (l: number[]): string => l.map((v) => v.toFixed(2)).join(' / ');
+
+function find(variants: VariantResult[], name: string, attack: 'fgsm' | 'pgd'): AttackMeasurement | undefined {
+  return variants.find((v) => v.variant === name)?.attacks.find((a) => a.attack === attack && (attack === 'fgsm' || a.steps === 40));
+}
+
+function torchRate(torch: TorchResult | undefined, attack: 'fgsm' | 'pgd'): number | undefined {
+  return torch?.results.find((r) => r.attack.toLowerCase().startsWith(attack))?.imagesPerSecond;
+}
+
+/** Best Parry (wasm) rate for an attack, over the wasm variants with polyfills. */
+function bestWasm(variants: VariantResult[], attack: 'fgsm' | 'pgd'): { rate: number; variant: string } | undefined {
+  let best: { rate: number; variant: string } | undefined;
+  for (const v of variants) {
+    if (v.backend.name !== 'wasm') continue;
+    const m = find(variants, v.variant, attack);
+    if (m && !m.extrapolated && (!best || m.imagesPerSecond > best.rate)) best = { rate: m.imagesPerSecond, variant: v.variant };
+  }
+  return best;
+}
+
+export function renderMarkdown(r: ReportInput): string {
+  const L: string[] = [];
+  const m = r.machine;
+  const main = r.variants.find((v) => v.variant === 'wasm+polyfills') ?? r.variants[0];
+  L.push('# Attack benchmarks');
+  L.push('');
+  L.push('Written by `pnpm bench` (`apps/cli/src/bench.ts`); rerun it to refresh this file.');
+  L.push('');
+  L.push('FGSM and PGD-40 (Linf, eps 0.3, step 0.01, random start) on the MNIST CNN of Wong et al. 2020 (conv 16 4x4 s2, conv 32 4x4 s2, dense 100, dense 10), batch 256, through `runAttack` (so each batch also pays the shared projection, one forward pass for the success criterion and the distances).');
+  if (r.quick) L.push('', '**Quick run (`--quick`): fewer images, PGD-5 and one repetition; not comparable with a full run.**');
+  L.push('');
+  L.push('## Setup');
+  L.push('');
+  L.push(`- Date: ${r.date}`);
+  L.push(`- Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB memory, ${m.platform}`);
+  L.push(`- Node ${m.node}; ${Object.entries(main?.backend.versions ?? {}).filter(([k]) => k !== 'node').map(([k, v]) => `${k} ${v}`).join(', ')}${r.variants.some((v) => v.backend.name === 'cpu') ? `, @tensorflow/tfjs-backend-cpu ${r.variants.find((v) => v.backend.name === 'cpu')?.backend.versions['@tensorflow/tfjs-backend-cpu'] ?? '?'}` : ''}`);
+  L.push(`- Load average (1/5/15 min) at start ${la(m.loadavgStart)}, at end ${la(m.loadavgEnd)} — this box has ${m.cores} cores and is shared, so a load above ~1 means the bench competed for CPU.`);
+  L.push(`- Command: \`${r.command}\` (total ${f0(r.totalSeconds)} s)`);
+  L.push(`- Model: trained for the bench, ${r.train.epochs} epoch(s) of Adam (cosine schedule) on the first ${f0(r.train.trainExamples)} training images of ${r.train.realMnist ? 'the real MNIST' : '**the embedded MNIST subset (the MNIST IDX files were not found)**'} in ${f1(r.train.trainSeconds)} s; test accuracy ${pct(r.train.testAccuracy)} (first 2,000 test images). Attacked images: the first test images (FGSM 1,024 = 4 batches, PGD-40 512 = 2 batches).`);
+  L.push('- Each row: one warm-up batch under `tf.profile` (gives peak tensors in a batch, peakBytes, tensors left), then the median of the timed repetitions (3 on wasm, 1 on cpu). "Peak tensors" is the most live tensors after any kernel of the profiled batch (baseline: model weights, images and labels, in brackets); "at batch end" is `tf.memory().numTensors` sampled in the batch callbacks. "Leak" compares the tensor count before each repetition with the count after its result was disposed.');
+  L.push('');
+  L.push('## Results');
+  L.push('');
+  L.push('| variant | backend, threads | attack | images | images/s | ms per batch | peak tensors (baseline) | at batch end | peakBytes | leak | robust acc. |');
+  L.push('|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|');
+  for (const v of r.variants) {
+    for (const a of v.attacks) {
+      const label = a.extrapolated ? `${a.label} (extrapolated)` : a.label;
+      L.push(
+        `| ${v.variant} | ${v.backend.name}, ${v.backend.threads} | ${label} | ${f0(a.images)} | ${rate(a.imagesPerSecond)} | ${f0(a.msPerBatch)} | ${f0(a.profile.peakTensors)} (${a.baselineTensors}) | ${f0(a.peakTensorsAtBatchEnd)} | ${mb(a.profile.peakBytes)} | ${a.leak ? `**yes** (${a.leakedTensors.join(', ')})` : 'no'} | ${pct(a.robustAccuracy)} |`,
+      );
+    }
+  }
+  L.push('');
+  L.push(`Clean accuracy on the attacked images: ${r.variants.map((v) => `${v.variant} ${pct(v.cleanAccuracy)}`).join(', ')}. Robust accuracy is 1 − success rate at eps 0.3 (an undefended CNN should be near 0% under PGD-40).`);
+  for (const v of r.variants) {
+    for (const a of v.attacks) if (a.extrapolated) L.push('', `${v.variant} ${a.label}: ${a.extrapolated}. Not a measured PGD-40 run.`);
+  }
+  L.push('');
+  L.push('Polyfills per variant:');
+  L.push('');
+  for (const v of r.variants) L.push(`- ${v.variant}: ${v.backend.polyfills.length ? v.backend.polyfills.join(', ') : '(none)'}`);
+  if (r.failures.length) {
+    L.push('');
+    L.push('Variants that failed:');
+    L.push('');
+    for (const f of r.failures) L.push(`- ${f.variant}: ${f.error}`);
+  }
+  L.push('');
+  L.push('## Where the time goes');
+  L.push('');
+  L.push('`tf.profile` around one PGD step at batch 256 (`lossAndGradient` from @parry/core + sign step + Linf projection), kernel times summed by kernel name. A polyfill kernel includes the kernels it calls directly (e.g. the transposes inside the `BatchMatMul` wrapper).');
+  for (const v of r.variants) {
+    const s = v.step;
+    const other = Math.max(0, s.stepMs - s.kernelMs);
+    L.push('');
+    L.push(`### ${v.variant} (${v.backend.name}, ${v.backend.threads} thread${v.backend.threads === 1 ? '' : 's'})`);
+    L.push('');
+    L.push(`One step: ${f1(s.stepMs)} ms wall (unprofiled median), ${f1(s.kernelMs)} ms in ${s.kernelCalls} kernel calls (profiled), so ~${f1(other)} ms (${pct(s.stepMs > 0 ? other / s.stepMs : NaN)}) outside kernels (JS, engine, tape, profiling skew).`);
+    L.push('');
+    L.push('| kernel | calls | total ms | share of kernel time |');
+    L.push('|---|---:|---:|---:|');
+    const top = s.kernels.slice(0, v.variant === 'wasm+polyfills' ? 12 : 6);
+    for (const k of top) L.push(`| ${k.name} | ${k.calls} | ${f1(k.totalMs)} | ${pct(k.share)} |`);
+    const rest = s.kernels.slice(top.length);
+    if (rest.length) {
+      L.push(`| (${rest.length} others) | ${rest.reduce((q, k) => q + k.calls, 0)} | ${f1(rest.reduce((q, k) => q + k.totalMs, 0))} | ${pct(rest.reduce((q, k) => q + k.share, 0))} |`);
+    }
+  }
+  L.push('');
+  L.push('## PyTorch comparison');
+  L.push('');
+  const tf1 = find(r.variants, 'wasm+polyfills', 'fgsm');
+  const tp1 = find(r.variants, 'wasm+polyfills', 'pgd');
+  if (r.torch) {
+    const t = r.torch;
+    L.push(`Measured with \`scripts/bench-torch.py\` (PyTorch ${t.torch}, CPU, torch.set_num_threads(${t.threads}), batch ${t.batchSize}, ${t.data ?? 'same model shape'}${t.date ? `, ${t.date}` : ''}${t.loadavg ? `, load average at start ${la(t.loadavg)}` : ''}); read from \`${r.torchFile}\`.`);
+    L.push('');
+    L.push('| attack | PyTorch img/s | Parry wasm+polyfills (1 thread) img/s | ratio Parry/PyTorch | best Parry variant img/s |');
+    L.push('|---|---:|---:|---:|---:|');
+    for (const [attack, label] of [['fgsm', 'FGSM'], ['pgd', 'PGD-40']] as const) {
+      const torch = torchRate(t, attack);
+      const parry = attack === 'fgsm' ? tf1 : tp1;
+      const best = bestWasm(r.variants, attack);
+      L.push(`| ${label} | ${torch ? rate(torch) : 'n/a'} | ${parry ? rate(parry.imagesPerSecond) : 'n/a'} | ${torch && parry ? `${(parry.imagesPerSecond / torch).toFixed(2)}x` : 'n/a'} | ${best ? `${rate(best.rate)} (${best.variant}, ${torch ? `${(best.rate / torch).toFixed(2)}x` : 'n/a'})` : 'n/a'} |`);
+    }
+    if (t.stepMs) L.push('', `PyTorch, one PGD step at batch 256: ${f1(t.stepMs)} ms (Parry wasm+polyfills: ${main ? f1(main.step.stepMs) : 'n/a'} ms).`);
+  } else {
+    L.push(`Not re-measured (no \`${r.torchFile}\`; run \`python3 scripts/bench-torch.py\` with PyTorch installed, then \`pnpm bench\`). The research note (${SPIKE.note}, addendum) reports that PyTorch 1.13 CPU (Debian, OpenBLAS, 2 threads) ran this attack about ${SPIKE.torchFactor}x faster than the earlier tfjs sketch at 1 thread (FGSM ${f0(SPIKE.sketch1t.fgsm)} img/s, PGD-40 ${SPIKE.sketch1t.pgd} img/s), i.e. roughly ${f0(SPIKE.sketch1t.fgsm * SPIKE.torchFactor)} and ${f0(SPIKE.sketch1t.pgd * SPIKE.torchFactor)} img/s.`);
+  }
+  L.push('');
+  L.push(`For reference, the research note's tfjs sketch: FGSM ${f0(SPIKE.sketch1t.fgsm)} / PGD-40 ${SPIKE.sketch1t.pgd} img/s (sketch polyfills, 1 thread), ${f0(SPIKE.sketch2t.fgsm)} / ${SPIKE.sketch2t.pgd} (2 threads), ${f0(SPIKE.noPolyfills.fgsm)} / ${SPIKE.noPolyfills.pgd} (no polyfills).`);
+  L.push('');
+  L.push('## Interpretation');
+  L.push('');
+  L.push(interpret(r));
+  L.push('');
+  return L.join('\n');
+}
+
+function interpret(r: ReportInput): string {
+  const main = r.variants.find((v) => v.variant === 'wasm+polyfills');
+  const noPerf = r.variants.find((v) => v.variant === 'wasm-no-perf-polyfills');
+  const two = r.variants.find((v) => v.variant === 'wasm+polyfills-2threads');
+  const cpu = r.variants.find((v) => v.variant === 'cpu');
+  const s: string[] = [];
+  if (!main) return 'The main variant (wasm+polyfills) did not run, so there is nothing to interpret.';
+  const fg = find(r.variants, 'wasm+polyfills', 'fgsm');
+  const pg = find(r.variants, 'wasm+polyfills', 'pgd');
+  const top = main.step.kernels.slice(0, 3);
+  const outside = Math.max(0, main.step.stepMs - main.step.kernelMs);
+  s.push(
+    `On wasm with the polyfills (1 thread) Parry attacks at ${fg ? rate(fg.imagesPerSecond) : 'n/a'} img/s with FGSM and ${pg ? rate(pg.imagesPerSecond) : 'n/a'} img/s with PGD-40; one PGD step at batch 256 takes ${f1(main.step.stepMs)} ms, of which ${pct(main.step.kernelMs / main.step.stepMs)} is kernel time, led by ${top.map((k) => `${k.name} (${pct(k.share)})`).join(', ')}, and ~${f1(outside)} ms is JS/engine overhead outside the kernels.`,
+  );
+  if (noPerf) {
+    const a = find(r.variants, 'wasm-no-perf-polyfills', 'pgd');
+    const b = noPerf.step.kernels[0];
+    if (a && pg) s.push(`Without the performance polyfills PGD-40 drops to ${rate(a.imagesPerSecond)} img/s (${(pg.imagesPerSecond / a.imagesPerSecond).toFixed(1)}x slower${b ? `; ${b.name} alone takes ${pct(b.share)} of the kernel time there` : ''}), so the matMul and conv-input-gradient replacements are what make the attack usable.`);
+  }
+  if (two) {
+    const a = find(r.variants, 'wasm+polyfills-2threads', 'pgd');
+    if (a && pg) s.push(`Two XNNPACK threads give ${rate(a.imagesPerSecond)} img/s for PGD-40 (${(a.imagesPerSecond / pg.imagesPerSecond).toFixed(2)}x the 1-thread figure) at load average ${la(two.loadavgStart)}: only the conv/matMul kernels are threaded, and on a shared 2-core box the second core is often busy.`);
+  }
+  if (cpu) {
+    const a = find(r.variants, 'cpu', 'fgsm');
+    if (a && fg) s.push(`The pure-JS cpu backend is ${(fg.imagesPerSecond / a.imagesPerSecond).toFixed(0)}x slower than wasm on FGSM (${rate(a.imagesPerSecond)} img/s), so it is only a fallback.`);
+  }
+  const torchPgd = torchRate(r.torch, 'pgd');
+  const torchFgsm = torchRate(r.torch, 'fgsm');
+  const best = bestWasm(r.variants, 'pgd');
+  if (torchPgd && best) {
+    const ratio = best.rate / torchPgd;
+    s.push(
+      ratio >= 1
+        ? `That meets the target: the best Parry configuration (${best.variant}) runs PGD-40 at ${ratio.toFixed(2)}x the measured PyTorch ${r.torch!.torch} CPU speed (${rate(torchPgd)} img/s${torchFgsm ? `; FGSM ${rate(torchFgsm)} img/s` : ''}).`
+        : `That misses the target: PyTorch ${r.torch!.torch} CPU (${r.torch!.threads} threads) measured ${rate(torchPgd)} img/s for PGD-40${torchFgsm ? ` and ${rate(torchFgsm)} for FGSM` : ''}, so the best Parry configuration (${best.variant}) reaches ${pct(ratio)} of it; closing the gap needs faster conv/matMul kernels (XNNPACK via tfjs-backend-wasm is the floor here) or less per-op overhead, not attack code.`,
+    );
+  } else if (best) {
+    const est = SPIKE.sketch1t.pgd * SPIKE.torchFactor;
+    s.push(`PyTorch was not re-measured; against the research note's estimate (~${f0(est)} img/s for PGD-40, 8x the sketch) the best Parry configuration reaches ${pct(best.rate / est)} of the target.`);
+  }
+  if (main.attacks.some((a) => a.leak)) s.push('Some runs leaked tensors (see the table): that must be fixed before these numbers are trusted.');
+  else s.push('No run leaked tensors.');
+  if (Math.max(...r.machine.loadavgStart.slice(0, 1), ...r.machine.loadavgEnd.slice(0, 1)) > 1.5) {
+    s.push(`The load average (${la(r.machine.loadavgStart)} at start) shows other work on the box, so the absolute numbers are pessimistic.`);
+  }
+  return s.join(' ');
+}
+
+export function renderSummary(r: ReportInput): string {
+  const L: string[] = [];
+  L.push(`parry bench — ${r.date} — ${r.machine.cpuModel} x${r.machine.cores}, node ${r.machine.node}, load ${la(r.machine.loadavgStart)}`);
+  for (const v of r.variants) {
+    const parts = v.attacks.map((a) => `${a.label}${a.extrapolated ? '~' : ''} ${rate(a.imagesPerSecond)} img/s${a.leak ? ' LEAK' : ''}`);
+    L.push(`  ${v.variant.padEnd(24)} ${parts.join(' | ')} | step ${f1(v.step.stepMs)} ms`);
+  }
+  for (const f of r.failures) L.push(`  ${f.variant.padEnd(24)} FAILED: ${f.error}`);
+  const torchPgd = torchRate(r.torch, 'pgd');
+  const torchFgsm = torchRate(r.torch, 'fgsm');
+  if (r.torch) L.push(`  ${`pytorch ${r.torch.torch}`.padEnd(24)} FGSM ${torchFgsm ? rate(torchFgsm) : 'n/a'} img/s | PGD-40 ${torchPgd ? rate(torchPgd) : 'n/a'} img/s (${r.torch.threads} threads)`);
+  else L.push(`  pytorch not re-measured (research note: ~${SPIKE.torchFactor}x the sketch's ${SPIKE.sketch1t.pgd} img/s PGD-40)`);
+  return L.join('\n');
+}
