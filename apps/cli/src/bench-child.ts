@@ -185,7 +185,7 @@ async function measure(o: MeasureOptions): Promise<AttackMeasurement> {
       });
       const success = await result.perEpsilon[0].success.data();
       repMs.push(performance.now() - t0);
-      if (r === 0) robustAccuracy = 1 - success.reduce((s, v) => s + v, 0) / success.length;
+      if (r === 0) robustAccuracy = 1 - Array.from(success).reduce((s, v) => s + Number(v), 0) / success.length;
       disposeAttackResult(result);
       leakedTensors.push(tf.memory().numTensors - before);
       log(`  ${o.label} rep ${r + 1}/${o.reps}: ${(repMs[r] / 1000).toFixed(2)} s (${((o.images / repMs[r]) * 1000).toFixed(1)} img/s)`);

@@ -1,21 +1,16 @@
 import * as path from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { isParryError } from '@parry/core';
 import { evalCommand } from './commands/eval.js';
 import { listCommand } from './commands/list.js';
-import { trainCommand } from './commands/train.js';
-import { parseInteger, parseNumberList, parsePositive, parseRate } from './parse.js';
+import { registerTrainCommand, trainCommand } from './commands/train.js';
+import { parseInteger, parseNumberList } from './parse.js';
 
 export { evalCommand, renderTable, type EvalCommandOptions } from './commands/eval.js';
 export { trainCommand, type TrainCommandOptions, type TrainOutcome } from './commands/train.js';
 export { listCommand } from './commands/list.js';
 
-const wrap =
-  <T>(flag: string, fn: (flag: string, v: string) => T) =>
-  (v: string) =>
-    fn(flag, v);
-
-const backendOption = () => new Option('--backend <name>', 'tensorflow | wasm | cpu | auto (env PARRY_BACKEND)').default(undefined);
+import { backendOption, wrap } from './options.js';
 
 /** Build the `parry` command tree (exported for tests). */
 export function createProgram(argv: string[] = process.argv): Command {
@@ -25,24 +20,7 @@ export function createProgram(argv: string[] = process.argv): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-  program
-    .command('train')
-    .description('train the small MNIST CNN (Wong et al. 2020) and save it')
-    .option('--data <dir>', 'directory with MNIST IDX files (default: the 10,000 embedded digits)')
-    .option('--epochs <n>', 'training epochs', wrap('--epochs', (f, v) => parseInteger(f, v)), 8)
-    .option('--batch-size <n>', 'examples per step', wrap('--batch-size', (f, v) => parseInteger(f, v)), 64)
-    .option('--lr <x>', 'Adam learning rate', wrap('--lr', parsePositive), 2e-3)
-    .option('--dropout <rate>', 'dropout before the last layer', wrap('--dropout', parseRate), 0.3)
-    .addOption(new Option('--schedule <kind>', 'learning-rate schedule').choices(['cosine', 'constant']).default('cosine'))
-    .option('--seed <n>', 'seed for the split, initialisation and shuffling', wrap('--seed', (f, v) => parseInteger(f, v, 0)), 0)
-    .option('--limit <n>', 'use at most n training examples', wrap('--limit', (f, v) => parseInteger(f, v)))
-    .option('-o, --out <dir>', 'model directory to write', 'runs/mnist-cnn')
-    .addOption(backendOption())
-    .option('--json', 'print the results object as JSON on stdout')
-    .option('-q, --quiet', 'no progress output')
-    .action(async (o) => {
-      await trainCommand({ ...o, argv });
-    });
+  registerTrainCommand(program, argv);
 
   program
     .command('eval')

@@ -4,10 +4,13 @@ import { environmentInfo, fromLayersModel, mnistCnn, saveModel } from '@parry/co
 import { toTensors } from '@parry/datasets';
 import { trainClassifier, type EpochRecord } from '@parry/defenses';
 import { writeResults, type Results } from '@parry/metrics';
+import { type Command, Option } from 'commander';
 import Table from 'cli-table3';
 import { log, out, setupBackend } from '../context.js';
 import { type DatasetRef, loadDataset } from '../data.js';
 import { createProgress } from '../progress.js';
+import { backendOption, wrap } from '../options.js';
+import { parseInteger, parsePositive, parseRate } from '../parse.js';
 
 export interface TrainCommandOptions {
   data?: string;
@@ -96,3 +99,25 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainOutcome
 }
 
 export const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+
+/** The `parry train` subcommand and its flags. */
+export function registerTrainCommand(program: Command, argv: string[]): void {
+  program
+    .command('train')
+    .description('train the small MNIST CNN (Wong et al. 2020) and save it')
+    .option('--data <dir>', 'directory with MNIST IDX files (default: the 10,000 embedded digits)')
+    .option('--epochs <n>', 'training epochs', wrap('--epochs', (f, v) => parseInteger(f, v)), 8)
+    .option('--batch-size <n>', 'examples per step', wrap('--batch-size', (f, v) => parseInteger(f, v)), 64)
+    .option('--lr <x>', 'Adam learning rate', wrap('--lr', parsePositive), 2e-3)
+    .option('--dropout <rate>', 'dropout before the last layer', wrap('--dropout', parseRate), 0.3)
+    .addOption(new Option('--schedule <kind>', 'learning-rate schedule').choices(['cosine', 'constant']).default('cosine'))
+    .option('--seed <n>', 'seed for the split, initialisation and shuffling', wrap('--seed', (f, v) => parseInteger(f, v, 0)), 0)
+    .option('--limit <n>', 'use at most n training examples', wrap('--limit', (f, v) => parseInteger(f, v)))
+    .option('-o, --out <dir>', 'model directory to write', 'runs/mnist-cnn')
+    .addOption(backendOption())
+    .option('--json', 'print the results object as JSON on stdout')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (o) => {
+      await trainCommand({ ...o, argv });
+    });
+}
