@@ -65,10 +65,15 @@ export interface KernelRow {
 export interface StepProfile {
   /** Median wall time of one unprofiled PGD step (lossAndGradient + sign step + projection) at batch 256. */
   stepMs: number;
-  /** Sum of the kernel times of one profiled step. */
+  /** Wall time of one profiled step (mean), including tf.profile's own bookkeeping. */
+  profiledStepMs: number;
+  /** Sum of the kernel times of one profiled step (mean over `profiledSteps`). */
   kernelMs: number;
+  /** Time of `__op` scope entries (custom-gradient ops), whose nested kernels are already in `kernels`. */
+  scopeMs: number;
   kernels: KernelRow[];
   kernelCalls: number;
+  profiledSteps: number;
 }
 
 export interface VariantResult {

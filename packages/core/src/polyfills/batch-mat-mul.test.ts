@@ -3,37 +3,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmPolyfills } from './index.js';
-
-/** Deterministic values in [-1, 1). */
-function values(n: number, seed: number): number[] {
-  let s = seed >>> 0;
-  return Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 31 - 1;
-  });
-}
+import { expectClose, runOn, values } from '../test-utils/compare.js';
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-
-async function run(backend: string, f: () => tf.Tensor): Promise<{ data: Float32Array; shape: number[] }> {
-  await tf.setBackend(backend);
-  const t = f();
-  const data = (await t.data()) as Float32Array;
-  const shape = t.shape;
-  t.dispose();
-  return { data, shape };
-}
-
-function expectClose(actual: Float32Array, expected: Float32Array, rtol = 1e-4): void {
-  expect(actual.length).toBe(expected.length);
-  let maxDiff = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  expect(maxDiff).toBeLessThanOrEqual(rtol * Math.max(scale, 1e-6));
-}
 
 /** [a shape, b shape] as stored (before the transpose flags apply). */
 const SHAPES: Array<[number[], number[], boolean, boolean]> = [];
@@ -70,8 +42,8 @@ describe('wasm BatchMatMul / _FusedMatMul polyfills', { timeout: 60_000 }, () =>
       const av = values(size(sa), 2 * i + 1);
       const bv = values(size(sb), 2 * i + 2);
       const f = () => tf.tidy(() => tf.matMul(tf.tensor(av, sa), tf.tensor(bv, sb), ta, tb));
-      const expected = await run('cpu', f);
-      const actual = await run('wasm', f);
+      const expected = await runOn('cpu', f);
+      const actual = await runOn('wasm', f);
       expect(actual.shape).toEqual(expected.shape);
       expectClose(actual.data, expected.data);
     });
@@ -104,8 +76,8 @@ describe('wasm BatchMatMul / _FusedMatMul polyfills', { timeout: 60_000 }, () =>
               activation: 'relu',
             }),
           );
-        const expected = await run('cpu', f);
-        const actual = await run('wasm', f);
+        const expected = await runOn('cpu', f);
+        const actual = await runOn('wasm', f);
         expect(actual.shape).toEqual(expected.shape);
         expectClose(actual.data, expected.data);
       });

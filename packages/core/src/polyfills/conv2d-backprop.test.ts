@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setConv2DBackpropFilterChunkLimit } from './conv2d-backprop-filter.js';
 import { setConv2DBackpropInputChunkLimit } from './conv2d-backprop-input.js';
 import { registerWasmPolyfills, unregisterPolyfills } from './index.js';
+import { expectClose, runOn, values } from '../test-utils/compare.js';
 
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
 interface Case {
@@ -27,34 +28,6 @@ const CASES: Case[] = [
   { x: [2, 12, 12, 1], f: [4, 4, 1, 16], s: 2, p: 'same' },
   { x: [2, 4, 4, 3], f: [5, 5, 3, 2], s: 1, p: 'same' }, // filter larger than the input
 ];
-
-/** Deterministic values in [-1, 1). */
-function values(n: number, seed: number): number[] {
-  let s = seed >>> 0;
-  return Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 31 - 1;
-  });
-}
-
-async function run(backend: string, f: () => tf.Tensor): Promise<Float32Array> {
-  await tf.setBackend(backend);
-  const t = f();
-  const d = (await t.data()) as Float32Array;
-  t.dispose();
-  return d;
-}
-
-function expectClose(actual: Float32Array, expected: Float32Array, rtol = 1e-4): void {
-  expect(actual.length).toBe(expected.length);
-  let maxDiff = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  expect(maxDiff).toBeLessThanOrEqual(rtol * Math.max(scale, 1e-6));
-}
 
 function kernel(name: string, inputs: tf.NamedTensorMap, attrs: object): tf.Tensor {
   return tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
@@ -93,6 +66,8 @@ function inputGrad(c: Case, dyv: number[], wv: number[]): () => tf.Tensor {
 
 const label = (c: Case) => `x ${c.x.join('x')} f ${c.f.join('x')} s ${JSON.stringify(c.s)} pad ${JSON.stringify(c.p)}`;
 
+const runData = async (backend: string, f: () => tf.Tensor) => (await runOn(backend, f)).data;
+
 describe('wasm Conv2DBackpropFilter / Conv2DBackpropInput polyfills', { timeout: 60_000 }, () => {
   beforeAll(async () => {
     registerWasmPolyfills();
@@ -106,16 +81,16 @@ describe('wasm Conv2DBackpropFilter / Conv2DBackpropInput polyfills', { timeout:
     it(`filter gradient matches cpu: ${label(c)}`, async () => {
       const xv = values(c.x.reduce((a, b) => a * b), 10 + i);
       const dyv = values(outShape(c).reduce((a, b) => a * b), 100 + i);
-      const expected = await run('cpu', filterGrad(c, xv, dyv));
-      const actual = await run('wasm', filterGrad(c, xv, dyv));
+      const expected = await runData('cpu', filterGrad(c, xv, dyv));
+      const actual = await runData('wasm', filterGrad(c, xv, dyv));
       expectClose(actual, expected);
     });
 
     it(`input gradient matches cpu: ${label(c)}`, async () => {
       const dyv = values(outShape(c).reduce((a, b) => a * b), 200 + i);
       const wv = values(c.f.reduce((a, b) => a * b), 300 + i);
-      const expected = await run('cpu', inputGrad(c, dyv, wv));
-      const actual = await run('wasm', inputGrad(c, dyv, wv));
+      const expected = await runData('cpu', inputGrad(c, dyv, wv));
+      const actual = await runData('wasm', inputGrad(c, dyv, wv));
       expectClose(actual, expected);
     });
   }
@@ -124,8 +99,8 @@ describe('wasm Conv2DBackpropFilter / Conv2DBackpropInput polyfills', { timeout:
     const c = CASES[3];
     const xv = values(c.x.reduce((a, b) => a * b), 1);
     const dyv = values(outShape(c).reduce((a, b) => a * b), 2);
-    const expected = await run('cpu', filterGrad(c, xv, dyv));
-    const actual = await run('wasm', filterGrad(c, xv, dyv, 'NCHW'));
+    const expected = await runData('cpu', filterGrad(c, xv, dyv));
+    const actual = await runData('wasm', filterGrad(c, xv, dyv, 'NCHW'));
     expectClose(actual, expected);
   });
 
@@ -134,13 +109,13 @@ describe('wasm Conv2DBackpropFilter / Conv2DBackpropInput polyfills', { timeout:
     const xv = values(c.x.reduce((a, b) => a * b), 5);
     const dyv = values(outShape(c).reduce((a, b) => a * b), 6);
     const wv = values(c.f.reduce((a, b) => a * b), 7);
-    const expectedF = await run('cpu', filterGrad(c, xv, dyv));
-    const expectedI = await run('cpu', inputGrad(c, dyv, wv));
+    const expectedF = await runData('cpu', filterGrad(c, xv, dyv));
+    const expectedI = await runData('cpu', inputGrad(c, dyv, wv));
     const prevF = setConv2DBackpropFilterChunkLimit(2 * 5 * 4 * 27); // two images per chunk: 3 chunks
     const prevI = setConv2DBackpropInputChunkLimit(2 * 5 * 4 * 27);
     try {
-      expectClose(await run('wasm', filterGrad(c, xv, dyv)), expectedF);
-      expectClose(await run('wasm', inputGrad(c, dyv, wv)), expectedI);
+      expectClose(await runData('wasm', filterGrad(c, xv, dyv)), expectedF);
+      expectClose(await runData('wasm', inputGrad(c, dyv, wv)), expectedI);
     } finally {
       setConv2DBackpropFilterChunkLimit(prevF);
       setConv2DBackpropInputChunkLimit(prevI);
@@ -151,10 +126,10 @@ describe('wasm Conv2DBackpropFilter / Conv2DBackpropInput polyfills', { timeout:
     const c = CASES[5];
     const dyv = values(outShape(c).reduce((a, b) => a * b), 8);
     const wv = values(c.f.reduce((a, b) => a * b), 9);
-    const withPolyfill = await run('wasm', inputGrad(c, dyv, wv));
+    const withPolyfill = await runData('wasm', inputGrad(c, dyv, wv));
     unregisterPolyfills('wasm');
     try {
-      const builtin = await run('wasm', inputGrad(c, dyv, wv));
+      const builtin = await runData('wasm', inputGrad(c, dyv, wv));
       expectClose(withPolyfill, builtin);
     } finally {
       registerWasmPolyfills();

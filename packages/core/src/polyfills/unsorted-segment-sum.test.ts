@@ -4,15 +4,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-layers'; // registers the gradients (tf.grad of gather)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerCpuPolyfills, registerWasmPolyfills, unregisterPolyfills } from './index.js';
-
-/** Deterministic values in [-1, 1). */
-function values(n: number, seed: number): number[] {
-  let s = seed >>> 0;
-  return Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 31 - 1;
-  });
-}
+import { expectClose, runOn, values } from '../test-utils/compare.js';
 
 /** Plain JS reference: out[s] = sum of rows i with ids[i] == s; ids outside [0, numSegments) dropped. */
 function reference(x: number[], ids: number[], inner: number, numSegments: number): Float64Array {
@@ -22,26 +14,6 @@ function reference(x: number[], ids: number[], inner: number, numSegments: numbe
     for (let j = 0; j < inner; j++) out[s * inner + j] += x[i * inner + j];
   });
   return out;
-}
-
-async function run(backend: string, f: () => tf.Tensor): Promise<{ data: tf.TypedArray; shape: number[]; dtype: string }> {
-  await tf.setBackend(backend);
-  const t = f();
-  const data = (await t.data()) as tf.TypedArray;
-  const out = { data, shape: t.shape, dtype: t.dtype };
-  t.dispose();
-  return out;
-}
-
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol = 1e-5): void {
-  expect(actual.length).toBe(expected.length);
-  let maxDiff = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  expect(maxDiff).toBeLessThanOrEqual(rtol * Math.max(scale, 1e-6));
 }
 
 const CASES = [
@@ -71,18 +43,18 @@ describe('UnsortedSegmentSum polyfills', { timeout: 60_000 }, () => {
     it(`wasm and cpu polyfills match the JS reference: n ${c.n}, inner [${c.inner.join(',')}], ${c.numSegments} segments`, async () => {
       const expected = reference(xv, ids, inner, c.numSegments);
       for (const backend of ['wasm', 'cpu']) {
-        const out = await run(backend, f);
+        const out = await runOn(backend, f);
         expect(out.shape).toEqual([c.numSegments, ...c.inner]);
-        expectClose(out.data, expected);
+        expectClose(out.data, expected, 1e-5);
       }
     });
 
     it(`wasm polyfill matches the cpu builtin: n ${c.n}, inner [${c.inner.join(',')}]`, async () => {
-      const actual = await run('wasm', f);
+      const actual = await runOn('wasm', f);
       unregisterPolyfills('cpu');
       try {
-        const builtin = await run('cpu', f);
-        expectClose(actual.data, builtin.data);
+        const builtin = await runOn('cpu', f);
+        expectClose(actual.data, builtin.data, 1e-5);
       } finally {
         registerCpuPolyfills();
       }
@@ -93,7 +65,7 @@ describe('UnsortedSegmentSum polyfills', { timeout: 60_000 }, () => {
     const f = () =>
       tf.tidy(() => tf.unsortedSegmentSum(tf.tensor2d([1, 2, 3, 4, 5, 6, 7, 8], [4, 2], 'int32'), tf.tensor1d([1, -1, 1, 3], 'int32'), 3));
     for (const backend of ['wasm', 'cpu']) {
-      const out = await run(backend, f);
+      const out = await runOn(backend, f);
       expect(out.dtype).toBe('int32');
       expect(Array.from(out.data)).toEqual([0, 0, 6, 8, 0, 0]) // rows 0 and 2; ids -1 and 3 dropped;
     }
