@@ -105,6 +105,33 @@ def run(model, attack, x, y):
     return time.perf_counter() - t0, ok / x.shape[0]
 
 
+def measure(model, xte, yte, threads, reps):
+    """FGSM on 1024 and PGD-40 on 512 images at `threads` threads, plus one PGD step at batch 256."""
+    torch.set_num_threads(threads)
+    gen = torch.Generator().manual_seed(0)
+    results = []
+    for name, attack, n in (('FGSM', fgsm, 1024), ('PGD-40', lambda m, x, y: pgd(m, x, y, gen=gen), 512)):
+        x, y = xte[:n], yte[:n]
+        run(model, attack, x[:BATCH], y[:BATCH])  # warm-up
+        times, succ = [], None
+        for r in range(reps):
+            s, rate = run(model, attack, x, y)
+            times.append(s)
+            succ = rate if succ is None else succ
+            print(f'  {threads} thread(s) {name} rep {r + 1}: {s:.2f} s ({n / s:.1f} img/s)', file=sys.stderr)
+        med = statistics.median(times)
+        results.append({'attack': name, 'images': n, 'imagesPerSecond': n / med, 'bestImagesPerSecond': n / min(times),
+                        'msPerBatch': med * 1000 / (n // BATCH), 'robustAccuracy': 1 - succ, 'repSeconds': times})
+    x0, y0 = xte[:BATCH], yte[:BATCH]
+    step_times = []
+    for _ in range(6):
+        t = time.perf_counter()
+        pgd(model, x0, y0, steps=1, gen=gen)
+        step_times.append(time.perf_counter() - t)
+    return {'threads': threads, 'results': results, 'stepMs': statistics.median(step_times[1:]) * 1000,
+            'loadavg': list(os.getloadavg())}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--data', default=os.environ.get('PARRY_DATA_DIR', os.path.join(ROOT, '..', 'shared', 'data', 'mnist')))
@@ -143,28 +170,11 @@ def main():
         clean = (model(xte).argmax(1) == yte).float().mean().item()
     print(f'torch {torch.__version__}, {a.threads} threads: trained in {train_s:.1f} s, clean accuracy {clean:.3f}', file=sys.stderr)
 
-    gen = torch.Generator().manual_seed(0)
-    results = []
-    for name, attack, n in (('FGSM', fgsm, 1024), ('PGD-40', lambda m, x, y: pgd(m, x, y, gen=gen), 512)):
-        x, y = xte[:n], yte[:n]
-        run(model, attack, x[:BATCH], y[:BATCH])  # warm-up
-        times, succ = [], None
-        for r in range(a.reps):
-            s, rate = run(model, attack, x, y)
-            times.append(s)
-            succ = rate if succ is None else succ
-            print(f'  {name} rep {r + 1}: {s:.2f} s ({n / s:.1f} img/s)', file=sys.stderr)
-        med = statistics.median(times)
-        results.append({'attack': name, 'images': n, 'imagesPerSecond': n / med, 'msPerBatch': med * 1000 / (n // BATCH),
-                        'robustAccuracy': 1 - succ, 'repSeconds': times})
-
-    # one PGD step at batch 256, for the per-step comparison
-    x0, y0 = xte[:BATCH], yte[:BATCH]
-    step_times = []
-    for _ in range(6):
-        t = time.perf_counter()
-        pgd(model, x0, y0, steps=1, gen=gen)
-        step_times.append(time.perf_counter() - t)
+    primary = measure(model, xte, yte, a.threads, a.reps)
+    # the same at 1 thread: Parry's default wasm backend runs 1 thread, and on a shared 2-core box a second
+    # OpenMP thread often waits for a busy core
+    single = measure(model, xte, yte, 1, a.reps) if a.threads != 1 else None
+    torch.set_num_threads(a.threads)
     out = {
         'torch': torch.__version__,
         'python': platform.python_version(),
@@ -174,8 +184,9 @@ def main():
         'batchSize': BATCH,
         'data': source,
         'cleanAccuracy': clean,
-        'results': results,
-        'stepMs': statistics.median(step_times[1:]) * 1000,
+        'results': primary['results'],
+        'stepMs': primary['stepMs'],
+        'oneThread': single,
         'loadavg': load,
     }
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
@@ -184,9 +195,13 @@ def main():
         json.dump(out, f, indent=1)
         f.write('\n')
     os.replace(tmp, a.out)
-    for r in results:
-        print(f"{r['attack']}: {r['imagesPerSecond']:.1f} img/s ({r['msPerBatch']:.0f} ms per batch), robust accuracy {r['robustAccuracy']:.3f}")
-    print(f"one PGD step at batch 256: {out['stepMs']:.1f} ms; wrote {a.out}")
+    for run_ in (primary, single):
+        if run_ is None:
+            continue
+        for r in run_['results']:
+            print(f"{run_['threads']} thread(s) {r['attack']}: {r['imagesPerSecond']:.1f} img/s ({r['msPerBatch']:.0f} ms per batch), robust accuracy {r['robustAccuracy']:.3f}")
+        print(f"{run_['threads']} thread(s) one PGD step at batch 256: {run_['stepMs']:.1f} ms")
+    print(f'wrote {a.out}')
 
 
 if __name__ == '__main__':

@@ -39,6 +39,8 @@ export interface AttackMeasurement {
   repMs: number[];
   medianMs: number;
   imagesPerSecond: number;
+  /** Images per second of the fastest repetition (less affected by other work on a shared box). */
+  bestImagesPerSecond: number;
   msPerBatch: number;
   /** Max of `tf.memory().numTensors` over the batch callbacks of the timed repetitions. */
   peakTensorsAtBatchEnd: number;
@@ -90,6 +92,15 @@ export interface VariantResult {
 
 export type ChildResult = TrainResult | VariantResult;
 
+export interface TorchAttack {
+  attack: string;
+  images: number;
+  imagesPerSecond: number;
+  bestImagesPerSecond?: number;
+  msPerBatch: number;
+  robustAccuracy?: number;
+}
+
 /** What `scripts/bench-torch.py` writes (docs/bench-torch.json). */
 export interface TorchResult {
   torch: string;
@@ -98,7 +109,9 @@ export interface TorchResult {
   date?: string;
   batchSize: number;
   data?: string;
-  results: Array<{ attack: string; images: number; imagesPerSecond: number; msPerBatch: number; robustAccuracy?: number }>;
+  results: TorchAttack[];
   stepMs?: number;
   loadavg?: number[];
+  /** The same at torch.set_num_threads(1), when measured. */
+  oneThread?: { threads: number; results: TorchAttack[]; stepMs?: number; loadavg?: number[] } | null;
 }

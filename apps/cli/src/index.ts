@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { isParryError } from '@parry/core';
 import { evalCommand } from './commands/eval.js';
 import { listCommand } from './commands/list.js';
+import { registerReportCommand, reportCommand } from './commands/report.js';
 import { registerTrainCommand, trainCommand } from './commands/train.js';
 import { parseInteger, parseNumberList } from './parse.js';
 
@@ -21,6 +22,7 @@ export function createProgram(argv: string[] = process.argv): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
   registerTrainCommand(program, argv);
+  registerReportCommand(program, argv);
 
   program
     .command('eval')
@@ -74,6 +76,7 @@ export function createProgram(argv: string[] = process.argv): Command {
         quiet: o.quiet,
         argv,
       });
+      await reportCommand({ files: [path.join(o.out, 'results.json'), path.join(modelDir, 'train-results.json')], out: path.join(o.out, 'report'), title: 'Parry demo: MNIST CNN under FGSM and PGD', quiet: o.quiet });
     });
 
   return program;

@@ -61,3 +61,76 @@ export function sliceCriterion(criterion: Criterion, begin: number, size: number
   const labels = tf.slice(criterionLabels(criterion), begin, size);
   return criterion.kind === 'untargeted' ? untargeted(labels) : targeted(labels);
 }
+
+// ---- targeted-mode helpers and the DLR loss (Croce & Hein 2020) ----
+
+/**
+ * A targeted criterion toward one given class for all `n` examples, or toward per-example classes.
+ * The new label tensor belongs to the caller (dispose `criterionLabels(c)`).
+ */
+export function givenTarget(target: number | readonly number[], n?: number): Criterion {
+  const t = typeof target === 'number' ? new Array<number>(n ?? 1).fill(target) : [...target];
+  if (t.some((v) => !Number.isInteger(v) || v < 0)) throw new RangeError(`target classes must be non-negative integers, got ${JSON.stringify(target)}`);
+  return targeted(tf.tensor1d(t, 'int32'));
+}
+
+/**
+ * A targeted criterion toward a uniformly random class different from each true label, drawn from `rng`
+ * (deterministic with a seed). The new label tensor belongs to the caller.
+ */
+export function randomTarget(labels: tf.Tensor1D, numClasses: number, rng: { int(n: number): number }): Criterion {
+  if (!(Number.isInteger(numClasses) && numClasses >= 2)) throw new RangeError(`randomTarget needs >= 2 classes, got ${numClasses}`);
+  const offsets = Array.from({ length: labels.shape[0] }, () => 1 + rng.int(numClasses - 1));
+  return targeted(tf.tidy(() => tf.cast(tf.mod(tf.add(tf.cast(labels, 'int32'), tf.tensor1d(offsets, 'int32')), numClasses), 'int32') as tf.Tensor1D));
+}
+
+/** A targeted criterion toward each example's least-likely class (argmin of the logits `[b, k]`). Caller owns the labels. */
+export function leastLikely(logits: tf.Tensor2D): Criterion {
+  return targeted(tf.tidy(() => tf.cast(tf.argMin(logits, 1), 'int32') as tf.Tensor1D));
+}
+
+/**
+ * The Difference of Logits Ratio loss (Croce & Hein 2020, https://arxiv.org/abs/2003.01690), per example, as the
+ * quantity an attack ascends (higher = closer to / past the decision boundary); shift- and scale-invariant in the logits.
+ * - untargeted: -(z_y - max_{i != y} z_i) / (z_pi1 - z_pi3)
+ * - targeted (`targets` given): -(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2)
+ * where z_pi is the sorted logit vector (descending). With fewer than 3 (untargeted) or 4 (targeted) classes the
+ * missing order statistics fall back to the smallest logit.
+ */
+export function dlrLoss(logits: tf.Tensor2D, labels: tf.Tensor1D, targets?: tf.Tensor1D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const k = logits.shape[1];
+    // the 4 largest logits by repeated masked max (topk has no gradient in tfjs; max and argMax do)
+    const top: tf.Tensor1D[] = [];
+    let rest: tf.Tensor2D = logits;
+    for (let i = 0; i < Math.min(4, k); i++) {
+      top.push(tf.max(rest, 1) as tf.Tensor1D);
+      rest = tf.sub(rest, tf.mul(tf.oneHot(tf.argMax(rest, 1), k), 1e9)) as tf.Tensor2D;
+    }
+    const pi = (i: number) => top[Math.min(i, top.length - 1)];
+    const onehotY = tf.oneHot(tf.cast(labels, 'int32'), k);
+    const zy = tf.sum(tf.mul(logits, onehotY), 1);
+    if (targets) {
+      const zt = tf.sum(tf.mul(logits, tf.oneHot(tf.cast(targets, 'int32'), k)), 1);
+      const denom = tf.add(tf.sub(pi(0), tf.div(tf.add(pi(2), pi(3)), 2)), 1e-12);
+      return tf.neg(tf.div(tf.sub(zy, zt), denom)) as tf.Tensor1D;
+    }
+    const maxOther = tf.max(tf.sub(logits, tf.mul(onehotY, 1e9)), 1);
+    const denom = tf.add(tf.sub(pi(0), pi(2)), 1e-12);
+    return tf.neg(tf.div(tf.sub(zy, maxOther), denom)) as tf.Tensor1D;
+  });
+}
+
+/**
+ * Per-example logit margin of the criterion: `z_y - max_{i != y} z_i` (untargeted) or `max_{i != t} z_i - z_t`
+ * (targeted). The attack succeeds where it is < 0 (Carlini & Wagner's f_6, Square's margin loss).
+ */
+export function logitMargin(criterion: Criterion, logits: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const k = logits.shape[1];
+    const onehot = tf.oneHot(tf.cast(criterionLabels(criterion), 'int32'), k);
+    const zc = tf.sum(tf.mul(logits, onehot), 1);
+    const maxOther = tf.max(tf.sub(logits, tf.mul(onehot, 1e9)), 1);
+    return (criterion.kind === 'untargeted' ? tf.sub(zc, maxOther) : tf.sub(maxOther, zc)) as tf.Tensor1D;
+  });
+}

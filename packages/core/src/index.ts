@@ -65,3 +65,14 @@ export { saveModel, loadModel, MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelMet
 export { environmentInfo, type EnvironmentInfo } from './environment.js';
 export { z } from 'zod';
 export { mnistCnn, type MnistCnnOptions } from './models.js';
+export {
+  type AfterEpochDecision,
+  type DefenseEpochContext,
+  type DefenseHooks,
+  type DefenseSpec,
+  type DefenseState,
+  type DefenseStepContext,
+  type TrainBatch,
+  defineDefense,
+} from './plugin.js';
+export { givenTarget, randomTarget, leastLikely, dlrLoss, logitMargin } from './criteria.js';

@@ -58,19 +58,91 @@ export interface AttackPlugin<Options extends object = Record<string, unknown>> 
   run(model: Classifier, x: tf.Tensor, criterion: Criterion, context: AttackContext): Promise<AttackRunOutput> | AttackRunOutput;
 }
 
-/** Hooks a defense/regularizer plugin may have; the trainer calls only the hooks present. */
-export interface DefensePlugin<Options extends object = Record<string, unknown>> {
+/** A training batch as defense hooks see it. The trainer owns every tensor in it and disposes them after the step. */
+export interface TrainBatch {
+  /** Inputs the base cross-entropy is computed on (the clean batch, or what `transformBatch` made of it). */
+  readonly x: tf.Tensor;
+  /** int32 labels `[b]`. */
+  readonly y: tf.Tensor1D;
+  /** The clean inputs as drawn from the data set (never replaced by a hook). */
+  readonly clean: tf.Tensor;
+  /** Extra tensors a hook hands to a later hook (e.g. TRADES' `x'` for its loss term), keyed by plugin-chosen names. */
+  readonly extras: Readonly<Record<string, tf.Tensor>>;
+}
+
+/** What the trainer hands a defense hook at each step. */
+export interface DefenseStepContext {
+  readonly model: Classifier;
+  /** 1-based epoch. */
+  readonly epoch: number;
+  /** 0-based step within the epoch. */
+  readonly step: number;
+  readonly stepsPerEpoch: number;
+  /** 0-based step over the whole run. */
+  readonly globalStep: number;
+  /** Learning rate of this step (after the schedule). */
+  readonly learningRate: number;
+  /** Seeded stream for this plugin and this step (derived from the run seed, epoch and step, so a resumed run repeats it). */
+  readonly rng: Rng;
+  /** The variables the optimizer updates (the model's trainable weights). */
+  readonly weights: readonly tf.Variable[];
+  /** Gradient/forward counters for attacks a hook runs. */
+  readonly counters: AttackCounters;
+}
+
+/** What the trainer hands `beforeEpoch` / `afterEpoch`. */
+export interface DefenseEpochContext {
+  readonly model: Classifier;
+  readonly epoch: number;
+  readonly epochs: number;
+  readonly weights: readonly tf.Variable[];
+  /** `afterEpoch` only: this epoch's metrics (loss, trainAccuracy, testAccuracy, robustAccuracy when evaluated). */
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
+/** What `afterEpoch` may answer: nothing, or stop training (optionally saying why, for the results). */
+export type AfterEpochDecision = void | 'stop' | { stop: true; reason: string };
+
+/**
+ * A plugin's resumable state, stored in every checkpoint: JSON plus named tensors. Tensors returned by `getState`
+ * stay owned by the plugin; tensors passed to `setState` are owned by the caller (the plugin clones what it keeps).
+ */
+export interface DefenseState {
+  json?: unknown;
+  tensors?: Record<string, tf.Tensor>;
+}
+
+/**
+ * Hooks a defense/regularizer plugin may have; the trainer calls only the hooks present, in this order per step:
+ * `beforeStep` -> `transformBatch` (outside the gradient tape; may run attacks, may be async) -> `lossTerm` (inside the
+ * tape, added to the mean cross-entropy on `batch.x`) -> optimizer update -> `afterStep`. Per epoch: `beforeEpoch`
+ * before the first step, `afterEpoch` after the evaluation. Plugins run in the order they are listed, for every hook.
+ */
+export interface DefenseHooks {
+  /** Called once before training (after a resume, after `setState`). */
+  setup?(context: { model: Classifier; weights: readonly tf.Variable[]; epochs: number }): void | Promise<void>;
+  beforeEpoch?(context: DefenseEpochContext): void | Promise<void>;
+  beforeStep?(context: DefenseStepContext): void;
+  /** Return a new batch (or the same one). Tensors of the input batch must not be disposed; new ones pass to the trainer. */
+  transformBatch?(batch: TrainBatch, context: DefenseStepContext): TrainBatch | Promise<TrainBatch>;
+  /** A scalar added to the loss; runs inside the gradient tape, so it must be synchronous and differentiable. */
+  lossTerm?(batch: TrainBatch & { readonly logits: tf.Tensor2D }, context: DefenseStepContext): tf.Scalar;
+  afterStep?(context: DefenseStepContext & { readonly loss: number }): void;
+  afterEpoch?(context: DefenseEpochContext): AfterEpochDecision | Promise<AfterEpochDecision>;
+  getState?(): DefenseState;
+  setState?(state: DefenseState): void;
+  /** Release tensors the plugin holds. */
+  dispose?(): void;
+}
+
+/** The plain object a defense factory returns: identity, options and whichever hooks it has. */
+export interface DefensePlugin<Options extends object = Record<string, unknown>> extends DefenseHooks {
   readonly kind: 'defense';
   readonly name: PluginName;
   readonly summary: string;
   readonly options: Readonly<Options>;
   readonly optionsSchema: z.ZodType<Options>;
   readonly needs?: readonly AttackNeed[];
-  transformBatch?(batch: { x: tf.Tensor; y: tf.Tensor }, context: { rng: Rng; model: Classifier; epoch: number; step: number }): { x: tf.Tensor; y: tf.Tensor };
-  lossTerm?(batch: { x: tf.Tensor; y: tf.Tensor; logits: tf.Tensor2D }, context: { rng: Rng; model: Classifier; epoch: number; step: number }): tf.Scalar;
-  beforeStep?(context: { epoch: number; step: number }): void;
-  afterStep?(context: { epoch: number; step: number; loss: number }): void;
-  afterEpoch?(context: { epoch: number; metrics: Record<string, number> }): void | 'stop';
 }
 
 export type Plugin = AttackPlugin<any> | DefensePlugin<any>;
@@ -132,6 +204,35 @@ export function defineAttack<S extends z.ZodObject>(spec: AttackSpec<S>): Plugin
       options,
       optionsSchema: schema,
       run: (model, x, criterion, context) => spec.run(model, x, criterion, context, options),
+    };
+  };
+}
+
+export interface DefenseSpec<S extends z.ZodObject> {
+  name: PluginName;
+  summary: string;
+  needs?: readonly AttackNeed[];
+  options: S;
+  /** Build the hooks for one instance (state lives in this closure, so every factory call starts fresh). */
+  create(options: z.output<S>): DefenseHooks;
+}
+
+/**
+ * Template for a defense factory, the counterpart of `defineAttack`: validates options with the zod schema (strict)
+ * and returns the plain plugin object with the hooks `create` returned.
+ */
+export function defineDefense<S extends z.ZodObject>(spec: DefenseSpec<S>): PluginFactory<DefensePlugin<z.output<S>>, z.input<S>> {
+  const schema = spec.options.strict() as unknown as z.ZodType<z.output<S>>;
+  return (input?: z.input<S>) => {
+    const options = parseOptions(spec.name, schema, input);
+    return {
+      ...spec.create(options),
+      kind: 'defense',
+      name: spec.name,
+      summary: spec.summary,
+      options,
+      optionsSchema: schema,
+      needs: spec.needs ?? [],
     };
   };
 }

@@ -1,1 +1,39 @@
-export { trainClassifier, learningRateAt, type TrainOptions, type EpochRecord, type LabelledTensors } from './trainer.js';
+import type { PluginFactory, Registry } from '@parry/core';
+import { earlyStopping } from './early-stopping.js';
+import { fgsmRs } from './fgsm-rs.js';
+import { pgdAt } from './pgd-at.js';
+import { gaussianNoise, labelSmoothing, weightDecay } from './regularizers.js';
+import { trades } from './trades.js';
+
+export {
+  train,
+  trainClassifier,
+  learningRateAt,
+  epochSeed,
+  checkpointPath,
+  type AdversarialTrainOptions,
+  type TrainResult,
+  type StopInfo,
+  type TrainOptions,
+  type EpochRecord,
+  type LabelledTensors,
+} from './trainer.js';
+export { scheduledRate, type ScheduleKind, type ScheduleOptions } from './schedule.js';
+export { createOptimizer, type OptimizerConfig, type OptimizerKind, type TrainOptimizer } from './optimizer.js';
+export { linfPgd, pgdAccuracy, snapshotWeights, restoreWeights, type LinfPgdOptions, type RobustEvalOptions } from './adversarial.js';
+export { writeCheckpoint, readCheckpoint, listCheckpoints, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type CheckpointMeta } from './checkpoint.js';
+export { fgsmRs, warmupFactor } from './fgsm-rs.js';
+export { reinitialize, type InitScheme } from './init.js';
+export { pgdAt } from './pgd-at.js';
+export { trades, tradesKl, softmaxKl } from './trades.js';
+export { weightDecay, labelSmoothing, gaussianNoise, smoothedCrossEntropy } from './regularizers.js';
+export { earlyStopping } from './early-stopping.js';
+
+/** Every built-in defense factory, in the order `parry list` shows them. */
+export const builtinDefenses: PluginFactory[] = [fgsmRs, pgdAt, trades, weightDecay, labelSmoothing, gaussianNoise, earlyStopping];
+
+/** Register the built-in defenses through the same `register` call a third-party plugin uses. */
+export function registerBuiltinDefenses(registry: Registry): Registry {
+  for (const f of builtinDefenses) registry.register(f, '@parry/defenses');
+  return registry;
+}

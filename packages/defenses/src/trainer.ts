@@ -1,5 +1,23 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type Classifier, createRng, crossEntropy, logitsInBatches, UsageError } from '@parry/core';
+import {
+  type AttackCounters,
+  type Classifier,
+  createRng,
+  crossEntropy,
+  type DefensePlugin,
+  type DefenseStepContext,
+  logitsInBatches,
+  type Rng,
+  type TrainBatch,
+  UsageError,
+} from '@parry/core';
+import { pgdAccuracy, type RobustEvalOptions } from './adversarial.js';
+import { checkpointPath, listCheckpoints, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { earlyStopping } from './early-stopping.js';
+import { createOptimizer, type OptimizerConfig, type OptimizerKind } from './optimizer.js';
+import { checkSchedule, learningRateAt, type ScheduleKind, type ScheduleOptions, scheduledRate } from './schedule.js';
+
+export { learningRateAt };
 
 /** A labelled set held as tensors by the caller: `x` `[n, ...]`, `y` int32 `[n]`. */
 export interface LabelledTensors {
@@ -9,26 +27,85 @@ export interface LabelledTensors {
 
 export interface EpochRecord {
   epoch: number;
-  /** Mean training loss over the epoch's batches. */
+  /** Mean training loss over the epoch's batches (including every plugin's loss term). */
   loss: number;
+  /** Clean accuracy on the first `trainEvalSize` training examples after the epoch. */
   trainAccuracy: number;
+  /** Clean accuracy on the evaluation set (NaN without one). */
   testAccuracy: number;
+  /** PGD accuracy on the first `robustEval.n` examples of the evaluation set, when `robustEval` is set. */
+  robustAccuracy?: number;
+  /** Learning rate at the epoch's last step. */
+  learningRate?: number;
+  /** Wall time of the epoch, training plus evaluation. */
   seconds: number;
+  /** Wall time of the training steps alone. */
+  trainSeconds?: number;
 }
 
-export interface TrainOptions {
+export interface StopInfo {
+  epoch: number;
+  /** Plugin that stopped training. */
+  by: string;
+  reason: string;
+}
+
+export interface AdversarialTrainOptions {
   epochs: number;
   batchSize: number;
+  /** Base (peak) learning rate. */
   learningRate: number;
-  /** Learning-rate schedule over all steps: constant, or cosine decay to 0 (default constant). */
-  schedule?: 'constant' | 'cosine';
   seed: number;
+  /** `adam` (default) or `sgd`, or a full config (betas, momentum, Nesterov). */
+  optimizer?: OptimizerKind | OptimizerConfig;
+  /** Learning-rate schedule over all steps (default constant). */
+  schedule?: ScheduleKind;
+  scheduleOptions?: ScheduleOptions;
+  /** Defense / regularizer plugins, called in this order for every hook. */
+  defenses?: readonly DefensePlugin<any>[];
   /** Held-out set evaluated after every epoch. */
   evalSet?: LabelledTensors;
+  /** PGD evaluation on the first `n` examples of `robustEvalSet` (default `evalSet`) after every epoch (feeds FGSM-RS' guard and early stopping). */
+  robustEval?: RobustEvalOptions;
+  /** The held-out slice for `robustEval` (default `evalSet`). */
+  robustEvalSet?: LabelledTensors;
   /** Examples of the training set used to measure training accuracy after each epoch (default 2000). */
   trainEvalSize?: number;
+  /** Early stopping: patience in epochs, or the options of `earlyStopping`. */
+  earlyStop?: number | { patience: number; monitor?: 'auto' | 'robustAccuracy' | 'testAccuracy'; minDelta?: number; restoreBest?: boolean };
+  /** Write a checkpoint after every epoch to `<checkpointDir>/epoch-NNNN/`. */
+  checkpointDir?: string;
+  /** Continue from the newest checkpoint in `checkpointDir` (a fresh start when there is none). */
+  resume?: boolean;
+  /** Keep only the newest k checkpoints (default 0 = all). */
+  keepCheckpoints?: number;
+  /**
+   * The variables the optimizer trains and checkpoints save: pass `layersModel.trainableWeights.map((w) => w.read())`.
+   * Default: every trainable variable registered with the engine (fine for one model per process, no checkpoints needed).
+   */
+  weights?: readonly tf.Variable[];
   onBatch?: (info: { epoch: number; step: number; steps: number; loss: number }) => void;
-  onEpoch?: (record: EpochRecord) => void;
+  onEpoch?: (record: EpochRecord) => void | Promise<void>;
+}
+
+export interface TrainResult {
+  epochs: EpochRecord[];
+  /** Set when a plugin (FGSM-RS' guard, early stopping) stopped training. */
+  stopped?: StopInfo;
+  /** Epochs already done when this call started (0 for a fresh run). */
+  resumedFrom: number;
+  /** Every hyperparameter, the seed and each plugin with its resolved options (for the results file). */
+  hyperparameters: Record<string, unknown>;
+  counters: AttackCounters;
+}
+
+interface TrainerState {
+  configKey: string;
+  records: EpochRecord[];
+  optimizerStep: number;
+  stopped?: StopInfo;
+  plugins: Array<{ name: string; json?: unknown; tensors: string[] }>;
+  counters: AttackCounters;
 }
 
 function checkPositiveInt(name: string, v: number): void {
@@ -48,60 +125,266 @@ async function accuracyOf(model: Classifier, set: LabelledTensors, limit?: numbe
   return v;
 }
 
-/** Cosine decay from `base` at t = 0 to 0 at t = 1. */
-export function learningRateAt(base: number, t: number): number {
-  return 0.5 * base * (1 + Math.cos(Math.PI * Math.min(Math.max(t, 0), 1)));
+/** A seed for epoch `epoch` of a run with `seed` (splitmix32-style mix), so any epoch's stream is derivable on resume. */
+export function epochSeed(seed: number, epoch: number): number {
+  let h = (Math.trunc(seed) ^ Math.imul(epoch + 1, 0x9e3779b9)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) | 0;
+}
+
+/** Plugin options as JSON: attack plugins inside the options become `{ name, options }`. */
+function describeOptions(options: unknown): unknown {
+  if (options === null || typeof options !== 'object') return options;
+  if (Array.isArray(options)) return options.map(describeOptions);
+  const o = options as Record<string, unknown>;
+  if ((o.kind === 'attack' || o.kind === 'defense') && typeof o.name === 'string') return { name: o.name, options: describeOptions(o.options) };
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, describeOptions(v)]));
+}
+
+function resolveOptimizer(o: AdversarialTrainOptions['optimizer']): OptimizerConfig {
+  if (o == null) return { kind: 'adam' };
+  return typeof o === 'string' ? { kind: o } : o;
 }
 
 /**
- * Plain supervised training with Adam and softmax cross-entropy: seeded shuffling, one `tf.tidy` per step, and an
- * evaluation after every epoch. The model's weights are trained in place.
+ * The training loop: seeded shuffling, a learning-rate schedule, Adam or SGD, defense plugins with optional hooks,
+ * per-epoch evaluation (clean accuracy, and PGD accuracy on a held-out slice), early stopping, and a checkpoint after
+ * every epoch from which `resume` continues bit-exactly.
+ *
+ * Determinism: every random choice derives from `(seed, epoch)` — the epoch's shuffle, then one forked stream per
+ * step and per plugin — so a resumed run repeats the shuffles and random starts of an uninterrupted one. The model's
+ * weights are trained in place.
  */
-export async function trainClassifier(model: Classifier, data: LabelledTensors, options: TrainOptions): Promise<EpochRecord[]> {
+export async function train(model: Classifier, data: LabelledTensors, options: AdversarialTrainOptions): Promise<TrainResult> {
   checkPositiveInt('epochs', options.epochs);
   checkPositiveInt('batch size', options.batchSize);
   if (!(options.learningRate > 0)) throw new UsageError(`learning rate must be > 0, got ${options.learningRate}`);
+  const schedule = options.schedule ?? 'constant';
+  checkSchedule(schedule, options.scheduleOptions);
+  if (options.resume && !options.checkpointDir) throw new UsageError('resume needs a checkpoint directory (--checkpoint-dir)');
+  const robustSet = options.robustEvalSet ?? options.evalSet;
+  if (options.robustEval && !robustSet) throw new UsageError('robust evaluation needs an evaluation set');
+  const optimizerConfig = resolveOptimizer(options.optimizer);
+  const weights = [...(options.weights ?? Object.values(tf.engine().registeredVariables).filter((v) => v.trainable))];
+  if (weights.length === 0) throw new UsageError('no trainable variables to train');
+  const plugins: DefensePlugin<any>[] = [...(options.defenses ?? [])];
+  if (options.earlyStop != null) {
+    plugins.push(earlyStopping(typeof options.earlyStop === 'number' ? { patience: options.earlyStop } : options.earlyStop));
+  }
+  for (const p of plugins) {
+    if (p.needs?.includes('gradients') && !model.capabilities.gradients) throw new UsageError(`${p.name} needs gradients but model "${model.name}" offers scores only`);
+  }
+
   const n = data.x.shape[0];
-  const rng = createRng(options.seed);
-  const optimizer = tf.train.adam(options.learningRate);
   const steps = Math.ceil(n / options.batchSize);
   const totalSteps = steps * options.epochs;
-  const records: EpochRecord[] = [];
+  const hyperparameters: Record<string, unknown> = {
+    epochs: options.epochs,
+    batchSize: options.batchSize,
+    learningRate: options.learningRate,
+    optimizer: createOptimizerConfigJson(optimizerConfig),
+    schedule,
+    scheduleOptions: options.scheduleOptions ?? {},
+    seed: options.seed,
+    nTrain: n,
+    defenses: plugins.map((p) => ({ name: p.name, options: describeOptions(p.options) })),
+    robustEval: options.robustEval ?? null,
+    trainEvalSize: options.trainEvalSize ?? 2000,
+  };
+  const configKey = JSON.stringify(hyperparameters);
+  const optimizer = createOptimizer(optimizerConfig, weights);
+  const counters: AttackCounters = { gradientEvaluations: 0, forwardEvaluations: 0 };
+  let records: EpochRecord[] = [];
+  let stopped: StopInfo | undefined;
+  let resumedFrom = 0;
+
   try {
-    for (let epoch = 1; epoch <= options.epochs; epoch++) {
-      const start = performance.now();
-      const order = rng.shuffle(Array.from({ length: n }, (_, i) => i));
-      let lossSum = 0;
-      for (let step = 0; step < steps; step++) {
-        const idx = order.slice(step * options.batchSize, (step + 1) * options.batchSize);
-        if (options.schedule === 'cosine') {
-          const t = ((epoch - 1) * steps + step) / totalSteps;
-          // AdamOptimizer reads `learningRate` on every update; tfjs declares it protected.
-          (optimizer as unknown as { learningRate: number }).learningRate = learningRateAt(options.learningRate, t);
+    if (options.resume) {
+      const latest = listCheckpoints(options.checkpointDir!).at(-1);
+      if (latest) {
+        const { meta, tensors } = readCheckpoint<TrainerState>(latest.path);
+        try {
+          const s = meta.state;
+          if (s.configKey !== configKey) {
+            throw new UsageError(`checkpoint ${latest.path} was written with different settings; pass the same flags as the interrupted run, or use a new --checkpoint-dir`);
+          }
+          weights.forEach((w, i) => {
+            const t = tensors[`weights/${i}`];
+            if (!t || t.shape.join() !== w.shape.join()) throw new UsageError(`checkpoint ${latest.path} does not fit this model (weight ${i})`);
+            w.assign(t);
+          });
+          optimizer.restore(s.optimizerStep, Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith('opt/')).map(([k, v]) => [k.slice(4), v])));
+          plugins.forEach((p, i) => {
+            const saved = s.plugins[i];
+            if (p.setState && saved) {
+              p.setState({ json: saved.json, tensors: Object.fromEntries(saved.tensors.map((k) => [k, tensors[`plugin/${i}/${k}`]])) });
+            }
+          });
+          records = s.records;
+          stopped = s.stopped;
+          Object.assign(counters, s.counters);
+          resumedFrom = meta.epoch;
+        } finally {
+          tf.dispose(Object.values(tensors));
         }
-        const lossT = tf.tidy(() => {
-          const ids = tf.tensor1d(idx, 'int32');
-          const xb = tf.gather(data.x, ids);
-          const yb = tf.gather(data.y, ids) as tf.Tensor1D;
-          return optimizer.minimize(() => tf.mean(crossEntropy(model.logits(xb, { training: true }), yb)) as tf.Scalar, true)!;
-        });
+      }
+    }
+    for (const p of plugins) await p.setup?.({ model, weights, epochs: options.epochs });
+
+    for (let epoch = resumedFrom + 1; epoch <= options.epochs && !stopped; epoch++) {
+      const start = performance.now();
+      const rng = createRng(epochSeed(options.seed, epoch));
+      const order = rng.shuffle(Array.from({ length: n }, (_, i) => i));
+      const evalSeed = rng.tfSeed();
+      for (const p of plugins) await p.beforeEpoch?.({ model, epoch, epochs: options.epochs, weights, metrics: {} });
+      let lossSum = 0;
+      let lr = options.learningRate;
+      for (let step = 0; step < steps; step++) {
+        const globalStep = (epoch - 1) * steps + step;
+        lr = scheduledRate(schedule, options.learningRate, globalStep / totalSteps, options.scheduleOptions);
+        const stepRng: Rng = rng.fork();
+        const contexts: DefenseStepContext[] = plugins.map(() => ({
+          model,
+          epoch,
+          step,
+          stepsPerEpoch: steps,
+          globalStep,
+          learningRate: lr,
+          rng: stepRng.fork(),
+          weights,
+          counters,
+        }));
+        plugins.forEach((p, i) => p.beforeStep?.(contexts[i]));
+        const owned = new Set<tf.Tensor>();
+        const own = (b: TrainBatch) => {
+          owned.add(b.x);
+          owned.add(b.y);
+          owned.add(b.clean);
+          for (const t of Object.values(b.extras)) owned.add(t);
+        };
+        let lossT: tf.Scalar | undefined;
+        try {
+          let batch: TrainBatch = tf.tidy(() => {
+            const ids = tf.tensor1d(order.slice(step * options.batchSize, (step + 1) * options.batchSize), 'int32');
+            const x = tf.gather(data.x, ids);
+            return { x, y: tf.gather(data.y, ids) as tf.Tensor1D, clean: x, extras: {} };
+          });
+          own(batch);
+          for (const [i, p] of plugins.entries()) {
+            if (!p.transformBatch) continue;
+            batch = await p.transformBatch(batch, contexts[i]);
+            own(batch);
+          }
+          const b = batch;
+          lossT = tf.tidy(() => {
+            const { value, grads } = tf.variableGrads(() => {
+              const logits = model.logits(b.x, { training: true });
+              let loss = tf.mean(crossEntropy(logits, b.y)) as tf.Scalar;
+              for (const [i, p] of plugins.entries()) {
+                if (p.lossTerm) loss = tf.add(loss, p.lossTerm({ ...b, logits }, contexts[i]));
+              }
+              return loss;
+            }, weights as tf.Variable[]);
+            optimizer.apply(grads, lr);
+            return value;
+          });
+        } finally {
+          tf.dispose([...owned]);
+        }
         const loss = (await lossT.data())[0];
         lossT.dispose();
         lossSum += loss;
+        plugins.forEach((p, i) => p.afterStep?.({ ...contexts[i], loss }));
         options.onBatch?.({ epoch, step: step + 1, steps, loss });
       }
+      const trainSeconds = (performance.now() - start) / 1000;
       const record: EpochRecord = {
         epoch,
         loss: lossSum / steps,
         trainAccuracy: await accuracyOf(model, data, options.trainEvalSize ?? 2000),
         testAccuracy: options.evalSet ? await accuracyOf(model, options.evalSet) : Number.NaN,
-        seconds: (performance.now() - start) / 1000,
+        learningRate: lr,
+        seconds: 0,
+        trainSeconds,
       };
+      if (options.robustEval && robustSet) {
+        record.robustAccuracy = await pgdAccuracy(model, robustSet.x, robustSet.y, options.robustEval, evalSeed >>> 0);
+      }
+      const metrics: Record<string, number> = { loss: record.loss, trainAccuracy: record.trainAccuracy, testAccuracy: record.testAccuracy };
+      if (record.robustAccuracy != null) metrics.robustAccuracy = record.robustAccuracy;
+      for (const p of plugins) {
+        if (!p.afterEpoch) continue;
+        const decision = await p.afterEpoch({ model, epoch, epochs: options.epochs, weights, metrics });
+        if (decision) {
+          stopped = { epoch, by: p.name, reason: typeof decision === 'object' ? decision.reason : `${p.name} asked to stop` };
+          break;
+        }
+      }
+      record.seconds = (performance.now() - start) / 1000;
       records.push(record);
-      options.onEpoch?.(record);
+      if (options.checkpointDir) await saveCheckpoint(options.checkpointDir, epoch, { configKey, records, optimizerStep: optimizer.step, stopped, counters, plugins: [] }, weights, optimizer, plugins, options.keepCheckpoints ?? 0);
+      await options.onEpoch?.(record);
     }
   } finally {
     optimizer.dispose();
+    for (const p of plugins) p.dispose?.();
   }
-  return records;
+  return { epochs: records, stopped, resumedFrom, hyperparameters, counters };
+}
+
+function createOptimizerConfigJson(c: OptimizerConfig): Record<string, unknown> {
+  return c.kind === 'adam'
+    ? { kind: 'adam', beta1: c.beta1 ?? 0.9, beta2: c.beta2 ?? 0.999, epsilon: c.epsilon ?? 1e-7 }
+    : { kind: 'sgd', momentum: c.momentum ?? 0.9, nesterov: c.nesterov ?? false };
+}
+
+async function saveCheckpoint(
+  dir: string,
+  epoch: number,
+  state: TrainerState,
+  weights: readonly tf.Variable[],
+  optimizer: ReturnType<typeof createOptimizer>,
+  plugins: readonly DefensePlugin<any>[],
+  keep: number,
+): Promise<void> {
+  const tensors: Record<string, tf.Tensor> = {};
+  weights.forEach((w, i) => (tensors[`weights/${i}`] = w));
+  for (const s of optimizer.slots()) tensors[`opt/${s.name}`] = s.tensor;
+  state.plugins = plugins.map((p, i) => {
+    const s = p.getState?.() ?? {};
+    for (const [k, t] of Object.entries(s.tensors ?? {})) tensors[`plugin/${i}/${k}`] = t;
+    return { name: p.name, json: s.json, tensors: Object.keys(s.tensors ?? {}) };
+  });
+  await writeCheckpoint(dir, epoch, state, tensors, keep);
+}
+
+export { checkpointPath };
+
+// ---------------------------------------------------------------------------------------------------------------
+// The original plain trainer's API, kept for callers (tests in @parry/attacks, the CLI benchmark): Adam, optional
+// cosine schedule, no plugins.
+
+export interface TrainOptions {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  /** Learning-rate schedule over all steps: constant, or cosine decay to 0 (default constant). */
+  schedule?: 'constant' | 'cosine';
+  seed: number;
+  /** Held-out set evaluated after every epoch. */
+  evalSet?: LabelledTensors;
+  /** Examples of the training set used to measure training accuracy after each epoch (default 2000). */
+  trainEvalSize?: number;
+  onBatch?: (info: { epoch: number; step: number; steps: number; loss: number }) => void;
+  onEpoch?: (record: EpochRecord) => void;
+}
+
+/**
+ * Plain supervised training with Adam and softmax cross-entropy (a thin wrapper over `train` with no plugins).
+ * The model's weights are trained in place.
+ */
+export async function trainClassifier(model: Classifier, data: LabelledTensors, options: TrainOptions): Promise<EpochRecord[]> {
+  const r = await train(model, data, { ...options, optimizer: 'adam', schedule: options.schedule ?? 'constant' });
+  return r.epochs;
 }

@@ -17,6 +17,17 @@ export {
   validateResults,
   writeResults,
   readResults,
+  labelMetricsSchema,
+  labelRobustnessSchema,
+  imageExampleSchema,
+  textExampleSchema,
+  resultsJsonSchema,
+  RESULTS_JSON_SCHEMA_PATH,
   type Results,
   type ResultsInput,
+  type ImageExample,
+  type TextExample,
+  type LabelMetrics,
+  type LabelRobustness,
 } from './results.js';
+export { reportDetails, type ReportDetails, type ReportDetailsOptions } from './report-details.js';

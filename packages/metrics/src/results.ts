@@ -7,12 +7,74 @@ export const RESULTS_VERSION = 1;
 
 const stat = z.object({ mean: z.number(), max: z.number(), count: z.number().int() }).nullable();
 
+const rate = z.number().min(0).max(1);
+
+/** Multi-label robustness of one label at one epsilon. */
+export const labelRobustnessSchema = z.object({
+  label: z.string(),
+  /** Fraction of examples whose decision on this label is still correct under attack. */
+  robustAccuracy: rate,
+  /** Fraction of examples whose decision on this label the attack flipped. */
+  flipRate: rate.optional(),
+  f1: rate.optional(),
+});
+
 export const epsilonSummarySchema = z.object({
   epsilon: z.number().nullable(), // null encodes +Infinity (unbounded minimization attacks)
   robustAccuracy: z.number().min(0).max(1),
   attackSuccessRate: z.number().min(0).max(1),
   linf: stat,
   l2: stat,
+  /** Optional: per-example perturbation sizes of the successful adversarials (the examples behind `linf`/`l2`), for distributions. */
+  sizes: z.object({ linf: z.array(z.number()), l2: z.array(z.number()) }).optional(),
+  /** Optional, multi-label models: robust metrics per label at this epsilon. */
+  perLabel: z.array(labelRobustnessSchema).optional(),
+});
+
+/** Clean metrics of one label of a multi-label model. */
+export const labelMetricsSchema = z.object({
+  label: z.string(),
+  support: z.number().int().nonnegative().optional(),
+  accuracy: rate,
+  precision: rate.optional(),
+  recall: rate.optional(),
+  f1: rate.optional(),
+});
+
+/**
+ * A few image examples for the report: pixels as base64 of uint8 values (row-major `shape`, e.g. `[28, 28, 1]`),
+ * scaled from the model bounds to 0..255, with the true label and the predictions before and after the attack.
+ */
+export const imageExampleSchema = z.object({
+  index: z.number().int().nonnegative(),
+  shape: z.array(z.number().int().positive()).min(2).max(3),
+  label: z.number().int(),
+  prediction: z.number().int(),
+  original: z.string(),
+  perEpsilon: z.array(
+    z.object({
+      epsilon: z.number().nullable(),
+      adversarial: z.string(),
+      prediction: z.number().int(),
+      success: z.boolean(),
+    }),
+  ),
+});
+
+/** A text example: the original and the adversarial text with labels; the report highlights the changed words. */
+export const textExampleSchema = z.object({
+  index: z.number().int().nonnegative(),
+  label: z.string(),
+  prediction: z.string(),
+  original: z.string(),
+  perEpsilon: z.array(
+    z.object({
+      epsilon: z.number().nullable(),
+      adversarial: z.string(),
+      prediction: z.string(),
+      success: z.boolean(),
+    }),
+  ),
 });
 
 export const attackSummarySchema = z.object({
@@ -27,6 +89,10 @@ export const attackSummarySchema = z.object({
   forwardEvaluations: z.number().int().nonnegative(),
   /** Compact per-example records: success per epsilon as a string of 0/1, one char per example. */
   successBits: z.array(z.string()).optional(),
+  /** Optional examples for the report's image grid. */
+  examples: z.array(imageExampleSchema).optional(),
+  /** Optional examples for the report's text diff. */
+  textExamples: z.array(textExampleSchema).optional(),
 });
 
 export const epochRecordSchema = z.object({
@@ -47,8 +113,20 @@ export const resultsSchema = z.object({
   seed: z.number().int(),
   environment: z.record(z.string(), z.unknown()),
   dataset: z.object({ name: z.string(), source: z.string(), split: z.string(), n: z.number().int().nonnegative() }),
-  model: z.object({ path: z.string().optional(), name: z.string(), inputShape: z.array(z.number()), numClasses: z.number().int(), bounds: z.tuple([z.number(), z.number()]) }).passthrough(),
+  model: z
+    .object({
+      path: z.string().optional(),
+      name: z.string(),
+      inputShape: z.array(z.number()),
+      numClasses: z.number().int(),
+      bounds: z.tuple([z.number(), z.number()]),
+      labelNames: z.array(z.string()).optional(),
+      outputKind: z.string().optional(),
+    })
+    .passthrough(),
   clean: z.object({ accuracy: z.number().min(0).max(1), n: z.number().int().nonnegative() }).optional(),
+  /** Optional, multi-label models: clean metrics per label. */
+  perLabel: z.array(labelMetricsSchema).optional(),
   attacks: z.array(attackSummarySchema).default([]),
   training: z
     .object({ hyperparameters: z.record(z.string(), z.unknown()), epochs: z.array(epochRecordSchema) })
@@ -96,4 +174,24 @@ export function readResults(file: string): Results {
     throw new InputError(`results file ${file} is not JSON (${(e as Error).message})`);
   }
   return validateResults(data, `results file ${file}`);
+}
+
+export type ImageExample = z.infer<typeof imageExampleSchema>;
+export type TextExample = z.infer<typeof textExampleSchema>;
+export type LabelMetrics = z.infer<typeof labelMetricsSchema>;
+export type LabelRobustness = z.infer<typeof labelRobustnessSchema>;
+
+/** Where the committed JSON Schema of this results version lives, relative to the package root. */
+export const RESULTS_JSON_SCHEMA_PATH = `schema/results.v${RESULTS_VERSION}.schema.json`;
+
+/** The results format as JSON Schema (draft 2020-12), generated from the zod schema; committed as `schema/results.v1.schema.json`. */
+export function resultsJsonSchema(): Record<string, unknown> {
+  const generated = z.toJSONSchema(resultsSchema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>;
+  return {
+    $schema: generated.$schema,
+    $id: `https://parry.dev/schema/results.v${RESULTS_VERSION}.schema.json`,
+    title: `Parry results, version ${RESULTS_VERSION}`,
+    description: 'Written by `parry eval` and `parry train`; read by `parry report`. Validated on write and on read.',
+    ...generated,
+  };
 }

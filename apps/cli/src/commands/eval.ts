@@ -11,7 +11,7 @@ import {
   validateEpsilons,
 } from '@parry/core';
 import { toTensors } from '@parry/datasets';
-import { type AttackSummary, correctMask, summarizeAttack, writeResults, type Results } from '@parry/metrics';
+import { type AttackSummary, correctMask, reportDetails, summarizeAttack, writeResults, type Results } from '@parry/metrics';
 import Table from 'cli-table3';
 import { cliRegistry, log, out, setupBackend } from '../context.js';
 import { type DatasetRef, loadDataset } from '../data.js';
@@ -77,7 +77,8 @@ export async function evalCommand(o: EvalCommandOptions): Promise<Results> {
       try {
         const summary = await summarizeAttack(x, cleanCorrect, result);
         const bits = await Promise.all(result.perEpsilon.map(async (e) => Array.from(await e.success.data()).map((v) => (v ? '1' : '0')).join('')));
-        summaries.push({ ...summary, successBits: bits } as AttackSummary);
+        const details = await reportDetails(summary, classifier, x, y, cleanCorrect, result, { examples: 8 }); // sizes + image grid for `parry report`
+        summaries.push({ ...summary, ...details, successBits: bits } as AttackSummary);
         bar.stop(`${attack.name}: done in ${(result.wallTimeMs / 1000).toFixed(1)} s`);
       } finally {
         disposeAttackResult(result);

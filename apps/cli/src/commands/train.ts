@@ -1,12 +1,12 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { environmentInfo, fromLayersModel, mnistCnn, saveModel } from '@parry/core';
+import { type AttackPlugin, type DefensePlugin, environmentInfo, fromLayersModel, mnistCnn, type Registry, saveModel, UsageError } from '@parry/core';
 import { toTensors } from '@parry/datasets';
-import { trainClassifier, type EpochRecord } from '@parry/defenses';
+import { type EpochRecord, type InitScheme, registerBuiltinDefenses, reinitialize, train } from '@parry/defenses';
 import { writeResults, type Results } from '@parry/metrics';
 import { type Command, Option } from 'commander';
 import Table from 'cli-table3';
-import { log, out, setupBackend } from '../context.js';
+import { cliRegistry, log, out, setupBackend } from '../context.js';
 import { type DatasetRef, loadDataset } from '../data.js';
 import { createProgress } from '../progress.js';
 import { backendOption, wrap } from '../options.js';
@@ -17,12 +17,28 @@ export interface TrainCommandOptions {
   epochs: number;
   batchSize: number;
   lr: number;
-  schedule?: 'constant' | 'cosine';
+  schedule?: 'constant' | 'cosine' | 'cyclic' | 'piecewise';
+  optimizer?: 'adam' | 'sgd';
   dropout?: number;
   seed: number;
   out: string;
   backend?: string;
   limit?: number;
+  /** Comma-separated defense names (`fgsm-rs`, `pgd-at`, `trades`, `weight-decay`, `label-smoothing`, `gaussian-noise`). */
+  defense?: string;
+  /** Epsilon for every defense with an `eps` option and for the per-epoch PGD evaluation (default 0.3). */
+  eps?: number;
+  /** `--def-opt <defense>.<key>=<value>`, repeatable. */
+  defOpt?: string[];
+  resume?: boolean;
+  checkpointDir?: string;
+  /** PGD steps of the per-epoch robust evaluation (0 = none; default 10 with a defense, else 0). */
+  evalPgdSteps?: number;
+  /** Held-out examples for the per-epoch robust evaluation (the last n of the test split; default 1000). */
+  evalPgdN?: number;
+  earlyStop?: number;
+  /** Weight initialisation: `he` (mnistCnn's He-normal, default) or `torch` (PyTorch's default, as in Wong et al.). */
+  init?: 'he' | 'torch';
   json?: boolean;
   quiet?: boolean;
   argv?: string[];
@@ -35,39 +51,138 @@ export interface TrainOutcome {
   testAccuracy: number;
 }
 
-/** Train the small MNIST CNN (Wong et al. 2020) and save it with its training curves. */
+/** `--def-opt fgsm-rs.relAlpha=1.25` -> { 'fgsm-rs': { relAlpha: 1.25 } }; values are JSON when they parse, else strings. */
+export function parseDefenseOptions(pairs: string[]): Record<string, Record<string, unknown>> {
+  const result: Record<string, Record<string, unknown>> = {};
+  for (const pair of pairs) {
+    const m = /^([^.=]+(?:\/[^.=]+)?)\.([^=]+)=(.*)$/.exec(pair);
+    if (!m) throw new UsageError(`--def-opt "${pair}" must look like <defense>.<option>=<value>, e.g. --def-opt trades.beta=6`);
+    const [, name, key, raw] = m;
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // keep the string
+    }
+    (result[name] ??= {})[key] = value;
+  }
+  return result;
+}
+
+/**
+ * Build the defense plugins named on the command line with their options. `--eps` fills every `eps` option not set
+ * by `--def-opt`; `pgd-at.attack=<attack>` names a registered attack, configured by `pgd-at.attack.<key>=<value>`.
+ */
+export function createDefenses(registry: Registry, names: string[], eps: number, defOpt: string[]): DefensePlugin[] {
+  const opts = parseDefenseOptions(defOpt);
+  const used = new Set<string>();
+  const plugins = names.map((name) => {
+    const full = registry.resolve(name, 'defense');
+    const own: Record<string, unknown> = { ...(opts[name] ?? {}), ...(opts[full] ?? {}) };
+    used.add(name).add(full);
+    const attackOptions: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(own)) {
+      if (k.startsWith('attack.')) {
+        attackOptions[k.slice('attack.'.length)] = v;
+        delete own[k];
+      }
+    }
+    if (typeof own.attack === 'string') own.attack = registry.create<AttackPlugin>(own.attack, attackOptions, 'attack');
+    else if (Object.keys(attackOptions).length) throw new UsageError(`--def-opt ${name}.attack.<key> needs ${name}.attack=<attack name> too`);
+    const defaults = registry.create<DefensePlugin>(full, {}, 'defense');
+    if ('eps' in (defaults.options as object) && own.eps === undefined) own.eps = eps;
+    return registry.create<DefensePlugin>(full, own, 'defense');
+  });
+  for (const key of Object.keys(opts)) if (!used.has(key)) registry.resolve(key, 'defense'); // unknown name, or not listed in --defense
+  for (const key of Object.keys(opts)) if (!used.has(key)) throw new UsageError(`--def-opt ${key}.* is for a defense not given in --defense`);
+  return plugins;
+}
+
+/** Train the small MNIST CNN (Wong et al. 2020), optionally with defenses, and save it with its training curves. */
 export async function trainCommand(o: TrainCommandOptions): Promise<TrainOutcome> {
+  const registry = cliRegistry();
+  if (!registry.has('parry/fgsm-rs')) registerBuiltinDefenses(registry);
+  const eps = o.eps ?? 0.3;
+  if (!(eps >= 0)) throw new UsageError(`--eps must be >= 0, got ${eps}`);
+  const names = (o.defense ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const defenses = createDefenses(registry, names, eps, o.defOpt ?? []);
+  const schedule = o.schedule ?? 'cosine';
+  const optimizer = o.optimizer ?? 'adam';
+  const evalPgdSteps = o.evalPgdSteps ?? (names.length ? 10 : 0);
+  const checkpointDir = o.checkpointDir ?? (o.resume || names.length ? `${o.out.replace(/[\\/]+$/, '')}.checkpoints` : undefined);
+
   const ref: DatasetRef = o.data ? { kind: 'mnist-idx', dir: path.resolve(o.data) } : { kind: 'embedded-mnist', seed: o.seed, testFraction: 0.2 };
   const backend = await setupBackend(o.backend);
   const dataset = loadDataset(ref);
   const nTrain = Math.min(o.limit ?? dataset.train.n, dataset.train.n);
-  const train = toTensors(dataset.train, 0, nTrain);
+  const train_ = toTensors(dataset.train, 0, nTrain);
   const test = toTensors(dataset.test);
+  const nRobust = Math.min(o.evalPgdN ?? 1000, dataset.test.n);
+  const robustSet = evalPgdSteps > 0 ? toTensors(dataset.test, dataset.test.n - nRobust, dataset.test.n) : undefined;
   const layers = mnistCnn({ seed: o.seed, dropout: o.dropout ?? 0 });
+  const init = o.init ?? 'he';
+  reinitialize(layers, (init === 'he' ? 'keep' : init) as InitScheme, o.seed);
   const model = fromLayersModel(layers, { bounds: dataset.bounds, labelNames: dataset.labelNames });
-  if (!o.quiet) log(`training ${layers.name} on ${nTrain} ${dataset.name} digits (${dataset.source}), backend ${backend.name}, seed ${o.seed}`);
+  if (!o.quiet) {
+    log(`training ${layers.name} on ${nTrain} ${dataset.name} digits (${dataset.source}), backend ${backend.name}, seed ${o.seed}` + (names.length ? `, defenses ${defenses.map((d) => d.name).join(', ')} (eps ${eps})` : ''));
+  }
   try {
     const steps = Math.ceil(nTrain / o.batchSize);
-    let bar = createProgress(`epoch 1/${o.epochs}`, steps, { quiet: o.quiet });
-    const epochs = await trainClassifier(model, { x: train.x, y: train.y }, {
+    let bar: ReturnType<typeof createProgress> | undefined;
+    const result = await train(model, { x: train_.x, y: train_.y }, {
       epochs: o.epochs,
       batchSize: o.batchSize,
       learningRate: o.lr,
-      schedule: o.schedule ?? 'cosine',
+      optimizer,
+      schedule,
       seed: o.seed,
+      defenses,
       evalSet: { x: test.x, y: test.y },
-      onBatch: ({ step, loss }) => bar.update(step, `loss ${loss.toFixed(4)}`),
+      robustEval: robustSet ? { eps, steps: evalPgdSteps, n: nRobust } : undefined,
+      robustEvalSet: robustSet,
+      earlyStop: o.earlyStop,
+      checkpointDir,
+      resume: o.resume,
+      weights: layers.trainableWeights.map((w) => w.read() as tf.Variable),
+      onBatch: ({ epoch, step, loss }) => {
+        bar ??= createProgress(`epoch ${epoch}/${o.epochs}`, steps, { quiet: o.quiet });
+        bar.update(step, `loss ${loss.toFixed(4)}`);
+      },
       onEpoch: (r) => {
-        bar.stop(`epoch ${r.epoch}/${o.epochs}: loss ${r.loss.toFixed(4)}, train acc ${(100 * r.trainAccuracy).toFixed(2)}%, held-out acc ${(100 * r.testAccuracy).toFixed(2)}% (${r.seconds.toFixed(1)} s)`);
-        if (r.epoch < o.epochs) bar = createProgress(`epoch ${r.epoch + 1}/${o.epochs}`, steps, { quiet: o.quiet });
+        const robust = r.robustAccuracy != null ? `, PGD-${evalPgdSteps} acc ${pct(r.robustAccuracy)}` : '';
+        const msg = `epoch ${r.epoch}/${o.epochs}: loss ${r.loss.toFixed(4)}, train acc ${pct(r.trainAccuracy)}, held-out acc ${pct(r.testAccuracy)}${robust} (${r.seconds.toFixed(1)} s)`;
+        if (bar) bar.stop(msg);
+        else if (!o.quiet) log(msg);
+        bar = undefined;
       },
     });
+    if (!o.quiet && result.resumedFrom > 0) log(`resumed from the checkpoint after epoch ${result.resumedFrom} in ${checkpointDir}`);
+    if (!o.quiet && result.stopped) log(`stopped after epoch ${result.stopped.epoch} by ${result.stopped.by}: ${result.stopped.reason}`);
+    const epochs = result.epochs;
     const last = epochs[epochs.length - 1];
-    const hyperparameters = { epochs: o.epochs, batchSize: o.batchSize, learningRate: o.lr, schedule: o.schedule ?? 'cosine', optimizer: 'adam', dropout: o.dropout ?? 0, seed: o.seed, nTrain, architecture: layers.name };
+    // after a rollback (FGSM-RS guard, early stopping) the saved weights are not the last epoch's: measure them
+    const finalTest = result.stopped ? await accuracy(model, test.x, test.y) : last.testAccuracy;
+    const hyperparameters: Record<string, unknown> = {
+      ...result.hyperparameters,
+      schedule,
+      dropout: o.dropout ?? 0,
+      init,
+      eps: names.length ? eps : null,
+      architecture: layers.name,
+      backend: backend.name,
+      threads: backend.threads,
+      evalPgd: robustSet ? { steps: evalPgdSteps, n: nRobust, slice: `last ${nRobust} of the test split` } : null,
+      earlyStop: o.earlyStop ?? null,
+      checkpointDir: checkpointDir ?? null,
+      resumedFrom: result.resumedFrom,
+      stopped: result.stopped ?? null,
+      gradientEvaluations: result.counters.gradientEvaluations,
+      curves: epochs.map((e) => ({ epoch: e.epoch, learningRate: e.learningRate, trainSeconds: e.trainSeconds })),
+    };
     await saveModel(o.out, layers, {
       bounds: dataset.bounds,
       labelNames: dataset.labelNames,
-      training: { dataset: ref, hyperparameters, testAccuracy: last.testAccuracy, backend: backend.name },
+      training: { dataset: ref, hyperparameters, testAccuracy: finalTest, backend: backend.name },
     });
     const resultsFile = path.join(o.out, 'train-results.json');
     const results: Results = writeResults(resultsFile, {
@@ -80,22 +195,46 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainOutcome
       environment: environmentInfo() as unknown as Record<string, unknown>,
       dataset: { name: dataset.name, source: dataset.source, split: 'test', n: dataset.test.n },
       model: { path: o.out, name: layers.name, inputShape: [...model.inputShape], numClasses: model.numClasses, bounds: [...model.bounds] as [number, number] },
-      clean: { accuracy: last.testAccuracy, n: dataset.test.n },
+      clean: { accuracy: finalTest, n: dataset.test.n },
       attacks: [],
-      training: { hyperparameters, epochs: epochs.map((e) => ({ ...e })) },
+      training: {
+        hyperparameters,
+        epochs: epochs.map((e) => ({
+          epoch: e.epoch,
+          loss: e.loss,
+          trainAccuracy: e.trainAccuracy,
+          testAccuracy: e.testAccuracy,
+          ...(e.robustAccuracy != null ? { robustAccuracy: e.robustAccuracy } : {}),
+          seconds: e.seconds,
+        })),
+      },
     });
     if (o.json) out(JSON.stringify(results, null, 2));
     else {
-      const table = new Table({ head: ['epoch', 'loss', 'train acc', 'held-out acc', 'seconds'], style: { head: [], border: [] } });
-      for (const e of epochs) table.push([e.epoch, e.loss.toFixed(4), pct(e.trainAccuracy), pct(e.testAccuracy), e.seconds.toFixed(1)]);
+      const head = ['epoch', 'loss', 'train acc', 'held-out acc', ...(robustSet ? [`PGD-${evalPgdSteps} acc`] : []), 'seconds'];
+      const table = new Table({ head, style: { head: [], border: [] } });
+      for (const e of epochs) {
+        table.push([e.epoch, e.loss.toFixed(4), pct(e.trainAccuracy), pct(e.testAccuracy), ...(robustSet ? [e.robustAccuracy != null ? pct(e.robustAccuracy) : '-'] : []), e.seconds.toFixed(1)]);
+      }
       out(table.toString());
-      out(`model saved to ${o.out} (held-out accuracy ${pct(last.testAccuracy)} on ${dataset.test.n} digits)`);
+      out(`model saved to ${o.out} (held-out accuracy ${pct(finalTest)} on ${dataset.test.n} digits)`);
     }
-    return { modelDir: o.out, resultsFile, epochs, testAccuracy: last.testAccuracy };
+    return { modelDir: o.out, resultsFile, epochs, testAccuracy: finalTest };
   } finally {
-    tf.dispose([train.x, train.y, test.x, test.y]);
+    tf.dispose([train_.x, train_.y, test.x, test.y, ...(robustSet ? [robustSet.x, robustSet.y] : [])]);
     layers.dispose();
   }
+}
+
+async function accuracy(model: ReturnType<typeof fromLayersModel>, x: tf.Tensor, y: tf.Tensor): Promise<number> {
+  const acc = tf.tidy(() => {
+    const parts: tf.Tensor[] = [];
+    for (let i = 0; i < x.shape[0]; i += 512) parts.push(tf.argMax(model.logits(tf.slice(x, i, Math.min(512, x.shape[0] - i))), 1));
+    return tf.mean(tf.cast(tf.equal(tf.concat(parts), tf.cast(y, 'int32')), 'float32'));
+  });
+  const v = (await acc.data())[0];
+  acc.dispose();
+  return v;
 }
 
 export const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
@@ -104,14 +243,28 @@ export const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
 export function registerTrainCommand(program: Command, argv: string[]): void {
   program
     .command('train')
-    .description('train the small MNIST CNN (Wong et al. 2020) and save it')
+    .description('train the small MNIST CNN (Wong et al. 2020), optionally with adversarial training, and save it')
     .option('--data <dir>', 'directory with MNIST IDX files (default: the 10,000 embedded digits)')
     .option('--epochs <n>', 'training epochs', wrap('--epochs', (f, v) => parseInteger(f, v)), 8)
     .option('--batch-size <n>', 'examples per step', wrap('--batch-size', (f, v) => parseInteger(f, v)), 64)
-    .option('--lr <x>', 'Adam learning rate', wrap('--lr', parsePositive), 2e-3)
+    .option('--lr <x>', 'base (peak) learning rate', wrap('--lr', parsePositive), 2e-3)
+    .addOption(new Option('--optimizer <kind>', 'optimizer').choices(['adam', 'sgd']).default('adam'))
+    .addOption(new Option('--init <scheme>', 'weight initialisation: he (He-normal) or torch (PyTorch default, as in Wong et al. 2020)').choices(['he', 'torch']).default('he'))
     .option('--dropout <rate>', 'dropout before the last layer', wrap('--dropout', parseRate), 0.3)
-    .addOption(new Option('--schedule <kind>', 'learning-rate schedule').choices(['cosine', 'constant']).default('cosine'))
-    .option('--seed <n>', 'seed for the split, initialisation and shuffling', wrap('--seed', (f, v) => parseInteger(f, v, 0)), 0)
+    .addOption(new Option('--schedule <kind>', 'learning-rate schedule (cyclic: 0 -> lr at 40% -> 0; piecewise: x0.1 at 50% and 75%)').choices(['cosine', 'constant', 'cyclic', 'piecewise']).default('cosine'))
+    .option('--defense <names>', 'comma-separated defenses: fgsm-rs, pgd-at, trades, weight-decay, label-smoothing, gaussian-noise (see `parry list`)')
+    .option('--eps <x>', 'linf epsilon for the defenses and the per-epoch PGD evaluation', wrap('--eps', (f, v) => {
+      const x = Number(v);
+      if (!(Number.isFinite(x) && x >= 0)) throw new UsageError(`${f} must be a number >= 0, got "${v}"`);
+      return x;
+    }), 0.3)
+    .option('--def-opt <defense.key=value>', 'defense option, repeatable (e.g. --def-opt trades.beta=6, --def-opt pgd-at.attack=pgd --def-opt pgd-at.attack.steps=7)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--eval-pgd-steps <n>', 'PGD steps of the per-epoch robust evaluation, 0 = none (default 10 with --defense)', wrap('--eval-pgd-steps', (f, v) => parseInteger(f, v, 0)))
+    .option('--eval-pgd-n <n>', 'held-out examples (the last n of the test split) for the per-epoch PGD evaluation', wrap('--eval-pgd-n', (f, v) => parseInteger(f, v)), 1000)
+    .option('--early-stop <patience>', 'stop after this many epochs without improvement (robust accuracy when evaluated) and keep the best weights', wrap('--early-stop', (f, v) => parseInteger(f, v)))
+    .option('--checkpoint-dir <dir>', 'write a checkpoint after every epoch here (default <out>.checkpoints with --defense or --resume)')
+    .option('--resume', 'continue from the newest checkpoint (same flags as the interrupted run)')
+    .option('--seed <n>', 'seed for the split, initialisation, shuffling and random starts', wrap('--seed', (f, v) => parseInteger(f, v, 0)), 0)
     .option('--limit <n>', 'use at most n training examples', wrap('--limit', (f, v) => parseInteger(f, v)))
     .option('-o, --out <dir>', 'model directory to write', 'runs/mnist-cnn')
     .addOption(backendOption())

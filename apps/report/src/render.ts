@@ -1,0 +1,214 @@
+import type { Results } from '@parry/metrics';
+import { type Chart, renderSvg, reportCharts } from './charts.js';
+import { escapeHtml as h, escapeMarkdown as md } from './escape.js';
+import { eps } from './format.js';
+import { exampleImages, originalImage } from './images.js';
+import {
+  type ReportSource,
+  type Run,
+  type Table,
+  attacksTable,
+  groupRuns,
+  headlineSentence,
+  headlineTable,
+  hyperparameterTable,
+  perLabelTables,
+  runsTable,
+  trainingTable,
+} from './model.js';
+import { type ImageGroup, type TextGroup, environmentTable, imageGroups, textGroups } from './sections.js';
+import { type Segment, diffText } from './text-diff.js';
+import { STYLE } from './style.js';
+
+export interface RenderOptions {
+  /** Report title (default "Parry robustness report"). */
+  title?: string;
+  /** Timestamp printed in the report (default now); fixed in tests for reproducible output. */
+  generatedAt?: string;
+}
+
+export interface RenderedReport {
+  html: string;
+  markdown: string;
+  /** Vega-Lite specs of the charts, by id. */
+  charts: Chart[];
+}
+
+/** The tables of a report, in order; the HTML and the Markdown both render exactly these. */
+export interface ReportContent {
+  title: string;
+  generatedAt: string;
+  runs: Run[];
+  headline: ReturnType<typeof headlineSentence>[];
+  tables: { headline: Table; runs: Table; attacks: Table; environment: Table; perLabel: Table[]; training: { run: Run; tables: Table[] }[] };
+  images: ImageGroup[];
+  texts: TextGroup[];
+  charts: Chart[];
+}
+
+/** Build the report's content from validated results (no rendering). */
+export function reportContent(sources: ReportSource[], options: RenderOptions = {}): ReportContent {
+  if (sources.length === 0) throw new RangeError('a report needs at least one results file');
+  const runs = groupRuns(sources);
+  return {
+    title: options.title ?? 'Parry robustness report',
+    generatedAt: options.generatedAt ?? new Date().toISOString(),
+    runs,
+    headline: runs.map(headlineSentence),
+    tables: {
+      headline: headlineTable(runs),
+      runs: runsTable(runs),
+      attacks: attacksTable(runs),
+      environment: environmentTable(sources),
+      perLabel: runs.flatMap(perLabelTables),
+      training: runs.filter((r) => r.train?.training).map((run) => ({ run, tables: [trainingTable(run)!, hyperparameterTable(run)!] })),
+    },
+    images: imageGroups(runs),
+    texts: textGroups(runs),
+    charts: reportCharts(runs),
+  };
+}
+
+/** Render validated results to one self-contained HTML page (no scripts, charts as inline SVG) and a Markdown summary. */
+export async function renderReport(sources: ReportSource[] | Results[], options: RenderOptions = {}): Promise<RenderedReport> {
+  const list: ReportSource[] = (sources as (ReportSource | Results)[]).map((s, i) => ('results' in s && 'file' in s ? s : { file: `results ${i + 1}`, results: s as Results }));
+  const content = reportContent(list, options);
+  const svgs = await Promise.all(content.charts.map((c) => renderSvg(c.spec)));
+  return { html: renderHtml(content, svgs), markdown: renderMarkdown(content), charts: content.charts };
+}
+
+// ---------------------------------------------------------------- HTML
+
+const NUMERIC = /^-?[\d.]+%?$/;
+
+function htmlTable(t: Table): string {
+  const head = t.columns.map((c) => `<th scope="col">${h(c)}</th>`).join('');
+  const body = t.rows.map((r) => `<tr>${r.map((c) => `<td${!t.plain && NUMERIC.test(c) ? ' class="n"' : ''}>${h(c)}</td>`).join('')}</tr>`).join('\n');
+  return `<div class="table-wrap"><table id="table-${h(t.id)}" data-table="${h(t.id)}"><caption>${h(t.caption)}</caption><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;
+}
+
+function htmlSegments(segments: Segment[], tag: 'del' | 'ins'): string {
+  return segments.map((s) => (s.changed ? `<${tag}>${h(s.text)}</${tag}>` : h(s.text))).join('');
+}
+
+function htmlImages(g: ImageGroup): string {
+  const label = (k: number) => g.results.model.labelNames?.[k] ?? String(k);
+  const epsilons = g.examples[0].perEpsilon.map((e) => e.epsilon);
+  const head = `<tr><th scope="col">original</th>${epsilons.map((e) => `<th scope="col" colspan="2">eps ${h(eps(e))}: adversarial / perturbation x5</th>`).join('')}</tr>`;
+  const rows = g.examples.map((x) => {
+    const cells = x.perEpsilon.map((p, k) => {
+      const img = exampleImages(x, k);
+      const cls = p.prediction === x.label ? 'held' : x.prediction === x.label ? 'fooled' : 'wrong';
+      const alt = `example ${x.index} at eps ${eps(p.epsilon)}`;
+      return (
+        `<td class="${cls}"><img src="${img.adversarial}" width="84" height="84" alt="${h(`${alt}, adversarial`)}"><span class="cap">pred ${h(label(p.prediction))}${cls === 'fooled' ? ' (fooled)' : ''}</span></td>` +
+        `<td><img src="${img.perturbation}" width="84" height="84" alt="${h(`${alt}, perturbation`)}"><span class="cap">&nbsp;</span></td>`
+      );
+    });
+    const clean = `<td><img src="${originalImage(x)}" width="84" height="84" alt="${h(`example ${x.index}, original`)}"><span class="cap">true ${h(label(x.label))} · pred ${h(label(x.prediction))}</span></td>`;
+    return `<tr>${clean}${cells.join('')}</tr>`;
+  });
+  return `<figure class="grid" id="${h(g.id)}-grid"><figcaption>${h(g.attack.attack)} on ${h(g.run.title)}: grey is no change; the perturbation is 0.5 + 5 × (adversarial − original); green: still correct, red: fooled by the attack, grey: wrong before the attack</figcaption><div class="table-wrap"><table class="images"><thead>${head}</thead><tbody>${rows.join('\n')}</tbody></table></div></figure>`;
+}
+
+function htmlTexts(g: TextGroup): string {
+  const items = g.examples.flatMap((x) =>
+    x.perEpsilon.map((p) => {
+      const d = diffText(x.original, p.adversarial);
+      return `<li class="${p.success ? 'fooled' : 'held'}"><div class="label">#${h(x.index)} · eps ${h(eps(p.epsilon))} · label <b>${h(x.label)}</b>: <b>${h(x.prediction)}</b> → <b>${h(p.prediction)}</b>${p.success ? ' (fooled)' : ''}</div><div class="orig">${htmlSegments(d.original, 'del')}</div><div class="adv">${htmlSegments(d.adversarial, 'ins')}</div></li>`;
+    }),
+  );
+  return `<h3>${h(g.attack.attack)} on ${h(g.run.title)}</h3><ul class="texts" id="${h(g.id)}">${items.join('\n')}</ul>`;
+}
+
+function chartHtml(c: Chart, svg: string): string {
+  return `<figure class="chart" id="${h(c.id)}"><figcaption>${h(c.title)}</figcaption>${svg}</figure>`;
+}
+
+function renderHtml(c: ReportContent, svgs: string[]): string {
+  const chart = (prefix: string) => c.charts.map((x, i) => (x.id.startsWith(prefix) ? chartHtml(x, svgs[i]) : '')).join('\n');
+  const cards = c.headline
+    .map(
+      (s, i) =>
+        `<div class="card" data-run="${h(c.runs[i].id)}"><h3>${h(s.title)}</h3>` +
+        (s.clean ? `<p><span class="big" data-metric="clean">${h(s.clean)}</span> clean accuracy</p>` : '') +
+        (s.robust ? `<p><span class="big" data-metric="robust">${h(s.robust)}</span> robust accuracy at eps ${h(s.at)} (${h(s.attack)})</p>` : '') +
+        `</div>`,
+    )
+    .join('\n');
+  const parts: string[] = [];
+  parts.push(`<header><h1>${h(c.title)}</h1><p class="meta">Generated ${h(c.generatedAt)} from ${c.tables.environment.rows.length} results file(s). Self-contained: no scripts, no network.</p></header>`);
+  parts.push(`<section id="headline"><h2>Headline</h2><div class="cards">${cards}</div>${attacksTableOrNote(c.tables.headline)}${htmlTable(c.tables.runs)}</section>`);
+  if (c.tables.attacks.rows.length) {
+    parts.push(`<section id="robustness"><h2>Robustness</h2><div class="charts">${chart('chart-robustness')}${chart('chart-size')}</div>${htmlTable(c.tables.attacks)}</section>`);
+  }
+  if (c.images.length) parts.push(`<section id="examples"><h2>Image examples</h2>${c.images.map((g) => htmlImages(g) + htmlTable(g.table)).join('\n')}</section>`);
+  if (c.texts.length) parts.push(`<section id="text-examples"><h2>Text examples</h2><p class="meta">Removed or changed words and characters are struck through in the original and highlighted in the adversarial.</p>${c.texts.map(htmlTexts).join('\n')}</section>`);
+  if (c.tables.perLabel.length) parts.push(`<section id="labels"><h2>Per label</h2>${c.tables.perLabel.map(htmlTable).join('\n')}</section>`);
+  if (c.tables.training.length) {
+    parts.push(`<section id="training"><h2>Training</h2><div class="charts">${chart('chart-training')}</div>${c.tables.training.map((t) => t.tables.map(htmlTable).join('\n')).join('\n')}</section>`);
+  }
+  parts.push(`<section id="environment"><h2>Environment</h2>${htmlTable(c.tables.environment)}</section>`);
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<title>${h(c.title)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+${parts.join('\n')}
+</body>
+</html>
+`;
+}
+
+function attacksTableOrNote(t: Table): string {
+  return t.rows.length ? htmlTable(t) : '<p class="meta">No attacks in these results: only training curves and clean accuracy.</p>';
+}
+
+// ---------------------------------------------------------------- Markdown
+
+function mdTable(t: Table): string {
+  const line = (cells: string[]) => `| ${cells.map(md).join(' | ')} |`;
+  return [`**${md(t.caption)}**`, '', line(t.columns), `|${t.columns.map(() => '---').join('|')}|`, ...t.rows.map(line), ''].join('\n');
+}
+
+function mdSegments(segments: Segment[], mark: string): string {
+  return segments.map((s) => (s.changed && /\S/.test(s.text) ? `${mark}${md(s.text.trim())}${mark}${s.text.endsWith(' ') ? ' ' : ''}` : md(s.text))).join('');
+}
+
+function renderMarkdown(c: ReportContent): string {
+  const out: string[] = [`# ${md(c.title)}`, '', `Generated ${md(c.generatedAt)} from ${c.tables.environment.rows.length} results file(s). Charts and image grids are in the HTML report.`, ''];
+  out.push('## Headline', '');
+  for (const s of c.headline) {
+    const parts = [s.clean ? `clean accuracy ${s.clean}` : '', s.robust ? `robust accuracy ${s.robust} at eps ${md(s.at)} (${md(s.attack)})` : ''].filter(Boolean);
+    out.push(`- **${md(s.title)}**: ${parts.join(', ')}`);
+  }
+  out.push('');
+  out.push(c.tables.headline.rows.length ? mdTable(c.tables.headline) : 'No attacks in these results: only training curves and clean accuracy.\n');
+  out.push(mdTable(c.tables.runs));
+  if (c.tables.attacks.rows.length) out.push('## Robustness', '', mdTable(c.tables.attacks));
+  if (c.images.length) out.push('## Image examples', '', ...c.images.map((g) => mdTable(g.table)));
+  if (c.texts.length) {
+    out.push('## Text examples', '', 'Changed words and characters: ~~struck~~ in the original, **bold** in the adversarial.', '');
+    for (const g of c.texts) {
+      out.push(`### ${md(g.attack.attack)} on ${md(g.run.title)}`, '');
+      for (const x of g.examples) {
+        for (const p of x.perEpsilon) {
+          const d = diffText(x.original, p.adversarial);
+          out.push(`- #${x.index} · eps ${md(eps(p.epsilon))} · label **${md(x.label)}**: **${md(x.prediction)}** → **${md(p.prediction)}**${p.success ? ' (fooled)' : ''}`);
+          out.push(`  - original: ${mdSegments(d.original, '~~')}`);
+          out.push(`  - adversarial: ${mdSegments(d.adversarial, '**')}`);
+        }
+      }
+      out.push('');
+    }
+  }
+  if (c.tables.perLabel.length) out.push('## Per label', '', ...c.tables.perLabel.map(mdTable));
+  if (c.tables.training.length) out.push('## Training', '', ...c.tables.training.flatMap((t) => t.tables.map(mdTable)));
+  out.push('## Environment', '', mdTable(c.tables.environment));
+  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+}

@@ -1,0 +1,11 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, mnistCnn, fromLayersModel, saveModel } from '@parry/core';
+import { loadEmbeddedMnist, toTensors } from '@parry/datasets';
+import { trainClassifier } from '@parry/defenses';
+await initBackend();
+const data = loadEmbeddedMnist({ seed: 0 });
+const layers = mnistCnn({ seed: 0, dropout: 0.3 });
+const model = fromLayersModel(layers);
+const train = toTensors(data.train);
+await trainClassifier(model, train, { epochs: 3, batchSize: 64, learningRate: 2e-3, schedule: 'cosine', seed: 0 });
+await saveModel(process.argv[2], layers);

@@ -1,0 +1,112 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { UsageError } from '@parry/core';
+
+/**
+ * Adam and SGD written out in tfjs ops, so their whole state (step count and slots) can be saved and restored
+ * bit-exactly: tfjs' own `AdamOptimizer.setWeights` recomputes `beta^t` with `pow` instead of the running product it
+ * used before, so a resumed run would drift in the last bits. Bias corrections here are computed in float64 from
+ * the step count, the same way whether or not the run was resumed.
+ */
+export type OptimizerKind = 'adam' | 'sgd';
+
+export interface OptimizerConfig {
+  kind: OptimizerKind;
+  /** Adam beta1 (default 0.9). */
+  beta1?: number;
+  /** Adam beta2 (default 0.999). */
+  beta2?: number;
+  /** Adam epsilon (default 1e-7, tfjs' default). */
+  epsilon?: number;
+  /** SGD momentum (default 0.9; 0 = plain SGD). */
+  momentum?: number;
+  /** SGD Nesterov momentum (default false). */
+  nesterov?: boolean;
+}
+
+export interface TrainOptimizer {
+  readonly config: Required<OptimizerConfig>;
+  /** Updates taken so far. */
+  readonly step: number;
+  /** Apply gradients (by variable name) with this learning rate. Variables without a gradient are left alone. */
+  apply(grads: Record<string, tf.Tensor>, learningRate: number): void;
+  /** Slots in a fixed order (for checkpoints); owned by the optimizer. */
+  slots(): Array<{ name: string; tensor: tf.Tensor }>;
+  /** Restore the step count and slots saved by `slots()`. */
+  restore(step: number, slots: Record<string, tf.Tensor>): void;
+  dispose(): void;
+}
+
+let nextId = 0;
+
+export function createOptimizer(config: OptimizerConfig, variables: readonly tf.Variable[]): TrainOptimizer {
+  if (config.kind !== 'adam' && config.kind !== 'sgd') throw new UsageError(`unknown optimizer "${String(config.kind)}"; use adam or sgd`);
+  const full: Required<OptimizerConfig> = {
+    kind: config.kind,
+    beta1: config.beta1 ?? 0.9,
+    beta2: config.beta2 ?? 0.999,
+    epsilon: config.epsilon ?? 1e-7,
+    momentum: config.momentum ?? 0.9,
+    nesterov: config.nesterov ?? false,
+  };
+  const slotNames = full.kind === 'adam' ? ['m', 'v'] : full.momentum > 0 ? ['buf'] : [];
+  const slots = new Map<string, tf.Variable>();
+  for (const [i, v] of variables.entries()) {
+    for (const s of slotNames) {
+      const zeros = tf.zerosLike(v);
+      slots.set(`${i}/${s}`, tf.variable(zeros, false, `parry-opt-${s}-${v.name}-${i}-${nextId++}`));
+      zeros.dispose();
+    }
+  }
+  let step = 0;
+  return {
+    config: full,
+    get step() {
+      return step;
+    },
+    apply(grads, lr) {
+      step += 1;
+      const { beta1, beta2, epsilon, momentum, nesterov } = full;
+      const c1 = 1 - beta1 ** step;
+      const c2 = 1 - beta2 ** step;
+      tf.tidy(() => {
+        variables.forEach((v, i) => {
+          const g = grads[v.name];
+          if (!g) return;
+          if (full.kind === 'adam') {
+            const m = slots.get(`${i}/m`)!;
+            const s = slots.get(`${i}/v`)!;
+            const m1 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
+            const v1 = tf.add(tf.mul(s, beta2), tf.mul(tf.square(g), 1 - beta2));
+            m.assign(m1);
+            s.assign(v1);
+            const update = tf.div(tf.div(m1, c1), tf.add(tf.sqrt(tf.div(v1, c2)), epsilon));
+            v.assign(tf.sub(v, tf.mul(update, lr)));
+          } else if (momentum > 0) {
+            const b = slots.get(`${i}/buf`)!;
+            const b1 = tf.add(tf.mul(b, momentum), g);
+            b.assign(b1);
+            const d = nesterov ? tf.add(g, tf.mul(b1, momentum)) : b1;
+            v.assign(tf.sub(v, tf.mul(d, lr)));
+          } else {
+            v.assign(tf.sub(v, tf.mul(g, lr)));
+          }
+        });
+      });
+    },
+    slots() {
+      return [...slots.entries()].map(([name, tensor]) => ({ name, tensor }));
+    },
+    restore(s, saved) {
+      for (const [name, v] of slots) {
+        const t = saved[name];
+        if (!t || t.shape.join() !== v.shape.join()) throw new Error(`checkpoint has no optimizer slot ${name} of shape [${v.shape}]`);
+        v.assign(t);
+      }
+      step = s;
+    },
+    dispose() {
+      for (const v of slots.values()) v.dispose();
+      slots.clear();
+    },
+  };
+}
