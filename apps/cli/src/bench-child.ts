@@ -338,6 +338,7 @@ export async function runVariant(args: VariantArgs): Promise<VariantResult> {
       variant: args.variant,
       backend: summary(info),
       cleanAccuracy,
+      cleanImages: n,
       attacks,
       step,
       seconds: (performance.now() - t0) / 1000,

@@ -83,6 +83,8 @@ export interface VariantResult {
   variant: VariantName;
   backend: BackendSummary;
   cleanAccuracy: number;
+  /** Images the clean accuracy (and the attacks) used. */
+  cleanImages: number;
   attacks: AttackMeasurement[];
   step: StepProfile;
   seconds: number;

@@ -64,7 +64,7 @@ export function apgdLoss(kind: ApgdLoss, criterion: Criterion, logits: tf.Tensor
 export function apgdCheckpoints(steps: number): number[] {
   const p = [0, 0.22];
   while (p[p.length - 1] < 1) p.push(p[p.length - 1] + Math.max(p[p.length - 1] - p[p.length - 2] - 0.03, 0.06));
-  return [...new Set(p.slice(1).map((v) => Math.ceil(v * steps)).filter((w) => w > 0 && w < steps))];
+  return [...new Set(p.slice(1).map((v) => Math.ceil(v * steps - 1e-9)).filter((w) => w > 0 && w < steps))];
 }
 
 function gradientOf(model: Classifier, x: tf.Tensor, criterion: Criterion, s: ApgdSettings, counters: AttackContext['counters']) {

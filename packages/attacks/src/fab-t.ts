@@ -30,18 +30,13 @@ export const fabT = defineAttack({
     const n = x.shape[0];
     const radius = context.epsilons.length ? Math.max(...context.epsilons) : Number.POSITIVE_INFINITY;
     if (criterion.kind === 'targeted') {
-      const { labels, classes } = tf.tidy(() => {
-        const t = tf.cast(criterion.targets, 'int32') as tf.Tensor1D;
-        const pred = tf.argMax(tf.sub(model.logits(x), tf.mul(tf.oneHot(t, k), 1e9)), 1) as tf.Tensor1D;
-        return { labels: pred, classes: tf.reshape(t, [-1, 1]) as tf.Tensor2D };
-      });
-      context.counters.forwardEvaluations += n;
+      const classes = tf.tidy(() => tf.reshape(tf.cast(criterion.targets, 'int32'), [-1, 1]) as tf.Tensor2D);
       try {
-        const { adv, dist } = await fabWithRestarts(model, x, criterion, labels, classes, options, options.restarts, radius, context);
+        const { adv, dist } = await fabWithRestarts(model, x, criterion, null, classes, options, options.restarts, radius, context);
         dist.dispose();
         return { adversarials: [adv] };
       } finally {
-        tf.dispose([labels, classes]);
+        classes.dispose();
       }
     }
     const y = tf.cast(criterion.labels, 'int32') as tf.Tensor1D;

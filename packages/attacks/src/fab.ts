@@ -3,7 +3,7 @@
  * adaptive boundary attack", https://arxiv.org/abs/1907.02044), minimum-norm, linf or l2. Each step linearizes the
  * classifier at the iterate x_k, picks the closest linearized decision boundary (untargeted: over all classes;
  * targeted: the target's), projects both x_k and the original x onto that hyperplane intersected with the input box
- * (exact projection, solved here by bisection on the norm / the Lagrange multiplier), and moves to the biased convex
+ * (exact projection, solved here by bisection on the norm / the Lagrange multiplier, on the CPU side), and moves to the biased convex
  * combination (1 - a)(x_k + eta d_k) + a (x + eta d_0), a = min(|d_k| / (|d_k| + |d_0|), alphaMax). After a success it
  * keeps the point if it is the smallest so far and steps back toward x: x_k <- x + beta (x_k - x).
  *
@@ -13,7 +13,7 @@
  * authors' code. The l1 version of the paper is not implemented. FAB-T (targeted over the top classes) is fab-t.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type AttackContext, type Classifier, type Criterion, clipToBounds, defineAttack, isAdversarial, norm as normOf, randomInBall } from '@parry/core';
+import { type AttackContext, type Classifier, type Criterion, clipToBounds, criterionLabels, defineAttack, isAdversarial, norm as normOf, randomInBall } from '@parry/core';
 import { z } from '@parry/core';
 import { perExample, whereRows } from './internal.js';
 
@@ -27,37 +27,61 @@ export interface FabSettings {
 
 /**
  * Per example, the minimal-norm `delta` with `<w, p + delta> = c` and `p + delta` inside `bounds` (or, where that is
- * infeasible, the box point that gets closest). `p, w`: `[b, d]`; `c`: `[b]`. Bisection, 40 halvings.
+ * infeasible, the box point that gets closest). `p, w`: `b` rows of `d` values; `c`: `[b]`. Exact up to float
+ * precision: the achievable `<w, delta>` is monotone in the linf radius t (delta_i = min(t, room_i)) or in the l2
+ * multiplier lambda (delta_i = min(lambda |w_i|, room_i)), which is found by bisection (60 halvings). Plain
+ * arrays: this runs on the CPU side, much faster than 60 rounds of tensor ops.
  */
-export function projectOnHyperplaneBox(kind: 'linf' | 'l2', p: tf.Tensor2D, w: tf.Tensor2D, c: tf.Tensor1D, bounds: readonly [number, number]): tf.Tensor2D {
-  return tf.tidy(() => {
-    const [lo, hi] = bounds;
-    const r = tf.sub(c, tf.sum(tf.mul(w, p), 1)); // needed <w, delta>
-    const sr = tf.reshape(tf.sign(r), [-1, 1]);
-    const absR = tf.reshape(tf.abs(r), [-1, 1]);
-    const dir = tf.mul(tf.sign(w), sr); // direction of each coordinate that helps
-    const room = tf.where(tf.greater(dir, 0), tf.sub(hi, p), tf.sub(p, lo)); // >= 0
-    const aw = tf.abs(w);
-    const gain = (delta: tf.Tensor2D) => tf.sum(tf.mul(aw, delta), 1, true); // <w, delta> in the helpful direction
-    let low = tf.zerosLike(absR);
-    let high: tf.Tensor2D;
-    let step: (t: tf.Tensor) => tf.Tensor2D;
-    if (kind === 'linf') {
-      step = (t) => tf.minimum(t, room) as tf.Tensor2D;
-      high = tf.fill(absR.shape as [number, number], hi - lo) as tf.Tensor2D;
-    } else {
-      // delta_i = min(lambda |w_i|, room_i), lambda >= 0; upper bracket where every coordinate is at its room
-      step = (t) => tf.minimum(tf.mul(t, aw), room) as tf.Tensor2D;
-      high = tf.max(tf.div(room, tf.add(aw, 1e-12)), 1, true) as tf.Tensor2D;
+export function projectOnHyperplaneBox(
+  kind: 'linf' | 'l2',
+  p: ArrayLike<number>,
+  w: ArrayLike<number>,
+  c: ArrayLike<number>,
+  d: number,
+  bounds: readonly [number, number],
+): Float32Array {
+  const [lo, hi] = bounds;
+  const b = c.length;
+  const out = new Float32Array(b * d);
+  const room = new Float64Array(d);
+  const aw = new Float64Array(d);
+  const dir = new Int8Array(d);
+  for (let e = 0; e < b; e++) {
+    const o = e * d;
+    let wp = 0;
+    for (let i = 0; i < d; i++) wp += w[o + i] * p[o + i];
+    const r = c[e] - wp;
+    if (r === 0) continue;
+    const sr = r > 0 ? 1 : -1;
+    const need = Math.abs(r);
+    let upper = 0;
+    for (let i = 0; i < d; i++) {
+      const wi = w[o + i];
+      const s = Math.sign(wi) * sr;
+      dir[i] = s;
+      aw[i] = Math.abs(wi);
+      room[i] = s > 0 ? hi - p[o + i] : s < 0 ? p[o + i] - lo : 0;
+      if (room[i] < 0) room[i] = 0;
+      upper = Math.max(upper, kind === 'linf' ? room[i] : aw[i] > 0 ? room[i] / aw[i] : 0);
     }
-    for (let i = 0; i < 40; i++) {
-      const mid = tf.div(tf.add(low, high), 2);
-      const enough = tf.greaterEqual(gain(step(mid)), absR);
-      high = tf.where(enough, mid, high) as tf.Tensor2D;
-      low = tf.where(enough, low, mid) as tf.Tensor2D;
+    const step = (t: number, i: number) => Math.min(kind === 'linf' ? t : t * aw[i], room[i]);
+    const gain = (t: number) => {
+      let g = 0;
+      for (let i = 0; i < d; i++) g += aw[i] * step(t, i);
+      return g;
+    };
+    let low = 0;
+    let high = upper;
+    if (gain(high) >= need) {
+      for (let k = 0; k < 60; k++) {
+        const mid = (low + high) / 2;
+        if (gain(mid) >= need) high = mid;
+        else low = mid;
+      }
     }
-    return tf.mul(step(high), dir) as tf.Tensor2D;
-  });
+    for (let i = 0; i < d; i++) out[o + i] = dir[i] * step(high, i);
+  }
+  return out;
 }
 
 /** Per-example value and input-gradient of the logit difference f_j - f_y for class tensors `j` and `y`. */
@@ -76,14 +100,15 @@ export function logitDifference(model: Classifier, x: tf.Tensor, j: tf.Tensor1D,
 
 /**
  * One FAB run. `classes` gives, per example, the candidate classes whose boundaries are linearized (`[b, m]`,
- * m = k - 1 untargeted, 1 targeted) and `labels` the class to leave. Returns the smallest successful point per
+ * m = k - 1 untargeted, 1 targeted) and `labels` the class to leave (null for a targeted criterion: then the
+ * strongest non-target class at each iterate). Returns the smallest successful point per
  * example (clean input where none) and its norm (Infinity where none). The caller owns the results.
  */
 export async function fabRun(
   model: Classifier,
   x0: tf.Tensor,
   criterion: Criterion,
-  labels: tf.Tensor1D,
+  labels: tf.Tensor1D | null,
   classes: tf.Tensor2D,
   s: FabSettings,
   start: tf.Tensor,
@@ -92,6 +117,7 @@ export async function fabRun(
   const n = x0.shape[0];
   const m = classes.shape[1];
   const dual = s.norm === 'linf' ? 'l1' : 'l2';
+  const dim = x0.shape.slice(1).reduce((a, q) => a * q, 1);
   const cols = Array.from({ length: m }, (_, j) => tf.tidy(() => tf.squeeze(tf.slice(classes, [0, j], [-1, 1]), [1]) as tf.Tensor1D));
   const x0f = tf.reshape(x0, [n, -1]) as tf.Tensor2D;
   let x = tf.clone(start);
@@ -99,10 +125,19 @@ export async function fabRun(
   let bestDist = tf.fill([n], Number.POSITIVE_INFINITY) as tf.Tensor1D;
   try {
     for (let it = 0; it < s.steps; it++) {
-      const parts = cols.map((col) => logitDifference(model, x, col, labels));
+      // targeted criterion (labels null): leave the strongest non-target class at the current iterate
+      const from =
+        labels ??
+        tf.tidy(() => {
+          const t = tf.cast(criterionLabels(criterion), 'int32');
+          return tf.argMax(tf.sub(model.logits(x), tf.mul(tf.oneHot(t, model.numClasses), 1e9)), 1) as tf.Tensor1D;
+        });
+      if (!labels) counters.forwardEvaluations += n;
+      const parts = cols.map((col) => logitDifference(model, x, col, from));
+      if (!labels) from.dispose();
       counters.gradientEvaluations += n * m;
-      const next = tf.tidy(() => {
-        // closest linearized boundary: |f_j| / ||grad f_j||_dual
+      // closest linearized boundary: |f_j| / ||grad f_j||_dual; its hyperplane <w, z> = <w, x_k> - f
+      const plane = tf.tidy(() => {
         const F = tf.stack(parts.map((q) => q.f), 1);
         const G = tf.stack(parts.map((q) => tf.reshape(q.g, [n, -1])), 1) as tf.Tensor3D; // [n, m, d]
         const gn = tf.stack(parts.map((q) => normOf(dual, q.g)), 1);
@@ -110,9 +145,14 @@ export async function fabRun(
         const f = tf.sum(tf.mul(F, pick), 1) as tf.Tensor1D;
         const w = tf.sum(tf.mul(G, tf.expandDims(pick, 2)), 1) as tf.Tensor2D;
         const xf = tf.reshape(x, [n, -1]) as tf.Tensor2D;
-        // hyperplane of the linearization: <w, z> = <w, x_k> - f
-        const c = tf.sub(tf.sum(tf.mul(w, xf), 1), f) as tf.Tensor1D;
-        const d3 = projectOnHyperplaneBox(s.norm, tf.concat([xf, x0f], 0) as tf.Tensor2D, tf.concat([w, w], 0) as tf.Tensor2D, tf.concat([c, c], 0) as tf.Tensor1D, model.bounds);
+        return { w: tf.concat([w, w], 0), c: tf.tile(tf.sub(tf.sum(tf.mul(w, xf), 1), f), [2]), p: tf.concat([xf, x0f], 0) };
+      });
+      const [wv, cv, pv] = await Promise.all([plane.w.data(), plane.c.data(), plane.p.data()]);
+      tf.dispose([plane.w, plane.c, plane.p]);
+      const d3v = projectOnHyperplaneBox(s.norm, pv, wv, cv, dim, model.bounds);
+      const next = tf.tidy(() => {
+        const d3 = tf.tensor2d(d3v, [2 * n, dim]);
+        const xf = tf.reshape(x, [n, -1]) as tf.Tensor2D;
         const d1 = tf.slice(d3, [0, 0], [n, -1]);
         const d2 = tf.slice(d3, [n, 0], [n, -1]);
         const a1 = normOf(s.norm, d1);
@@ -151,7 +191,7 @@ export async function fabWithRestarts(
   model: Classifier,
   x: tf.Tensor,
   criterion: Criterion,
-  labels: tf.Tensor1D,
+  labels: tf.Tensor1D | null,
   classes: tf.Tensor2D,
   s: FabSettings,
   restarts: number,
@@ -209,23 +249,22 @@ export const fab = defineAttack({
     const k = model.numClasses;
     const radius = context.epsilons.length ? Math.max(...context.epsilons) : Number.POSITIVE_INFINITY;
     // untargeted: leave the label, every other class is a candidate; targeted: move from the predicted class to the target
-    const { labels, classes } = tf.tidy(() => {
-      if (criterion.kind === 'untargeted') {
-        const y = tf.cast(criterion.labels, 'int32') as tf.Tensor1D;
-        const others = tf.topk(tf.sub(model.logits(x), tf.mul(tf.oneHot(y, k), 1e9)), k - 1, true).indices as tf.Tensor2D;
-        return { labels: y, classes: others };
-      }
-      const t = tf.cast(criterion.targets, 'int32') as tf.Tensor1D;
-      const pred = tf.argMax(tf.sub(model.logits(x), tf.mul(tf.oneHot(t, k), 1e9)), 1) as tf.Tensor1D;
-      return { labels: pred, classes: tf.reshape(t, [-1, 1]) as tf.Tensor2D };
-    });
-    context.counters.forwardEvaluations += x.shape[0];
+    let labels: tf.Tensor1D | null = null;
+    let classes: tf.Tensor2D;
+    if (criterion.kind === 'untargeted') {
+      const y = tf.cast(criterion.labels, 'int32') as tf.Tensor1D;
+      labels = y;
+      classes = tf.tidy(() => tf.topk(tf.sub(model.logits(x), tf.mul(tf.oneHot(y, k), 1e9)), k - 1, true).indices as tf.Tensor2D);
+    } else {
+      classes = tf.tidy(() => tf.reshape(tf.cast(criterion.targets, 'int32'), [-1, 1]) as tf.Tensor2D);
+    }
+    if (labels) context.counters.forwardEvaluations += x.shape[0];
     try {
       const { adv, dist } = await fabWithRestarts(model, x, criterion, labels, classes, options, options.restarts, radius, context);
       dist.dispose();
       return { adversarials: [adv] };
     } finally {
-      tf.dispose([labels, classes]);
+      tf.dispose(labels ? [labels, classes] : [classes]);
     }
   },
 });

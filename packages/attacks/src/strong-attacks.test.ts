@@ -115,24 +115,28 @@ describe('multiAttack: first success per example, in order', () => {
     const { x, labels } = tinyBatch(model, 40, 3);
     const c = untargeted(labels);
     const eps = 0.08;
-    const attacks = [fgsm(), pgd({ steps: 10 })];
+    // a weak first attack (one BIM step of eps/2), then APGD: APGD can win only where the first one failed
+    const weak = () => bim({ steps: 1, relStepSize: 0.5 });
+    const attacks = [weak(), apgd({ steps: 20 })];
     const before = tf.memory().numTensors;
-    const r = await runSequence(model, x, c, attacks, { epsilon: eps, rng: createRng(1) });
-    const f = await outcome(fgsm(), model, x, c, eps);
+    const r = await runSequence(model, x, c, attacks, { epsilon: eps, rng: createRng(1), labels: ['weak', 'apgd'] });
+    const f = await outcome(weak(), model, x, c, eps);
     const ok = Array.from(await r.success.data()).map(Boolean);
-    // FGSM runs first on every example, so it wins exactly where it succeeds alone; PGD wins only elsewhere
     r.winners.forEach((w, i) => {
-      expect(w === 'parry/fgsm').toBe(f.ok[i]);
+      expect(w === 'weak').toBe(f.ok[i]);
       expect(ok[i]).toBe(w !== null);
     });
-    expect(r.winners.filter((w) => w === 'parry/pgd').length).toBeGreaterThan(0);
-    expect(r.stages.map((s) => s.attack)).toEqual(['clean', 'parry/fgsm', 'parry/pgd']);
-    expect(r.stages[2].attacked).toBe(40 - r.winners.filter((w) => w === 'parry/fgsm').length);
-    const p = await outcome(pgd({ steps: 10 }), model, x, c, eps, 1);
-    expect(r.stages[2].robustAccuracy).toBeLessThanOrEqual(Math.min(f.robust, p.robust));
-    // the plugin form gives the same success set through runAttack
+    expect(r.winners.filter((w) => w === 'apgd').length).toBeGreaterThan(0);
+    expect(r.stages.map((s) => s.attack)).toEqual(['clean', 'weak', 'apgd']);
+    expect(r.stages[2].attacked).toBe(40 - r.winners.filter((w) => w === 'weak').length);
+    const p = await outcome(apgd({ steps: 20 }), model, x, c, eps, 1);
+    console.log(`sequence ${r.stages.map((s) => `${s.attack} ${s.robustAccuracy}`).join(', ')}; weak alone ${f.robust}, apgd alone ${p.robust}`);
+    expect(r.stages[2].robustAccuracy).toBeLessThan(f.robust);
+    // APGD alone draws other random starts, so allow one example of difference
+    expect(r.stages[2].robustAccuracy).toBeLessThanOrEqual(p.robust + 1 / 40);
+    // the plugin form gives the same robust accuracy through runAttack
     const viaPlugin = await outcome(multiAttack(attacks), model, x, c, eps, 1);
-    expect(viaPlugin.robust).toBeLessThanOrEqual(f.robust);
+    expect(viaPlugin.robust).toBeLessThan(f.robust);
     tf.dispose([r.adversarial, r.success]);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([x, labels]);
@@ -192,33 +196,42 @@ describe('on a CNN trained 3 epochs on the embedded MNIST digits', () => {
     console.log(rows.join('\n'));
   });
 
-  it('DeepFool (l2) and C&W-L2 succeed with smaller l2 perturbations than PGD-L2 at eps 2.0', async () => {
-    // C&W with 5 binary-search steps of 100 Adam iterations from c = 1 (paper: 9 x 10,000 from 1e-3), DeepFool at defaults
-    const p = await outcome(pgd({ norm: 'l2' }), model, test.x, c, 2.0);
-    const df = await outcome(deepfool(), model, test.x, c);
-    const cw = await outcome(carliniWagnerL2({ steps: 100, binarySearchSteps: 5, initialConst: 1 }), model, test.x, c);
-    const rate = (o: { ok: boolean[] }) => o.ok.filter(Boolean).length / n;
+  // C&W with learning rate 0.1 and 100 Adam steps per c (paper: 0.01 and 10,000: on MNIST most pixels sit at 0 where
+  // tanh saturates, so 0.01 needs ~1,000 steps to move them), on the first 50 digits; shared by the two C&W claims
+  const cwSmall = { steps: 100, learningRate: 0.1, initialConst: 10 };
+  const m = 50;
+  let cwSearch: Awaited<ReturnType<typeof outcome>>;
+  let x50: tf.Tensor;
+  let c50: Criterion;
+
+  it("C&W's binary search over c finds smaller successful perturbations than one fixed c", async () => {
+    x50 = tf.slice(test.x, 0, m);
+    c50 = untargeted(tf.slice(test.y, 0, m) as tf.Tensor1D);
+    // both start at c = 10; the search then tries 4 more values of c per example
+    const fixed = await outcome(carliniWagnerL2({ ...cwSmall, binarySearchSteps: 1 }), model, x50, c50);
+    cwSearch = await outcome(carliniWagnerL2({ ...cwSmall, binarySearchSteps: 5 }), model, x50, c50);
+    const both = fixed.ok.map((v, i) => v && cwSearch.ok[i]);
+    const mf = mean(fixed.dist.filter((_, i) => both[i]));
+    const ms = mean(cwSearch.dist.filter((_, i) => both[i]));
+    console.log(`cw fixed c=10: rate ${mean(fixed.ok.map(Number))} mean l2 ${mf.toFixed(3)}; binary search: rate ${mean(cwSearch.ok.map(Number))} mean l2 ${ms.toFixed(3)}`);
+    expect(cwSearch.ok.filter(Boolean).length).toBeGreaterThanOrEqual(fixed.ok.filter(Boolean).length);
+    expect(ms).toBeLessThan(0.85 * mf);
+  });
+
+  it('DeepFool (l2) and C&W-L2 succeed at least as often as PGD-L2 at eps 2.0, with smaller l2 perturbations', async () => {
+    const p = await outcome(pgd({ norm: 'l2' }), model, x50, c50, 2.0);
+    const df = await outcome(deepfool(), model, x50, c50);
+    const rate = (o: { ok: boolean[] }) => o.ok.filter(Boolean).length / m;
     const both = (o: { ok: boolean[] }) => p.ok.map((v, i) => v && o.ok[i]);
     const meanOn = (o: { dist: number[] }, mask: boolean[]) => mean(o.dist.filter((_, i) => mask[i]));
     console.log(
-      `pgd-l2@2.0 rate ${rate(p)} mean ${meanOn(p, p.ok).toFixed(3)}; deepfool rate ${rate(df)} mean ${meanOn(df, both(df)).toFixed(3)} vs pgd ${meanOn(p, both(df)).toFixed(3)}; cw rate ${rate(cw)} mean ${meanOn(cw, both(cw)).toFixed(3)} vs pgd ${meanOn(p, both(cw)).toFixed(3)}`,
+      `pgd-l2@2.0 rate ${rate(p)} mean l2 ${meanOn(p, p.ok).toFixed(3)}; deepfool rate ${rate(df)} mean ${meanOn(df, both(df)).toFixed(3)} vs pgd ${meanOn(p, both(df)).toFixed(3)}; cw rate ${rate(cwSearch)} mean ${meanOn(cwSearch, both(cwSearch)).toFixed(3)} vs pgd ${meanOn(p, both(cwSearch)).toFixed(3)}`,
     );
-    for (const o of [df, cw]) {
+    for (const o of [df, cwSearch]) {
       expect(rate(o)).toBeGreaterThanOrEqual(rate(p));
-      expect(meanOn(o, both(o))).toBeLessThan(0.9 * meanOn(p, both(o)));
+      expect(meanOn(o, both(o))).toBeLessThan(0.85 * meanOn(p, both(o)));
     }
-  });
-
-  it("C&W's binary search over c finds smaller successful perturbations than one fixed c", async () => {
-    // both start at c = 10 with 100 Adam steps per c; the search then tries 5 more values of c per example
-    const fixed = await outcome(carliniWagnerL2({ steps: 100, binarySearchSteps: 1, initialConst: 10 }), model, test.x, c);
-    const search = await outcome(carliniWagnerL2({ steps: 100, binarySearchSteps: 6, initialConst: 10 }), model, test.x, c);
-    const both = fixed.ok.map((v, i) => v && search.ok[i]);
-    const mf = mean(fixed.dist.filter((_, i) => both[i]));
-    const ms = mean(search.dist.filter((_, i) => both[i]));
-    console.log(`cw fixed c=10: rate ${mean(fixed.ok.map(Number))} mean ${mf.toFixed(3)}; binary search: rate ${mean(search.ok.map(Number))} mean ${ms.toFixed(3)}`);
-    expect(search.ok.filter(Boolean).length).toBeGreaterThanOrEqual(fixed.ok.filter(Boolean).length);
-    expect(ms).toBeLessThan(0.9 * mf);
+    tf.dispose([x50, criterionLabels(c50)]);
   });
 
   it('APGD-CE (100 steps) reaches robust accuracy <= PGD-40 at the same linf epsilon', async () => {
@@ -258,17 +271,17 @@ describe('on a CNN trained 3 epochs on the embedded MNIST digits', () => {
 
   it('Square never reads a gradient (its model handle has none) and still lowers accuracy', async () => {
     let gradientReads = 0;
-    const blackBox = fromFunction(
-      (x) =>
-        tf.customGrad((xi: tf.Tensor) => ({
-          value: model.logits(xi),
-          gradFunc: (dy: tf.Tensor) => {
-            gradientReads++;
-            return tf.zerosLike(xi);
-          },
-        }))(x),
-      { name: 'black-box', inputShape: model.inputShape, numClasses: 10, gradients: false },
-    );
+    const logitsWithCountedGradient = tf.customGrad((xi) => {
+      const input = xi as tf.Tensor;
+      return {
+        value: model.logits(input),
+        gradFunc: () => {
+          gradientReads++;
+          return tf.zerosLike(input);
+        },
+      };
+    });
+    const blackBox = fromFunction((x) => logitsWithCountedGradient(x), { name: 'black-box', inputShape: model.inputShape, numClasses: 10, gradients: false });
     // the handle really has no gradients: a gradient attack is refused
     await expect(runAttack(pgd(), blackBox, test.x, c, { epsilons: [0.3] })).rejects.toThrow(UsageError);
     // 500 queries instead of 5000, linf eps 0.3

@@ -152,8 +152,9 @@ function resolveOptimizer(o: AdversarialTrainOptions['optimizer']): OptimizerCon
  * per-epoch evaluation (clean accuracy, and PGD accuracy on a held-out slice), early stopping, and a checkpoint after
  * every epoch from which `resume` continues bit-exactly.
  *
- * Determinism: every random choice derives from `(seed, epoch)` — the epoch's shuffle, then one forked stream per
- * step and per plugin — so a resumed run repeats the shuffles and random starts of an uninterrupted one. The model's
+ * Determinism: the shuffles come from one stream seeded with `seed` (replayed on resume); every other random choice
+ * derives from `(seed, epoch)` — one forked stream per step and per plugin, and the evaluation's seed — so a resumed
+ * run repeats the shuffles and random starts of an uninterrupted one. The model's
  * weights are trained in place.
  */
 export async function train(model: Classifier, data: LabelledTensors, options: AdversarialTrainOptions): Promise<TrainResult> {
@@ -232,10 +233,15 @@ export async function train(model: Classifier, data: LabelledTensors, options: A
     }
     for (const p of plugins) await p.setup?.({ model, weights, epochs: options.epochs });
 
+    // Shuffles come from one stream over the run (as the original trainer did); on resume the completed epochs'
+    // shuffles are replayed to reach the same position. Everything else per epoch comes from (seed, epoch).
+    const shuffleRng = createRng(options.seed);
+    const indices = Array.from({ length: n }, (_, i) => i);
+    for (let e = 1; e <= resumedFrom; e++) shuffleRng.shuffle(indices);
     for (let epoch = resumedFrom + 1; epoch <= options.epochs && !stopped; epoch++) {
       const start = performance.now();
+      const order = shuffleRng.shuffle(indices);
       const rng = createRng(epochSeed(options.seed, epoch));
-      const order = rng.shuffle(Array.from({ length: n }, (_, i) => i));
       const evalSeed = rng.tfSeed();
       for (const p of plugins) await p.beforeEpoch?.({ model, epoch, epochs: options.epochs, weights, metrics: {} });
       let lossSum = 0;

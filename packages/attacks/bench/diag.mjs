@@ -1,0 +1,18 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, loadModel, runAttack, untargeted, disposeAttackResult } from '@parry/core';
+import { loadEmbeddedMnist, toTensors } from '@parry/datasets';
+import * as A from '../dist/index.js';
+await initBackend();
+const { classifier: model } = await loadModel('/tmp/parry-m3');
+const data = loadEmbeddedMnist({ seed: 0 });
+const test = toTensors(data.test, 0, 100);
+const c = untargeted(test.y);
+const which = process.argv[2];
+const spec = JSON.parse(process.argv[3] ?? '{}');
+const eps = process.argv[4] ? [Number(process.argv[4])] : [];
+const t0 = performance.now();
+const r = await runAttack(A[which](spec), model, test.x, c, { epsilons: eps, seed: 0 });
+const ok = Array.from(await r.perEpsilon[0].success.data());
+const d = Array.from(await r.perEpsilon[0].distance.data());
+const okd = d.filter((_, i) => ok[i]);
+console.log(which, JSON.stringify(spec), 'rate', ok.filter(Boolean).length / 100, 'mean dist', (okd.reduce((a, b) => a + b, 0) / okd.length).toFixed(3), 'ms', (performance.now() - t0).toFixed(0), JSON.stringify(r.counters));
