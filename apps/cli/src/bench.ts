@@ -167,7 +167,10 @@ async function parent(args: Args): Promise<void> {
       totalSeconds: (performance.now() - t0) / 1000,
       quick: args.quick,
     };
-    await writeFileAtomic(args.out, renderMarkdown(input));
+    // keep the sections other benchmarks own (<!-- name:start --> ... <!-- name:end -->)
+    const prev = fs.existsSync(args.out) ? fs.readFileSync(args.out, 'utf8') : '';
+    const kept = [...prev.matchAll(/<!-- ([\w-]+):start -->[\s\S]*?<!-- \1:end -->/g)].map((m) => m[0]);
+    await writeFileAtomic(args.out, [renderMarkdown(input), ...kept].join('\n\n') + '\n');
     process.stdout.write(`${renderSummary(input)}\nwrote ${path.relative(process.cwd(), args.out) || args.out}\n`);
     if (failures.length) process.exitCode = 1;
   } finally {

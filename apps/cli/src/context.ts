@@ -1,11 +1,12 @@
 import { registerBuiltinAttacks } from '@parry/attacks';
+import { registerBuiltinDefenses } from '@parry/defenses';
 import { type BackendInfo, createRegistry, initBackend, type Registry, UsageError } from '@parry/core';
 
 const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 
-/** The registry the CLI uses: built-ins registered through the public `register` path. */
+/** The registry the CLI uses: built-in attacks and defenses registered through the public `register` path. */
 export function cliRegistry(): Registry {
-  return registerBuiltinAttacks(createRegistry());
+  return registerBuiltinDefenses(registerBuiltinAttacks(createRegistry()));
 }
 
 export async function setupBackend(flag: string | undefined): Promise<BackendInfo> {

@@ -31,9 +31,10 @@ describeAttackConformance(apgd, { options: { steps: 10, norm: 'l2', loss: 'dlr',
 describeAttackConformance(apgdT, { options: { steps: 10, targetClasses: 2 } });
 describeAttackConformance(square, { options: { queries: 30 } });
 describeAttackConformance(square, { options: { queries: 20, restarts: 2 } });
+describeAttackConformance(square, { options: { queries: 30, norm: 'l2' } });
 describeAttackConformance(fab, { options: { steps: 10 } });
 describeAttackConformance(fab, { options: { steps: 10, norm: 'l2', restarts: 2 } });
 describeAttackConformance(fabT, { options: { steps: 10, targetClasses: 2 } });
 describeAttackConformance(autoAttack, { options: { steps: 5, queries: 10, targetClasses: 2 } });
-describeAttackConformance(autoAttack, { options: { version: 'custom', attacks: ['apgd-dlr', 'fab'], norm: 'l2', steps: 5 } });
+describeAttackConformance(autoAttack, { options: { version: 'custom', attacks: ['apgd-dlr', 'fab', 'square'], norm: 'l2', steps: 5, queries: 10 } });
 describeAttackConformance((o) => multiAttack([fgsm(), pgd({ steps: 3 }), square({ queries: 10 })], o));

@@ -1,13 +1,16 @@
 /**
  * Square Attack (Andriushchenko, Croce, Flammarion & Hein 2020, "Square Attack: a query-efficient black-box
- * adversarial attack via random search", https://arxiv.org/abs/1912.00049), linf. Score-based random search:
- * start from vertical stripes of +-eps, then each query proposes, for every example not yet fooled, a random
- * square window of side s (a fraction p of the image, shrinking on the paper's schedule) whose every channel is set
- * to x +- eps, and keeps it if the margin loss decreases.
+ * adversarial attack via random search", https://arxiv.org/abs/1912.00049), linf and l2. Score-based random
+ * search. linf: start from vertical stripes of +-eps, then each query proposes, for every example not yet fooled, a
+ * random square window of side s (a fraction p of the image, shrinking on the paper's schedule) whose every channel
+ * is set to x +- eps, and keeps it if the margin loss decreases. l2: start from a grid of "meta pseudo-Gaussian"
+ * squares scaled to norm eps; each query moves the perturbation mass of a second random window into the first one
+ * with a fresh pattern (odd side >= 3), keeping the norm at eps, and keeps it if the margin loss decreases.
  *
  * Never reads a gradient: the attack talks to the model only through a handle whose `capabilities.gradients` is false
  * and whose `logits` it calls outside any gradient tape (needs: scores).
- * Norm: linf. Defaults, AutoAttack's: `{ queries: 5000, pInit: 0.8, restarts: 1 }`.
+ * Norm: linf (default) or l2. Defaults, AutoAttack's: `{ queries: 5000, pInit: 0.8, restarts: 1 }` (AutoAttack's
+ * linf and l2 runs both use p_init 0.8).
  * Loss: the margin z_y - max_{i != y} z_i (untargeted) / max_{i != t} z_i - z_t (targeted) for both modes, as in
  * AutoAttack's implementation (the paper uses cross-entropy for targeted). Inputs of rank 3 are images [h, w, c];
  * other shapes are treated as one column of features (windows of one feature). One query = one forward pass per
@@ -59,11 +62,12 @@ function margins(logits: Float32Array | Int32Array | Uint8Array, k: number, labe
 
 export const square = defineAttack({
   name: 'parry/square',
-  summary: 'Square Attack (Andriushchenko et al. 2020): score-based random search, no gradients, linf',
-  norm: 'linf',
+  summary: 'Square Attack (Andriushchenko et al. 2020): score-based random search, no gradients, linf or l2',
+  norm: (o) => o.norm,
   mode: 'fixed-epsilon',
   needs: ['scores'],
   options: z.object({
+    norm: z.enum(['linf', 'l2']).default('linf').describe('perturbation norm'),
     queries: z.number().int().positive().default(5000).describe('maximum queries per example (per restart)'),
     pInit: z.number().gt(0).lte(1).default(0.8).describe('initial fraction of pixels changed per query'),
     restarts: z.number().int().positive().default(1).describe('restarts on the examples still robust'),
@@ -95,7 +99,7 @@ export const square = defineAttack({
       for (let r = 0; r < options.restarts; r++) {
         const rows = r === 0 ? Array.from({ length: n }, (_, i) => i) : [...margin.keys()].filter((i) => margin[i] >= 0);
         if (rows.length === 0) break;
-        const cur = await squareRun(rows, eps, options.queries, options.pInit, context.rng);
+        const cur = await (options.norm === 'linf' ? squareRun : squareRunL2)(rows, eps, options.queries, options.pInit, context.rng);
         rows.forEach((i, j) => {
           if (cur.margin[j] < margin[i]) {
             margin[i] = cur.margin[j];
@@ -162,5 +166,155 @@ export const square = defineAttack({
       }
       return { adv, margin: marg };
     }
+
+    // l2: perturbations are sums of "meta pseudo-Gaussian" squares; each query moves the perturbation mass of one
+    // random window into another and redraws the pattern there, keeping the total l2 norm at eps.
+    async function squareRunL2(rows: number[], eps: number, queries: number, pInit: number, rng: Rng) {
+      const m = rows.length;
+      const delta = new Float64Array(m * d);
+      const adv = new Float32Array(m * d);
+      const materialize = (j: number, dl: Float64Array, out: Float32Array, o: number) => {
+        // x + eps * delta / ||delta||_2, clipped; returns nothing, writes into out at offset o
+        let ss = 0;
+        for (let q = 0; q < d; q++) ss += dl[j * d + q] ** 2;
+        const f = eps / Math.sqrt(ss + 1e-24);
+        const i = rows[j];
+        for (let q = 0; q < d; q++) out[o + q] = clip(xv[i * d + q] + dl[j * d + q] * f);
+      };
+      // init: a grid of 5 x 5 (or fewer) pseudo-Gaussian squares with random signs per channel
+      const sInit = Math.max(1, Math.floor(h / 5));
+      const sp = Math.floor((h - sInit * 5) / 2);
+      for (let j = 0; j < m; j++) {
+        for (let ch0 = sp; ch0 + sInit <= h && ch0 < sp + 5 * sInit; ch0 += sInit) {
+          for (let cw0 = sp; cw0 + sInit <= w && cw0 < sp + 5 * sInit; cw0 += sInit) {
+            const pat = metaPseudoGaussian(sInit, Math.min(sInit, w), rng);
+            for (let ch = 0; ch < c; ch++) {
+              const sign = rng.int(2) === 0 ? -1 : 1;
+              for (let a = 0; a < pat.rows; a++) for (let b = 0; b < pat.cols; b++) delta[j * d + ((ch0 + a) * w + cw0 + b) * c + ch] += sign * pat.v[a * pat.cols + b];
+            }
+          }
+        }
+        // ensure a non-zero start even for tiny inputs
+        let ss = 0;
+        for (let q = 0; q < d; q++) ss += delta[j * d + q] ** 2;
+        if (ss === 0) for (let q = 0; q < d; q++) delta[j * d + q] = rng.int(2) === 0 ? -1 : 1;
+        materialize(j, delta, adv, j * d);
+        // the effective delta is what survives clipping
+        const i = rows[j];
+        for (let q = 0; q < d; q++) delta[j * d + q] = adv[j * d + q] - xv[i * d + q];
+      }
+      const marg = await evaluate(adv, rows);
+      for (let it = 1; it < queries; it++) {
+        const act: number[] = [];
+        for (let j = 0; j < m; j++) if (marg[j] >= 0) act.push(j);
+        if (act.length === 0) break;
+        const p = squareFraction(pInit, it, queries);
+        let side = Math.max(Math.round(Math.sqrt((p * d) / c)), 3);
+        if (side % 2 === 0) side++;
+        side = Math.min(side, h, w);
+        const cand = new Float32Array(act.length * d);
+        const candDelta = new Float64Array(act.length * d);
+        act.forEach((j, a) => {
+          const i = rows[j];
+          const cur = delta.subarray(j * d, (j + 1) * d);
+          const nd = candDelta.subarray(a * d, (a + 1) * d);
+          nd.set(cur);
+          const r1 = rng.int(h - side + 1), c1 = rng.int(w - side + 1);
+          const r2 = rng.int(h - side + 1), c2 = rng.int(w - side + 1);
+          const inW = (row: number, col: number, r0: number, c0: number) => row >= r0 && row < r0 + side && col >= c0 && col < c0 + side;
+          const pat = metaPseudoGaussian(side, side, rng);
+          for (let ch = 0; ch < c; ch++) {
+            // per channel: norms of the whole perturbation, of window 1, and of the union of both windows
+            let nImage = 0, nWin1 = 0, nUnion = 0;
+            for (let row = 0; row < h; row++) {
+              for (let col = 0; col < w; col++) {
+                const v = cur[(row * w + col) * c + ch] ** 2;
+                nImage += v;
+                const w1 = inW(row, col, r1, c1);
+                if (w1) nWin1 += v;
+                if (w1 || inW(row, col, r2, c2)) nUnion += v;
+              }
+            }
+            const sign = rng.int(2) === 0 ? -1 : 1;
+            // new window content: the pattern plus the old window content (normalized), rescaled to hold the mass
+            // of both windows plus the budget left (eps^2 - ||delta||^2) / c
+            const win = new Float64Array(side * side);
+            let nw = 0;
+            for (let a2 = 0; a2 < side; a2++) {
+              for (let b2 = 0; b2 < side; b2++) {
+                const q = ((r1 + a2) * w + c1 + b2) * c + ch;
+                const v = sign * pat.v[a2 * side + b2] + cur[q] / (Math.sqrt(nWin1) + 1e-12);
+                win[a2 * side + b2] = v;
+                nw += v * v;
+              }
+            }
+            const target = Math.sqrt(Math.max(eps * eps - nImage, 0) / c + nUnion);
+            for (let a2 = 0; a2 < side; a2++) for (let b2 = 0; b2 < side; b2++) nd[((r2 + a2) * w + c2 + b2) * c + ch] = 0;
+            for (let a2 = 0; a2 < side; a2++) for (let b2 = 0; b2 < side; b2++) nd[((r1 + a2) * w + c1 + b2) * c + ch] = (win[a2 * side + b2] / (Math.sqrt(nw) + 1e-12)) * target;
+          }
+          // project onto the eps-sphere and the bounds; keep the clipped delta
+          let ss = 0;
+          for (let q = 0; q < d; q++) ss += nd[q] ** 2;
+          const f = eps / Math.sqrt(ss + 1e-24);
+          for (let q = 0; q < d; q++) {
+            const v = clip(xv[i * d + q] + nd[q] * f);
+            cand[a * d + q] = v;
+            nd[q] = v - xv[i * d + q];
+          }
+        });
+        const mc = await evaluate(cand, act.map((j) => rows[j]));
+        act.forEach((j, a) => {
+          if (mc[a] < marg[j]) {
+            marg[j] = mc[a];
+            adv.set(cand.subarray(a * d, (a + 1) * d), j * d);
+            delta.set(candDelta.subarray(a * d, (a + 1) * d), j * d);
+          }
+        });
+      }
+      return { adv, margin: marg };
+    }
   },
 });
+
+/** Centered pattern of nested rectangles with weights 1/(k+1)^2 (the paper's pseudo-Gaussian), unit l2 norm. */
+function pseudoGaussianRectangles(rows: number, cols: number): Float64Array {
+  const v = new Float64Array(rows * cols);
+  const rc = Math.floor(rows / 2) + 1;
+  const cc = Math.floor(cols / 2) + 1;
+  let r0 = rc - 1;
+  let c0 = cc - 1;
+  for (let k = 0; k < Math.max(rc, cc); k++) {
+    for (let a = Math.max(r0, 0); a < Math.min(r0 + 2 * k + 1, rows); a++) {
+      for (let b = Math.max(c0, 0); b < Math.min(c0 + 2 * k + 1, cols); b++) v[a * cols + b] += 1 / (k + 1) ** 2;
+    }
+    r0--;
+    c0--;
+  }
+  let ss = 0;
+  for (const x of v) ss += x * x;
+  const f = 1 / Math.sqrt(ss || 1);
+  for (let q = 0; q < v.length; q++) v[q] *= f;
+  return v;
+}
+
+/** Two pseudo-Gaussian halves of opposite sign ("meta" pattern), randomly transposed; unit l2 norm. */
+function metaPseudoGaussian(rows: number, cols: number, rng: Rng): { v: Float64Array; rows: number; cols: number } {
+  const v = new Float64Array(rows * cols);
+  const top = Math.floor(rows / 2);
+  if (top > 0) {
+    const a = pseudoGaussianRectangles(top, cols);
+    for (let q = 0; q < a.length; q++) v[q] = a[q];
+  }
+  const b = pseudoGaussianRectangles(rows - top, cols);
+  for (let q = 0; q < b.length; q++) v[top * cols + q] = -b[q];
+  let ss = 0;
+  for (const x of v) ss += x * x;
+  const f = 1 / Math.sqrt(ss || 1);
+  for (let q = 0; q < v.length; q++) v[q] *= f;
+  if (rows === cols && rng.float() > 0.5) {
+    const t = new Float64Array(v.length);
+    for (let a2 = 0; a2 < rows; a2++) for (let b2 = 0; b2 < cols; b2++) t[b2 * rows + a2] = v[a2 * cols + b2];
+    return { v: t, rows, cols };
+  }
+  return { v, rows, cols };
+}
