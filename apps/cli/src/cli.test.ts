@@ -99,6 +99,34 @@ describe('parry CLI', () => {
     expect(tree(dir)).toEqual(before);
   });
 
+  it('trains with defense plugins, records them, and resumes from the checkpoints', () => {
+    const out = path.join(work, 'adv');
+    const args = ['train', '--defense', 'fgsm-rs,label-smoothing', '--eps', '0.3', '--epochs', '2', '--limit', '256', '--eval-pgd-n', '50', '--out', out, '--json', '-q'];
+    const first = parry(args, work);
+    expect(first.code).toBe(0);
+    const results = JSON.parse(first.stdout);
+    const hp = results.training.hyperparameters;
+    expect(hp.defenses.map((d: { name: string }) => d.name)).toEqual(['parry/fgsm-rs', 'parry/label-smoothing']);
+    expect(hp.defenses[0].options.eps).toBe(0.3);
+    expect(results.training.epochs).toHaveLength(2);
+    expect(results.training.epochs[1].robustAccuracy).toBeTypeOf('number');
+    // a finished run resumed with the same settings continues from its last checkpoint and ends the same
+    const again = parry([...args, '--resume'], work);
+    expect(again.code).toBe(0);
+    const resumed = JSON.parse(again.stdout);
+    expect(resumed.training.hyperparameters.resumedFrom).toBe(2);
+    expect(resumed.training.epochs.map((e: { loss: number }) => e.loss)).toEqual(results.training.epochs.map((e: { loss: number }) => e.loss));
+  });
+
+  it('refuses an unknown defense: one line, exit 2, nothing written', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parry-bad-'));
+    const r = parry(['train', '--defense', 'nosuch', '--out', 'm'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^parry: unknown defense "nosuch"; known: .*parry\/fgsm-rs/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(tree(dir)).toEqual([]);
+  });
+
   it('refuses an unknown flag with exit 2', () => {
     const r = parry(['eval', '--nope'], work);
     expect(r.code).toBe(2);
