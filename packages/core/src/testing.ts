@@ -186,7 +186,9 @@ export function describeAttackConformance(factory: PluginFactory<AttackPlugin<an
       }
     });
 
-    it.runIf(attack.criteria.includes('targeted'))('succeeds only where the target class is predicted (targeted mode)', async () => {
+    const supportsTargeted = attack.criteria.includes('targeted');
+    const targetedName = `succeeds only where the target class is predicted (targeted mode)${supportsTargeted ? '' : ` (skipped: ${attack.name} supports ${attack.criteria.join(', ')} only)`}`;
+    it.runIf(supportsTargeted)(targetedName, async () => {
       const r = await run('targeted');
       try {
         const t = Array.from(await r.tgt.data());

@@ -2,7 +2,7 @@
 /**
  * Adversarial-training benchmark on full MNIST (60k train / 10k test IDX files), eps 0.3, the Wong et al. 2020 CNN.
  *
- *   pnpm build && pnpm --filter @parry/defenses bench                 # every config below, then the docs section
+ *   pnpm build && pnpm bench:adv-train                 # every config below, then the docs section
  *   node packages/defenses/bench/adv-train.mjs fgsm-rs                 # one config (results cached in runs/bench-adv/)
  *   node packages/defenses/bench/adv-train.mjs --report                # only re-render the docs section
  *
@@ -122,7 +122,7 @@ function render() {
     '(`--init torch`), Adam with a cyclic learning rate (0 -> 5e-3 at 40% of the run -> 0), batch 100, seed 0, no dropout.',
     'Per-epoch PGD-10 accuracy (step 2.5 eps / 10) is measured on the *last* 1,000 test digits (it feeds FGSM-RS\'',
     'catastrophic-overfitting guard); the final PGD-50 x 10 restarts (step 0.01, random start) is on the *first* 1,000 test digits. Clean accuracy is on all 10,000 test digits.',
-    'Regenerate: `pnpm build && pnpm --filter @parry/defenses bench` (about an hour on 2 cores; `node',
+    'Regenerate: `pnpm build && pnpm bench:adv-train` (about an hour on 2 cores; `node',
     'packages/defenses/bench/adv-train.mjs <config>` runs one config).',
     '',
     '| training | epochs | clean acc (10k) | PGD-50x10 acc (first 1k) | train wall time (loaded machine) | s / epoch (training steps) | stopped by guard |',
