@@ -53,6 +53,20 @@ describe('parry CLI', () => {
     expect(results.attacks[0].successBits[0]).toHaveLength(40);
   });
 
+  it('runs AutoAttack from --version and reports robust accuracy after each stage', () => {
+    const out = path.join(work, 'aa.json');
+    const r = parry(['eval', '-m', model, '-a', 'autoattack', '--version', 'standard', '--eps', '0.3', '-n', '16', '--opt', 'autoattack.steps=5', '--opt', 'autoattack.queries=50', '-o', out, '-q'], work);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/parry\/autoattack eps 0\.3: clean [\d.]+% -> apgd-ce [\d.]+% -> apgd-t [\d.]+% -> fab-t [\d.]+% -> square [\d.]+%/);
+    const e = JSON.parse(fs.readFileSync(out, 'utf8')).attacks[0].perEpsilon[0];
+    expect(e.stages.map((s: { label: string }) => s.label)).toEqual(['clean', 'apgd-ce', 'apgd-t', 'fab-t', 'square']);
+    // robust accuracy never rises along the stages and ends at the attack's robust accuracy
+    const acc = e.stages.map((s: { robustAccuracy: number }) => s.robustAccuracy);
+    acc.slice(1).forEach((a: number, i: number) => expect(a).toBeLessThanOrEqual(acc[i]));
+    expect(acc[acc.length - 1]).toBeCloseTo(e.robustAccuracy, 10);
+  });
+
   it('prints machine-readable JSON with --json', () => {
     const r = parry(['eval', '-m', model, '-a', 'fgsm', '--eps', '0.1', '-n', '8', '-o', path.join(work, 'j.json'), '--json', '-q'], work);
     expect(r.code).toBe(0);

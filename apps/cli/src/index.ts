@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { isParryError } from '@parry/core';
 import { evalCommand } from './commands/eval.js';
 import { listCommand } from './commands/list.js';
@@ -34,6 +34,7 @@ export function createProgram(argv: string[] = process.argv): Command {
     .option('--seed <n>', 'attack seed', wrap('--seed', (f, v) => parseInteger(f, v, 0)), 0)
     .option('--batch-size <n>', 'examples per attack batch', wrap('--batch-size', (f, v) => parseInteger(f, v)), 256)
     .option('--opt <attack.key=value>', 'attack option, repeatable (e.g. --opt pgd.steps=10)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .addOption(new Option('--version <name>', 'AutoAttack version (same as --opt autoattack.version=<name>)').choices(['standard', 'plus', 'rand', 'custom']))
     .option('--data <dir>', 'evaluate on the MNIST IDX test split in <dir> instead of the model\'s own held-out split')
     .option('-o, --out <file>', 'results file to write', 'runs/results.json')
     .addOption(backendOption())
@@ -44,6 +45,7 @@ export function createProgram(argv: string[] = process.argv): Command {
         ...o,
         attacks: String(o.attack).split(',').map((s: string) => s.trim()).filter(Boolean),
         epsilons: parseNumberList('--eps', String(o.eps)),
+        opt: o.version ? [...o.opt, `autoattack.version=${JSON.stringify(o.version)}`] : o.opt,
         argv,
       });
     });

@@ -13,7 +13,7 @@
  * targets.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type AttackCounters, type AttackPlugin, type Classifier, type Criterion, createRng, UsageError, defineAttack, type Rng } from '@parry/core';
+import { type AttackCounters, type AttackPlugin, type AttackStageCount, type Classifier, type Criterion, createRng, UsageError, defineAttack, type Rng } from '@parry/core';
 import { z } from '@parry/core';
 import { apgd } from './apgd.js';
 import { apgdT } from './apgd-t.js';
@@ -97,11 +97,14 @@ export const autoAttack = defineAttack({
   options: autoAttackOptions,
   async run(model, x, criterion, context, options) {
     const adversarials: tf.Tensor[] = [];
+    const stages: AttackStageCount[][] = [];
+    const n = x.shape[0];
     for (const epsilon of context.epsilons) {
       const r = await runAutoAttack(model, x, criterion, { ...options, epsilon, rng: context.rng.fork(), counters: context.counters });
       r.success.dispose();
       adversarials.push(r.adversarial);
+      stages.push(r.stages.map((st) => ({ label: st.attack, robust: Math.round(st.robustAccuracy * n) })));
     }
-    return { adversarials };
+    return { adversarials, stages };
   },
 });

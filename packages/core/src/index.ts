@@ -39,6 +39,7 @@ export {
   type AttackNeed,
   type AttackPlugin,
   type AttackRunOutput,
+  type AttackStageCount,
   type AttackSpec,
   type DefensePlugin,
   type Plugin,

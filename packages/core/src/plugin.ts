@@ -37,6 +37,17 @@ export interface AttackContext {
  */
 export interface AttackRunOutput {
   adversarials: tf.Tensor[];
+  /**
+   * Optional, for attacks made of stages (AutoAttack, sequences): per epsilon, how many examples of this batch were
+   * still robust after each stage. Core sums the counts over batches into `EpsilonResult.stages`.
+   */
+  stages?: AttackStageCount[][];
+}
+
+/** Examples still robust after a stage of a composed attack, in one batch. */
+export interface AttackStageCount {
+  label: string;
+  robust: number;
 }
 
 /** The plain object an attack factory returns. No base class needed; `defineAttack` is a template for the same shape. */

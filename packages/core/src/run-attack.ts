@@ -15,6 +15,8 @@ export interface EpsilonResult {
   success: tf.Tensor1D;
   /** float `[n]`: `||adversarial - x||` in the attack's norm. */
   distance: tf.Tensor1D;
+  /** For composed attacks: robust accuracy after each stage (the attack's own bookkeeping, summed over batches). */
+  stages?: { label: string; robustAccuracy: number }[];
 }
 
 export interface AttackResult {
@@ -80,6 +82,7 @@ export async function runAttack(
   const counters: AttackCounters = { gradientEvaluations: 0, forwardEvaluations: 0 };
   const n = x.shape[0];
   const perEps = sweep.map(() => ({ adv: [] as tf.Tensor[], success: [] as tf.Tensor1D[], dist: [] as tf.Tensor1D[] }));
+  const stageCounts: Map<string, number>[] = sweep.map(() => new Map());
   const start = performance.now();
   try {
     for (let begin = 0; begin < n; begin += batchSize) {
@@ -89,7 +92,11 @@ export async function runAttack(
       const context = { epsilons: fixed ? epsilons : sweep.filter(Number.isFinite), rng: rng.fork(), counters };
       let raw: tf.Tensor[] = [];
       try {
-        raw = (await attack.run(model, xb, cb, context)).adversarials;
+        const output = await attack.run(model, xb, cb, context);
+        raw = output.adversarials;
+        output.stages?.forEach((stages, i) => {
+          for (const st of stages) stageCounts[i]?.set(st.label, (stageCounts[i].get(st.label) ?? 0) + st.robust);
+        });
         const expected = fixed ? sweep.length : 1;
         if (raw.length !== expected) {
           throw new Error(`${attack.name} returned ${raw.length} adversarial batches, expected ${expected}`);
@@ -127,6 +134,7 @@ export async function runAttack(
       adversarial: tf.concat(perEps[i].adv, 0),
       success: tf.concat(perEps[i].success, 0) as tf.Tensor1D,
       distance: tf.concat(perEps[i].dist, 0) as tf.Tensor1D,
+      ...(stageCounts[i].size ? { stages: [...stageCounts[i]].map(([label, robust]) => ({ label, robustAccuracy: robust / n })) } : {}),
     }));
     return {
       attack: attack.name,

@@ -29,6 +29,8 @@ export const epsilonSummarySchema = z.object({
   sizes: z.object({ linf: z.array(z.number()), l2: z.array(z.number()) }).optional(),
   /** Optional, multi-label models: robust metrics per label at this epsilon. */
   perLabel: z.array(labelRobustnessSchema).optional(),
+  /** Composed attacks (AutoAttack): robust accuracy after each stage, 'clean' first. */
+  stages: z.array(z.object({ label: z.string(), robustAccuracy: z.number().min(0).max(1) })).optional(),
 });
 
 /** Clean metrics of one label of a multi-label model. */

@@ -17,6 +17,8 @@ export interface EpsilonSummary {
   /** Perturbation sizes of the successful adversarial examples (originally correct ones only). */
   linf: Stat | null;
   l2: Stat | null;
+  /** Composed attacks (AutoAttack): robust accuracy after each stage. */
+  stages?: { label: string; robustAccuracy: number }[];
 }
 
 export interface AttackSummary {
@@ -98,6 +100,7 @@ export async function summarizeAttack(x: tf.Tensor, cleanCorrect: boolean[], res
       attackSuccessRate: nCorrect ? fooled / nCorrect : 0,
       linf: stat(linf),
       l2: stat(l2),
+      ...(e.stages ? { stages: e.stages.map((st) => ({ ...st })) } : {}),
     });
   }
   return {

@@ -100,6 +100,7 @@ export async function evalCommand(o: EvalCommandOptions): Promise<Results> {
     if (o.json) out(JSON.stringify(results, null, 2));
     else {
       out(renderTable(cleanAccuracy, summaries));
+      for (const line of renderStages(summaries)) out(line);
       out(`results written to ${o.out}`);
     }
     return results;
@@ -132,4 +133,13 @@ export function renderTable(cleanAccuracy: number, summaries: AttackSummary[]): 
     }
   }
   return table.toString();
+}
+
+/** One line per epsilon of each composed attack: robust accuracy after every stage (AutoAttack's report). */
+export function renderStages(summaries: AttackSummary[]): string[] {
+  return summaries.flatMap((s) =>
+    s.perEpsilon
+      .filter((e) => e.stages?.length)
+      .map((e) => `${s.attack} eps ${e.epsilon}: ${e.stages!.map((st) => `${st.label} ${pct(st.robustAccuracy)}`).join(' -> ')}`),
+  );
 }
