@@ -5,7 +5,7 @@
  * the model of the FGSM/PGD benchmark), attacking the first 1,000 test digits at eps 0.3 (linf) and 2.0 (l2):
  * robust accuracy, mean perturbation size of the successful examples, wall time; AutoAttack's accuracy after each stage.
  *
- *   pnpm build && pnpm --filter @parry/attacks bench             # everything, then the docs section
+ *   pnpm build && pnpm bench:attacks             # everything, then the docs section
  *   node packages/attacks/bench/attacks.mjs --limit 200 --only apgd,autoattack   # a subset (docs untouched)
  *
  * Results are cached per row in runs/bench-attacks/*.json so that an interrupted run continues; `--fresh` ignores the
@@ -156,7 +156,7 @@ function writeDocs({ info, clean, trainSeconds, results }) {
   const cpu = os.cpus();
   const lines = [
     START,
-    '## The attack suite (`pnpm --filter @parry/attacks bench`)',
+    '## The attack suite (`pnpm bench:attacks`)',
     '',
     `Written by \`packages/attacks/bench/attacks.mjs\` on ${new Date().toISOString()}: ${cpu[0]?.model.trim() ?? 'cpu'}, ${cpu.length} cores (shared; load average at start ${os.loadavg().map((v) => v.toFixed(1)).join(' / ')}), Node ${process.version}, backend ${info.name} (${info.threads} thread).`,
     '',
