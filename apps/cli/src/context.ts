@@ -1,6 +1,7 @@
 import { registerBuiltinAttacks } from '@parry/attacks';
 import { registerBuiltinDefenses } from '@parry/defenses';
-import { type BackendInfo, createRegistry, initBackend, type Registry, UsageError } from '@parry/core';
+import { type BackendInfo, createRegistry, environmentInfo, initBackend, type Registry, UsageError } from '@parry/core';
+import { RESULTS_SCHEMA, RESULTS_VERSION } from '@parry/metrics';
 
 const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 
@@ -18,3 +19,16 @@ export async function setupBackend(flag: string | undefined): Promise<BackendInf
 /** Output helpers: results to stdout, everything else to stderr. */
 export const log = (msg: string) => process.stderr.write(`${msg}\n`);
 export const out = (msg: string) => process.stdout.write(`${msg}\n`);
+
+/** The fields every results file the CLI writes starts with: format, kind, when, how, seed and environment. */
+export function resultsHeader(kind: 'eval' | 'train', argv: string[] | undefined, seed: number) {
+  return {
+    schema: RESULTS_SCHEMA,
+    version: RESULTS_VERSION,
+    kind,
+    createdAt: new Date().toISOString(),
+    command: argv ?? [],
+    seed,
+    environment: environmentInfo() as unknown as Record<string, unknown>,
+  } as const;
+}

@@ -3,7 +3,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   type AttackPlugin,
   disposeAttackResult,
-  environmentInfo,
   loadModel,
   logitsInBatches,
   runAttack,
@@ -13,7 +12,7 @@ import {
 import { toTensors } from '@parry/datasets';
 import { type AttackSummary, correctMask, reportDetails, summarizeAttack, writeResults, type Results } from '@parry/metrics';
 import Table from 'cli-table3';
-import { cliRegistry, log, out, setupBackend } from '../context.js';
+import { cliRegistry, log, out, resultsHeader, setupBackend } from '../context.js';
 import { type DatasetRef, loadDataset } from '../data.js';
 import { parseAttackOptions } from '../parse.js';
 import { createProgress } from '../progress.js';
@@ -85,13 +84,7 @@ export async function evalCommand(o: EvalCommandOptions): Promise<Results> {
       }
     }
     const results = writeResults(o.out, {
-      schema: 'parry-results',
-      version: 1,
-      kind: 'eval',
-      createdAt: new Date().toISOString(),
-      command: o.argv ?? [],
-      seed: o.seed,
-      environment: environmentInfo() as unknown as Record<string, unknown>,
+      ...resultsHeader('eval', o.argv, o.seed),
       dataset: { name: dataset.name, source: dataset.source, split: 'test', n },
       model: { path: o.model, name: meta.name, inputShape: meta.inputShape, numClasses: meta.numClasses, bounds: meta.bounds },
       clean: { accuracy: cleanAccuracy, n },

@@ -1,12 +1,12 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { type AttackPlugin, type DefensePlugin, environmentInfo, fromLayersModel, mnistCnn, type Registry, saveModel, UsageError } from '@parry/core';
+import { type AttackPlugin, type DefensePlugin, fromLayersModel, mnistCnn, type Registry, saveModel, UsageError } from '@parry/core';
 import { toTensors } from '@parry/datasets';
 import { type EpochRecord, type InitScheme, registerBuiltinDefenses, reinitialize, train } from '@parry/defenses';
 import { writeResults, type Results } from '@parry/metrics';
 import { type Command, Option } from 'commander';
 import Table from 'cli-table3';
-import { cliRegistry, log, out, setupBackend } from '../context.js';
+import { cliRegistry, log, out, resultsHeader, setupBackend } from '../context.js';
 import { type DatasetRef, loadDataset } from '../data.js';
 import { createProgress } from '../progress.js';
 import { backendOption, wrap } from '../options.js';
@@ -186,13 +186,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainOutcome
     });
     const resultsFile = path.join(o.out, 'train-results.json');
     const results: Results = writeResults(resultsFile, {
-      schema: 'parry-results',
-      version: 1,
-      kind: 'train',
-      createdAt: new Date().toISOString(),
-      command: o.argv ?? [],
-      seed: o.seed,
-      environment: environmentInfo() as unknown as Record<string, unknown>,
+      ...resultsHeader('train', o.argv, o.seed),
       dataset: { name: dataset.name, source: dataset.source, split: 'test', n: dataset.test.n },
       model: { path: o.out, name: layers.name, inputShape: [...model.inputShape], numClasses: model.numClasses, bounds: [...model.bounds] as [number, number] },
       clean: { accuracy: finalTest, n: dataset.test.n },
