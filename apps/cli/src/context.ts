@@ -1,13 +1,18 @@
 import { registerBuiltinAttacks } from '@parry/attacks';
 import { registerBuiltinDefenses } from '@parry/defenses';
-import { type BackendInfo, createRegistry, environmentInfo, initBackend, type Registry, UsageError } from '@parry/core';
+import { type BackendInfo, createRegistry, environmentInfo, initBackend, type PluginFactory, type Registry, UsageError } from '@parry/core';
 import { RESULTS_SCHEMA, RESULTS_VERSION } from '@parry/metrics';
 
 const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 
-/** The registry the CLI uses: built-in attacks and defenses registered through the public `register` path. */
-export function cliRegistry(): Registry {
-  return registerBuiltinDefenses(registerBuiltinAttacks(createRegistry()));
+/**
+ * The registry the CLI uses: built-in attacks and defenses, then the loaded plugins (see `plugins.ts`), all through
+ * the public `register` path (which refuses duplicate names and malformed plugins with one line).
+ */
+export function cliRegistry(plugins: readonly { factory: PluginFactory; source: string }[] = []): Registry {
+  const registry = registerBuiltinDefenses(registerBuiltinAttacks(createRegistry()));
+  for (const p of plugins) registry.register(p.factory, p.source);
+  return registry;
 }
 
 export async function setupBackend(flag: string | undefined): Promise<BackendInfo> {

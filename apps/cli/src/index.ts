@@ -36,6 +36,7 @@ export function createProgram(argv: string[] = process.argv): Command {
     .option('--opt <attack.key=value>', 'attack option, repeatable (e.g. --opt pgd.steps=10)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .addOption(new Option('--version <name>', 'AutoAttack version (same as --opt autoattack.version=<name>)').choices(['standard', 'plus', 'rand', 'custom']))
     .option('--data <dir>', 'evaluate on the MNIST IDX test split in <dir> instead of the model\'s own held-out split')
+    .option('--plugin <module>', 'load plugins from a module (package name or path), repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('-o, --out <file>', 'results file to write', 'runs/results.json')
     .addOption(backendOption())
     .option('--json', 'print the results object as JSON on stdout')
@@ -54,6 +55,7 @@ export function createProgram(argv: string[] = process.argv): Command {
     .command('list')
     .description('list registered attacks and defenses with their options and defaults')
     .option('--json', 'print as JSON')
+    .option('--plugin <module>', 'load plugins from a module (package name or path), repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .action((o) => listCommand(o));
 
   program

@@ -77,3 +77,4 @@ export {
   defineDefense,
 } from './plugin.js';
 export { givenTarget, randomTarget, leastLikely, dlrLoss, logitMargin } from './criteria.js';
+export { defineConfig, type ParryConfig, type ParryPluginDefaults, type ParryPluginOptions } from './config.js';

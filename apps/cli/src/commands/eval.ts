@@ -12,9 +12,10 @@ import {
 import { toTensors } from '@parry/datasets';
 import { type AttackSummary, correctMask, reportDetails, summarizeAttack, writeResults, type Results } from '@parry/metrics';
 import Table from 'cli-table3';
-import { cliRegistry, log, out, resultsHeader, setupBackend } from '../context.js';
+import { log, out, resultsHeader, setupBackend } from '../context.js';
 import { type DatasetRef, loadDataset } from '../data.js';
 import { parseAttackOptions } from '../parse.js';
+import { pluginRegistry } from '../plugins.js';
 import { createProgress } from '../progress.js';
 import { pct } from './train.js';
 
@@ -28,6 +29,8 @@ export interface EvalCommandOptions {
   out: string;
   data?: string;
   opt?: string[];
+  /** Plugin modules to load (`--plugin`, repeatable); a `parry.config.mjs` in the working directory is loaded too. */
+  plugin?: string[];
   backend?: string;
   json?: boolean;
   quiet?: boolean;
@@ -41,11 +44,11 @@ export interface EvalCommandOptions {
 export async function evalCommand(o: EvalCommandOptions): Promise<Results> {
   // 1. validate everything that does not need the model (no work, no files before this passes)
   const epsilons = validateEpsilons(o.epsilons, true);
-  const registry = cliRegistry();
+  const { registry, defaults } = await pluginRegistry({ plugin: o.plugin });
   const attackOptions = parseAttackOptions(o.opt ?? []);
   const attacks: AttackPlugin[] = o.attacks.map((name) => {
     const full = registry.resolve(name, 'attack');
-    return registry.create<AttackPlugin>(full, { ...(attackOptions[name] ?? {}), ...(attackOptions[full] ?? {}) }, 'attack');
+    return registry.create<AttackPlugin>(full, { ...(defaults[full] ?? {}), ...(attackOptions[name] ?? {}), ...(attackOptions[full] ?? {}) }, 'attack');
   });
   for (const key of Object.keys(attackOptions)) {
     if (!o.attacks.includes(key) && !attacks.some((a) => a.name === key)) registry.resolve(key, 'attack'); // typo in --opt prefix

@@ -1,8 +1,9 @@
-import { cliRegistry, out } from '../context.js';
+import { out } from '../context.js';
+import { pluginRegistry } from '../plugins.js';
 
 /** `parry list`: every registered plugin with its options and defaults. */
-export function listCommand(o: { json?: boolean }): void {
-  const info = cliRegistry().info();
+export async function listCommand(o: { json?: boolean; plugin?: string[] }): Promise<void> {
+  const info = (await pluginRegistry({ plugin: o.plugin })).registry.info();
   if (o.json) {
     out(JSON.stringify(info, null, 2));
     return;

@@ -6,7 +6,8 @@ import { type EpochRecord, type InitScheme, registerBuiltinDefenses, reinitializ
 import { writeResults, type Results } from '@parry/metrics';
 import { type Command, Option } from 'commander';
 import Table from 'cli-table3';
-import { cliRegistry, log, out, resultsHeader, setupBackend } from '../context.js';
+import { log, out, resultsHeader, setupBackend } from '../context.js';
+import { pluginRegistry } from '../plugins.js';
 import { type DatasetRef, loadDataset } from '../data.js';
 import { createProgress } from '../progress.js';
 import { backendOption, wrap } from '../options.js';
@@ -31,6 +32,8 @@ export interface TrainCommandOptions {
   /** `--def-opt <defense>.<key>=<value>`, repeatable. */
   defOpt?: string[];
   resume?: boolean;
+  /** Plugin modules to load (`--plugin`, repeatable); a `parry.config.mjs` in the working directory is loaded too. */
+  plugin?: string[];
   checkpointDir?: string;
   /** PGD steps of the per-epoch robust evaluation (0 = none; default 10 with a defense, else 0). */
   evalPgdSteps?: number;
@@ -73,12 +76,12 @@ export function parseDefenseOptions(pairs: string[]): Record<string, Record<stri
  * Build the defense plugins named on the command line with their options. `--eps` fills every `eps` option not set
  * by `--def-opt`; `pgd-at.attack=<attack>` names a registered attack, configured by `pgd-at.attack.<key>=<value>`.
  */
-export function createDefenses(registry: Registry, names: string[], eps: number, defOpt: string[]): DefensePlugin[] {
+export function createDefenses(registry: Registry, names: string[], eps: number, defOpt: string[], configDefaults: Record<string, Record<string, unknown>> = {}): DefensePlugin[] {
   const opts = parseDefenseOptions(defOpt);
   const used = new Set<string>();
   const plugins = names.map((name) => {
     const full = registry.resolve(name, 'defense');
-    const own: Record<string, unknown> = { ...(opts[name] ?? {}), ...(opts[full] ?? {}) };
+    const own: Record<string, unknown> = { ...(configDefaults[full] ?? {}), ...(opts[name] ?? {}), ...(opts[full] ?? {}) };
     used.add(name).add(full);
     const attackOptions: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(own)) {
@@ -100,12 +103,12 @@ export function createDefenses(registry: Registry, names: string[], eps: number,
 
 /** Train the small MNIST CNN (Wong et al. 2020), optionally with defenses, and save it with its training curves. */
 export async function trainCommand(o: TrainCommandOptions): Promise<TrainOutcome> {
-  const registry = cliRegistry();
+  const { registry, defaults } = await pluginRegistry({ plugin: o.plugin });
   if (!registry.has('parry/fgsm-rs')) registerBuiltinDefenses(registry);
   const eps = o.eps ?? 0.3;
   if (!(eps >= 0)) throw new UsageError(`--eps must be >= 0, got ${eps}`);
   const names = (o.defense ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  const defenses = createDefenses(registry, names, eps, o.defOpt ?? []);
+  const defenses = createDefenses(registry, names, eps, o.defOpt ?? [], defaults);
   const schedule = o.schedule ?? 'cosine';
   const optimizer = o.optimizer ?? 'adam';
   const evalPgdSteps = o.evalPgdSteps ?? (names.length ? 10 : 0);
@@ -257,6 +260,7 @@ export function registerTrainCommand(program: Command, argv: string[]): void {
     .option('--eval-pgd-n <n>', 'held-out examples (the last n of the test split) for the per-epoch PGD evaluation', wrap('--eval-pgd-n', (f, v) => parseInteger(f, v)), 1000)
     .option('--early-stop <patience>', 'stop after this many epochs without improvement (robust accuracy when evaluated) and keep the best weights', wrap('--early-stop', (f, v) => parseInteger(f, v)))
     .option('--checkpoint-dir <dir>', 'write a checkpoint after every epoch here (default <out>.checkpoints with --defense or --resume)')
+    .option('--plugin <module>', 'load plugins from a module (package name or path), repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--resume', 'continue from the newest checkpoint (same flags as the interrupted run)')
     .option('--seed <n>', 'seed for the split, initialisation, shuffling and random starts', wrap('--seed', (f, v) => parseInteger(f, v, 0)), 0)
     .option('--limit <n>', 'use at most n training examples', wrap('--limit', (f, v) => parseInteger(f, v)))
