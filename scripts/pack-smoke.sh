@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Publishability smoke test: pack @parry/core, @parry/attacks and the example plugin with pnpm, install the tarballs
+# into a scratch project outside the workspace with npm (registry only for tfjs), and run an attack from a short script.
+# Needs `pnpm build` first.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+scratch="$(mktemp -d "${TMPDIR:-/tmp}/parry-pack-smoke-XXXXXX")"
+trap '[ -n "${KEEP:-}" ] || rm -rf "$scratch"' EXIT
+for pkg in packages/core packages/attacks examples/parry-plugin-example; do
+  (cd "$root/$pkg" && pnpm pack --pack-destination "$scratch" >/dev/null)
+done
+cd "$scratch"
+core=$(ls parry-core-*.tgz) attacks=$(ls parry-attacks-*.tgz) plugin=$(ls parry-plugin-example-*.tgz)
+cat > package.json <<JSON
+{ "name": "parry-pack-smoke", "private": true, "type": "module",
+  "dependencies": { "@parry/core": "file:./$core", "@parry/attacks": "file:./$attacks", "parry-plugin-example": "file:./$plugin",
+                    "@tensorflow/tfjs-core": "4.22.0", "@tensorflow/tfjs-layers": "4.22.0" } }
+JSON
+npm install --no-audit --no-fund --loglevel=error >/dev/null
+cat > smoke.mjs <<'JS'
+import * as tf from '@tensorflow/tfjs-core';
+import { createRegistry, initBackend, runAttack, untargeted, fromFunction } from '@parry/core';
+import { registerBuiltinAttacks } from '@parry/attacks';
+import examplePlugins from 'parry-plugin-example';
+const info = await initBackend();
+const registry = registerBuiltinAttacks(createRegistry());
+for (const f of examplePlugins) registry.register(f, 'parry-plugin-example');
+const w = tf.randomNormal([16, 3], 0, 1, 'float32', 1);
+const model = fromFunction((x) => tf.matMul(tf.reshape(x, [x.shape[0], 16]), w), { inputShape: [4, 4, 1], numClasses: 3 });
+const x = tf.randomUniform([8, 4, 4, 1], 0, 1, 'float32', 2), y = tf.argMax(model.logits(x), 1);
+for (const name of ['parry/pgd', 'example/noise']) {
+  const r = await runAttack(registry.create(name, {}), model, x, untargeted(y), { epsilons: [0.3], seed: 0 });
+  console.log(`${name} on ${info.name}: success ${(await r.perEpsilon[0].success.data()).filter(Boolean).length}/8`);
+}
+JS
+node smoke.mjs
