@@ -6,8 +6,10 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/parry-pack-smoke-XXXXXX")"
 trap '[ -n "${KEEP:-}" ] || rm -rf "$scratch"' EXIT
+pnpm_cmd=(pnpm)
+command -v pnpm >/dev/null || pnpm_cmd=(npx -y pnpm@12.21.0)   # a clean CI machine has only node and npm
 for pkg in packages/core packages/attacks examples/parry-plugin-example; do
-  (cd "$root/$pkg" && pnpm pack --pack-destination "$scratch" >/dev/null)
+  (cd "$root/$pkg" && "${pnpm_cmd[@]}" pack --pack-destination "$scratch" >/dev/null)
 done
 cd "$scratch"
 core=$(ls parry-core-*.tgz) attacks=$(ls parry-attacks-*.tgz) plugin=$(ls parry-plugin-example-*.tgz)
