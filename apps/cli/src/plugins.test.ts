@@ -80,6 +80,19 @@ describe('parry plugins (--plugin and parry.config.mjs)', () => {
     expect(parry(['list'], dir).stdout).toMatch(/example\/noise/);
   });
 
+  it('loads a typed parry.config.ts (TypeScript, through jiti)', () => {
+    const dir = project('parry-config-ts-');
+    fs.writeFileSync(
+      path.join(dir, 'parry.config.ts'),
+      "import { defineConfig, type ParryConfig } from '@parry/core';\nimport plugins from 'parry-plugin-example';\nconst config: ParryConfig = defineConfig({ plugins, defaults: { 'example/noise': { tries: 2 } } });\nexport default config;\n",
+    );
+    const out = path.join(dir, 'r.json');
+    const r = parry(['eval', '-m', model, '-a', 'noise', '--eps', '0.2', '-n', '8', '-o', out, '-q'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(fs.readFileSync(out, 'utf8')).attacks[0].options).toMatchObject({ tries: 2 });
+  });
+
   describe('refuses with exit 2, one line and nothing written', () => {
     let dir: string;
     beforeAll(() => {
@@ -120,9 +133,10 @@ describe('parry plugins (--plugin and parry.config.mjs)', () => {
       });
     }
 
-    it('a parry.config.ts (no TypeScript loader) and a malformed or unimportable config', () => {
+    it('a malformed, unparsable or unimportable config', () => {
       for (const [file, text, message] of [
-        ['parry.config.ts', 'export default {};\n', /parry\.config\.ts is not loaded .*rename it parry\.config\.mjs/],
+        ['parry.config.ts', 'export default [];\n', /parry\.config\.ts is malformed: it must `export default defineConfig/],
+        ['parry.config.ts', 'export default {;\n', /parry\.config\.ts: cannot import .*parry\.config\.ts/],
         ['parry.config.mjs', 'export default [];\n', /parry\.config\.mjs is malformed: it must `export default defineConfig/],
         ['parry.config.mjs', "export default { defaults: { 'nobody/nothing': {} } };\n", /parry\.config\.mjs defaults: unknown plugin "nobody\/nothing"/],
         ['parry.config.mjs', "import 'parry-plugin-nope';\n", /parry\.config\.mjs: cannot import .*parry-plugin-nope/],

@@ -1,6 +1,6 @@
 /**
- * Loading third-party plugins: `--plugin <module>` (repeatable) and a `parry.config.mjs` / `parry.config.js` in the
- * working directory. Registration is explicit (no node_modules scanning); every factory goes through the same
+ * Loading third-party plugins: `--plugin <module>` (repeatable) and a `parry.config.{ts,mts,mjs,js}` in the working
+ * directory (the first that exists, in that order). Registration is explicit (no node_modules scanning); every factory goes through the same
  * `registry.register(factory, source)` call the built-ins use. Every refusal is a `UsageError` (exit 2, one line).
  *
  * - A module given to `--plugin` is a package name (resolved from the working directory's node_modules, through its
@@ -9,8 +9,8 @@
  * - Core compatibility: a module may export `parryCore` (and a factory may carry a `parryCore` property), a semver
  *   range the running @parry/core version must satisfy, e.g. `export const parryCore = '^0.1.0'`.
  * - Config: `export default defineConfig({ plugins: [factory, ...], defaults: { 'parry/pgd': { steps: 10 } } })`.
- *   Only JavaScript configs (.mjs, .js) are loaded: Node 20 cannot import TypeScript and parry bundles no TS loader,
- *   so a `parry.config.ts` is refused with a line saying to compile or rename it.
+ *   TypeScript configs are transpiled on the fly by `jiti` (Node 20 cannot import .ts); no type-checking happens
+ *   at load time, so type-check the config with your editor or `tsc`.
  */
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -23,7 +23,7 @@ import { cliRegistry } from './context.js';
 /** The running @parry/core version, which plugins' `parryCore` ranges are checked against. */
 export const CORE_VERSION: string = createRequire(import.meta.url)('@parry/core/package.json').version;
 
-export const CONFIG_FILES = ['parry.config.mjs', 'parry.config.js'] as const;
+export const CONFIG_FILES = ['parry.config.ts', 'parry.config.mts', 'parry.config.mjs', 'parry.config.js'] as const;
 
 export interface LoadedPlugin {
   factory: PluginFactory;
@@ -106,6 +106,11 @@ export function factoriesOf(mod: Record<string, unknown>, source: string): Plugi
 
 async function importFile(file: string, source: string): Promise<Record<string, unknown>> {
   try {
+    if (/\.m?ts$/.test(file)) {
+      // Node 20 cannot import TypeScript; jiti transpiles the config on the fly (and resolves its imports from the file).
+      const { createJiti } = await import('jiti');
+      return (await createJiti(import.meta.url, { moduleCache: false }).import(file)) as Record<string, unknown>;
+    }
     return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (e) {
     throw new UsageError(`${source}: cannot import ${file}: ${firstLine(e)}`);
@@ -117,9 +122,6 @@ export async function loadPlugins(o: { plugin?: string[]; cwd?: string } = {}): 
   const cwd = o.cwd ?? process.cwd();
   const loaded: LoadedPlugins = { plugins: [], defaults: {} };
   const configName = CONFIG_FILES.find((f) => fs.existsSync(path.join(cwd, f)));
-  if (!configName && ['parry.config.ts', 'parry.config.mts'].some((f) => fs.existsSync(path.join(cwd, f)))) {
-    throw new UsageError('parry.config.ts is not loaded (Node 20 cannot import TypeScript): compile it or rename it parry.config.mjs');
-  }
   if (configName) {
     const file = path.join(cwd, configName);
     const mod = await importFile(file, configName);
