@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { defineAttack } from '@parry/core';
 import { z } from '@parry/core';
 import { fabOptions, fabWithRestarts } from './fab.js';
+import { whereRows } from './internal.js';
 
 export const fabT = defineAttack({
   name: 'parry/fab-t',
@@ -55,8 +56,7 @@ export const fabT = defineAttack({
         const prev = best;
         best = tf.tidy(() => {
           const better = tf.less(cur.dist, prev.dist);
-          const mask = tf.broadcastTo(tf.reshape(better, [n, ...x.shape.slice(1).map(() => 1)]), x.shape);
-          return { adv: tf.where(mask, cur.adv, prev.adv), dist: tf.where(better, cur.dist, prev.dist) as tf.Tensor1D };
+          return { adv: whereRows(better, cur.adv, prev.adv), dist: tf.where(better, cur.dist, prev.dist) as tf.Tensor1D };
         });
         tf.dispose([prev.adv, prev.dist, cur.adv, cur.dist]);
       }

@@ -23,7 +23,7 @@ import {
   project,
   z,
 } from '@parry/core';
-import { gatherCriterion, indicesWhere, scatterRows } from './internal.js';
+import { gatherCriterion, indicesWhere, scatterRows, whereRows } from './internal.js';
 
 export interface SequenceStage {
   /** Stage label: 'clean' first, then each attack's label (its name unless given). */
@@ -109,7 +109,7 @@ export async function runSequence(
       const first = s === 0;
       const next = tf.tidy(() => {
         // stage 0 proposes a point for every attacked example; later stages replace only their successes
-        const rows = first ? cand : tf.where(tf.broadcastTo(tf.reshape(ok, [idx.length, ...x.shape.slice(1).map(() => 1)]), cand.shape), cand, tf.gather(adversarial, idxT));
+        const rows = first ? cand : whereRows(ok, cand, tf.gather(adversarial, idxT));
         return { adversarial: scatterRows(adversarial, idx, rows), success: scatterRows(success, idx, ok) as tf.Tensor1D };
       });
       let fooled = 0;

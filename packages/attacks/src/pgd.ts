@@ -22,6 +22,7 @@ import {
   randomInBall,
 } from '@parry/core';
 import { z } from '@parry/core';
+import { whereRows } from './internal.js';
 
 export const pgd = defineAttack({
   name: 'parry/pgd',
@@ -54,9 +55,8 @@ export const pgd = defineAttack({
             tf.logicalAnd(cur.ok, tf.logicalNot(prev.ok)),
             tf.logicalAnd(tf.equal(cur.ok, prev.ok), tf.greater(cur.loss, prev.loss)),
           );
-          const mask = tf.broadcastTo(tf.reshape(better, [x.shape[0], ...x.shape.slice(1).map(() => 1)]), x.shape);
           return {
-            adv: tf.where(mask, cur.adv, prev.adv),
+            adv: whereRows(better, cur.adv, prev.adv),
             loss: tf.where(better, cur.loss, prev.loss) as tf.Tensor1D,
             ok: tf.logicalOr(cur.ok, prev.ok) as tf.Tensor1D,
           };
