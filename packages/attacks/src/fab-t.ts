@@ -13,8 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { defineAttack } from '@parry/core';
 import { z } from '@parry/core';
-import { fabOptions, fabWithRestarts } from './fab.js';
-import { whereRows } from './internal.js';
+import { fabOptions, fabWithRestarts, keepSmaller } from './fab.js';
 
 export const fabT = defineAttack({
   name: 'parry/fab-t',
@@ -53,12 +52,7 @@ export const fabT = defineAttack({
           best = cur;
           continue;
         }
-        const prev = best;
-        best = tf.tidy(() => {
-          const better = tf.less(cur.dist, prev.dist);
-          return { adv: whereRows(better, cur.adv, prev.adv), dist: tf.where(better, cur.dist, prev.dist) as tf.Tensor1D };
-        });
-        tf.dispose([prev.adv, prev.dist, cur.adv, cur.dist]);
+        best = keepSmaller(best, cur);
       }
       best!.dist.dispose();
       return { adversarials: [best!.adv] };

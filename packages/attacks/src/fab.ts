@@ -219,12 +219,7 @@ export async function fabWithRestarts(
       best = cur;
       continue;
     }
-    const prev = best;
-    best = tf.tidy(() => {
-      const better = tf.less(cur.dist, prev.dist);
-      return { adv: whereRows(better, cur.adv, prev.adv), dist: tf.where(better, cur.dist, prev.dist) as tf.Tensor1D };
-    });
-    tf.dispose([prev.adv, prev.dist, cur.adv, cur.dist]);
+    best = keepSmaller(best, cur);
   }
   return best!;
 }
@@ -268,3 +263,13 @@ export const fab = defineAttack({
     }
   },
 });
+
+/** Per example, the candidate with the smaller distance; disposes both inputs (the caller owns the result). */
+export function keepSmaller(prev: { adv: tf.Tensor; dist: tf.Tensor1D }, cur: { adv: tf.Tensor; dist: tf.Tensor1D }): { adv: tf.Tensor; dist: tf.Tensor1D } {
+  const out = tf.tidy(() => {
+    const better = tf.less(cur.dist, prev.dist);
+    return { adv: whereRows(better, cur.adv, prev.adv), dist: tf.where(better, cur.dist, prev.dist) as tf.Tensor1D };
+  });
+  tf.dispose([prev.adv, prev.dist, cur.adv, cur.dist]);
+  return out;
+}
