@@ -1,6 +1,8 @@
 import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { isParryError } from '@parry/core';
+import * as fs from 'node:fs';
+import { isParryError, UsageError } from '@parry/core';
+import { evalTextCommand, isTextModel } from './commands/text.js';
 import { evalCommand } from './commands/eval.js';
 import { listCommand } from './commands/list.js';
 import { registerReportCommand, reportCommand } from './commands/report.js';
@@ -27,24 +29,38 @@ export function createProgram(argv: string[] = process.argv): Command {
   program
     .command('eval')
     .description('attack a saved model at several epsilons and write results.json')
-    .option('-m, --model <dir>', 'model directory written by `parry train`', 'runs/mnist-cnn')
-    .option('-a, --attack <names>', 'comma-separated attacks (see `parry list`)', 'fgsm,pgd')
+    .option('-m, --model <dir>', 'model directory written by `parry train` (a Hugging Face folder or Hub id: clean text metrics)', 'runs/mnist-cnn')
+    .option('-a, --attack <names>', 'comma-separated attacks (see `parry list`; default fgsm,pgd)')
     .option('-e, --eps <list>', 'comma-separated epsilons', '0.1,0.2,0.3')
     .option('-n, --n <count>', 'held-out examples to attack', wrap('--n', (f, v) => parseInteger(f, v)), 1000)
     .option('--seed <n>', 'attack seed', wrap('--seed', (f, v) => parseInteger(f, v, 0)), 0)
     .option('--batch-size <n>', 'examples per attack batch', wrap('--batch-size', (f, v) => parseInteger(f, v)), 256)
     .option('--opt <attack.key=value>', 'attack option, repeatable (e.g. --opt pgd.steps=10)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .addOption(new Option('--version <name>', 'AutoAttack version (same as --opt autoattack.version=<name>)').choices(['standard', 'plus', 'rand', 'custom']))
-    .option('--data <dir>', 'evaluate on the MNIST IDX test split in <dir> instead of the model\'s own held-out split')
+    .option('--data <dir>', 'evaluate on the MNIST IDX test split in <dir> instead of the model\'s own held-out split (text: dataset, default the one it was trained on)')
+    .addOption(new Option('--split <name>', 'text: split to evaluate').choices(['train', 'dev', 'test']).default('dev'))
+    .addOption(new Option('--data-format <format>', 'text data format (default: detected)').choices(['auto', 'sst2', 'goemotions', 'csv', 'tsv', 'jsonl']))
+    .option('--dev <file>', 'text: the file to evaluate for csv/tsv/jsonl data')
+    .option('--text-column <col>', 'text: column or JSON key of the text')
+    .option('--label-column <col>', 'text: column of the label(s)')
+    .option('--label-names <names>', 'text: comma-separated label names in id order')
+    .option('--multi-label', 'text: label cells hold several labels')
+    .option('--limit <n>', 'text: evaluate the first n examples only', wrap('--limit', (f, v) => parseInteger(f, v)))
+    .option('--offline', 'text: never download; use the Hub cache only')
     .option('--plugin <module>', 'load plugins from a module (package name or path), repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('-o, --out <file>', 'results file to write', 'runs/results.json')
     .addOption(backendOption())
     .option('--json', 'print the results object as JSON on stdout')
     .option('-q, --quiet', 'no progress output')
     .action(async (o) => {
+      if (isTextModel(o.model) || (!fs.existsSync(o.model) && /^[\w.-]+\/[\w.-]+$/.test(o.model) && !o.model.startsWith('runs/'))) {
+        if (o.attack) throw new UsageError('text attacks are not available yet; run `parry eval --model <text model>` without --attack for clean metrics');
+        await evalTextCommand({ ...o, format: o.dataFormat, argv });
+        return;
+      }
       await evalCommand({
         ...o,
-        attacks: String(o.attack).split(',').map((s: string) => s.trim()).filter(Boolean),
+        attacks: String(o.attack ?? 'fgsm,pgd').split(',').map((s: string) => s.trim()).filter(Boolean),
         epsilons: parseNumberList('--eps', String(o.eps)),
         opt: o.version ? [...o.opt, `autoattack.version=${JSON.stringify(o.version)}`] : o.opt,
         argv,

@@ -114,9 +114,10 @@ export function trainingCharts(runs: Run[]): Chart[] {
   for (const run of runs) {
     for (const e of run.train?.training?.epochs ?? []) {
       loss.push({ series: seriesName(runs, run, 'loss'), epoch: e.epoch, loss: e.loss });
-      acc.push({ series: seriesName(runs, run, 'train acc'), epoch: e.epoch, accuracy: e.trainAccuracy });
+      if (e.trainAccuracy !== undefined) acc.push({ series: seriesName(runs, run, 'train acc'), epoch: e.epoch, accuracy: e.trainAccuracy });
       acc.push({ series: seriesName(runs, run, 'held-out acc'), epoch: e.epoch, accuracy: e.testAccuracy });
       if (e.robustAccuracy !== undefined) acc.push({ series: seriesName(runs, run, 'robust acc'), epoch: e.epoch, accuracy: e.robustAccuracy });
+      if (e.macroF1 !== undefined) acc.push({ series: seriesName(runs, run, 'held-out macro-F1'), epoch: e.epoch, accuracy: e.macroF1 });
     }
   }
   if (acc.length === 0) return [];

@@ -171,11 +171,21 @@ export function trainingTable(run: Run): Table | undefined {
   const t = run.train?.training;
   if (!t) return undefined;
   const robust = t.epochs.some((e) => e.robustAccuracy !== undefined);
+  const trainAcc = t.epochs.some((e) => e.trainAccuracy !== undefined);
+  const f1 = t.epochs.some((e) => e.macroF1 !== undefined);
   return {
     id: `${run.id}-training`,
     caption: `Training: ${run.title}`,
-    columns: ['epoch', 'loss', 'train acc', 'held-out acc', ...(robust ? ['robust acc'] : []), 'seconds'],
-    rows: t.epochs.map((e) => [String(e.epoch), fixed(e.loss, 4), pct(e.trainAccuracy), pct(e.testAccuracy), ...(robust ? [pct(e.robustAccuracy)] : []), fixed(e.seconds, 1)]),
+    columns: ['epoch', 'loss', ...(trainAcc ? ['train acc'] : []), 'held-out acc', ...(f1 ? ['micro-F1', 'macro-F1'] : []), ...(robust ? ['robust acc'] : []), 'seconds'],
+    rows: t.epochs.map((e) => [
+      String(e.epoch),
+      fixed(e.loss, 4),
+      ...(trainAcc ? [pct(e.trainAccuracy)] : []),
+      pct(e.testAccuracy),
+      ...(f1 ? [fixed(e.microF1, 3), fixed(e.macroF1, 3)] : []),
+      ...(robust ? [pct(e.robustAccuracy)] : []),
+      fixed(e.seconds, 1),
+    ]),
   };
 }
 

@@ -78,3 +78,4 @@ export {
 } from './plugin.js';
 export { givenTarget, randomTarget, leastLikely, dlrLoss, logitMargin } from './criteria.js';
 export { defineConfig, type ParryConfig, type ParryPluginDefaults, type ParryPluginOptions } from './config.js';
+export * from './transformers/index.js';

@@ -26,3 +26,4 @@ export {
   readIdx,
   loadMnistIdx,
 } from './idx.js';
+export { type TextExample, type TextDataset, type TextFileOptions, type TextFileFormat, type TextSplit, type SkippedRow, SST2_LABEL_NAMES, loadSst2, loadGoEmotions, loadTextFile, multiHot, labelCounts } from './text.js';

@@ -37,3 +37,24 @@ export function registerBuiltinDefenses(registry: Registry): Registry {
   for (const f of builtinDefenses) registry.register(f, '@parry/defenses');
   return registry;
 }
+
+export {
+  trainText,
+  predictText,
+  textMetrics,
+  textLoss,
+  cleanGradients,
+  renameGrads,
+  clipByGlobalNorm,
+  warmupLinearRate,
+  type TextModel,
+  type EncodedTextSet,
+  type TextStepContext,
+  type StepGradients,
+  type TextDefense,
+  type TextTrainOptions,
+  type TextEvalMetrics,
+  type TextEpochRecord,
+  type TextTrainResult,
+} from './text/trainer.js';
+export { bucketedBatches, lengthSortedBatches, padBatch, disposeBatch } from './text/batching.js';

@@ -7,7 +7,7 @@ import { UsageError } from '@parry/core';
  * used before, so a resumed run would drift in the last bits. Bias corrections here are computed in float64 from
  * the step count, the same way whether or not the run was resumed.
  */
-export type OptimizerKind = 'adam' | 'sgd';
+export type OptimizerKind = 'adam' | 'adamw' | 'sgd';
 
 export interface OptimizerConfig {
   kind: OptimizerKind;
@@ -21,6 +21,13 @@ export interface OptimizerConfig {
   momentum?: number;
   /** SGD Nesterov momentum (default false). */
   nesterov?: boolean;
+  /** AdamW decoupled weight decay (Loshchilov & Hutter 2019): `w -= lr * weightDecay * w` each step (default 0.01). */
+  weightDecay?: number;
+}
+
+export interface OptimizerExtras {
+  /** AdamW: which variables decay (same order as `variables`; default all). Biases and LayerNorm usually do not. */
+  decay?: readonly boolean[];
 }
 
 export interface TrainOptimizer {
@@ -38,8 +45,11 @@ export interface TrainOptimizer {
 
 let nextId = 0;
 
-export function createOptimizer(config: OptimizerConfig, variables: readonly tf.Variable[]): TrainOptimizer {
-  if (config.kind !== 'adam' && config.kind !== 'sgd') throw new UsageError(`unknown optimizer "${String(config.kind)}"; use adam or sgd`);
+export function createOptimizer(config: OptimizerConfig, variables: readonly tf.Variable[], extras: OptimizerExtras = {}): TrainOptimizer {
+  if (config.kind !== 'adam' && config.kind !== 'adamw' && config.kind !== 'sgd') {
+    throw new UsageError(`unknown optimizer "${String(config.kind)}"; use adam, adamw or sgd`);
+  }
+  if (config.weightDecay != null && !(config.weightDecay >= 0)) throw new UsageError(`weight decay must be >= 0, got ${config.weightDecay}`);
   const full: Required<OptimizerConfig> = {
     kind: config.kind,
     beta1: config.beta1 ?? 0.9,
@@ -47,8 +57,10 @@ export function createOptimizer(config: OptimizerConfig, variables: readonly tf.
     epsilon: config.epsilon ?? 1e-7,
     momentum: config.momentum ?? 0.9,
     nesterov: config.nesterov ?? false,
+    weightDecay: config.kind === 'adamw' ? (config.weightDecay ?? 0.01) : 0,
   };
-  const slotNames = full.kind === 'adam' ? ['m', 'v'] : full.momentum > 0 ? ['buf'] : [];
+  const adamLike = full.kind === 'adam' || full.kind === 'adamw';
+  const slotNames = adamLike ? ['m', 'v'] : full.momentum > 0 ? ['buf'] : [];
   const slots = new Map<string, tf.Variable>();
   for (const [i, v] of variables.entries()) {
     for (const s of slotNames) {
@@ -72,7 +84,7 @@ export function createOptimizer(config: OptimizerConfig, variables: readonly tf.
         variables.forEach((v, i) => {
           const g = grads[v.name];
           if (!g) return;
-          if (full.kind === 'adam') {
+          if (adamLike) {
             const m = slots.get(`${i}/m`)!;
             const s = slots.get(`${i}/v`)!;
             const m1 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
@@ -80,7 +92,8 @@ export function createOptimizer(config: OptimizerConfig, variables: readonly tf.
             m.assign(m1);
             s.assign(v1);
             const update = tf.div(tf.div(m1, c1), tf.add(tf.sqrt(tf.div(v1, c2)), epsilon));
-            v.assign(tf.sub(v, tf.mul(update, lr)));
+            const decayed = full.weightDecay > 0 && (extras.decay?.[i] ?? true) ? tf.mul(v, 1 - lr * full.weightDecay) : v;
+            v.assign(tf.sub(decayed, tf.mul(update, lr)));
           } else if (momentum > 0) {
             const b = slots.get(`${i}/buf`)!;
             const b1 = tf.add(tf.mul(b, momentum), g);

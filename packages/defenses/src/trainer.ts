@@ -339,7 +339,8 @@ export async function train(model: Classifier, data: LabelledTensors, options: A
   return { epochs: records, stopped, resumedFrom, hyperparameters, counters };
 }
 
-function createOptimizerConfigJson(c: OptimizerConfig): Record<string, unknown> {
+export function createOptimizerConfigJson(c: OptimizerConfig): Record<string, unknown> {
+  if (c.kind === 'adamw') return { kind: 'adamw', beta1: c.beta1 ?? 0.9, beta2: c.beta2 ?? 0.999, epsilon: c.epsilon ?? 1e-7, weightDecay: c.weightDecay ?? 0.01 };
   return c.kind === 'adam'
     ? { kind: 'adam', beta1: c.beta1 ?? 0.9, beta2: c.beta2 ?? 0.999, epsilon: c.epsilon ?? 1e-7 }
     : { kind: 'sgd', momentum: c.momentum ?? 0.9, nesterov: c.nesterov ?? false };

@@ -31,3 +31,4 @@ export {
   type LabelRobustness,
 } from './results.js';
 export { reportDetails, type ReportDetails, type ReportDetailsOptions } from './report-details.js';
+export { type LabelScore, type MultiLabelMetrics, type SingleLabelMetrics, multiLabelMetrics, tuneThresholds, singleLabelMetrics, DEFAULT_THRESHOLD_GRID } from './multilabel.js';

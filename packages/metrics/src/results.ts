@@ -41,6 +41,8 @@ export const labelMetricsSchema = z.object({
   precision: rate.optional(),
   recall: rate.optional(),
   f1: rate.optional(),
+  /** Decision threshold of this label (tuned on a dev split, or 0.5). */
+  threshold: rate.optional(),
 });
 
 /**
@@ -100,10 +102,27 @@ export const attackSummarySchema = z.object({
 export const epochRecordSchema = z.object({
   epoch: z.number().int().nonnegative(),
   loss: z.number(),
-  trainAccuracy: z.number().min(0).max(1),
+  /** Absent for text models (not measured on the training set). */
+  trainAccuracy: z.number().min(0).max(1).optional(),
+  /** Held-out accuracy (text: dev accuracy; multi-label: subset accuracy). */
   testAccuracy: z.number().min(0).max(1),
   robustAccuracy: z.number().min(0).max(1).optional(),
+  /** Multi-label text models: dev micro/macro F1 at threshold 0.5. */
+  microF1: rate.optional(),
+  macroF1: rate.optional(),
   seconds: z.number().nonnegative(),
+  /** Wall time of the training steps alone. */
+  trainSeconds: z.number().nonnegative().optional(),
+});
+
+/** Clean metrics on the evaluated split; the F1 fields are set for text models (multi-label: with per-label thresholds). */
+export const cleanMetricsSchema = z.object({
+  accuracy: rate,
+  n: z.number().int().nonnegative(),
+  microF1: rate.optional(),
+  macroF1: rate.optional(),
+  hammingLoss: rate.optional(),
+  subsetAccuracy: rate.optional(),
 });
 
 export const resultsSchema = z.object({
@@ -126,7 +145,7 @@ export const resultsSchema = z.object({
       outputKind: z.string().optional(),
     })
     .passthrough(),
-  clean: z.object({ accuracy: z.number().min(0).max(1), n: z.number().int().nonnegative() }).optional(),
+  clean: cleanMetricsSchema.optional(),
   /** Optional, multi-label models: clean metrics per label. */
   perLabel: z.array(labelMetricsSchema).optional(),
   attacks: z.array(attackSummarySchema).default([]),

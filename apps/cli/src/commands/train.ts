@@ -8,6 +8,7 @@ import { type Command, Option } from 'commander';
 import Table from 'cli-table3';
 import { log, out, resultsHeader, setupBackend } from '../context.js';
 import { pluginRegistry } from '../plugins.js';
+import { trainTextCommand } from './text.js';
 import { type DatasetRef, loadDataset } from '../data.js';
 import { createProgress } from '../progress.js';
 import { backendOption, wrap } from '../options.js';
@@ -240,14 +241,14 @@ export const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
 export function registerTrainCommand(program: Command, argv: string[]): void {
   program
     .command('train')
-    .description('train the small MNIST CNN (Wong et al. 2020), optionally with adversarial training, and save it')
-    .option('--data <dir>', 'directory with MNIST IDX files (default: the 10,000 embedded digits)')
-    .option('--epochs <n>', 'training epochs', wrap('--epochs', (f, v) => parseInteger(f, v)), 8)
-    .option('--batch-size <n>', 'examples per step', wrap('--batch-size', (f, v) => parseInteger(f, v)), 64)
-    .option('--lr <x>', 'base (peak) learning rate', wrap('--lr', parsePositive), 2e-3)
+    .description('train the small MNIST CNN (Wong et al. 2020), optionally with adversarial training; or, with --model, a Transformer text classifier')
+    .option('--data <path>', 'MNIST IDX directory (default: the 10,000 embedded digits); with --model: SST-2 / GoEmotions directory or a csv/tsv/jsonl file')
+    .option('--epochs <n>', 'training epochs (default 8; text 5)', wrap('--epochs', (f, v) => parseInteger(f, v)))
+    .option('--batch-size <n>', 'examples per step (default 64; text 32)', wrap('--batch-size', (f, v) => parseInteger(f, v)))
+    .option('--lr <x>', 'base (peak) learning rate (default 2e-3; text from scratch 5e-4, fine-tuning 5e-5)', wrap('--lr', parsePositive))
     .addOption(new Option('--optimizer <kind>', 'optimizer').choices(['adam', 'sgd']).default('adam'))
     .addOption(new Option('--init <scheme>', 'weight initialisation: he (He-normal) or torch (PyTorch default, as in Wong et al. 2020)').choices(['he', 'torch']).default('he'))
-    .option('--dropout <rate>', 'dropout before the last layer', wrap('--dropout', parseRate), 0.3)
+    .option('--dropout <rate>', 'dropout before the last layer (default 0.3; text: every dropout of the encoder, default 0.1)', wrap('--dropout', parseRate))
     .addOption(new Option('--schedule <kind>', 'learning-rate schedule (cyclic: 0 -> lr at 40% -> 0; piecewise: x0.1 at 50% and 75%)').choices(['cosine', 'constant', 'cyclic', 'piecewise']).default('cosine'))
     .option('--defense <names>', 'comma-separated defenses: fgsm-rs, pgd-at, trades, weight-decay, label-smoothing, gaussian-noise (see `parry list`)')
     .option('--eps <x>', 'linf epsilon for the defenses and the per-epoch PGD evaluation', wrap('--eps', (f, v) => {
@@ -258,17 +259,55 @@ export function registerTrainCommand(program: Command, argv: string[]): void {
     .option('--def-opt <defense.key=value>', 'defense option, repeatable (e.g. --def-opt trades.beta=6, --def-opt pgd-at.attack=pgd --def-opt pgd-at.attack.steps=7)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--eval-pgd-steps <n>', 'PGD steps of the per-epoch robust evaluation, 0 = none (default 10 with --defense)', wrap('--eval-pgd-steps', (f, v) => parseInteger(f, v, 0)))
     .option('--eval-pgd-n <n>', 'held-out examples (the last n of the test split) for the per-epoch PGD evaluation', wrap('--eval-pgd-n', (f, v) => parseInteger(f, v)), 1000)
-    .option('--early-stop <patience>', 'stop after this many epochs without improvement (robust accuracy when evaluated) and keep the best weights', wrap('--early-stop', (f, v) => parseInteger(f, v)))
+    .option('--early-stop <patience>', 'stop after this many epochs without improvement (robust accuracy when evaluated; text: dev accuracy or macro-F1) and keep the best weights', wrap('--early-stop', (f, v) => parseInteger(f, v)))
     .option('--checkpoint-dir <dir>', 'write a checkpoint after every epoch here (default <out>.checkpoints with --defense or --resume)')
     .option('--plugin <module>', 'load plugins from a module (package name or path), repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--resume', 'continue from the newest checkpoint (same flags as the interrupted run)')
     .option('--seed <n>', 'seed for the split, initialisation, shuffling and random starts', wrap('--seed', (f, v) => parseInteger(f, v, 0)), 0)
     .option('--limit <n>', 'use at most n training examples', wrap('--limit', (f, v) => parseInteger(f, v)))
-    .option('-o, --out <dir>', 'model directory to write', 'runs/mnist-cnn')
+    .option('-o, --out <dir>', 'model directory to write (default runs/mnist-cnn; text runs/text-model)')
     .addOption(backendOption())
     .option('--json', 'print the results object as JSON on stdout')
     .option('-q, --quiet', 'no progress output')
+    .option('--model <model>', 'text: bert | electra | distilbert | roberta (small, from scratch), a config.json, a Hugging Face model folder, or a Hub id (fine-tune)')
+    .addOption(new Option('--data-format <format>', 'text data format (default: detected)').choices(['auto', 'sst2', 'goemotions', 'csv', 'tsv', 'jsonl']))
+    .option('--dev <file>', 'text: dev file for csv/tsv/jsonl data (same columns as --data)')
+    .option('--text-column <col>', 'text: column (header name or 0-based index) or JSON key of the text')
+    .option('--pair-column <col>', 'text: column of the second text of a pair')
+    .option('--label-column <col>', 'text: column of the label(s)')
+    .option('--label-names <names>', 'text: comma-separated label names in id order')
+    .option('--multi-label', 'text: label cells hold several comma-separated labels (sigmoid/BCE head)')
+    .option('--max-length <n>', 'text: tokens per example incl. special tokens', wrap('--max-length', (f, v) => parseInteger(f, v)), 128)
+    .option('--vocab <kind>', 'text from scratch: corpus (WordPiece built from the training texts) or bert-base-uncased', 'corpus')
+    .option('--vocab-size <n>', 'text from scratch: size of the corpus vocabulary', wrap('--vocab-size', (f, v) => parseInteger(f, v)), 8000)
+    .option('--hidden <n>', 'text from scratch: hidden size (default 128)', wrap('--hidden', (f, v) => parseInteger(f, v)))
+    .option('--layers <n>', 'text from scratch: encoder layers (default 2)', wrap('--layers', (f, v) => parseInteger(f, v)))
+    .option('--heads <n>', 'text from scratch: attention heads (default 2)', wrap('--heads', (f, v) => parseInteger(f, v)))
+    .option('--intermediate <n>', 'text from scratch: feed-forward size (default 4 x hidden)', wrap('--intermediate', (f, v) => parseInteger(f, v)))
+    .option('--warmup <ratio>', 'text: fraction of steps of linear warm-up', wrap('--warmup', parseRate), 0.1)
+    .option('--weight-decay <x>', 'text: AdamW decoupled weight decay (not on biases and LayerNorm)', wrap('--weight-decay', (f, v) => parseRate(f, v)), 0.01)
+    .option('--max-grad-norm <x>', 'text: clip the global gradient norm (0 = off)', wrap('--max-grad-norm', (f, v) => {
+      const x = Number(v);
+      if (!(Number.isFinite(x) && x >= 0)) throw new UsageError(`${f} must be a number >= 0, got "${v}"`);
+      return x;
+    }), 1)
+    .option('--label-smoothing <x>', 'text: label smoothing (multi-label: targets pulled toward 1/2)', wrap('--label-smoothing', parseRate))
+    .option('--offline', 'text: never download; use the Hub cache only (also PARRY_OFFLINE=1)')
     .action(async (o) => {
-      await trainCommand({ ...o, argv });
+      if (o.model) {
+        const fromScratch = /^(bert|electra|distilbert|roberta)$/.test(o.model) || String(o.model).endsWith('.json');
+        if (!o.data) throw new UsageError('--data is needed with --model (an SST-2 / GoEmotions directory, or a csv/tsv/jsonl file)');
+        await trainTextCommand({
+          ...o,
+          format: o.dataFormat,
+          epochs: o.epochs ?? 5,
+          batchSize: o.batchSize ?? 32,
+          lr: o.lr ?? (fromScratch ? 5e-4 : 5e-5),
+          out: o.out ?? 'runs/text-model',
+          argv,
+        });
+        return;
+      }
+      await trainCommand({ ...o, dropout: o.dropout ?? 0.3, epochs: o.epochs ?? 8, batchSize: o.batchSize ?? 64, lr: o.lr ?? 2e-3, out: o.out ?? 'runs/mnist-cnn', argv });
     });
 }

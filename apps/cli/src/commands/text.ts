@@ -1,0 +1,302 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  bertBaseUncasedTokenizer,
+  buildWordPieceVocab,
+  createTransformerClassifier,
+  type EncoderConfig,
+  InputError,
+  loadPretrained,
+  MODEL_FAMILIES,
+  type ModelFamily,
+  parseHfConfig,
+  savePretrained,
+  smallConfig,
+  type TextTokenizer,
+  type TransformerClassifier,
+  UsageError,
+  wordPieceTokenizer,
+} from '@parry/core';
+import { type TextDataset } from '@parry/datasets';
+import { predictText, type TextEpochRecord, trainText } from '@parry/defenses';
+import { multiLabelMetrics, type MultiLabelMetrics, type Results, singleLabelMetrics, tuneThresholds, writeResults } from '@parry/metrics';
+import Table from 'cli-table3';
+import { log, out, resultsHeader, setupBackend } from '../context.js';
+import { createProgress } from '../progress.js';
+import { encodeDataset, loadTextSplit, type TextDataSpec } from '../text-data.js';
+import { pct } from './train.js';
+
+/** Written next to a trained text model: the data it was trained on and the dev-tuned thresholds. */
+export const TRAINING_FILE = 'parry_training.json';
+
+export interface TextTrainCommandOptions extends TextDataSpec {
+  /** A family (`bert`, `electra`, `distilbert`, `roberta`: small config from scratch), a config.json, a model folder or a Hub id. */
+  model: string;
+  maxLength: number;
+  /** From scratch: `corpus` (WordPiece vocabulary built from the training texts) or `bert-base-uncased`. */
+  vocab: string;
+  vocabSize: number;
+  hidden?: number;
+  layers?: number;
+  heads?: number;
+  intermediate?: number;
+  dropout?: number;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  warmup: number;
+  weightDecay: number;
+  maxGradNorm: number;
+  labelSmoothing?: number;
+  earlyStop?: number;
+  checkpointDir?: string;
+  resume?: boolean;
+  seed: number;
+  limit?: number;
+  out: string;
+  backend?: string;
+  offline?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+  argv?: string[];
+}
+
+interface TrainingInfo {
+  data: TextDataSpec;
+  maxLength: number;
+  /** Multi-label: per-label thresholds tuned on the dev split. */
+  thresholds?: number[];
+}
+
+function isFamily(s: string): s is ModelFamily {
+  return (MODEL_FAMILIES as readonly string[]).includes(s);
+}
+
+function scratchTokenizer(o: TextTrainCommandOptions, train: TextDataset): TextTokenizer {
+  if (o.vocab === 'bert-base-uncased') return bertBaseUncasedTokenizer();
+  if (o.vocab === 'corpus') return wordPieceTokenizer(buildWordPieceVocab(train.examples.map((e) => e.text), { vocabSize: o.vocabSize }), { lowercase: true });
+  throw new UsageError(`--vocab "${o.vocab}" is not one of corpus, bert-base-uncased`);
+}
+
+/** The model to train: small from-scratch config, a config.json, or a pretrained folder / Hub id to fine-tune. */
+async function buildModel(o: TextTrainCommandOptions, train: TextDataset): Promise<{ model: TransformerClassifier; tokenizer: TextTokenizer; from: string }> {
+  const problemType = train.multiLabel ? 'multi_label_classification' : 'single_label_classification';
+  const labelNames = train.labelNames;
+  const scratch = (base: EncoderConfig, tokenizer: TextTokenizer, from: string) => {
+    if (base.vocabSize < tokenizer.vocabSize) throw new UsageError(`the config's vocab_size ${base.vocabSize} is smaller than the tokenizer's ${tokenizer.vocabSize}`);
+    const config: EncoderConfig = { ...base, labelNames, numLabels: labelNames.length, problemType };
+    return { model: createTransformerClassifier(config, { seed: o.seed }), tokenizer, from };
+  };
+  if (isFamily(o.model)) {
+    const tokenizer = scratchTokenizer(o, train);
+    const roberta = o.model === 'roberta';
+    const config = smallConfig(o.model, {
+      vocabSize: tokenizer.vocabSize,
+      hiddenSize: o.hidden ?? 128,
+      numLayers: o.layers ?? 2,
+      numHeads: o.heads ?? 2,
+      intermediateSize: o.intermediate ?? 4 * (o.hidden ?? 128),
+      hiddenDropout: o.dropout ?? 0.1,
+      attentionDropout: o.dropout ?? 0.1,
+      classifierDropout: o.dropout ?? 0.1,
+      padTokenId: tokenizer.padId,
+      maxPositions: roberta ? o.maxLength + tokenizer.padId + 1 : o.maxLength,
+      labelNames,
+    });
+    return scratch(config, tokenizer, `${o.model} from scratch`);
+  }
+  if (o.model.endsWith('.json') && fs.existsSync(o.model) && fs.statSync(o.model).isFile()) {
+    let json: unknown;
+    try {
+      json = JSON.parse(fs.readFileSync(o.model, 'utf8'));
+    } catch (e) {
+      throw new InputError(`--model ${o.model} is not JSON (${(e as Error).message})`);
+    }
+    return scratch(parseHfConfig(json, o.model), scratchTokenizer(o, train), `${o.model} from scratch`);
+  }
+  const pre = await loadPretrained(o.model, { labelNames, problemType, seed: o.seed, offline: o.offline });
+  if (!pre.tokenizer) {
+    pre.model.dispose();
+    throw new InputError(`--model ${o.model} has no tokenizer files (tokenizer.json or vocab.txt); add them to the folder`);
+  }
+  if (!o.quiet && pre.newlyInitialized.length) log(`new classification head: ${pre.newlyInitialized.join(', ')}`);
+  return { model: pre.model, tokenizer: pre.tokenizer, from: `fine-tuned from ${o.model}` };
+}
+
+function modelInfo(model: TransformerClassifier, maxLength: number, dir: string) {
+  return {
+    path: dir,
+    name: `${model.family} (${model.config.numLayers}x${model.config.hiddenSize}, ${model.config.numHeads} heads)`,
+    inputShape: [maxLength],
+    numClasses: model.numLabels,
+    bounds: [0, model.config.vocabSize - 1] as [number, number],
+    labelNames: model.labelNames,
+    outputKind: model.problemType === 'multi_label_classification' ? 'sigmoid' : 'softmax',
+  };
+}
+
+/** Clean metrics of a text model on an encoded split: accuracy, or multi-label F1s with per-label rows. */
+async function cleanMetrics(model: TransformerClassifier, ds: TextDataset, tokenizer: TextTokenizer, maxLength: number, thresholds?: number[]) {
+  const set = encodeDataset(ds, tokenizer, maxLength);
+  const probs = await predictText(model, set.encodings, tokenizer.padId);
+  if (model.problemType === 'multi_label_classification') {
+    const m = multiLabelMetrics(probs, set.labels, model.numLabels, { thresholds: thresholds ?? 0.5, labelNames: model.labelNames });
+    return { probs, set, multi: m };
+  }
+  const pred = new Int32Array(ds.examples.length);
+  for (let i = 0; i < pred.length; i++) {
+    let best = 0;
+    for (let j = 1; j < model.numLabels; j++) if (probs[i * model.numLabels + j] > probs[i * model.numLabels + best]) best = j;
+    pred[i] = best;
+  }
+  return { probs, set, single: singleLabelMetrics(pred, set.labels, model.numLabels, model.labelNames) };
+}
+
+function cleanSection(n: number, r: Awaited<ReturnType<typeof cleanMetrics>>) {
+  if (r.multi) {
+    const m = r.multi;
+    return {
+      clean: { accuracy: m.subsetAccuracy, n, microF1: m.microF1, macroF1: m.macroF1, hammingLoss: m.hammingLoss, subsetAccuracy: m.subsetAccuracy },
+      perLabel: m.perLabel.map((l) => ({ label: l.label, support: l.support, accuracy: l.accuracy, precision: l.precision, recall: l.recall, f1: l.f1, threshold: l.threshold })),
+    };
+  }
+  return { clean: { accuracy: r.single!.accuracy, n, macroF1: r.single!.macroF1 } };
+}
+
+function printMultiLabel(m: MultiLabelMetrics, title: string): void {
+  out(`${title}: micro-F1 ${m.microF1.toFixed(3)}, macro-F1 ${m.macroF1.toFixed(3)}, subset accuracy ${pct(m.subsetAccuracy)}, hamming loss ${m.hammingLoss.toFixed(4)}`);
+  const table = new Table({ head: ['label', 'support', 'threshold', 'precision', 'recall', 'F1'], style: { head: [], border: [] } });
+  for (const l of m.perLabel) table.push([l.label, l.support, l.threshold.toFixed(2), l.precision.toFixed(3), l.recall.toFixed(3), l.f1.toFixed(3)]);
+  out(table.toString());
+}
+
+/**
+ * `parry train --model <family|config.json|dir|hub id> --data ...`: train or fine-tune a Transformer text classifier,
+ * evaluate on the dev split each epoch, tune multi-label thresholds on dev, and save a Hugging Face folder plus
+ * `train-results.json`.
+ */
+export async function trainTextCommand(o: TextTrainCommandOptions): Promise<Results> {
+  if (!(o.maxLength >= 8)) throw new UsageError(`--max-length must be at least 8, got ${o.maxLength}`);
+  const train = loadTextSplit(o, 'train');
+  const dev = loadTextSplit(o, 'dev');
+  if (o.multiLabel && !train.multiLabel) throw new UsageError(`--multi-label given, but ${train.source} was read as single-label data`);
+  const backend = await setupBackend(o.backend);
+  const { model, tokenizer, from } = await buildModel(o, train);
+  try {
+    const trainSet = encodeDataset(train, tokenizer, o.maxLength, o.limit);
+    const devSet = encodeDataset(dev, tokenizer, o.maxLength);
+    if (!o.quiet) {
+      const c = model.config;
+      log(`${from}: ${c.family} ${c.numLayers} layers, hidden ${c.hiddenSize}, ${c.numHeads} heads, vocab ${c.vocabSize}; ${trainSet.encodings.length} training / ${devSet.encodings.length} dev examples, backend ${backend.name}`);
+    }
+    const steps = Math.ceil(trainSet.encodings.length / o.batchSize);
+    let bar = createProgress('epoch 1', steps, { quiet: o.quiet });
+    const checkpointDir = o.checkpointDir ?? (o.resume ? `${o.out}.checkpoints` : undefined);
+    const result = await trainText(model, trainSet, {
+      epochs: o.epochs,
+      batchSize: o.batchSize,
+      learningRate: o.lr,
+      seed: o.seed,
+      padId: tokenizer.padId,
+      weightDecay: o.weightDecay,
+      warmupRatio: o.warmup,
+      maxGradNorm: o.maxGradNorm,
+      labelSmoothing: o.labelSmoothing,
+      evalSet: devSet,
+      earlyStop: o.earlyStop,
+      checkpointDir,
+      resume: o.resume,
+      onBatch: ({ step, loss }) => bar.update(step, `loss ${loss.toFixed(4)}`),
+      onEpoch: (r: TextEpochRecord) => {
+        const dv = r.dev ? (r.dev.macroF1 != null ? `dev macro-F1 ${r.dev.macroF1.toFixed(3)}` : `dev accuracy ${pct(r.dev.accuracy)}`) : '';
+        bar.stop(`epoch ${r.epoch}: loss ${r.loss.toFixed(4)} ${dv} (${r.seconds.toFixed(1)} s)`);
+        if (r.epoch < o.epochs) bar = createProgress(`epoch ${r.epoch + 1}`, steps, { quiet: o.quiet });
+      },
+    });
+    const multi = model.problemType === 'multi_label_classification';
+    let thresholds: number[] | undefined;
+    const first = await cleanMetrics(model, dev, tokenizer, o.maxLength);
+    if (multi) thresholds = tuneThresholds(first.probs, devSet.labels, model.numLabels);
+    const final = multi ? await cleanMetrics(model, dev, tokenizer, o.maxLength, thresholds) : first;
+    const info: TrainingInfo = { data: { ...o, data: path.resolve(o.data), dev: o.dev && path.resolve(o.dev) }, maxLength: o.maxLength, thresholds };
+    const keep: (keyof TextDataSpec)[] = ['data', 'format', 'dev', 'textColumn', 'pairColumn', 'labelColumn', 'labelNames', 'multiLabel'];
+    info.data = Object.fromEntries(keep.filter((k) => info.data[k] != null).map((k) => [k, info.data[k]])) as unknown as TextDataSpec;
+    await savePretrained(o.out, model, tokenizer, { [TRAINING_FILE]: `${JSON.stringify(info, null, 2)}\n` });
+    const resultsFile = path.join(o.out, 'train-results.json');
+    const results = writeResults(resultsFile, {
+      ...resultsHeader('train', o.argv, o.seed),
+      dataset: { name: dev.name, source: dev.source, split: 'dev', n: devSet.encodings.length },
+      model: modelInfo(model, o.maxLength, o.out),
+      ...cleanSection(devSet.encodings.length, final),
+      training: {
+        hyperparameters: { ...result.hyperparameters, from, maxLength: o.maxLength, bestEpoch: result.bestEpoch, thresholds: thresholds ?? null },
+        epochs: result.epochs.map((e) => ({
+          epoch: e.epoch,
+          loss: e.loss,
+          testAccuracy: e.dev?.accuracy ?? 0,
+          ...(e.dev?.macroF1 != null ? { macroF1: e.dev.macroF1, microF1: e.dev.microF1 } : {}),
+          seconds: e.seconds,
+          trainSeconds: e.trainSeconds,
+        })),
+      },
+    });
+    if (o.json) out(JSON.stringify(results, null, 2));
+    else if (final.multi) {
+      printMultiLabel(final.multi, `dev (thresholds tuned on dev; at 0.5: macro-F1 ${first.multi!.macroF1.toFixed(3)}, micro-F1 ${first.multi!.microF1.toFixed(3)})`);
+      out(`model saved to ${o.out} (best epoch ${result.bestEpoch})`);
+    } else {
+      out(`model saved to ${o.out} (dev accuracy ${pct(final.single!.accuracy)} on ${devSet.encodings.length} examples, best epoch ${result.bestEpoch})`);
+    }
+    return results;
+  } finally {
+    model.dispose();
+  }
+}
+
+export interface TextEvalCommandOptions extends Partial<TextDataSpec> {
+  model: string;
+  split: 'train' | 'dev' | 'test';
+  limit?: number;
+  out: string;
+  backend?: string;
+  offline?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+  argv?: string[];
+}
+
+/** True when `dir` is a Hugging Face model folder (has config.json), as written by `parry train --model`. */
+export function isTextModel(dir: string): boolean {
+  return fs.existsSync(path.join(dir, 'config.json'));
+}
+
+/** `parry eval --model <text model>`: clean metrics on a split (multi-label: with the dev-tuned thresholds saved at training). */
+export async function evalTextCommand(o: TextEvalCommandOptions): Promise<Results> {
+  let info: Partial<TrainingInfo> = {};
+  const infoFile = path.join(o.model, TRAINING_FILE);
+  if (fs.existsSync(infoFile)) info = JSON.parse(fs.readFileSync(infoFile, 'utf8')) as TrainingInfo;
+  const spec: TextDataSpec | undefined = o.data ? { ...(o as TextDataSpec) } : info.data;
+  if (!spec) throw new UsageError(`--data is needed: ${o.model} has no ${TRAINING_FILE} naming its data`);
+  const ds = loadTextSplit(spec, o.split);
+  const backend = await setupBackend(o.backend);
+  const pre = await loadPretrained(o.model, { offline: o.offline });
+  try {
+    if (!pre.tokenizer) throw new InputError(`${o.model} has no tokenizer files (tokenizer.json or vocab.txt)`);
+    const maxLength = info.maxLength ?? Math.min(pre.config.maxPositions, 512);
+    const limited: TextDataset = o.limit ? { ...ds, examples: ds.examples.slice(0, o.limit) } : ds;
+    if (!o.quiet) log(`evaluating ${o.model} on ${limited.examples.length} ${o.split} examples of ${ds.name}, backend ${backend.name}`);
+    const r = await cleanMetrics(pre.model, limited, pre.tokenizer, maxLength, info.thresholds);
+    const results = writeResults(o.out, {
+      ...resultsHeader('eval', o.argv, 0),
+      dataset: { name: ds.name, source: ds.source, split: o.split, n: limited.examples.length },
+      model: modelInfo(pre.model, maxLength, o.model),
+      ...cleanSection(limited.examples.length, r),
+    });
+    if (o.json) out(JSON.stringify(results, null, 2));
+    else if (r.multi) printMultiLabel(r.multi, `${o.split}${info.thresholds ? ' (thresholds tuned on dev at training)' : ' (threshold 0.5)'}`);
+    else out(`${o.split} accuracy ${pct(r.single!.accuracy)} (macro-F1 ${r.single!.macroF1.toFixed(3)}) on ${limited.examples.length} examples; results in ${o.out}`);
+    return results;
+  } finally {
+    pre.model.dispose();
+  }
+}

@@ -1,0 +1,71 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { type Encoding, InputError, type TextTokenizer, UsageError } from '@parry/core';
+import { loadGoEmotions, loadSst2, loadTextFile, multiHot, type TextDataset, type TextFileFormat } from '@parry/datasets';
+import type { EncodedTextSet } from '@parry/defenses';
+
+export type TextDataFormat = 'auto' | 'sst2' | 'goemotions' | TextFileFormat;
+
+/** How to read a text dataset; saved next to a trained model so `parry eval` can find the same data. */
+export interface TextDataSpec {
+  data: string;
+  format?: TextDataFormat;
+  /** Dev (evaluation) file for generic formats; directory datasets use their dev split. */
+  dev?: string;
+  textColumn?: string;
+  pairColumn?: string;
+  labelColumn?: string;
+  /** Comma-separated label names (generic formats). */
+  labelNames?: string;
+  multiLabel?: boolean;
+}
+
+function detect(spec: TextDataSpec): Exclude<TextDataFormat, 'auto'> {
+  const format = spec.format ?? 'auto';
+  if (format !== 'auto') return format;
+  const p = spec.data;
+  if (!fs.existsSync(p)) throw new InputError(`--data ${p} not found; pass an SST-2 or GoEmotions directory, or a .csv/.tsv/.jsonl file`);
+  if (fs.statSync(p).isDirectory()) {
+    if (fs.existsSync(path.join(p, 'labels.txt'))) return 'goemotions';
+    if (fs.existsSync(path.join(p, 'stsa.binary.train')) || fs.existsSync(path.join(p, 'train.tsv'))) return 'sst2';
+    throw new InputError(`--data ${p}: cannot tell the dataset (no labels.txt for GoEmotions, no train.tsv / stsa.binary.train for SST-2); pass --data-format`);
+  }
+  const ext = path.extname(p).toLowerCase();
+  if (ext === '.csv') return 'csv';
+  if (ext === '.tsv' || ext === '.tab') return 'tsv';
+  if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
+  throw new InputError(`--data ${p}: unknown file type "${ext}"; pass --data-format csv, tsv or jsonl`);
+}
+
+const column = (v: string | undefined, flag: string): string | number => {
+  if (v == null) throw new UsageError(`${flag} is needed for CSV/TSV/JSONL data (a header name or a 0-based column index)`);
+  return /^\d+$/.test(v) ? Number(v) : v;
+};
+
+/** Load one split: `train`, or `dev` (the directory's dev split, or `--dev <file>`). */
+export function loadTextSplit(spec: TextDataSpec, split: 'train' | 'dev' | 'test'): TextDataset {
+  const format = detect(spec);
+  if (format === 'sst2') return loadSst2(spec.data, split);
+  if (format === 'goemotions') return loadGoEmotions(spec.data, split);
+  const file = split === 'train' ? spec.data : spec.dev;
+  if (!file) throw new UsageError(`no ${split} data: pass --dev <file> with the same columns as --data`);
+  return loadTextFile(file, {
+    format,
+    textColumn: column(spec.textColumn, '--text-column'),
+    pairColumn: spec.pairColumn == null ? undefined : column(spec.pairColumn, '--pair-column'),
+    labelColumn: column(spec.labelColumn, '--label-column'),
+    multiLabel: spec.multiLabel,
+    labelNames: spec.labelNames?.split(',').map((s) => s.trim()),
+  });
+}
+
+/** Tokenise a dataset and lay out its labels for the trainer (class ids, or multi-hot rows). */
+export function encodeDataset(ds: TextDataset, tokenizer: TextTokenizer, maxLength: number, limit?: number): EncodedTextSet {
+  const examples = limit ? ds.examples.slice(0, limit) : ds.examples;
+  const encodings: Encoding[] = examples.map((ex) => tokenizer.encode(ex.text, { maxLength, pair: ex.pair }));
+  if (ds.multiLabel) {
+    const all = multiHot(ds);
+    return { encodings, labels: all.slice(0, examples.length * ds.labelNames.length) };
+  }
+  return { encodings, labels: Int32Array.from(examples, (ex) => ex.label!) };
+}

@@ -1,0 +1,463 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { createRng, type Encoding, type ProblemType, type Rng, type TextBatch, UsageError } from '@parry/core';
+import { multiLabelMetrics } from '@parry/metrics';
+import { listCheckpoints, readCheckpoint, writeCheckpoint } from '../checkpoint.js';
+import { createOptimizer } from '../optimizer.js';
+import { epochSeed } from '../trainer.js';
+import { bucketedBatches, disposeBatch, lengthSortedBatches, padBatch } from './batching.js';
+
+/** What the text trainer needs of a model (Parry's `TransformerClassifier` has it). */
+export interface TextModel {
+  readonly numLabels: number;
+  readonly problemType: ProblemType;
+  parameters(): Array<{ name: string; variable: tf.Variable }>;
+  embed(inputIds: tf.Tensor2D): tf.Tensor3D;
+  forwardFromEmbeddings(inputsEmbeds: tf.Tensor3D, batch: TextBatch, options?: { training?: boolean; seed?: number }): tf.Tensor2D;
+  logits(batch: TextBatch, options?: { training?: boolean; seed?: number }): tf.Tensor2D;
+}
+
+/** Tokenised examples and their labels: class ids (single-label) or multi-hot rows `[n * numLabels]` (multi-label). */
+export interface EncodedTextSet {
+  encodings: Encoding[];
+  labels: Int32Array | Float32Array;
+}
+
+/** One training step's inputs, handed to text defenses. */
+export interface TextStepContext {
+  model: TextModel;
+  batch: TextBatch;
+  /** int32 `[B]` class ids or float32 `[B, L]` multi-hot targets (after label smoothing). */
+  targets: tf.Tensor;
+  /** Trainable variables by Hugging Face name. */
+  params: Array<{ name: string; variable: tf.Variable }>;
+  /** The training loss of logits (mean over the batch). */
+  lossOf(logits: tf.Tensor2D): tf.Scalar;
+  /** Dropout seed of this step. */
+  seed: number;
+  rng: Rng;
+  epoch: number;
+  step: number;
+  globalStep: number;
+  totalSteps: number;
+  learningRate: number;
+}
+
+/** Gradients by parameter name and the loss value they belong to. */
+export interface StepGradients {
+  loss: tf.Scalar;
+  grads: Record<string, tf.Tensor>;
+  /** Gradient of `loss` w.r.t. the inputs_embeds `[B, T, E]`, when the step computed it (see `needsEmbedsGrad`). */
+  embedsGrad?: tf.Tensor3D;
+}
+
+/**
+ * A hardening method on the text trainer's hooks. `gradients` replaces the clean forward/backward (FreeLB-style
+ * methods whose loss is only adversarial); `extraGradients` adds to it (FGM, PGD, SMART, R-Drop). Both run inside the
+ * step's `tf.tidy`, so intermediate tensors are freed.
+ */
+export interface TextDefense {
+  readonly name: string;
+  readonly options?: unknown;
+  gradients?(ctx: TextStepContext): StepGradients;
+  extraGradients?(ctx: TextStepContext, clean: StepGradients): StepGradients;
+  /** Ask the clean step to also return the gradient w.r.t. the inputs_embeds (`StepGradients.embedsGrad`). */
+  readonly needsEmbedsGrad?: boolean;
+  /** Free tensors the defense owns (called when training ends). */
+  dispose?(): void;
+}
+
+export interface TextTrainOptions {
+  epochs: number;
+  batchSize: number;
+  /** Peak learning rate (after warm-up). */
+  learningRate: number;
+  seed: number;
+  /** Id used for padding (the tokenizer's). */
+  padId: number;
+  /** AdamW decoupled weight decay, not applied to biases and LayerNorm (default 0.01). */
+  weightDecay?: number;
+  /** Fraction of all steps spent warming up linearly from 0 (default 0.1). */
+  warmupRatio?: number;
+  /** After warm-up: `linear` decay to 0 (default, as BERT fine-tuning) or `constant`. */
+  schedule?: 'linear' | 'constant';
+  /** Clip the global gradient norm to this (default 1; 0 = off). */
+  maxGradNorm?: number;
+  /** Label smoothing: single-label mixes in the uniform distribution; multi-label pulls targets toward 1/2. */
+  labelSmoothing?: number;
+  /** Round padded lengths up to a multiple of this (default 8). */
+  padMultiple?: number;
+  /** Held-out set evaluated after every epoch (accuracy, or micro/macro F1 at threshold 0.5 for multi-label). */
+  evalSet?: EncodedTextSet;
+  evalBatchSize?: number;
+  /** Stop after this many epochs without improvement of the dev metric; the best weights are restored at the end. */
+  earlyStop?: number;
+  /** Hardening methods, composed in order. */
+  defenses?: readonly TextDefense[];
+  /** A checkpoint after every epoch in `<checkpointDir>/epoch-NNNN/`; `resume` continues from the newest. */
+  checkpointDir?: string;
+  resume?: boolean;
+  keepCheckpoints?: number;
+  onBatch?: (info: { epoch: number; step: number; steps: number; loss: number }) => void;
+  onEpoch?: (record: TextEpochRecord) => void | Promise<void>;
+}
+
+export interface TextEvalMetrics {
+  loss: number;
+  /** Single-label accuracy, or multi-label subset accuracy. */
+  accuracy: number;
+  microF1?: number;
+  macroF1?: number;
+}
+
+export interface TextEpochRecord {
+  epoch: number;
+  loss: number;
+  learningRate: number;
+  trainSeconds: number;
+  seconds: number;
+  dev?: TextEvalMetrics;
+}
+
+export interface TextTrainResult {
+  epochs: TextEpochRecord[];
+  /** Epoch whose weights the model holds at the end (the best dev epoch with early stopping or an eval set). */
+  bestEpoch: number;
+  resumedFrom: number;
+  stoppedEarly: boolean;
+  hyperparameters: Record<string, unknown>;
+}
+
+interface TextTrainerState {
+  configKey: string;
+  records: TextEpochRecord[];
+  optimizerStep: number;
+  bestEpoch: number;
+  bestMetric: number;
+  stoppedEarly: boolean;
+}
+
+const isMulti = (m: TextModel) => m.problemType === 'multi_label_classification';
+
+/** Mean training loss of `logits` against `targets`: softmax CE (int32 ids or soft rows) or sigmoid BCE (multi-hot). */
+export function textLoss(logits: tf.Tensor2D, targets: tf.Tensor, multiLabel: boolean): tf.Scalar {
+  return tf.tidy(() => {
+    if (multiLabel) {
+      // BCE with logits, stable: max(x,0) - x*z + log(1 + exp(-|x|)), averaged over labels and examples.
+      const x = logits;
+      const z = tf.cast(targets, 'float32');
+      return tf.mean(tf.add(tf.sub(tf.relu(x), tf.mul(x, z)), tf.log1p(tf.exp(tf.neg(tf.abs(x)))))) as tf.Scalar;
+    }
+    const logp = tf.logSoftmax(logits, 1);
+    const soft = targets.dtype === 'int32' ? tf.oneHot(targets as tf.Tensor1D, logits.shape[1]) : targets;
+    return tf.neg(tf.mean(tf.sum(tf.mul(logp, soft), 1))) as tf.Scalar;
+  });
+}
+
+/** Targets tensor for `indices`: int32 ids or float multi-hot rows, smoothed when `smoothing` > 0. */
+function targetsFor(set: EncodedTextSet, indices: readonly number[], numLabels: number, multiLabel: boolean, smoothing: number): tf.Tensor {
+  if (multiLabel) {
+    const rows = new Float32Array(indices.length * numLabels);
+    indices.forEach((idx, r) => {
+      for (let j = 0; j < numLabels; j++) {
+        const z = set.labels[idx * numLabels + j];
+        rows[r * numLabels + j] = smoothing > 0 ? z * (1 - smoothing) + smoothing / 2 : z;
+      }
+    });
+    return tf.tensor2d(rows, [indices.length, numLabels]);
+  }
+  if (smoothing > 0) {
+    const rows = new Float32Array(indices.length * numLabels).fill(smoothing / numLabels);
+    indices.forEach((idx, r) => (rows[r * numLabels + set.labels[idx]] += 1 - smoothing));
+    return tf.tensor2d(rows, [indices.length, numLabels]);
+  }
+  return tf.tensor1d(Int32Array.from(indices, (i) => set.labels[i]), 'int32');
+}
+
+/** Learning rate at optimizer step `step` (0-based) of `total`: linear warm-up, then linear decay to 0 or constant. */
+export function warmupLinearRate(base: number, step: number, total: number, warmupSteps: number, decay: 'linear' | 'constant' = 'linear'): number {
+  if (step < warmupSteps) return (base * (step + 1)) / warmupSteps;
+  if (decay === 'constant') return base;
+  return (base * Math.max(0, total - step)) / Math.max(1, total - warmupSteps);
+}
+
+/**
+ * Class probabilities (softmax, or per-label sigmoid for multi-label models) of every example, `[n * numLabels]`,
+ * in the set's order. Batches are formed by length so little padding is computed.
+ */
+export async function predictText(model: TextModel, encodings: readonly Encoding[], padId: number, batchSize = 64): Promise<Float32Array> {
+  const L = model.numLabels;
+  const out = new Float32Array(encodings.length * L);
+  for (const idx of lengthSortedBatches(encodings.map((e) => e.ids.length), batchSize)) {
+    const batch = padBatch(encodings, idx, padId, 8);
+    const probs = tf.tidy(() => {
+      const logits = model.logits(batch);
+      return isMulti(model) ? tf.sigmoid(logits) : tf.softmax(logits);
+    });
+    const values = await probs.data();
+    tf.dispose(probs);
+    disposeBatch(batch);
+    idx.forEach((i, r) => out.set(values.subarray(r * L, (r + 1) * L), i * L));
+  }
+  return out;
+}
+
+/** Dev metrics from probabilities: loss, accuracy (subset accuracy for multi-label), micro/macro F1 at 0.5. */
+export function textMetrics(probs: Float32Array, set: EncodedTextSet, numLabels: number, multiLabel: boolean): TextEvalMetrics {
+  const n = set.encodings.length;
+  const eps = 1e-7;
+  let loss = 0;
+  if (multiLabel) {
+    for (let i = 0; i < n * numLabels; i++) {
+      const p = Math.min(Math.max(probs[i], eps), 1 - eps);
+      loss -= set.labels[i] * Math.log(p) + (1 - set.labels[i]) * Math.log(1 - p);
+    }
+    const m = multiLabelMetrics(probs, set.labels, numLabels, { thresholds: 0.5 });
+    return { loss: loss / (n * numLabels), accuracy: m.subsetAccuracy, microF1: m.microF1, macroF1: m.macroF1 };
+  }
+  let correct = 0;
+  for (let i = 0; i < n; i++) {
+    const row = probs.subarray(i * numLabels, (i + 1) * numLabels);
+    let best = 0;
+    for (let j = 1; j < numLabels; j++) if (row[j] > row[best]) best = j;
+    if (best === set.labels[i]) correct++;
+    loss -= Math.log(Math.max(row[set.labels[i]], eps));
+  }
+  return { loss: loss / n, accuracy: correct / n };
+}
+
+function checkSet(name: string, set: EncodedTextSet, numLabels: number, multiLabel: boolean): void {
+  const n = set.encodings.length;
+  if (n === 0) throw new UsageError(`${name} set is empty`);
+  const expected = multiLabel ? n * numLabels : n;
+  if (set.labels.length !== expected) {
+    throw new UsageError(
+      `${name} set has ${set.labels.length} label values for ${n} examples; a ${multiLabel ? `multi-label model needs ${numLabels} per example` : 'single-label model needs one id per example'}`,
+    );
+  }
+  if (!multiLabel) {
+    for (const y of set.labels) if (!(Number.isInteger(y) && y >= 0 && y < numLabels)) throw new UsageError(`${name} set has label ${y}; the model has ${numLabels} labels (0..${numLabels - 1})`);
+  }
+}
+
+/** Scale gradients so their global L2 norm is at most `maxNorm` (as torch's clip_grad_norm_). */
+export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): Record<string, tf.Tensor> {
+  const names = Object.keys(grads);
+  const total = tf.sqrt(tf.addN(names.map((k) => tf.sum(tf.square(grads[k])))));
+  const scale = tf.minimum(1, tf.div(maxNorm, tf.add(total, 1e-6)));
+  return Object.fromEntries(names.map((k) => [k, tf.mul(grads[k], scale)]));
+}
+
+function addGradients(into: Record<string, tf.Tensor>, more: Record<string, tf.Tensor>): Record<string, tf.Tensor> {
+  const out: Record<string, tf.Tensor> = { ...into };
+  for (const [k, g] of Object.entries(more)) out[k] = out[k] ? tf.add(out[k], g) : g;
+  return out;
+}
+
+/**
+ * The default step: clean loss and its gradients by parameter name; with `embedsGrad`, also the gradient w.r.t. the
+ * inputs_embeds (taken through an added zero offset, so the loss and parameter gradients are unchanged).
+ */
+export function cleanGradients(ctx: TextStepContext, options: { embedsGrad?: boolean } = {}): StepGradients {
+  const vars = ctx.params.map((p) => p.variable);
+  const forward = { training: true, seed: ctx.seed };
+  if (!options.embedsGrad) {
+    const { value, grads } = tf.variableGrads(() => ctx.lossOf(ctx.model.logits(ctx.batch, forward)), vars);
+    return { loss: value, grads: renameGrads(ctx.params, grads) };
+  }
+  return tf.tidy(() => {
+    const zero = tf.zerosLike(ctx.model.embed(ctx.batch.inputIds));
+    const { value, grads } = tf.engine().gradients(
+      () => ctx.lossOf(ctx.model.forwardFromEmbeddings(tf.add(ctx.model.embed(ctx.batch.inputIds), zero) as tf.Tensor3D, ctx.batch, forward)),
+      [...vars, zero],
+      undefined,
+      true,
+    );
+    const named: Record<string, tf.Tensor> = {};
+    ctx.params.forEach((p, i) => grads[i] && (named[p.name] = grads[i]));
+    return { loss: value as tf.Scalar, grads: named, embedsGrad: grads[vars.length] as tf.Tensor3D };
+  });
+}
+
+/** Map `tf.variableGrads` output (keyed by tfjs variable name) to Hugging Face parameter names. */
+export function renameGrads(params: TextStepContext['params'], grads: Record<string, tf.Tensor>): Record<string, tf.Tensor> {
+  const out: Record<string, tf.Tensor> = {};
+  for (const p of params) if (grads[p.variable.name]) out[p.name] = grads[p.variable.name];
+  return out;
+}
+
+/**
+ * Train a Transformer text classifier: AdamW (no decay on biases and LayerNorm), linear warm-up and decay, global
+ * gradient-norm clipping, length-bucketed batches with dynamic padding, dev evaluation each epoch, early stopping
+ * (restoring the best epoch), checkpoints and resume. Single-label models use softmax cross-entropy, multi-label
+ * models (`problem_type: multi_label_classification`) sigmoid binary cross-entropy. Weights are trained in place.
+ */
+export async function trainText(model: TextModel, data: EncodedTextSet, options: TextTrainOptions): Promise<TextTrainResult> {
+  for (const [k, v] of [['epochs', options.epochs], ['batch size', options.batchSize]] as const) {
+    if (!(Number.isInteger(v) && v > 0)) throw new UsageError(`${k} must be a positive integer, got ${v}`);
+  }
+  if (!(options.learningRate > 0)) throw new UsageError(`learning rate must be > 0, got ${options.learningRate}`);
+  const warmupRatio = options.warmupRatio ?? 0.1;
+  if (!(warmupRatio >= 0 && warmupRatio < 1)) throw new UsageError(`warm-up ratio must be in [0, 1), got ${warmupRatio}`);
+  const smoothing = options.labelSmoothing ?? 0;
+  if (!(smoothing >= 0 && smoothing < 1)) throw new UsageError(`label smoothing must be in [0, 1), got ${smoothing}`);
+  if (options.resume && !options.checkpointDir) throw new UsageError('resume needs a checkpoint directory (--checkpoint-dir)');
+  const defenses = options.defenses ?? [];
+  if (defenses.filter((d) => d.gradients).length > 1) {
+    throw new UsageError(`${defenses.filter((d) => d.gradients).map((d) => d.name).join(' and ')} both replace the training step; use one of them`);
+  }
+  const multi = isMulti(model);
+  const L = model.numLabels;
+  checkSet('training', data, L, multi);
+  if (options.evalSet) checkSet('evaluation', options.evalSet, L, multi);
+
+  const params = model.parameters();
+  const vars = params.map((p) => p.variable);
+  const decay = params.map((p) => !(/(^|\.)bias$/.test(p.name) || /LayerNorm|layer_norm/.test(p.name)));
+  const weightDecay = options.weightDecay ?? 0.01;
+  const optimizer = createOptimizer({ kind: 'adamw', beta1: 0.9, beta2: 0.999, epsilon: 1e-6, weightDecay }, vars, { decay });
+  const lengths = data.encodings.map((e) => e.ids.length);
+  const steps = Math.ceil(data.encodings.length / options.batchSize);
+  const totalSteps = steps * options.epochs;
+  const warmupSteps = Math.round(warmupRatio * totalSteps);
+  const maxGradNorm = options.maxGradNorm ?? 1;
+  const padMultiple = options.padMultiple ?? 8;
+  const hyperparameters: Record<string, unknown> = {
+    epochs: options.epochs,
+    batchSize: options.batchSize,
+    learningRate: options.learningRate,
+    optimizer: { kind: 'adamw', beta1: 0.9, beta2: 0.999, epsilon: 1e-6, weightDecay, noDecay: 'bias, LayerNorm' },
+    schedule: { warmupRatio, warmupSteps, after: options.schedule ?? 'linear', totalSteps },
+    maxGradNorm,
+    labelSmoothing: smoothing,
+    seed: options.seed,
+    nTrain: data.encodings.length,
+    problemType: model.problemType,
+    earlyStop: options.earlyStop ?? null,
+    defenses: defenses.map((d) => ({ name: d.name, options: d.options ?? {} })),
+  };
+  const configKey = JSON.stringify(hyperparameters);
+  let records: TextEpochRecord[] = [];
+  let resumedFrom = 0;
+  let bestEpoch = 0;
+  let bestMetric = -1; // metrics lie in [0, 1]; -1 survives JSON (checkpoint state)
+  let stoppedEarly = false;
+  let best: tf.Tensor[] | undefined;
+  const snapshot = () => {
+    tf.dispose(best ?? []);
+    best = vars.map((v) => tf.clone(v));
+  };
+
+  try {
+    if (options.resume) {
+      const latest = listCheckpoints(options.checkpointDir!).at(-1);
+      if (latest) {
+        const { meta, tensors } = readCheckpoint<TextTrainerState>(latest.path);
+        try {
+          const s = meta.state;
+          if (s.configKey !== configKey) {
+            throw new UsageError(`checkpoint ${latest.path} was written with different settings; pass the same flags as the interrupted run, or use a new --checkpoint-dir`);
+          }
+          for (const p of params) {
+            const t = tensors[`param/${p.name}`];
+            if (!t || t.shape.join() !== p.variable.shape.join()) throw new UsageError(`checkpoint ${latest.path} does not fit this model (${p.name})`);
+            p.variable.assign(t);
+          }
+          optimizer.restore(s.optimizerStep, Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith('opt/')).map(([k, v]) => [k.slice(4), v])));
+          if (tensors['best/0']) best = vars.map((_, i) => tf.clone(tensors[`best/${i}`]));
+          ({ records, bestEpoch, bestMetric, stoppedEarly } = s);
+          resumedFrom = meta.epoch;
+        } finally {
+          tf.dispose(Object.values(tensors));
+        }
+      }
+    }
+
+    for (let epoch = resumedFrom + 1; epoch <= options.epochs && !stoppedEarly; epoch++) {
+      const start = performance.now();
+      const rng = createRng(epochSeed(options.seed, epoch));
+      const batches = bucketedBatches(lengths, options.batchSize, rng.fork());
+      let lossSum = 0;
+      let lr = 0;
+      for (const [step, indices] of batches.entries()) {
+        const globalStep = (epoch - 1) * steps + step;
+        lr = warmupLinearRate(options.learningRate, globalStep, totalSteps, warmupSteps, options.schedule ?? 'linear');
+        const stepRng = rng.fork();
+        const batch = padBatch(data.encodings, indices, options.padId, padMultiple);
+        const targets = targetsFor(data, indices, L, multi, smoothing);
+        const ctx: TextStepContext = {
+          model,
+          batch,
+          targets,
+          params,
+          lossOf: (logits) => textLoss(logits, targets, multi),
+          seed: stepRng.tfSeed(),
+          rng: stepRng,
+          epoch,
+          step,
+          globalStep,
+          totalSteps,
+          learningRate: lr,
+        };
+        let lossT: tf.Scalar;
+        try {
+          lossT = tf.tidy(() => {
+            const replacing = defenses.find((d) => d.gradients);
+            const clean = replacing ? replacing.gradients!(ctx) : cleanGradients(ctx, { embedsGrad: defenses.some((d) => d.needsEmbedsGrad) });
+            let grads = clean.grads;
+            let loss: tf.Scalar = clean.loss;
+            for (const d of defenses) {
+              if (!d.extraGradients) continue;
+              const extra = d.extraGradients(ctx, clean);
+              grads = addGradients(grads, extra.grads);
+              loss = tf.add(loss, extra.loss);
+            }
+            if (maxGradNorm > 0) grads = clipByGlobalNorm(grads, maxGradNorm);
+            optimizer.apply(Object.fromEntries(params.map((p) => [p.variable.name, grads[p.name]]).filter(([, g]) => g)), lr);
+            return loss;
+          });
+        } finally {
+          disposeBatch(batch);
+          targets.dispose();
+        }
+        const loss = (await lossT.data())[0];
+        lossT.dispose();
+        if (!Number.isFinite(loss)) throw new UsageError(`training loss became ${loss} at epoch ${epoch}, step ${step + 1}; lower the learning rate or enable gradient clipping`);
+        lossSum += loss;
+        options.onBatch?.({ epoch, step: step + 1, steps, loss });
+      }
+      const trainSeconds = (performance.now() - start) / 1000;
+      const record: TextEpochRecord = { epoch, loss: lossSum / steps, learningRate: lr, trainSeconds, seconds: 0 };
+      if (options.evalSet) {
+        const probs = await predictText(model, options.evalSet.encodings, options.padId, options.evalBatchSize ?? 64);
+        record.dev = textMetrics(probs, options.evalSet, L, multi);
+        const metric = multi ? record.dev.macroF1! : record.dev.accuracy;
+        if (metric > bestMetric) {
+          bestMetric = metric;
+          bestEpoch = epoch;
+          snapshot();
+        } else if (options.earlyStop != null && epoch - bestEpoch >= options.earlyStop) {
+          stoppedEarly = true;
+        }
+      } else {
+        bestEpoch = epoch;
+      }
+      record.seconds = (performance.now() - start) / 1000;
+      records.push(record);
+      if (options.checkpointDir) {
+        const tensors: Record<string, tf.Tensor> = {};
+        for (const p of params) tensors[`param/${p.name}`] = p.variable;
+        for (const s of optimizer.slots()) tensors[`opt/${s.name}`] = s.tensor;
+        (best ?? []).forEach((t, i) => (tensors[`best/${i}`] = t));
+        const state: TextTrainerState = { configKey, records, optimizerStep: optimizer.step, bestEpoch, bestMetric, stoppedEarly };
+        await writeCheckpoint(options.checkpointDir, epoch, state, tensors, options.keepCheckpoints ?? 0);
+      }
+      await options.onEpoch?.(record);
+    }
+    if (best && bestEpoch !== records.at(-1)?.epoch) vars.forEach((v, i) => v.assign(best![i]));
+  } finally {
+    optimizer.dispose();
+    tf.dispose(best ?? []);
+    for (const d of defenses) d.dispose?.();
+  }
+  return { epochs: records, bestEpoch, resumedFrom, stoppedEarly, hyperparameters };
+}
