@@ -6,6 +6,7 @@ import { evalTextCommand, isTextModel } from './commands/text.js';
 import { evalCommand } from './commands/eval.js';
 import { listCommand } from './commands/list.js';
 import { registerReportCommand, reportCommand } from './commands/report.js';
+import { registerAugmentCommand } from './commands/augment.js';
 import { registerTrainCommand, trainCommand } from './commands/train.js';
 import { parseInteger, parseNumberList } from './parse.js';
 
@@ -25,6 +26,7 @@ export function createProgram(argv: string[] = process.argv): Command {
 
   registerTrainCommand(program, argv);
   registerReportCommand(program, argv);
+  registerAugmentCommand(program, argv);
 
   program
     .command('eval')
