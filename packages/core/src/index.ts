@@ -71,6 +71,7 @@ export {
   type DefenseEpochContext,
   type DefenseHooks,
   type DefenseSpec,
+  type DefenseDomain,
   type DefenseState,
   type DefenseStepContext,
   type TrainBatch,
@@ -79,3 +80,4 @@ export {
 export { givenTarget, randomTarget, leastLikely, dlrLoss, logitMargin } from './criteria.js';
 export { defineConfig, type ParryConfig, type ParryPluginDefaults, type ParryPluginOptions } from './config.js';
 export * from './transformers/index.js';
+export type { TextModel, TextStepContext, StepGradients, TextDefenseHooks } from './text-defense.js';

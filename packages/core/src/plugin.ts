@@ -1,3 +1,4 @@
+import type { TextDefenseHooks } from './text-defense.js';
 import type * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import type { Classifier } from './model.js';
@@ -146,9 +147,17 @@ export interface DefenseHooks {
   dispose?(): void;
 }
 
+/**
+ * Which trainer a defense hooks into: `image` (the default; `train` in @parry/defenses, hooks above) or `text`
+ * (`trainText`, the hooks of {@link TextDefenseHooks}: embedding-space adversarial training and regularizers).
+ */
+export type DefenseDomain = 'image' | 'text';
+
 /** The plain object a defense factory returns: identity, options and whichever hooks it has. */
-export interface DefensePlugin<Options extends object = Record<string, unknown>> extends DefenseHooks {
+export interface DefensePlugin<Options extends object = Record<string, unknown>> extends DefenseHooks, TextDefenseHooks {
   readonly kind: 'defense';
+  /** Default `image`. */
+  readonly domain?: DefenseDomain;
   readonly name: PluginName;
   readonly summary: string;
   readonly options: Readonly<Options>;
@@ -222,10 +231,12 @@ export function defineAttack<S extends z.ZodObject>(spec: AttackSpec<S>): Plugin
 export interface DefenseSpec<S extends z.ZodObject> {
   name: PluginName;
   summary: string;
+  /** `text` for defenses of the text trainer (default `image`). */
+  domain?: DefenseDomain;
   needs?: readonly AttackNeed[];
   options: S;
   /** Build the hooks for one instance (state lives in this closure, so every factory call starts fresh). */
-  create(options: z.output<S>): DefenseHooks;
+  create(options: z.output<S>): DefenseHooks & TextDefenseHooks;
 }
 
 /**
@@ -241,6 +252,7 @@ export function defineDefense<S extends z.ZodObject>(spec: DefenseSpec<S>): Plug
       kind: 'defense',
       name: spec.name,
       summary: spec.summary,
+      ...(spec.domain ? { domain: spec.domain } : {}),
       options,
       optionsSchema: schema,
       needs: spec.needs ?? [],

@@ -14,7 +14,7 @@ export interface PluginInfo {
   name: string;
   kind: Plugin['kind'];
   summary: string;
-  /** Attack-only facts (norm, mode, criteria, needs); empty for defenses. */
+  /** Attack facts (norm, mode, criteria, needs); for defenses, which models they train (`image` or `text`). */
   facts: Record<string, string>;
   options: OptionInfo[];
 }
@@ -107,7 +107,7 @@ export class Registry {
     return this.names(kind).map((name) => {
       const p = this.factories.get(name)!.defaults;
       const facts: Record<string, string> =
-        p.kind === 'attack' ? { norm: p.norm, mode: p.mode, criteria: p.criteria.join(', '), needs: p.needs.join(', ') } : {};
+        p.kind === 'attack' ? { norm: p.norm, mode: p.mode, criteria: p.criteria.join(', '), needs: p.needs.join(', ') } : { models: p.domain ?? 'image' };
       return { name, kind: p.kind, summary: p.summary, facts, options: describeOptions(p.optionsSchema) };
     });
   }

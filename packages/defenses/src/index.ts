@@ -4,6 +4,7 @@ import { fgsmRs } from './fgsm-rs.js';
 import { pgdAt } from './pgd-at.js';
 import { gaussianNoise, labelSmoothing, weightDecay } from './regularizers.js';
 import { trades } from './trades.js';
+import { fgm, freelb, pgdEmbed, rdrop, smart } from './text/embedding-defenses.js';
 
 export {
   train,
@@ -30,7 +31,7 @@ export { weightDecay, labelSmoothing, gaussianNoise, smoothedCrossEntropy } from
 export { earlyStopping } from './early-stopping.js';
 
 /** Every built-in defense factory, in the order `parry list` shows them. */
-export const builtinDefenses: PluginFactory[] = [fgsmRs, pgdAt, trades, weightDecay, labelSmoothing, gaussianNoise, earlyStopping];
+export const builtinDefenses: PluginFactory[] = [fgsmRs, pgdAt, trades, weightDecay, labelSmoothing, gaussianNoise, earlyStopping, fgm, pgdEmbed, freelb, smart, rdrop];
 
 /** Register the built-in defenses through the same `register` call a third-party plugin uses. */
 export function registerBuiltinDefenses(registry: Registry): Registry {
@@ -104,6 +105,5 @@ export {
   rdropOptionsSchema,
   embeddingPgdOptionsSchema,
   type PerturbNorm,
-  type SmartDefense,
   type EmbeddingPgdResult,
 } from './text/embedding-defenses.js';

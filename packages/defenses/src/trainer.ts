@@ -174,6 +174,7 @@ export async function train(model: Classifier, data: LabelledTensors, options: A
     plugins.push(earlyStopping(typeof options.earlyStop === 'number' ? { patience: options.earlyStop } : options.earlyStop));
   }
   for (const p of plugins) {
+    if (p.domain === 'text') throw new UsageError(`${p.name} is a defense for text models; use it with \`parry train --model ...\` (trainText)`);
     if (p.needs?.includes('gradients') && !model.capabilities.gradients) throw new UsageError(`${p.name} needs gradients but model "${model.name}" offers scores only`);
   }
 

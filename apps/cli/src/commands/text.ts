@@ -18,13 +18,14 @@ import {
   wordPieceTokenizer,
 } from '@parry/core';
 import { type TextDataset } from '@parry/datasets';
-import { predictText, type TextEpochRecord, trainText } from '@parry/defenses';
+import { augmentDataset, predictText, type TextEpochRecord, trainText } from '@parry/defenses';
 import { multiLabelMetrics, type MultiLabelMetrics, type Results, singleLabelMetrics, tuneThresholds, writeResults } from '@parry/metrics';
 import Table from 'cli-table3';
 import { log, out, resultsHeader, setupBackend } from '../context.js';
+import { pluginRegistry } from '../plugins.js';
 import { createProgress } from '../progress.js';
 import { encodeDataset, loadTextSplit, type TextDataSpec } from '../text-data.js';
-import { pct } from './train.js';
+import { createDefenses, pct } from './train.js';
 
 /** Written next to a trained text model: the data it was trained on and the dev-tuned thresholds. */
 export const TRAINING_FILE = 'parry_training.json';
@@ -56,6 +57,16 @@ export interface TextTrainCommandOptions extends TextDataSpec {
   out: string;
   backend?: string;
   offline?: boolean;
+  /** Comma-separated text defenses (`fgm`, `pgd-embed`, `freelb`, `smart`, `r-drop`, or a plugin's). */
+  defense?: string;
+  /** `--def-opt <defense>.<key>=<value>`, repeatable. */
+  defOpt?: string[];
+  /** Sets `eps` of every chosen defense that has one (unless `--def-opt` does). */
+  eps?: number;
+  plugin?: string[];
+  augment?: 'eda' | 'char';
+  numAug?: number;
+  augRate?: number;
   json?: boolean;
   quiet?: boolean;
   argv?: string[];
@@ -177,13 +188,23 @@ function printMultiLabel(m: MultiLabelMetrics, title: string): void {
  */
 export async function trainTextCommand(o: TextTrainCommandOptions): Promise<Results> {
   if (!(o.maxLength >= 8)) throw new UsageError(`--max-length must be at least 8, got ${o.maxLength}`);
-  const train = loadTextSplit(o, 'train');
+  const { registry, defaults } = await pluginRegistry({ plugin: o.plugin });
+  const names = (o.defense ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const defenses = createDefenses(registry, names, o.eps, o.defOpt ?? [], defaults);
+  for (const d of defenses) {
+    if (d.domain !== 'text') throw new UsageError(`--defense ${d.name} trains image models; text models take fgm, pgd-embed, freelb, smart, r-drop (see \`parry list\`)`);
+  }
+  const full = loadTextSplit(o, 'train');
+  const loaded = o.limit ? { ...full, examples: full.examples.slice(0, o.limit) } : full;
+  const train = o.augment
+    ? augmentDataset(loaded, { method: o.augment, numAug: o.numAug ?? 4, seed: o.seed, ...(o.augment === 'eda' ? { alphaSr: o.augRate, alphaRi: o.augRate, alphaRs: o.augRate, pRd: o.augRate } : { charP: o.augRate }) })
+    : loaded;
   const dev = loadTextSplit(o, 'dev');
   if (o.multiLabel && !train.multiLabel) throw new UsageError(`--multi-label given, but ${train.source} was read as single-label data`);
   const backend = await setupBackend(o.backend);
   const { model, tokenizer, from } = await buildModel(o, train);
   try {
-    const trainSet = encodeDataset(train, tokenizer, o.maxLength, o.limit);
+    const trainSet = encodeDataset(train, tokenizer, o.maxLength);
     const devSet = encodeDataset(dev, tokenizer, o.maxLength);
     if (!o.quiet) {
       const c = model.config;
@@ -202,6 +223,7 @@ export async function trainTextCommand(o: TextTrainCommandOptions): Promise<Resu
       warmupRatio: o.warmup,
       maxGradNorm: o.maxGradNorm,
       labelSmoothing: o.labelSmoothing,
+      defenses,
       evalSet: devSet,
       earlyStop: o.earlyStop,
       checkpointDir,
@@ -229,7 +251,14 @@ export async function trainTextCommand(o: TextTrainCommandOptions): Promise<Resu
       model: modelInfo(model, o.maxLength, o.out),
       ...cleanSection(devSet.encodings.length, final),
       training: {
-        hyperparameters: { ...result.hyperparameters, from, maxLength: o.maxLength, bestEpoch: result.bestEpoch, thresholds: thresholds ?? null },
+        hyperparameters: {
+          ...result.hyperparameters,
+          from,
+          maxLength: o.maxLength,
+          augment: o.augment ? { method: o.augment, numAug: o.numAug ?? 4, rate: o.augRate ?? 0.1, trainExamples: train.examples.length } : null,
+          bestEpoch: result.bestEpoch,
+          thresholds: thresholds ?? null,
+        },
         epochs: result.epochs.map((e) => ({
           epoch: e.epoch,
           loss: e.loss,

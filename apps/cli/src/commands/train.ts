@@ -77,7 +77,7 @@ export function parseDefenseOptions(pairs: string[]): Record<string, Record<stri
  * Build the defense plugins named on the command line with their options. `--eps` fills every `eps` option not set
  * by `--def-opt`; `pgd-at.attack=<attack>` names a registered attack, configured by `pgd-at.attack.<key>=<value>`.
  */
-export function createDefenses(registry: Registry, names: string[], eps: number, defOpt: string[], configDefaults: Record<string, Record<string, unknown>> = {}): DefensePlugin[] {
+export function createDefenses(registry: Registry, names: string[], eps: number | undefined, defOpt: string[], configDefaults: Record<string, Record<string, unknown>> = {}): DefensePlugin[] {
   const opts = parseDefenseOptions(defOpt);
   const used = new Set<string>();
   const plugins = names.map((name) => {
@@ -94,7 +94,7 @@ export function createDefenses(registry: Registry, names: string[], eps: number,
     if (typeof own.attack === 'string') own.attack = registry.create<AttackPlugin>(own.attack, attackOptions, 'attack');
     else if (Object.keys(attackOptions).length) throw new UsageError(`--def-opt ${name}.attack.<key> needs ${name}.attack=<attack name> too`);
     const defaults = registry.create<DefensePlugin>(full, {}, 'defense');
-    if ('eps' in (defaults.options as object) && own.eps === undefined) own.eps = eps;
+    if (eps !== undefined && 'eps' in (defaults.options as object) && own.eps === undefined) own.eps = eps;
     return registry.create<DefensePlugin>(full, own, 'defense');
   });
   for (const key of Object.keys(opts)) if (!used.has(key)) registry.resolve(key, 'defense'); // unknown name, or not listed in --defense
@@ -110,6 +110,9 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainOutcome
   if (!(eps >= 0)) throw new UsageError(`--eps must be >= 0, got ${eps}`);
   const names = (o.defense ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const defenses = createDefenses(registry, names, eps, o.defOpt ?? [], defaults);
+  for (const d of defenses) {
+    if (d.domain === 'text') throw new UsageError(`--defense ${d.name} trains text models; use it with --model <family|folder> --data <text data>`);
+  }
   const schedule = o.schedule ?? 'cosine';
   const optimizer = o.optimizer ?? 'adam';
   const evalPgdSteps = o.evalPgdSteps ?? (names.length ? 10 : 0);
@@ -250,12 +253,12 @@ export function registerTrainCommand(program: Command, argv: string[]): void {
     .addOption(new Option('--init <scheme>', 'weight initialisation: he (He-normal) or torch (PyTorch default, as in Wong et al. 2020)').choices(['he', 'torch']).default('he'))
     .option('--dropout <rate>', 'dropout before the last layer (default 0.3; text: every dropout of the encoder, default 0.1)', wrap('--dropout', parseRate))
     .addOption(new Option('--schedule <kind>', 'learning-rate schedule (cyclic: 0 -> lr at 40% -> 0; piecewise: x0.1 at 50% and 75%)').choices(['cosine', 'constant', 'cyclic', 'piecewise']).default('cosine'))
-    .option('--defense <names>', 'comma-separated defenses: fgsm-rs, pgd-at, trades, weight-decay, label-smoothing, gaussian-noise (see `parry list`)')
-    .option('--eps <x>', 'linf epsilon for the defenses and the per-epoch PGD evaluation', wrap('--eps', (f, v) => {
+    .option('--defense <names>', 'comma-separated defenses: fgsm-rs, pgd-at, trades, weight-decay, label-smoothing, gaussian-noise; text: fgm, pgd-embed, freelb, smart, r-drop (see `parry list`)')
+    .option('--eps <x>', 'linf epsilon for the defenses and the per-epoch PGD evaluation (default 0.3; text: sets the eps of FGM / PGD / SMART)', wrap('--eps', (f, v) => {
       const x = Number(v);
       if (!(Number.isFinite(x) && x >= 0)) throw new UsageError(`${f} must be a number >= 0, got "${v}"`);
       return x;
-    }), 0.3)
+    }))
     .option('--def-opt <defense.key=value>', 'defense option, repeatable (e.g. --def-opt trades.beta=6, --def-opt pgd-at.attack=pgd --def-opt pgd-at.attack.steps=7)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--eval-pgd-steps <n>', 'PGD steps of the per-epoch robust evaluation, 0 = none (default 10 with --defense)', wrap('--eval-pgd-steps', (f, v) => parseInteger(f, v, 0)))
     .option('--eval-pgd-n <n>', 'held-out examples (the last n of the test split) for the per-epoch PGD evaluation', wrap('--eval-pgd-n', (f, v) => parseInteger(f, v)), 1000)
@@ -293,6 +296,9 @@ export function registerTrainCommand(program: Command, argv: string[]): void {
     }), 1)
     .option('--label-smoothing <x>', 'text: label smoothing (multi-label: targets pulled toward 1/2)', wrap('--label-smoothing', parseRate))
     .option('--offline', 'text: never download; use the Hub cache only (also PARRY_OFFLINE=1)')
+    .addOption(new Option('--augment <method>', 'text: augment the training set first (EDA or character noise; originals kept)').choices(['eda', 'char']))
+    .option('--num-aug <n>', 'text: augmented copies per training example', wrap('--num-aug', (f, v) => parseInteger(f, v)), 4)
+    .option('--aug-rate <x>', 'text: EDA alpha for all four operations, or the character-noise probability per word', wrap('--aug-rate', parseRate), 0.1)
     .action(async (o) => {
       if (o.model) {
         const fromScratch = /^(bert|electra|distilbert|roberta)$/.test(o.model) || String(o.model).endsWith('.json');

@@ -365,7 +365,7 @@ describe('hooks on one step', () => {
     expect(await run(prox, 1)).toBeGreaterThan(1e-6);
     w.assign(saved);
     saved.dispose();
-    prox.dispose();
+    prox.dispose!();
     expect(tf.memory().numTensors).toBe(before);
     model.dispose();
   });

@@ -15,7 +15,7 @@
  * {@link embeddingPgdAccuracy} measures accuracy under an embedding-space PGD attack (for comparing these methods).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng, parseOptions, type TextBatch, UsageError, z } from '@parry/core';
+import { createRng, defineDefense, parseOptions, type TextBatch, UsageError, z } from '@parry/core';
 import { multiLabelMetrics } from '@parry/metrics';
 import { disposeBatch, lengthSortedBatches, padBatch } from './batching.js';
 import { type EncodedTextSet, type StepGradients, type TextDefense, type TextModel, type TextStepContext, textLoss } from './trainer.js';
@@ -190,24 +190,27 @@ export type FgmOptions = z.input<typeof fgmOptionsSchema>;
  * FGM on the embeddings: r = eps * g / ||g||_2 per example (g = gradient of the clean loss w.r.t. inputs_embeds, taken
  * from the clean step when the trainer supplies it), and adds the loss and gradients at embeds + r.
  */
-export function fgm(options: FgmOptions = {}): TextDefense {
-  const o = parseOptions('parry/fgm', fgmOptionsSchema, options);
-  return {
-    name: 'parry/fgm',
-    options: o,
-    needsEmbedsGrad: true,
-    extraGradients(ctx, clean) {
-      const mask = tokenMask(ctx.batch);
-      let g = clean.embedsGrad;
-      if (!g) {
-        const embeds = ctx.model.embed(ctx.batch.inputIds);
-        g = deltaGradAt(ctx, embeds, tf.zerosLike(embeds));
-      }
-      const at = gradsAt(ctx, fgmPerturbation(g, mask, o.eps));
-      return { loss: at.loss, grads: at.grads };
-    },
-  };
-}
+export const fgm = defineDefense({
+  name: 'parry/fgm',
+  domain: 'text',
+  summary: 'FGM (Miyato et al. 2017): adds the loss at embeddings + eps * g/||g||_2 per example',
+  options: fgmOptionsSchema,
+  create: (o) => {
+    return {
+      needsEmbedsGrad: true,
+      extraGradients(ctx, clean) {
+        const mask = tokenMask(ctx.batch);
+        let g = clean.embedsGrad;
+        if (!g) {
+          const embeds = ctx.model.embed(ctx.batch.inputIds);
+          g = deltaGradAt(ctx, embeds, tf.zerosLike(embeds));
+        }
+        const at = gradsAt(ctx, fgmPerturbation(g, mask, o.eps));
+        return { loss: at.loss, grads: at.grads };
+      },
+    };
+  },
+});
 
 export const pgdEmbedOptionsSchema = z
   .object({
@@ -224,25 +227,28 @@ export type PgdEmbedOptions = z.input<typeof pgdEmbedOptionsSchema>;
  * PGD-K on the embeddings (Madry-style): K ascent steps of size alpha (normalised gradient for L2, sign for Linf)
  * inside the eps-ball per example, from zero or a uniform random start; adds the loss and gradients at the last point.
  */
-export function pgdEmbed(options: PgdEmbedOptions = {}): TextDefense {
-  const o = parseOptions('parry/pgd-embed', pgdEmbedOptionsSchema, options);
-  return {
-    name: 'parry/pgd-embed',
-    options: o,
-    needsEmbedsGrad: o.init === 'zero',
-    extraGradients(ctx, clean) {
-      const mask = tokenMask(ctx.batch);
-      const embeds = ctx.model.embed(ctx.batch.inputIds);
-      let delta = o.init === 'random' ? randomInBall(embeds.shape, mask, o.eps, o.norm, ctx.rng.tfSeed()) : tf.zerosLike(embeds);
-      for (let k = 0; k < o.steps; k++) {
-        const g = k === 0 && o.init === 'zero' && clean.embedsGrad ? clean.embedsGrad : deltaGradAt(ctx, embeds, delta);
-        delta = pgdStep(delta, g, mask, o);
-      }
-      const at = gradsAt(ctx, delta);
-      return { loss: at.loss, grads: at.grads };
-    },
-  };
-}
+export const pgdEmbed = defineDefense({
+  name: 'parry/pgd-embed',
+  domain: 'text',
+  summary: 'PGD-K on the embeddings: adds the loss at K ascent steps inside an L2/Linf ball',
+  options: pgdEmbedOptionsSchema,
+  create: (o) => {
+    return {
+      needsEmbedsGrad: o.init === 'zero',
+      extraGradients(ctx, clean) {
+        const mask = tokenMask(ctx.batch);
+        const embeds = ctx.model.embed(ctx.batch.inputIds);
+        let delta = o.init === 'random' ? randomInBall(embeds.shape, mask, o.eps, o.norm, ctx.rng.tfSeed()) : tf.zerosLike(embeds);
+        for (let k = 0; k < o.steps; k++) {
+          const g = k === 0 && o.init === 'zero' && clean.embedsGrad ? clean.embedsGrad : deltaGradAt(ctx, embeds, delta);
+          delta = pgdStep(delta, g, mask, o);
+        }
+        const at = gradsAt(ctx, delta);
+        return { loss: at.loss, grads: at.grads };
+      },
+    };
+  },
+});
 
 export const freelbOptionsSchema = z
   .object({
@@ -260,28 +266,31 @@ export type FreelbOptions = z.input<typeof freelbOptionsSchema>;
  * loss(embeds + delta_{t-1}) / K and ascends delta ({@link freelbStep}); the step's loss is the mean over the K points.
  * Defaults follow the released GLUE settings (advLr 0.1, init 0.1, K 3, no bound).
  */
-export function freelb(options: FreelbOptions = {}): TextDefense {
-  const o = parseOptions('parry/freelb', freelbOptionsSchema, options);
-  return {
-    name: 'parry/freelb',
-    options: o,
-    gradients(ctx) {
-      const mask = tokenMask(ctx.batch);
-      const shape = embedsShape(ctx);
-      let delta = freelbInit(shape, mask, o.advInitMag, o.norm, ctx.rng.tfSeed());
-      const scaled = (logits: tf.Tensor2D) => tf.div(ctx.lossOf(logits), o.advK) as tf.Scalar;
-      let grads: Record<string, tf.Tensor> = {};
-      let loss: tf.Scalar = tf.scalar(0);
-      for (let t = 1; t <= o.advK; t++) {
-        const at = gradsAt(ctx, delta, scaled);
-        grads = addGrads(grads, at.grads);
-        loss = tf.add(loss, at.loss);
-        if (t < o.advK) delta = freelbStep(delta, at.deltaGrad, mask, o);
-      }
-      return { loss, grads };
-    },
-  };
-}
+export const freelb = defineDefense({
+  name: 'parry/freelb',
+  domain: 'text',
+  summary: 'FreeLB (Zhu et al. 2020): K ascent steps on the embeddings, gradients accumulated over them',
+  options: freelbOptionsSchema,
+  create: (o) => {
+    return {
+      gradients(ctx) {
+        const mask = tokenMask(ctx.batch);
+        const shape = embedsShape(ctx);
+        let delta = freelbInit(shape, mask, o.advInitMag, o.norm, ctx.rng.tfSeed());
+        const scaled = (logits: tf.Tensor2D) => tf.div(ctx.lossOf(logits), o.advK) as tf.Scalar;
+        let grads: Record<string, tf.Tensor> = {};
+        let loss: tf.Scalar = tf.scalar(0);
+        for (let t = 1; t <= o.advK; t++) {
+          const at = gradsAt(ctx, delta, scaled);
+          grads = addGrads(grads, at.grads);
+          loss = tf.add(loss, at.loss);
+          if (t < o.advK) delta = freelbStep(delta, at.deltaGrad, mask, o);
+        }
+        return { loss, grads };
+      },
+    };
+  },
+});
 
 export const smartOptionsSchema = z
   .object({
@@ -299,11 +308,6 @@ export const smartOptionsSchema = z
   .strict();
 export type SmartOptions = z.input<typeof smartOptionsSchema>;
 
-/** A SMART defense; `dispose()` frees its EMA copy of the parameters. */
-export interface SmartDefense extends TextDefense {
-  dispose(): void;
-}
-
 /**
  * SMART: adds lambdaS * symKL(f(x), f(x + delta)), delta from Gaussian noise and `steps` ascent steps on that KL
  * (gradient normalised per example, projected onto the eps-ball; f(x) held fixed during the ascent), plus
@@ -312,75 +316,78 @@ export interface SmartDefense extends TextDefense {
  * Defaults follow the paper (eps 1e-5, sigma 1e-5, eta 1e-3, Linf, mu 1, beta 0.99 then 0.999). Note that at eps 1e-5
  * the KL is near float32 resolution; robustness studies usually need a larger eps.
  */
-export function smart(options: SmartOptions = {}): SmartDefense {
-  const o = parseOptions('parry/smart', smartOptionsSchema, options);
-  let ema: tf.Tensor[] | undefined;
-  let emaModel: TextModel | undefined;
-  let emaStep = -1;
-  const updateEma = (ctx: TextStepContext) => {
-    const vars = ctx.params.map((p) => p.variable);
-    if (!ema || emaModel !== ctx.model || ema.length !== vars.length) {
-      tf.dispose(ema ?? []);
-      ema = vars.map((v) => tf.keep(tf.clone(v)));
-      emaModel = ctx.model;
-      emaStep = ctx.globalStep;
-      return;
-    }
-    if (ctx.globalStep === emaStep) return;
-    emaStep = ctx.globalStep;
-    const beta = ctx.globalStep < o.betaSwitch * ctx.totalSteps ? o.beta : o.betaLate;
-    const prev = ema;
-    ema = prev.map((e, i) => tf.keep(tf.tidy(() => tf.add(tf.mul(e, beta), tf.mul(vars[i], 1 - beta)))));
-    tf.dispose(prev);
-  };
-  return {
-    name: 'parry/smart',
-    options: o,
-    extraGradients(ctx) {
-      const multi = isMulti(ctx.model);
+export const smart = defineDefense({
+  name: 'parry/smart',
+  domain: 'text',
+  summary: 'SMART (Jiang et al. 2020): smoothness-inducing symmetric KL plus a Bregman proximal term',
+  options: smartOptionsSchema,
+  create: (o) => {
+    let ema: tf.Tensor[] | undefined;
+    let emaModel: TextModel | undefined;
+    let emaStep = -1;
+    const updateEma = (ctx: TextStepContext) => {
       const vars = ctx.params.map((p) => p.variable);
-      const forward = { training: true, seed: ctx.seed };
-      if (o.mu > 0) updateEma(ctx);
-      const mask = tokenMask(ctx.batch);
-      const embeds = ctx.model.embed(ctx.batch.inputIds);
-      const cleanLogits = ctx.model.forwardFromEmbeddings(embeds, ctx.batch, forward);
-      let delta = tf.mul(tf.randomNormal(embeds.shape, 0, o.noiseStd, 'float32', ctx.rng.tfSeed()), mask) as tf.Tensor3D;
-      const kl = (logits: tf.Tensor2D) => symmetricKl(cleanLogits, logits, multi);
-      for (let s = 0; s < o.steps; s++) {
-        const g = deltaGradAt(ctx, embeds, delta, kl);
-        delta = projectPerturbation(tf.add(delta, tf.mul(normalise(g, mask, o.norm), o.stepSize)) as tf.Tensor3D, mask, o.eps, o.norm);
+      if (!ema || emaModel !== ctx.model || ema.length !== vars.length) {
+        tf.dispose(ema ?? []);
+        ema = vars.map((v) => tf.keep(tf.clone(v)));
+        emaModel = ctx.model;
+        emaStep = ctx.globalStep;
+        return;
       }
-      let tilde: tf.Tensor2D | undefined;
-      if (o.mu > 0) {
-        // f(x; theta~): run the model with the EMA values, then restore (assign shares data, no copies).
-        const saved = vars.map((v) => tf.clone(v));
-        try {
-          vars.forEach((v, i) => v.assign(ema![i]));
-          tilde = ctx.model.logits(ctx.batch, forward);
-        } finally {
-          vars.forEach((v, i) => v.assign(saved[i]));
-          tf.dispose(saved);
+      if (ctx.globalStep === emaStep) return;
+      emaStep = ctx.globalStep;
+      const beta = ctx.globalStep < o.betaSwitch * ctx.totalSteps ? o.beta : o.betaLate;
+      const prev = ema;
+      ema = prev.map((e, i) => tf.keep(tf.tidy(() => tf.add(tf.mul(e, beta), tf.mul(vars[i], 1 - beta)))));
+      tf.dispose(prev);
+    };
+    return {
+      extraGradients(ctx) {
+        const multi = isMulti(ctx.model);
+        const vars = ctx.params.map((p) => p.variable);
+        const forward = { training: true, seed: ctx.seed };
+        if (o.mu > 0) updateEma(ctx);
+        const mask = tokenMask(ctx.batch);
+        const embeds = ctx.model.embed(ctx.batch.inputIds);
+        const cleanLogits = ctx.model.forwardFromEmbeddings(embeds, ctx.batch, forward);
+        let delta = tf.mul(tf.randomNormal(embeds.shape, 0, o.noiseStd, 'float32', ctx.rng.tfSeed()), mask) as tf.Tensor3D;
+        const kl = (logits: tf.Tensor2D) => symmetricKl(cleanLogits, logits, multi);
+        for (let s = 0; s < o.steps; s++) {
+          const g = deltaGradAt(ctx, embeds, delta, kl);
+          delta = projectPerturbation(tf.add(delta, tf.mul(normalise(g, mask, o.norm), o.stepSize)) as tf.Tensor3D, mask, o.eps, o.norm);
         }
-      }
-      const { value, grads } = tf.variableGrads(() => {
-        const lc = ctx.model.logits(ctx.batch, forward);
-        const la = ctx.model.forwardFromEmbeddings(tf.add(ctx.model.embed(ctx.batch.inputIds), delta) as tf.Tensor3D, ctx.batch, forward);
-        let loss = tf.mul(symmetricKl(lc, la, multi), o.lambdaS) as tf.Scalar;
-        if (tilde) loss = tf.add(loss, tf.mul(symmetricKl(lc, tilde, multi), o.mu));
-        return loss;
-      }, vars);
-      const named: Record<string, tf.Tensor> = {};
-      for (const p of ctx.params) if (grads[p.variable.name]) named[p.name] = grads[p.variable.name];
-      return { loss: value, grads: named };
-    },
-    dispose() {
-      tf.dispose(ema ?? []);
-      ema = undefined;
-      emaModel = undefined;
-      emaStep = -1;
-    },
-  };
-}
+        let tilde: tf.Tensor2D | undefined;
+        if (o.mu > 0) {
+          // f(x; theta~): run the model with the EMA values, then restore (assign shares data, no copies).
+          const saved = vars.map((v) => tf.clone(v));
+          try {
+            vars.forEach((v, i) => v.assign(ema![i]));
+            tilde = ctx.model.logits(ctx.batch, forward);
+          } finally {
+            vars.forEach((v, i) => v.assign(saved[i]));
+            tf.dispose(saved);
+          }
+        }
+        const { value, grads } = tf.variableGrads(() => {
+          const lc = ctx.model.logits(ctx.batch, forward);
+          const la = ctx.model.forwardFromEmbeddings(tf.add(ctx.model.embed(ctx.batch.inputIds), delta) as tf.Tensor3D, ctx.batch, forward);
+          let loss = tf.mul(symmetricKl(lc, la, multi), o.lambdaS) as tf.Scalar;
+          if (tilde) loss = tf.add(loss, tf.mul(symmetricKl(lc, tilde, multi), o.mu));
+          return loss;
+        }, vars);
+        const named: Record<string, tf.Tensor> = {};
+        for (const p of ctx.params) if (grads[p.variable.name]) named[p.name] = grads[p.variable.name];
+        return { loss: value, grads: named };
+      },
+      dispose() {
+        tf.dispose(ema ?? []);
+        ema = undefined;
+        emaModel = undefined;
+        emaStep = -1;
+      },
+    };
+  },
+});
 
 export const rdropOptionsSchema = z
   .object({
@@ -395,28 +402,31 @@ export type RdropOptions = z.input<typeof rdropOptionsSchema>;
  * dropout seed, so it is the clean pass; the hook adds (L2 - L1) / 2 + the KL term. After a replacing method (FreeLB)
  * the (L2 - L1) / 2 part has zero mean over the dropout masks and the KL term is the regulariser.
  */
-export function rdrop(options: RdropOptions = {}): TextDefense {
-  const o = parseOptions('parry/r-drop', rdropOptionsSchema, options);
-  return {
-    name: 'parry/r-drop',
-    options: o,
-    extraGradients(ctx) {
-      const multi = isMulti(ctx.model);
-      const vars = ctx.params.map((p) => p.variable);
-      let seed2 = ctx.rng.tfSeed();
-      if (seed2 === ctx.seed) seed2 = (seed2 + 1) >>> 0;
-      const { value, grads } = tf.variableGrads(() => {
-        const l1 = ctx.model.logits(ctx.batch, { training: true, seed: ctx.seed });
-        const l2 = ctx.model.logits(ctx.batch, { training: true, seed: seed2 });
-        const task = tf.mul(tf.sub(ctx.lossOf(l2), ctx.lossOf(l1)), 0.5);
-        return tf.add(task, tf.mul(symmetricKl(l1, l2, multi), o.alpha / 2)) as tf.Scalar;
-      }, vars);
-      const named: Record<string, tf.Tensor> = {};
-      for (const p of ctx.params) if (grads[p.variable.name]) named[p.name] = grads[p.variable.name];
-      return { loss: value, grads: named };
-    },
-  };
-}
+export const rdrop = defineDefense({
+  name: 'parry/r-drop',
+  domain: 'text',
+  summary: 'R-Drop (Liang et al. 2021): symmetric KL between two dropout passes',
+  options: rdropOptionsSchema,
+  create: (o) => {
+    return {
+      extraGradients(ctx) {
+        const multi = isMulti(ctx.model);
+        const vars = ctx.params.map((p) => p.variable);
+        let seed2 = ctx.rng.tfSeed();
+        if (seed2 === ctx.seed) seed2 = (seed2 + 1) >>> 0;
+        const { value, grads } = tf.variableGrads(() => {
+          const l1 = ctx.model.logits(ctx.batch, { training: true, seed: ctx.seed });
+          const l2 = ctx.model.logits(ctx.batch, { training: true, seed: seed2 });
+          const task = tf.mul(tf.sub(ctx.lossOf(l2), ctx.lossOf(l1)), 0.5);
+          return tf.add(task, tf.mul(symmetricKl(l1, l2, multi), o.alpha / 2)) as tf.Scalar;
+        }, vars);
+        const named: Record<string, tf.Tensor> = {};
+        for (const p of ctx.params) if (grads[p.variable.name]) named[p.name] = grads[p.variable.name];
+        return { loss: value, grads: named };
+      },
+    };
+  },
+});
 
 // ---------------------------------------------------------------------------------------------------------------------
 

@@ -1,20 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng, type Encoding, type ProblemType, type Rng, type TextBatch, UsageError } from '@parry/core';
+import {
+  createRng,
+  type Encoding,
+  type StepGradients,
+  type TextDefenseHooks,
+  type TextModel,
+  type TextStepContext,
+  UsageError,
+} from '@parry/core';
 import { multiLabelMetrics } from '@parry/metrics';
 import { listCheckpoints, readCheckpoint, writeCheckpoint } from '../checkpoint.js';
 import { createOptimizer } from '../optimizer.js';
 import { epochSeed } from '../trainer.js';
 import { bucketedBatches, disposeBatch, lengthSortedBatches, padBatch } from './batching.js';
-
-/** What the text trainer needs of a model (Parry's `TransformerClassifier` has it). */
-export interface TextModel {
-  readonly numLabels: number;
-  readonly problemType: ProblemType;
-  parameters(): Array<{ name: string; variable: tf.Variable }>;
-  embed(inputIds: tf.Tensor2D): tf.Tensor3D;
-  forwardFromEmbeddings(inputsEmbeds: tf.Tensor3D, batch: TextBatch, options?: { training?: boolean; seed?: number }): tf.Tensor2D;
-  logits(batch: TextBatch, options?: { training?: boolean; seed?: number }): tf.Tensor2D;
-}
 
 /** Tokenised examples and their labels: class ids (single-label) or multi-hot rows `[n * numLabels]` (multi-label). */
 export interface EncodedTextSet {
@@ -22,49 +20,10 @@ export interface EncodedTextSet {
   labels: Int32Array | Float32Array;
 }
 
-/** One training step's inputs, handed to text defenses. */
-export interface TextStepContext {
-  model: TextModel;
-  batch: TextBatch;
-  /** int32 `[B]` class ids or float32 `[B, L]` multi-hot targets (after label smoothing). */
-  targets: tf.Tensor;
-  /** Trainable variables by Hugging Face name. */
-  params: Array<{ name: string; variable: tf.Variable }>;
-  /** The training loss of logits (mean over the batch). */
-  lossOf(logits: tf.Tensor2D): tf.Scalar;
-  /** Dropout seed of this step. */
-  seed: number;
-  rng: Rng;
-  epoch: number;
-  step: number;
-  globalStep: number;
-  totalSteps: number;
-  learningRate: number;
-}
+/** A defense the text trainer runs: a registered `domain: 'text'` defense plugin, or any object with a name and the hooks. */
+export type TextDefense = { readonly name: string; readonly options?: unknown; readonly domain?: 'image' | 'text'; dispose?(): void } & TextDefenseHooks;
 
-/** Gradients by parameter name and the loss value they belong to. */
-export interface StepGradients {
-  loss: tf.Scalar;
-  grads: Record<string, tf.Tensor>;
-  /** Gradient of `loss` w.r.t. the inputs_embeds `[B, T, E]`, when the step computed it (see `needsEmbedsGrad`). */
-  embedsGrad?: tf.Tensor3D;
-}
-
-/**
- * A hardening method on the text trainer's hooks. `gradients` replaces the clean forward/backward (FreeLB-style
- * methods whose loss is only adversarial); `extraGradients` adds to it (FGM, PGD, SMART, R-Drop). Both run inside the
- * step's `tf.tidy`, so intermediate tensors are freed.
- */
-export interface TextDefense {
-  readonly name: string;
-  readonly options?: unknown;
-  gradients?(ctx: TextStepContext): StepGradients;
-  extraGradients?(ctx: TextStepContext, clean: StepGradients): StepGradients;
-  /** Ask the clean step to also return the gradient w.r.t. the inputs_embeds (`StepGradients.embedsGrad`). */
-  readonly needsEmbedsGrad?: boolean;
-  /** Free tensors the defense owns (called when training ends). */
-  dispose?(): void;
-}
+export type { TextModel, TextStepContext, StepGradients, TextDefenseHooks };
 
 export interface TextTrainOptions {
   epochs: number;
@@ -302,6 +261,11 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
   if (!(smoothing >= 0 && smoothing < 1)) throw new UsageError(`label smoothing must be in [0, 1), got ${smoothing}`);
   if (options.resume && !options.checkpointDir) throw new UsageError('resume needs a checkpoint directory (--checkpoint-dir)');
   const defenses = options.defenses ?? [];
+  for (const d of defenses) {
+    if ((d as { kind?: string }).kind === 'defense' && d.domain !== 'text') {
+      throw new UsageError(`${d.name} is a defense for image models; text models take parry/fgm, parry/pgd-embed, parry/freelb, parry/smart, parry/r-drop`);
+    }
+  }
   if (defenses.filter((d) => d.gradients).length > 1) {
     throw new UsageError(`${defenses.filter((d) => d.gradients).map((d) => d.name).join(' and ')} both replace the training step; use one of them`);
   }

@@ -1,0 +1,117 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/bin.js');
+
+function parry(args: string[], cwd: string) {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Toy reviews: positive ones contain "great" or "fun", negative ones "awful" or "boring"; multi-label tags the topic too. */
+function writeToyData(dir: string): void {
+  const filler = ['the', 'movie', 'plot', 'was', 'really', 'quite', 'a', 'story', 'film', 'and', 'cast', 'so'];
+  const pos = ['great', 'fun'];
+  const neg = ['awful', 'boring'];
+  let s = 1;
+  const rand = (n: number) => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return (s >>> 8) % n;
+  };
+  const rows = (n: number) =>
+    Array.from({ length: n }, () => {
+      const label = rand(2);
+      const words = Array.from({ length: 4 + rand(6) }, () => filler[rand(filler.length)]);
+      words.splice(rand(words.length), 0, (label ? pos : neg)[rand(2)]);
+      const music = rand(2) === 1;
+      if (music) words.splice(rand(words.length), 0, 'soundtrack');
+      return { text: words.join(' '), label, tags: [label ? 'positive' : 'negative', ...(music ? ['music'] : [])] };
+    });
+  for (const [split, n] of [['train', 400], ['dev', 120]] as const) {
+    const r = rows(n);
+    fs.writeFileSync(path.join(dir, `${split}.csv`), `review,sentiment\n${r.map((x) => `"${x.text}",${x.label}`).join('\n')}\n`);
+    fs.writeFileSync(path.join(dir, `${split}.jsonl`), r.map((x) => JSON.stringify({ text: x.text, tags: x.tags })).join('\n'));
+  }
+}
+
+describe('parry train / eval on text models', () => {
+  let work: string;
+  beforeAll(() => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'parry-cli-text-'));
+    writeToyData(work);
+  });
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  const small = ['--model', 'bert', '--hidden', '32', '--layers', '1', '--heads', '2', '--max-length', '24', '--vocab-size', '200', '--lr', '3e-3', '--quiet'];
+
+  it('trains a single-label model from scratch on a CSV, saves a Hugging Face folder, and evaluates it', () => {
+    const out = path.join(work, 'sentiment');
+    const r = parry(['train', ...small, '--data', 'train.csv', '--dev', 'dev.csv', '--text-column', 'review', '--label-column', 'sentiment', '--label-names', 'neg,pos', '--epochs', '4', '--out', out], work);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(fs.readdirSync(out).sort()).toEqual(['config.json', 'model.safetensors', 'parry_training.json', 'tokenizer.json', 'tokenizer_config.json', 'train-results.json', 'vocab.txt']);
+    const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
+    expect(config.architectures).toEqual(['BertForSequenceClassification']);
+    expect(config.id2label).toEqual({ 0: 'neg', 1: 'pos' });
+    const train = JSON.parse(fs.readFileSync(path.join(out, 'train-results.json'), 'utf8'));
+    expect(train.clean.accuracy).toBeGreaterThanOrEqual(0.9);
+
+    const res = path.join(work, 'eval.json');
+    const e = parry(['eval', '--model', out, '-o', res, '--quiet'], work);
+    expect(e.stderr).toBe('');
+    expect(e.code).toBe(0);
+    const results = JSON.parse(fs.readFileSync(res, 'utf8'));
+    expect(results.kind).toBe('eval');
+    expect(results.clean.n).toBe(120);
+    expect(results.clean.accuracy).toBeCloseTo(train.clean.accuracy, 10);
+  });
+
+  it('trains a multi-label model on JSONL with per-label thresholds and reports per-label metrics', () => {
+    const out = path.join(work, 'tags');
+    const r = parry(['train', ...small, '--data', 'train.jsonl', '--dev', 'dev.jsonl', '--text-column', 'text', '--label-column', 'tags', '--multi-label', '--epochs', '6', '--out', out], work);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
+    expect(config.problem_type).toBe('multi_label_classification');
+    const results = JSON.parse(fs.readFileSync(path.join(out, 'train-results.json'), 'utf8'));
+    expect(results.perLabel.map((l: { label: string }) => l.label)).toEqual(['music', 'negative', 'positive']);
+    for (const l of results.perLabel) expect(l.threshold).toBeGreaterThan(0);
+    expect(results.clean.macroF1).toBeGreaterThanOrEqual(0.8);
+    const info = JSON.parse(fs.readFileSync(path.join(out, 'parry_training.json'), 'utf8'));
+    expect(info.thresholds).toHaveLength(3);
+  });
+
+  it('composes text defenses and augmentation from the command line and records them', () => {
+    const out = path.join(work, 'hardened');
+    const args = ['--data', 'train.csv', '--dev', 'dev.csv', '--text-column', 'review', '--label-column', 'sentiment', '--epochs', '1', '--limit', '100'];
+    const r = parry(['train', ...small, ...args, '--defense', 'fgm,r-drop', '--def-opt', 'fgm.eps=0.05', '--augment', 'eda', '--num-aug', '1', '--out', out], work);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const h = JSON.parse(fs.readFileSync(path.join(out, 'train-results.json'), 'utf8')).training.hyperparameters;
+    expect(h.defenses).toEqual([{ name: 'parry/fgm', options: { eps: 0.05 } }, { name: 'parry/r-drop', options: { alpha: 1 } }]);
+    expect(h.augment).toEqual({ method: 'eda', numAug: 1, rate: 0.1, trainExamples: 200 });
+    expect(h.nTrain).toBe(200);
+  });
+
+  it('refuses bad input with one line and exit code 2, writing nothing', () => {
+    const before = fs.readdirSync(work).sort();
+    const cases: Array<[string[], RegExp]> = [
+      [['train', ...small, '--data', 'missing.csv', '--out', 'x'], /missing\.csv not found/],
+      [['train', ...small, '--data', 'train.csv', '--dev', 'dev.csv', '--text-column', 'review', '--out', 'x'], /--label-column is needed/],
+      [['train', ...small, '--data', 'train.csv', '--dev', 'dev.csv', '--text-column', 'review', '--label-column', 'sentiment', '--defense', 'trades', '--out', 'x'], /trains image models/],
+      [['train', '--model', 'someone/missing', '--offline', '--data', 'train.csv', '--dev', 'dev.csv', '--text-column', 'review', '--label-column', 'sentiment', '--out', 'x'], /offline/i],
+      [['eval', '--model', path.join(work, 'nowhere', 'org'), '--out', 'x.json'], /.+/],
+    ];
+    for (const [args, message] of cases) {
+      const r = parry(args, work);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(message);
+    }
+    expect(fs.readdirSync(work).sort()).toEqual(before);
+  });
+});

@@ -1,0 +1,255 @@
+/**
+ * A text attack = goal function + constraints + transformation + search method (TextAttack's decomposition), the
+ * runner over a list of examples, and TextAttack's summary metrics (plus multi-label ones).
+ */
+import { createRng, UsageError } from '@parry/core';
+import type { Constraint } from './constraints.js';
+import type { GoalFunction } from './goals.js';
+import type { Evaluation, SearchContext, SearchMethod } from './search.js';
+import type { Transformation } from './transformations.js';
+import type { TextVictim } from './victim.js';
+import { type ChangedSpan, TextState } from './words.js';
+
+export interface TextAttack {
+  readonly name: string;
+  readonly goal: GoalFunction;
+  readonly transformation: Transformation;
+  readonly constraints: readonly Constraint[];
+  readonly search: SearchMethod;
+  /** Deviations and stand-ins the summary repeats (e.g. what replaces the Universal Sentence Encoder). */
+  readonly notes?: readonly string[];
+  /** The recipe options, for the results file. */
+  readonly options?: Record<string, unknown>;
+}
+
+/** One example: a class id (single-label) or gold label ids (multi-label). */
+export interface TextAttackExample {
+  text: string;
+  label?: number;
+  labels?: readonly number[];
+}
+
+export type TextAttackStatus = 'successful' | 'failed' | 'skipped';
+
+export interface TextAttackRecord {
+  index: number;
+  original: string;
+  perturbed: string;
+  status: TextAttackStatus;
+  /** Why a failed attack stopped early: `budget` when the query budget ran out. */
+  reason?: 'budget';
+  /** Model queries spent on this example (the original text included). */
+  queries: number;
+  /** White-box gradient passes (HotFlip, gradient ranking); not queries. */
+  gradientCalls: number;
+  words: number;
+  modifiedWords: number;
+  changed: Array<Omit<ChangedSpan, 'index'>>;
+  label?: number;
+  labels?: number[];
+  originalProbs: number[];
+  perturbedProbs: number[];
+  /** Predicted label names (argmax; multi-label: every label with p >= 0.5). */
+  originalPrediction: string[];
+  perturbedPrediction: string[];
+}
+
+export interface TextAttackSummary {
+  attack: string;
+  n: number;
+  successful: number;
+  failed: number;
+  skipped: number;
+  /** Failed attacks that stopped because the query budget ran out. */
+  budgetExhausted: number;
+  /** (n - skipped) / n: examples on which the goal was not already met (single-label: the clean accuracy). */
+  originalAccuracy: number;
+  /** failed / n. */
+  accuracyUnderAttack: number;
+  /** successful / (successful + failed); 0 when nothing was attacked. */
+  attackSuccessRate: number;
+  /** Mean over successful attacks of 100 * modified words / words. */
+  avgPerturbedWordPct: number;
+  avgWordsPerInput: number;
+  /** Mean queries over attacked (not skipped) examples. */
+  avgQueries: number;
+  totalQueries: number;
+  gradientCalls: number;
+  wallSeconds: number;
+  queriesPerSecond: number;
+  notes: string[];
+  /** Multi-label victims: decision flips per label (threshold 0.5) and micro-F1 against the gold labels before/after. */
+  multiLabel?: { perLabel: Array<{ label: string; flipRate: number }>; microF1Before: number; microF1After: number };
+}
+
+export interface RunTextAttackOptions {
+  /** Queries allowed per example, the original text included (default: unlimited). */
+  queryBudget?: number;
+  seed?: number;
+  onExample?: (record: TextAttackRecord, done: number, total: number) => void;
+}
+
+const predicted = (probs: ArrayLike<number>, names: readonly string[], multi: boolean): string[] => {
+  if (multi) return names.filter((_, j) => probs[j] >= 0.5);
+  let a = 0;
+  for (let j = 1; j < names.length; j++) if (probs[j] > probs[a]) a = j;
+  return [names[a]];
+};
+
+/**
+ * Attack every example. Originals are scored in one batched call; each example's search then queries through a
+ * per-example cache (a text is never scored twice) under the query budget. Query counts are read from the victim.
+ */
+export async function runTextAttack(
+  attack: TextAttack,
+  victim: TextVictim,
+  examples: readonly TextAttackExample[],
+  options: RunTextAttackOptions = {},
+): Promise<{ records: TextAttackRecord[]; summary: TextAttackSummary }> {
+  const budget = options.queryBudget ?? Infinity;
+  if (!(budget >= 1)) throw new UsageError(`query budget must be >= 1 (it includes the original text), got ${budget}`);
+  if (attack.goal.multiLabel !== victim.multiLabel) {
+    throw new UsageError(`goal ${attack.goal.name} is for ${attack.goal.multiLabel ? 'multi' : 'single'}-label models, but ${victim.name} is not; pick a matching goal`);
+  }
+  if ((attack.transformation.needsWhiteBox || attack.search.needsWhiteBox) && !victim.whiteBox) {
+    throw new UsageError(`${attack.name} needs gradients (a Parry model); ${victim.name} is black-box: use pwws, textfooler or deepwordbug`);
+  }
+  const L = victim.labelNames.length;
+  const t0 = performance.now();
+  const q0 = victim.queries;
+  const rng = createRng(options.seed ?? 0);
+  const origAll = await victim.predict(examples.map((e) => e.text));
+  const records: TextAttackRecord[] = [];
+  let gradientCalls = 0;
+  for (let n = 0; n < examples.length; n++) {
+    const ex = examples[n];
+    const goal = attack.goal.bind(ex, L);
+    const origProbs = origAll.slice(n * L, (n + 1) * L);
+    const cache = new Map<string, Evaluation>();
+    const judge = (probs: Float32Array): Evaluation => ({ probs, score: goal.score(probs), success: goal.success(probs) });
+    cache.set(ex.text, judge(origProbs));
+    const qStart = victim.queries - 1; // the original's query happened in the batch above
+    let exhausted = false;
+    const counters = { gradientCalls: 0 };
+    const ctx: SearchContext = {
+      goal,
+      victim,
+      rng: rng.fork(),
+      transformation: attack.transformation,
+      constraints: attack.constraints,
+      counters,
+      get exhausted() {
+        return exhausted;
+      },
+      async evaluate(texts) {
+        const fresh = [...new Set(texts.filter((t) => !cache.has(t)))];
+        const left = budget - (victim.queries - qStart);
+        const run = fresh.slice(0, Math.max(0, left));
+        if (run.length < fresh.length) exhausted = true;
+        if (run.length) {
+          const probs = await victim.predict(run);
+          run.forEach((t, k) => cache.set(t, judge(probs.slice(k * L, (k + 1) * L))));
+        }
+        return texts.map((t) => cache.get(t) ?? null);
+      },
+    };
+    const initial = new TextState(ex.text);
+    const initialEval = cache.get(ex.text)!;
+    let final = initial;
+    let status: TextAttackStatus = 'skipped';
+    if (!initialEval.success) {
+      final = await attack.search.run(initial, initialEval, ctx);
+      if (!cache.has(final.text)) throw new Error(`search ${attack.search.name} returned a text it never scored (a bug)`);
+      status = cache.get(final.text)!.success ? 'successful' : 'failed';
+    }
+    const finalProbs = cache.get(final.text)!.probs;
+    const changed = final.changes();
+    gradientCalls += counters.gradientCalls;
+    const rec: TextAttackRecord = {
+      index: n,
+      original: ex.text,
+      perturbed: final.text,
+      status,
+      ...(status === 'failed' && exhausted ? { reason: 'budget' as const } : {}),
+      queries: victim.queries - qStart,
+      gradientCalls: counters.gradientCalls,
+      words: initial.numWords,
+      modifiedWords: changed.length,
+      changed: changed.map(({ start, end, before, after }) => ({ start, end, before, after })),
+      ...(ex.label !== undefined ? { label: ex.label } : {}),
+      ...(ex.labels !== undefined ? { labels: [...ex.labels] } : {}),
+      originalProbs: [...origProbs],
+      perturbedProbs: [...finalProbs],
+      originalPrediction: predicted(origProbs, victim.labelNames, victim.multiLabel),
+      perturbedPrediction: predicted(finalProbs, victim.labelNames, victim.multiLabel),
+    };
+    records.push(rec);
+    options.onExample?.(rec, n + 1, examples.length);
+  }
+  const wallSeconds = (performance.now() - t0) / 1000;
+  const summary = summarizeTextAttack(attack, victim, records, { wallSeconds, totalQueries: victim.queries - q0, gradientCalls });
+  return { records, summary };
+}
+
+/** TextAttack's summary table (and multi-label extras) from per-example records. */
+export function summarizeTextAttack(
+  attack: Pick<TextAttack, 'name' | 'constraints' | 'notes'>,
+  victim: Pick<TextVictim, 'labelNames' | 'multiLabel'>,
+  records: readonly TextAttackRecord[],
+  run: { wallSeconds: number; totalQueries: number; gradientCalls: number },
+): TextAttackSummary {
+  const n = records.length;
+  const count = (s: TextAttackStatus) => records.filter((r) => r.status === s).length;
+  const successful = count('successful');
+  const failed = count('failed');
+  const skipped = count('skipped');
+  const attacked = records.filter((r) => r.status !== 'skipped');
+  const ok = records.filter((r) => r.status === 'successful');
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+  const summary: TextAttackSummary = {
+    attack: attack.name,
+    n,
+    successful,
+    failed,
+    skipped,
+    budgetExhausted: records.filter((r) => r.reason === 'budget').length,
+    originalAccuracy: n ? (n - skipped) / n : 0,
+    accuracyUnderAttack: n ? failed / n : 0,
+    attackSuccessRate: successful + failed ? successful / (successful + failed) : 0,
+    avgPerturbedWordPct: mean(ok.map((r) => (100 * r.modifiedWords) / Math.max(1, r.words))),
+    avgWordsPerInput: mean(records.map((r) => r.words)),
+    avgQueries: mean(attacked.map((r) => r.queries)),
+    totalQueries: run.totalQueries,
+    gradientCalls: run.gradientCalls,
+    wallSeconds: run.wallSeconds,
+    queriesPerSecond: run.wallSeconds > 0 ? run.totalQueries / run.wallSeconds : 0,
+    notes: [...(attack.notes ?? []), ...attack.constraints.flatMap((c) => (c.note ? [c.note] : []))],
+  };
+  if (victim.multiLabel) {
+    const L = victim.labelNames.length;
+    const f1 = (key: 'originalProbs' | 'perturbedProbs') => {
+      let tp = 0;
+      let fp = 0;
+      let fn = 0;
+      for (const r of records) {
+        const gold = new Set(r.labels ?? []);
+        for (let j = 0; j < L; j++) {
+          const p = r[key][j] >= 0.5;
+          if (p && gold.has(j)) tp++;
+          else if (p) fp++;
+          else if (gold.has(j)) fn++;
+        }
+      }
+      return tp ? (2 * tp) / (2 * tp + fp + fn) : 0;
+    };
+    summary.multiLabel = {
+      perLabel: victim.labelNames.map((label, j) => ({
+        label,
+        flipRate: n ? records.filter((r) => r.originalProbs[j] >= 0.5 !== r.perturbedProbs[j] >= 0.5).length / n : 0,
+      })),
+      microF1Before: f1('originalProbs'),
+      microF1After: f1('perturbedProbs'),
+    };
+  }
+  return summary;
+}

@@ -1,0 +1,192 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { InputError, UsageError, initBackend, loadPretrained } from '@parry/core';
+import { predictText } from '@parry/defenses';
+import { afterAll, describe, expect, it } from 'vitest';
+import { transformersJsVictim } from './blackbox.js';
+
+await initBackend();
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const FIXTURE = path.resolve(here, '../../test/fixtures/onnx-tiny-bert');
+
+/** Different lengths, unknown words, mixed sentiment, and one text longer than the model's 64 positions. */
+const TEXTS = [
+  'the movie was great.',
+  'awful',
+  'i thought the plot was really boring!',
+  'the acting is wonderful and dull',
+  'honestly, every scene felt charming but the ending was tedious and messy',
+  'zebra quantum xylophone',
+  'good , just bad',
+  'the cast',
+  Array.from({ length: 40 }, (_, i) => (i % 3 ? 'lovely story' : 'weak')).join(' '),
+];
+
+const tmpDirs: string[] = [];
+function copyFixture(edit?: (dir: string) => void): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parry-onnx-'));
+  tmpDirs.push(dir);
+  fs.cpSync(FIXTURE, dir, { recursive: true });
+  edit?.(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** Parry's tfjs model from the same folder: probabilities through `predictText` (tensors checked for leaks). */
+async function whiteBoxProbs(dir: string, maxLength: number): Promise<{ probs: Float32Array; multiLabel: boolean }> {
+  const before = tf.memory().numTensors;
+  const { model, tokenizer } = await loadPretrained(dir);
+  if (!tokenizer) throw new Error(`${dir} has no tokenizer`);
+  const encodings = TEXTS.map((t) => tokenizer.encode(t, { maxLength }));
+  const probs = await predictText(model, encodings, tokenizer.padId, 32);
+  const multiLabel = model.problemType === 'multi_label_classification';
+  model.dispose();
+  expect(tf.memory().numTensors).toBe(before);
+  return { probs, multiLabel };
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+describe('transformersJsVictim (ONNX through transformers.js)', () => {
+  it('gives the same probabilities as the white-box tfjs model loaded from the same folder', async () => {
+    const victim = await transformersJsVictim(FIXTURE);
+    try {
+      expect(victim.labelNames).toEqual(['negative', 'positive']);
+      expect(victim.multiLabel).toBe(false);
+      expect(victim.whiteBox).toBeUndefined();
+      expect(victim.maxLength).toBe(64); // max_position_embeddings, below the tokenizer's 512
+      const black = await victim.predict(TEXTS);
+      const { probs: white, multiLabel } = await whiteBoxProbs(FIXTURE, victim.maxLength);
+      expect(multiLabel).toBe(false);
+      expect(maxAbsDiff(black, white)).toBeLessThan(1e-4);
+      for (let i = 0; i < TEXTS.length; i++) expect(black[2 * i] + black[2 * i + 1]).toBeCloseTo(1, 5);
+      // The comparison is sensitive only if the model is not saturated: some rows must be away from 0/1,
+      // and the fixture's predictions must not all be the same class.
+      const pos = Array.from({ length: TEXTS.length }, (_, i) => black[2 * i + 1]);
+      expect(pos.some((p) => p > 0.02 && p < 0.98)).toBe(true);
+      expect(pos.some((p) => p > 0.5)).toBe(true);
+      expect(pos.some((p) => p < 0.5)).toBe(true);
+    } finally {
+      await victim.dispose();
+    }
+  });
+
+  it('counts one query per text, exactly, across batches; results do not depend on the batch size', async () => {
+    const small = await transformersJsVictim(FIXTURE, { batchSize: 2 });
+    const big = await transformersJsVictim(FIXTURE, { batchSize: 32 });
+    try {
+      expect(small.queries).toBe(0);
+      const a = await small.predict(TEXTS.slice(0, 7));
+      expect(small.queries).toBe(7);
+      expect(await small.predict([])).toHaveLength(0);
+      expect(small.queries).toBe(7);
+      const b = await small.predict(TEXTS.slice(7));
+      expect(small.queries).toBe(TEXTS.length);
+      const all = await big.predict(TEXTS);
+      expect(big.queries).toBe(TEXTS.length);
+      const joined = new Float32Array(all.length);
+      joined.set(a);
+      joined.set(b, a.length);
+      expect(maxAbsDiff(joined, all)).toBeLessThan(1e-5);
+    } finally {
+      await small.dispose();
+      await big.dispose();
+    }
+  });
+
+  it('uses per-label sigmoids when config.json says multi_label_classification, matching the tfjs model', async () => {
+    const dir = copyFixture((d) => {
+      const cfg = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
+      cfg.problem_type = 'multi_label_classification';
+      fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify(cfg));
+    });
+    const victim = await transformersJsVictim(dir);
+    const single = await transformersJsVictim(FIXTURE);
+    try {
+      expect(victim.multiLabel).toBe(true);
+      const probs = await victim.predict(TEXTS);
+      const soft = await single.predict(TEXTS);
+      const { probs: white, multiLabel } = await whiteBoxProbs(dir, victim.maxLength);
+      expect(multiLabel).toBe(true);
+      expect(maxAbsDiff(probs, white)).toBeLessThan(1e-4);
+      // sigmoid(a) / (sigmoid(a) + sigmoid(b)) is not softmax: rows need not sum to 1, and they do not here.
+      const sums = Array.from({ length: TEXTS.length }, (_, i) => probs[2 * i] + probs[2 * i + 1]);
+      expect(sums.some((s) => Math.abs(s - 1) > 1e-2)).toBe(true);
+      // Same logits underneath: softmax of the single-label victim equals sigmoid(l1 - l0) from the logit gap.
+      for (let i = 0; i < TEXTS.length; i++) {
+        if (Math.min(...probs.subarray(2 * i, 2 * i + 2), 1 - probs[2 * i], 1 - probs[2 * i + 1]) < 1e-3) continue; // float32 logit() is too coarse there
+        const gap = Math.log(probs[2 * i + 1] / (1 - probs[2 * i + 1])) - Math.log(probs[2 * i] / (1 - probs[2 * i]));
+        expect(1 / (1 + Math.exp(-gap))).toBeCloseTo(soft[2 * i + 1], 4);
+      }
+    } finally {
+      await victim.dispose();
+      await single.dispose();
+    }
+    const forced = await transformersJsVictim(FIXTURE, { multiLabel: true });
+    try {
+      expect(forced.multiLabel).toBe(true);
+      const { probs: white } = await whiteBoxProbs(dir, forced.maxLength);
+      expect(maxAbsDiff(await forced.predict(TEXTS), white)).toBeLessThan(1e-4);
+    } finally {
+      await forced.dispose();
+    }
+  });
+
+  it('truncates to maxLength like the white-box tokenizer does', async () => {
+    const victim = await transformersJsVictim(FIXTURE, { maxLength: 8 });
+    try {
+      expect(victim.maxLength).toBe(8);
+      const { probs: white } = await whiteBoxProbs(FIXTURE, 8);
+      expect(maxAbsDiff(await victim.predict(TEXTS), white)).toBeLessThan(1e-4);
+    } finally {
+      await victim.dispose();
+    }
+  });
+
+  it('names the missing folder or file in one line (InputError), and bad options (UsageError)', async () => {
+    const oneLine = async (p: Promise<unknown>, type: typeof InputError | typeof UsageError, pattern: RegExp) => {
+      const err = await p.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(type);
+      const message = (err as Error).message;
+      expect(message).toMatch(pattern);
+      expect(message).not.toContain('\n');
+    };
+    const nowhere = path.join(os.tmpdir(), 'parry-no-such-model-folder');
+    await oneLine(transformersJsVictim(nowhere), InputError, /parry-no-such-model-folder not found/);
+    const noOnnx = copyFixture((d) => fs.rmSync(path.join(d, 'onnx'), { recursive: true }));
+    await oneLine(transformersJsVictim(noOnnx), InputError, /onnx[/\\]model\.onnx not found; export it/);
+    const noConfig = copyFixture((d) => fs.rmSync(path.join(d, 'config.json')));
+    await oneLine(transformersJsVictim(noConfig), InputError, /config\.json not found/);
+    const noTokenizer = copyFixture((d) => {
+      for (const f of ['tokenizer.json', 'vocab.txt', 'tokenizer_config.json']) fs.rmSync(path.join(d, f));
+    });
+    await oneLine(transformersJsVictim(noTokenizer), InputError, /has no tokenizer files/);
+    const badConfig = copyFixture((d) => fs.writeFileSync(path.join(d, 'config.json'), '{"id2label": '));
+    await oneLine(transformersJsVictim(badConfig), InputError, /config\.json is not readable JSON/);
+    const badOnnx = copyFixture((d) => fs.writeFileSync(path.join(d, 'onnx', 'model.onnx'), 'not a model'));
+    await oneLine(transformersJsVictim(badOnnx), InputError, /model\.onnx could not be loaded/);
+    await oneLine(transformersJsVictim(FIXTURE, { batchSize: 0 }), UsageError, /batchSize must be a positive integer/);
+    await oneLine(transformersJsVictim(FIXTURE, { maxLength: 1.5 }), UsageError, /maxLength must be an integer/);
+  });
+
+  it('does not import transformers.js (onnxruntime) at module load: only a dynamic import()', () => {
+    const source = fs.readFileSync(path.join(here, 'blackbox.ts'), 'utf8');
+    const staticImports = source.match(/^import\s+(?!type\b)[^;]*from\s+'([^']+)'/gm) ?? [];
+    expect(staticImports.some((s) => /@huggingface|onnxruntime/.test(s))).toBe(false);
+    expect(source).toMatch(/await import\('@huggingface\/transformers'\)/);
+  });
+});

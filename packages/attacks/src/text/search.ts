@@ -1,0 +1,200 @@
+/**
+ * Search methods: greedy search over words ranked by importance (delete / unk / gradient saliency / PWWS weighting /
+ * random) and beam search. They see the model only through `SearchContext.evaluate`, which caches texts, counts
+ * queries and enforces the query budget.
+ */
+import { type Rng, UsageError, z } from '@parry/core';
+import { defineTextComponent } from './components.js';
+import { acceptCandidate, type Constraint, modifiableIndices } from './constraints.js';
+import type { BoundGoal } from './goals.js';
+import type { Transformation } from './transformations.js';
+import type { TextVictim } from './victim.js';
+import { alignWords, embeddingGradient } from './white-box.js';
+import type { TextState } from './words.js';
+
+/** The goal's verdict on one text. */
+export interface Evaluation {
+  probs: Float32Array;
+  score: number;
+  success: boolean;
+}
+
+export interface SearchContext {
+  readonly goal: BoundGoal;
+  readonly victim: TextVictim;
+  readonly rng: Rng;
+  readonly transformation: Transformation;
+  readonly constraints: readonly Constraint[];
+  readonly counters: { gradientCalls: number };
+  /**
+   * Goal verdicts for `texts`, in order. Texts seen before are answered from a cache (no query); `null` for texts
+   * left unscored because the query budget ran out (then `exhausted` is true).
+   */
+  evaluate(texts: readonly string[]): Promise<Array<Evaluation | null>>;
+  readonly exhausted: boolean;
+}
+
+export interface SearchMethod {
+  readonly name: string;
+  readonly needsWhiteBox?: boolean;
+  /** From the initial state (already evaluated) to the best state found; every returned state's text has been evaluated. */
+  run(initial: TextState, initialEval: Evaluation, ctx: SearchContext): Promise<TextState>;
+}
+
+/** Candidate states of `state` at `indices` that pass every constraint. */
+export function neighbours(state: TextState, indices: readonly number[], ctx: SearchContext): TextState[] {
+  const allowed = new Set(modifiableIndices(state, ctx.constraints));
+  const idx = indices.filter((i) => allowed.has(i));
+  if (idx.length === 0) return [];
+  const cands = ctx.transformation.candidates(state, idx, { victim: ctx.victim, goal: ctx.goal, rng: ctx.rng, counters: ctx.counters });
+  const seen = new Set<string>();
+  const out: TextState[] = [];
+  for (const c of cands) {
+    if (c.word === state.words[c.index] || !acceptCandidate(state, c.index, c.word, ctx.constraints)) continue;
+    const next = state.replace(c.index, c.word);
+    if (seen.has(next.text)) continue;
+    seen.add(next.text);
+    out.push(next);
+  }
+  return out;
+}
+
+/** Word-importance ranking methods of greedy search. */
+export const WIR_METHODS = ['delete', 'unk', 'gradient', 'weighted-saliency', 'random'] as const;
+export type WirMethod = (typeof WIR_METHODS)[number];
+
+function softmax(xs: number[]): number[] {
+  const m = Math.max(...xs);
+  const e = xs.map((x) => Math.exp(x - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / s);
+}
+
+/** Pick the best evaluated state: a successful one with the highest score, else the highest score. */
+function best(states: readonly TextState[], evals: ReadonlyArray<Evaluation | null>): { state: TextState; eval: Evaluation } | undefined {
+  let pick: { state: TextState; eval: Evaluation } | undefined;
+  evals.forEach((e, k) => {
+    if (!e) return;
+    if (!pick || (e.success && !pick.eval.success) || (e.success === pick.eval.success && e.score > pick.eval.score)) pick = { state: states[k], eval: e };
+  });
+  return pick;
+}
+
+/** Word indices in decreasing importance (all queries through `ctx.evaluate`). */
+async function rankWords(state: TextState, initialEval: Evaluation, indices: number[], method: WirMethod, ctx: SearchContext, unk: string): Promise<number[]> {
+  if (method === 'random') return ctx.rng.shuffle(indices);
+  let importance: number[];
+  if (method === 'gradient') {
+    const wb = ctx.victim.whiteBox;
+    if (!wb) throw new UsageError(`gradient word ranking needs a white-box victim (a Parry model); ${ctx.victim.name} gives scores only`);
+    const align = alignWords(wb.tokenizer, state.text, state.spans, wb.maxLength);
+    const { grad, dim } = embeddingGradient(wb, align.ids, align.typeIds, ctx.goal);
+    ctx.counters.gradientCalls++;
+    importance = indices.map((i) => {
+      const pos = align.positions[i];
+      if (pos.length === 0) return -Infinity;
+      let s = 0;
+      for (const p of pos) for (let d = 0; d < dim; d++) s += Math.abs(grad[p * dim + d]);
+      return s / pos.length;
+    });
+  } else {
+    const texts = indices.map((i) => (method === 'delete' ? state.textWithout(i) : state.textWith(i, unk)));
+    const evals = await ctx.evaluate(texts);
+    const scores = evals.map((e) => (e ? e.score : -Infinity));
+    if (method === 'weighted-saliency') {
+      // PWWS (Ren et al. 2019): softmax of the unk saliency times the best score gain of a swap at that word.
+      const sal = softmax(scores.map((s) => (Number.isFinite(s) ? s : -1e9)));
+      const gains: number[] = [];
+      for (const i of indices) {
+        const next = neighbours(state, [i], ctx);
+        const ev = next.length ? await ctx.evaluate(next.map((n) => n.text)) : [];
+        const vals = ev.filter((e): e is Evaluation => !!e).map((e) => e.score);
+        gains.push(vals.length ? Math.max(...vals) - initialEval.score : 0);
+      }
+      importance = sal.map((s, k) => s * gains[k]);
+    } else importance = scores;
+  }
+  return indices.map((i, k) => ({ i, v: importance[k] })).sort((a, b) => b.v - a.v || a.i - b.i).map((x) => x.i);
+}
+
+/**
+ * Greedy search with word-importance ranking (TextAttack's GreedyWordSwapWIR): rank the modifiable words once, then
+ * for each word in that order try its candidates and keep the best one when it raises the score; stop at success.
+ */
+export function greedyWir(options: { wir?: WirMethod; unkToken?: string } = {}): SearchMethod {
+  const wir = options.wir ?? 'delete';
+  const unk = options.unkToken ?? '[UNK]';
+  return {
+    name: `greedy-wir(${wir})`,
+    needsWhiteBox: wir === 'gradient',
+    async run(initial, initialEval, ctx) {
+      const order = await rankWords(initial, initialEval, modifiableIndices(initial, ctx.constraints), wir, ctx, unk);
+      let cur = initial;
+      let curEval = initialEval;
+      for (const i of order) {
+        if (ctx.exhausted) break;
+        const next = neighbours(cur, [i], ctx);
+        if (next.length === 0) continue;
+        const pick = best(next, await ctx.evaluate(next.map((n) => n.text)));
+        if (pick && (pick.eval.success || pick.eval.score > curEval.score)) {
+          cur = pick.state;
+          curEval = pick.eval;
+          if (curEval.success) break;
+        }
+      }
+      return cur;
+    },
+  };
+}
+
+/**
+ * Beam search (TextAttack's BeamSearch): expand every state of the beam at every modifiable word, keep the `width`
+ * best; stop at the first success, when nothing can be expanded, or (a guard TextAttack lacks) when the best score
+ * stops improving.
+ */
+export function beamSearch(options: { width?: number } = {}): SearchMethod {
+  const width = options.width ?? 10;
+  return {
+    name: `beam(${width})`,
+    async run(initial, initialEval, ctx) {
+      let beam: TextState[] = [initial];
+      let top = { state: initial, eval: initialEval };
+      while (!ctx.exhausted) {
+        const pool = beam.flatMap((s) => neighbours(s, modifiableIndices(s, ctx.constraints), ctx));
+        const uniq = [...new Map(pool.map((s) => [s.text, s])).values()];
+        if (uniq.length === 0) break;
+        const evals = await ctx.evaluate(uniq.map((s) => s.text));
+        const pick = best(uniq, evals);
+        if (!pick) break;
+        if (pick.eval.success) return pick.state;
+        if (pick.eval.score <= top.eval.score) break;
+        top = pick;
+        beam = uniq
+          .map((s, k) => ({ s, e: evals[k] }))
+          .filter((x) => x.e)
+          .sort((a, b) => b.e!.score - a.e!.score)
+          .slice(0, width)
+          .map((x) => x.s);
+      }
+      return top.state;
+    },
+  };
+}
+
+/** Search methods as components. */
+export const searchComponents = [
+  defineTextComponent({
+    kind: 'search',
+    name: 'parry/greedy-wir',
+    summary: 'greedy word swaps in word-importance order (delete, unk, gradient, weighted-saliency = PWWS, random)',
+    options: z.object({ wir: z.enum(WIR_METHODS).default('delete'), unkToken: z.string().default('[UNK]') }),
+    create: (o) => greedyWir(o),
+  }),
+  defineTextComponent({
+    kind: 'search',
+    name: 'parry/beam',
+    summary: 'beam search over word swaps, keeping the `width` best texts per step',
+    options: z.object({ width: z.number().int().positive().default(10) }),
+    create: (o) => beamSearch(o),
+  }),
+];

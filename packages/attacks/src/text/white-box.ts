@@ -1,0 +1,101 @@
+/**
+ * Parry's own tfjs encoders as attack victims: batched predictions with exact query counts, and the gradient access
+ * (input-embedding gradients, word-to-token alignment) that HotFlip and gradient saliency need.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { type TextTokenizer, type TransformerClassifier, UsageError } from '@parry/core';
+import { predictText } from '@parry/defenses';
+import type { BoundGoal } from './goals.js';
+import type { TextVictim } from './victim.js';
+import type { WordSpan } from './words.js';
+
+export interface ParryVictimOptions {
+  /** Token limit per text, special tokens included (default 128). */
+  maxLength?: number;
+  /** Texts per forward pass (default 32). */
+  batchSize?: number;
+  name?: string;
+}
+
+/** Wrap a Parry `TransformerClassifier` and its tokenizer as a white-box `TextVictim` (every predicted text is one query). */
+export function parryVictim(model: TransformerClassifier, tokenizer: TextTokenizer, options: ParryVictimOptions = {}): TextVictim {
+  const maxLength = options.maxLength ?? 128;
+  const batchSize = options.batchSize ?? 32;
+  if (!(Number.isInteger(maxLength) && maxLength >= 3)) throw new UsageError(`parryVictim: maxLength must be an integer >= 3, got ${maxLength}`);
+  if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new UsageError(`parryVictim: batchSize must be a positive integer, got ${batchSize}`);
+  let queries = 0;
+  return {
+    name: options.name ?? `parry ${model.family}`,
+    labelNames: model.labelNames.slice(),
+    multiLabel: model.problemType === 'multi_label_classification',
+    get queries() {
+      return queries;
+    },
+    async predict(texts) {
+      queries += texts.length;
+      if (texts.length === 0) return new Float32Array(0);
+      const encodings = texts.map((t) => tokenizer.encode(t, { maxLength }));
+      return predictText(model, encodings, tokenizer.padId, batchSize);
+    },
+    whiteBox: { model, tokenizer, maxLength },
+  };
+}
+
+/** Token ids of a text and, per word, the positions of its tokens in them (empty when the word was truncated away). */
+export interface WordAlignment {
+  ids: number[];
+  typeIds: number[];
+  positions: number[][];
+}
+
+/**
+ * Align words to tokens: word i covers the tokens of `text[0, end)` beyond those of `text[0, start)`, offset by the
+ * leading special token. Exact for WordPiece (its pre-tokenizer splits at the word boundaries used here); an
+ * approximation for byte-level BPE, whose tokens carry the preceding space.
+ */
+export function alignWords(tokenizer: TextTokenizer, text: string, spans: readonly WordSpan[], maxLength: number): WordAlignment {
+  const enc = tokenizer.encode(text, { maxLength });
+  const lead = enc.ids[0] === tokenizer.clsId ? 1 : 0;
+  const limit = enc.ids.length - (enc.ids[enc.ids.length - 1] === tokenizer.sepId ? 1 : 0);
+  const positions = spans.map((s) => {
+    const before = tokenizer.tokenize(text.slice(0, s.start)).length;
+    const through = tokenizer.tokenize(text.slice(0, s.end)).length;
+    const out: number[] = [];
+    for (let k = before; k < through; k++) if (k + lead < limit) out.push(k + lead);
+    return out;
+  });
+  return { ids: enc.ids, typeIds: enc.typeIds, positions };
+}
+
+/**
+ * Gradient of a goal's score w.r.t. the input embeddings of one text: `[T * E]` row-major, with the token ids.
+ * One forward and one backward pass (not counted as a query; callers count gradient calls).
+ */
+export function embeddingGradient(
+  whiteBox: NonNullable<TextVictim['whiteBox']>,
+  ids: readonly number[],
+  typeIds: readonly number[],
+  goal: BoundGoal,
+): { grad: Float32Array; dim: number } {
+  const { model } = whiteBox;
+  const T = ids.length;
+  const multi = model.problemType === 'multi_label_classification';
+  const g = tf.tidy(() => {
+    const batch = {
+      inputIds: tf.tensor2d(Int32Array.from(ids), [1, T], 'int32'),
+      attentionMask: tf.ones([1, T], 'int32') as tf.Tensor2D,
+      tokenTypeIds: tf.tensor2d(Int32Array.from(typeIds), [1, T], 'int32'),
+    };
+    const emb = model.embed(batch.inputIds);
+    const f = (e: tf.Tensor) => {
+      const logits = model.forwardFromEmbeddings(e as tf.Tensor3D, batch);
+      const p = multi ? tf.sigmoid(logits) : tf.softmax(logits);
+      return goal.tfScore(tf.reshape(p, [model.numLabels]) as tf.Tensor1D);
+    };
+    return tf.grad(f)(emb);
+  });
+  const grad = g.dataSync() as Float32Array;
+  const dim = g.shape[2]!;
+  g.dispose();
+  return { grad, dim };
+}

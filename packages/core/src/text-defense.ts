@@ -1,0 +1,58 @@
+/**
+ * The contract between the text trainer (`trainText` in @parry/defenses) and text defenses: what a step hands to a
+ * defense and what a defense returns. It lives in core so that third-party text defenses depend on core only.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import type { Rng } from './rng.js';
+import type { ProblemType, TextBatch } from './transformers/types.js';
+
+/** What the text trainer needs of a model (Parry's `TransformerClassifier` has it). */
+export interface TextModel {
+  readonly numLabels: number;
+  readonly problemType: ProblemType;
+  parameters(): Array<{ name: string; variable: tf.Variable }>;
+  embed(inputIds: tf.Tensor2D): tf.Tensor3D;
+  forwardFromEmbeddings(inputsEmbeds: tf.Tensor3D, batch: TextBatch, options?: { training?: boolean; seed?: number }): tf.Tensor2D;
+  logits(batch: TextBatch, options?: { training?: boolean; seed?: number }): tf.Tensor2D;
+}
+
+/** One training step's inputs, handed to text defenses. */
+export interface TextStepContext {
+  model: TextModel;
+  batch: TextBatch;
+  /** int32 `[B]` class ids or float32 `[B, L]` multi-hot targets (after label smoothing). */
+  targets: tf.Tensor;
+  /** Trainable variables by Hugging Face name. */
+  params: Array<{ name: string; variable: tf.Variable }>;
+  /** The training loss of logits (mean over the batch). */
+  lossOf(logits: tf.Tensor2D): tf.Scalar;
+  /** Dropout seed of this step. */
+  seed: number;
+  rng: Rng;
+  epoch: number;
+  step: number;
+  globalStep: number;
+  totalSteps: number;
+  learningRate: number;
+}
+
+/** Gradients by parameter name and the loss value they belong to. */
+export interface StepGradients {
+  loss: tf.Scalar;
+  grads: Record<string, tf.Tensor>;
+  /** Gradient of `loss` w.r.t. the inputs_embeds `[B, T, E]`, when the step computed it (see `needsEmbedsGrad`). */
+  embedsGrad?: tf.Tensor3D;
+}
+
+/**
+ * The text trainer's hooks of a defense (`domain: 'text'`). `gradients` replaces the clean forward/backward
+ * (FreeLB-style methods whose loss is only adversarial); `extraGradients` adds to it (FGM, PGD, SMART, R-Drop). Both
+ * run inside the step's `tf.tidy`, so intermediate tensors are freed.
+ */
+export interface TextDefenseHooks {
+  gradients?(ctx: TextStepContext): StepGradients;
+  extraGradients?(ctx: TextStepContext, clean: StepGradients): StepGradients;
+  /** Ask the clean step to also return the gradient w.r.t. the inputs_embeds (`StepGradients.embedsGrad`). */
+  readonly needsEmbedsGrad?: boolean;
+}
+
