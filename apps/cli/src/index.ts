@@ -3,6 +3,8 @@ import { Command, CommanderError, Option } from 'commander';
 import * as fs from 'node:fs';
 import { isParryError, UsageError } from '@parry/core';
 import { evalTextCommand, isTextModel } from './commands/text.js';
+import { textAttackCommand } from './commands/text-attack.js';
+import { transformersJsVictim } from '@parry/attacks';
 import { evalCommand } from './commands/eval.js';
 import { listCommand } from './commands/list.js';
 import { registerReportCommand, reportCommand } from './commands/report.js';
@@ -49,6 +51,9 @@ export function createProgram(argv: string[] = process.argv): Command {
     .option('--multi-label', 'text: label cells hold several labels')
     .option('--limit <n>', 'text: evaluate the first n examples only', wrap('--limit', (f, v) => parseInteger(f, v)))
     .option('--offline', 'text: never download; use the Hub cache only')
+    .option('--query-budget <n>', 'text attacks: model queries per example, the original included', wrap('--query-budget', (f, v) => parseInteger(f, v)))
+    .option('--word-vectors <file>', 'text attacks: GloVe-format word vectors for textfooler (default: the model\'s own input embeddings)')
+    .option('--black-box', 'text attacks: query the folder\'s onnx/model.onnx through transformers.js (scores only) instead of the tfjs encoder')
     .option('--plugin <module>', 'load plugins from a module (package name or path), repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('-o, --out <file>', 'results file to write', 'runs/results.json')
     .addOption(backendOption())
@@ -56,7 +61,11 @@ export function createProgram(argv: string[] = process.argv): Command {
     .option('-q, --quiet', 'no progress output')
     .action(async (o) => {
       if (isTextModel(o.model) || (!fs.existsSync(o.model) && /^[\w.-]+\/[\w.-]+$/.test(o.model) && !o.model.startsWith('runs/'))) {
-        if (o.attack) throw new UsageError('text attacks are not available yet; run `parry eval --model <text model>` without --attack for clean metrics');
+        if (o.attack) {
+          const victim = o.blackBox ? await transformersJsVictim(o.model, { batchSize: o.batchSize }) : undefined;
+          await textAttackCommand({ ...o, format: o.dataFormat, attack: String(o.attack), n: o.limit ?? 100, seed: o.seed, victim, argv });
+          return;
+        }
         await evalTextCommand({ ...o, format: o.dataFormat, argv });
         return;
       }

@@ -58,7 +58,8 @@ const config = smallConfig('bert', {
 });
 const model = createTransformerClassifier(config, { seed: 7 });
 const encodings = texts.map((t) => tokenizer.encode(t, { maxLength: 64 }));
-await trainText(model, { encodings, labels: Int32Array.from(labels) }, { epochs: 8, batchSize: 16, learningRate: 2e-3, seed: 1, padId: tokenizer.padId });
+const train = { epochs: 8, batchSize: 16, learningRate: 2e-3, seed: 1, padId: tokenizer.padId };
+await trainText(model, { encodings, labels: Int32Array.from(labels) }, train);
 const probs = await predictText(model, encodings, tokenizer.padId);
 let correct = 0;
 for (let i = 0; i < labels.length; i++) if ((probs[2 * i + 1] > probs[2 * i] ? 1 : 0) === labels[i]) correct++;

@@ -44,3 +44,6 @@ export function registerBuiltinAttacks(registry: Registry): Registry {
   for (const f of builtinAttacks) registry.register(f, '@parry/attacks');
   return registry;
 }
+
+export * from './text/index.js';
+export { transformersJsVictim, type TransformersJsVictim, type TransformersJsVictimOptions } from './text/blackbox.js';

@@ -97,6 +97,28 @@ export const attackSummarySchema = z.object({
   examples: z.array(imageExampleSchema).optional(),
   /** Optional examples for the report's text diff. */
   textExamples: z.array(textExampleSchema).optional(),
+  /** Optional, text attacks: TextAttack's summary table (counts, accuracies, perturbed word %, queries) and notes on stand-ins. */
+  textSummary: z
+    .object({
+      successful: z.number().int().nonnegative(),
+      failed: z.number().int().nonnegative(),
+      skipped: z.number().int().nonnegative(),
+      /** Failed attacks stopped by the query budget. */
+      budgetExhausted: z.number().int().nonnegative(),
+      originalAccuracy: rate,
+      accuracyUnderAttack: rate,
+      attackSuccessRate: rate,
+      avgPerturbedWordPct: z.number().min(0).max(100),
+      avgWordsPerInput: z.number().nonnegative(),
+      avgQueries: z.number().nonnegative(),
+      totalQueries: z.number().int().nonnegative(),
+      queriesPerSecond: z.number().nonnegative(),
+      notes: z.array(z.string()),
+      /** Multi-label models: micro-F1 against the gold labels before and after the attack. */
+      microF1Before: rate.optional(),
+      microF1After: rate.optional(),
+    })
+    .optional(),
 });
 
 export const epochRecordSchema = z.object({

@@ -54,15 +54,15 @@ export interface TransformersJsVictim extends TextVictim {
   dispose(): Promise<void>;
 }
 
-const TOKENIZER_FILES = ['tokenizer.json', 'vocab.txt', 'vocab.json'];
+/** transformers.js needs both; a folder with only `vocab.txt` (slow tokenizer) is not enough. */
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'];
 
 async function importTransformers(): Promise<HfModule> {
   try {
     return (await import('@huggingface/transformers')) as unknown as HfModule;
   } catch (e) {
-    throw new UsageError(
-      `black-box text models need @huggingface/transformers (${(e as Error).message.split('\n')[0]}); install it: pnpm add @huggingface/transformers@4`,
-    );
+    const why = (e as Error).message.split('\n')[0];
+    throw new UsageError(`black-box text models need @huggingface/transformers (${why}); install it: pnpm add @huggingface/transformers@4`);
   }
 }
 
@@ -105,10 +105,11 @@ function positionLimit(config: Record<string, unknown>): number {
 
 /**
  * Load a local transformers.js / ONNX text-classification folder as a black-box {@link TextVictim}: `config.json`,
- * tokenizer files (`tokenizer.json`, or `vocab.txt` / `vocab.json`) and `onnx/model.onnx` (fp32, run on the CPU by
- * onnxruntime-node; never downloaded: files are read with `local_files_only`). `predict` tokenizes each batch with
- * padding and truncation, runs the model and returns softmax probabilities, or per-label sigmoids for multi-label
- * models; label names come from `id2label`.
+ * `tokenizer.json`, `tokenizer_config.json` and `onnx/model.onnx` (fp32, run on the CPU by
+ * onnxruntime-node; never downloaded: files are read with `local_files_only`). `predict` tokenizes each batch,
+ * truncates to `maxLength` keeping the special tokens (as Python `transformers` and Parry's tokenizer do), pads, runs
+ * the model and returns softmax probabilities, or per-label sigmoids for multi-label models; label names come from
+ * `id2label`.
  *
  * @throws InputError when the folder or one of its files is missing or unreadable.
  * @throws UsageError for bad options, or when `@huggingface/transformers` is not installed.
@@ -131,8 +132,10 @@ export async function transformersJsVictim(dir: string, options: TransformersJsV
       throw new InputError(`${file} not found; ${fix}`);
     }
   }
-  if (!TOKENIZER_FILES.some((f) => fs.existsSync(path.join(root, f)))) {
-    throw new InputError(`${root} has no tokenizer files (${TOKENIZER_FILES.join(', ')}); save the tokenizer next to config.json`);
+  for (const f of TOKENIZER_FILES) {
+    if (!fs.existsSync(path.join(root, f))) {
+      throw new InputError(`${path.join(root, f)} not found; transformers.js needs ${TOKENIZER_FILES.join(' and ')} (e.g. from Parry's savePretrained)`);
+    }
   }
   const config = readJson(configFile);
   const labelNames = labelNamesOf(config, configFile);
@@ -152,8 +155,12 @@ export async function transformersJsVictim(dir: string, options: TransformersJsV
   } catch (e) {
     throw new InputError(`${onnxFile} could not be loaded (${(e as Error).message.split('\n')[0]}); re-export the model`);
   }
+  const limit = positionLimit(config);
+  if (options.maxLength !== undefined && options.maxLength > limit) {
+    throw new UsageError(`maxLength ${options.maxLength} exceeds the ${limit} positions of ${configFile}; use at most ${limit}`);
+  }
   const tokMax = tokenizer.model_max_length;
-  const maxLength = options.maxLength ?? Math.min(typeof tokMax === 'number' && tokMax > 0 ? tokMax : 512, positionLimit(config));
+  const maxLength = options.maxLength ?? Math.min(typeof tokMax === 'number' && tokMax > 0 ? tokMax : 512, limit);
   return new OnnxVictim(root, hf, tokenizer, model, labelNames, multiLabel, batchSize, maxLength);
 }
 
@@ -194,9 +201,8 @@ class OnnxVictim implements TransformersJsVictim {
         outputs = await this.model(inputs);
         const logits = outputs.logits;
         if (!logits || logits.dims.length !== 2 || logits.dims[0] !== chunk.length || logits.dims[1] !== L) {
-          throw new InputError(
-            `${this.dir}: the model returned logits ${logits ? `[${logits.dims.join(', ')}]` : '(none)'}, expected [${chunk.length}, ${L}] (${L} labels in config.json id2label)`,
-          );
+          const got = logits ? `[${logits.dims.join(', ')}]` : '(none)';
+          throw new InputError(`${this.dir}: the model returned logits ${got}, expected [${chunk.length}, ${L}] (${L} labels in config.json id2label)`);
         }
         writeProbabilities(logits.data, chunk.length, L, this.multiLabel, out, start * L);
       } finally {
