@@ -409,9 +409,13 @@ describe('registry', () => {
   it('registers every built-in defense with namespaced names and listable options', () => {
     const r = registerBuiltinDefenses(createRegistry());
     expect(r.names('defense')).toEqual(
-      ['parry/early-stopping', 'parry/fgsm-rs', 'parry/gaussian-noise', 'parry/label-smoothing', 'parry/pgd-at', 'parry/trades', 'parry/weight-decay'],
+      [
+        'parry/early-stopping', 'parry/fgm', 'parry/fgsm-rs', 'parry/freelb', 'parry/gaussian-noise', 'parry/label-smoothing',
+        'parry/pgd-at', 'parry/pgd-embed', 'parry/r-drop', 'parry/smart', 'parry/trades', 'parry/weight-decay',
+      ],
     );
-    expect(builtinDefenses).toHaveLength(7);
+    expect(builtinDefenses).toHaveLength(12);
+    expect(r.info('defense').filter((i) => i.facts.models === 'text').map((i) => i.name)).toEqual(['parry/fgm', 'parry/freelb', 'parry/pgd-embed', 'parry/r-drop', 'parry/smart']);
     const info = r.info('defense').find((i) => i.name === 'parry/fgsm-rs')!;
     expect(info.options.find((o) => o.name === 'relAlpha')?.default).toBe(1.25);
     expect(r.create<DefensePlugin>('trades', { beta: 1 }, 'defense').options).toMatchObject({ beta: 1, eps: 0.3 });
