@@ -167,6 +167,34 @@ export function attacksTable(runs: Run[]): Table {
   };
 }
 
+/** The TextAttack summary of every text attack (absent when no results file has one). */
+export function textAttackTable(runs: Run[]): Table | undefined {
+  const rows: { run: Run; cells: string[] }[] = [];
+  for (const run of runs) {
+    for (const a of attacksOf(run)) {
+      const t = a.textSummary;
+      if (!t) continue;
+      rows.push({ run, cells: [
+        a.attack,
+        `${t.successful} / ${t.failed} / ${t.skipped}`,
+        pct(t.originalAccuracy),
+        pct(t.accuracyUnderAttack),
+        pct(t.attackSuccessRate),
+        `${fixed(t.avgPerturbedWordPct, 1)}%`,
+        fixed(t.avgWordsPerInput, 1),
+        fixed(t.avgQueries, 1),
+        fixed(a.wallTimeMs / 1000, 1),
+      ] });
+    }
+  }
+  if (rows.length === 0) return undefined;
+  return {
+    id: 'text-attacks',
+    caption: 'Text attacks (TextAttack summary)',
+    ...runColumn(runs, ['attack', 'successful / failed / skipped', 'original acc', 'acc under attack', 'success rate', 'perturbed words', 'words / input', 'avg queries', 'seconds'], rows),
+  };
+}
+
 export function trainingTable(run: Run): Table | undefined {
   const t = run.train?.training;
   if (!t) return undefined;

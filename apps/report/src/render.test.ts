@@ -52,6 +52,9 @@ describe('renderReport', () => {
     const h = htmlTables(html);
     const m = markdownTables(markdown);
     expect(h.length).toBeGreaterThanOrEqual(8);
+    const text = h.find((t) => t.caption === 'Text attacks (TextAttack summary)');
+    expect(text?.rows).toHaveLength(1);
+    expect(text!.rows[0].slice(-8)).toEqual(['2 / 1 / 1', '75.00%', '25.00%', '66.67%', '12.5%', '4.0', '10.0', '0.0']);
     expect(m.map((t) => t.caption)).toEqual(h.map((t) => t.caption));
     for (let i = 0; i < h.length; i++) {
       expect(m[i].columns, h[i].caption).toEqual(h[i].columns);

@@ -13,6 +13,7 @@ import {
   headlineTable,
   hyperparameterTable,
   perLabelTables,
+  textAttackTable,
   runsTable,
   trainingTable,
 } from './model.js';
@@ -40,7 +41,7 @@ export interface ReportContent {
   generatedAt: string;
   runs: Run[];
   headline: ReturnType<typeof headlineSentence>[];
-  tables: { headline: Table; runs: Table; attacks: Table; environment: Table; perLabel: Table[]; training: { run: Run; tables: Table[] }[] };
+  tables: { headline: Table; runs: Table; attacks: Table; textAttacks?: Table; environment: Table; perLabel: Table[]; training: { run: Run; tables: Table[] }[] };
   images: ImageGroup[];
   texts: TextGroup[];
   charts: Chart[];
@@ -59,6 +60,7 @@ export function reportContent(sources: ReportSource[], options: RenderOptions = 
       headline: headlineTable(runs),
       runs: runsTable(runs),
       attacks: attacksTable(runs),
+      textAttacks: textAttackTable(runs),
       environment: environmentTable(sources),
       perLabel: runs.flatMap(perLabelTables),
       training: runs.filter((r) => r.train?.training).map((run) => ({ run, tables: [trainingTable(run)!, hyperparameterTable(run)!] })),
@@ -143,6 +145,7 @@ function renderHtml(c: ReportContent, svgs: string[]): string {
     parts.push(`<section id="robustness"><h2>Robustness</h2><div class="charts">${chart('chart-robustness')}${chart('chart-size')}</div>${htmlTable(c.tables.attacks)}</section>`);
   }
   if (c.images.length) parts.push(`<section id="examples"><h2>Image examples</h2>${c.images.map((g) => htmlImages(g) + htmlTable(g.table)).join('\n')}</section>`);
+  if (c.tables.textAttacks) parts.push(`<section id="text-attacks"><h2>Text attacks</h2>${htmlTable(c.tables.textAttacks)}</section>`);
   if (c.texts.length) parts.push(`<section id="text-examples"><h2>Text examples</h2><p class="meta">Removed or changed words and characters are struck through in the original and highlighted in the adversarial.</p>${c.texts.map(htmlTexts).join('\n')}</section>`);
   if (c.tables.perLabel.length) parts.push(`<section id="labels"><h2>Per label</h2>${c.tables.perLabel.map(htmlTable).join('\n')}</section>`);
   if (c.tables.training.length) {
@@ -192,6 +195,7 @@ function renderMarkdown(c: ReportContent): string {
   out.push(mdTable(c.tables.runs));
   if (c.tables.attacks.rows.length) out.push('## Robustness', '', mdTable(c.tables.attacks));
   if (c.images.length) out.push('## Image examples', '', ...c.images.map((g) => mdTable(g.table)));
+  if (c.tables.textAttacks) out.push('## Text attacks', '', mdTable(c.tables.textAttacks));
   if (c.texts.length) {
     out.push('## Text examples', '', 'Changed words and characters: ~~struck~~ in the original, **bold** in the adversarial.', '');
     for (const g of c.texts) {

@@ -115,6 +115,10 @@ export function textResults(): Results {
         wallTimeMs: 10,
         gradientEvaluations: 0,
         forwardEvaluations: 40,
+        textSummary: {
+          successful: 2, failed: 1, skipped: 1, budgetExhausted: 0, originalAccuracy: 0.75, accuracyUnderAttack: 0.25, attackSuccessRate: 2 / 3,
+          avgPerturbedWordPct: 12.5, avgWordsPerInput: 4, avgQueries: 10, totalQueries: 40, queriesPerSecond: 4000, notes: [],
+        },
         textExamples: [
           { index: 0, label: 'positive', prediction: 'positive', original: 'a truly wonderful film', perEpsilon: [{ epsilon: 2, adversarial: 'a truly wondreful movie', prediction: 'negative', success: true }] },
           { index: 1, label: HOSTILE.attr, prediction: HOSTILE.attr, original: `fine ${HOSTILE.script} here`, perEpsilon: [{ epsilon: 2, adversarial: `fine ${HOSTILE.img} here`, prediction: 'x', success: true }] },
