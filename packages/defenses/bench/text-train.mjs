@@ -14,6 +14,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,10 +65,11 @@ function run(name) {
 async function stepTime() {
   const core = await import(path.join(root, 'packages/core/dist/index.js'));
   const defenses = await import(path.join(root, 'packages/defenses/dist/index.js'));
-  const tf = await import(path.join(root, 'packages/core/node_modules/@tensorflow/tfjs-core/dist/index.js'));
+  const tf = createRequire(path.join(root, 'packages/core/package.json'))('@tensorflow/tfjs-core');
   const backend = await core.initBackend({});
   const rows = [];
   for (const vocabSize of [8000, 30522]) {
+    const before = tf.memory().numTensors;
     const config = core.smallConfig('bert', { vocabSize, hiddenSize: 128, numLayers: 2, numHeads: 2, intermediateSize: 512 });
     const model = core.createTransformerClassifier(config, { seed: 0 });
     const encodings = Array.from({ length: 32 }, (_, i) => ({ ids: Array.from({ length: 64 }, (_, t) => (i * 31 + t * 7) % vocabSize), typeIds: new Array(64).fill(0) }));
@@ -78,8 +80,8 @@ async function stepTime() {
       onBatch: () => times.push(performance.now()),
     });
     const steps = times.slice(1).map((t, i) => t - times[i]).sort((a, b) => a - b);
-    rows.push({ vocabSize, medianMs: steps[Math.floor(steps.length / 2)], minMs: steps[0], leaked: tf.memory().numTensors });
     model.dispose();
+    rows.push({ vocabSize, medianMs: steps[Math.floor(steps.length / 2)], minMs: steps[0], leakedTensors: tf.memory().numTensors - before });
   }
   fs.writeFileSync(path.join(work, 'step-time.json'), JSON.stringify({ backend: backend.name, threads: backend.threads, load: os.loadavg(), rows }, null, 2));
 }
