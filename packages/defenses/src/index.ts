@@ -45,6 +45,7 @@ export {
   textMetrics,
   textLoss,
   cleanGradients,
+  gradientsAtOffset,
   renameGrads,
   clipByGlobalNorm,
   warmupLinearRate,

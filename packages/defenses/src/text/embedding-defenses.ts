@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createRng, defineDefense, parseOptions, type TextBatch, UsageError, z } from '@parry/core';
 import { multiLabelMetrics } from '@parry/metrics';
 import { disposeBatch, lengthSortedBatches, padBatch } from './batching.js';
-import { type EncodedTextSet, type StepGradients, type TextDefense, type TextModel, type TextStepContext, textLoss } from './trainer.js';
+import { type EncodedTextSet, gradientsAtOffset, type StepGradients, type TextDefense, type TextModel, type TextStepContext, textLoss } from './trainer.js';
 
 /** Norm of an embedding perturbation, taken per example over the whole `[T, E]` slice. */
 export type PerturbNorm = 'l2' | 'linf';
@@ -128,25 +128,10 @@ export function symmetricKl(a: tf.Tensor2D, b: tf.Tensor2D, multiLabel: boolean)
   });
 }
 
-interface GradsAt extends StepGradients {
-  deltaGrad: tf.Tensor3D;
-}
-
 /** `objective(logits at embeds + delta)` and its gradients w.r.t. the parameters (by HF name) and `delta`. */
-function gradsAt(ctx: TextStepContext, delta: tf.Tensor3D, objective: (logits: tf.Tensor2D) => tf.Scalar = ctx.lossOf): GradsAt {
-  return tf.tidy(() => {
-    const vars = ctx.params.map((p) => p.variable);
-    const forward = { training: true, seed: ctx.seed };
-    const { value, grads } = tf.engine().gradients(
-      () => objective(ctx.model.forwardFromEmbeddings(tf.add(ctx.model.embed(ctx.batch.inputIds), delta) as tf.Tensor3D, ctx.batch, forward)),
-      [...vars, delta],
-      undefined,
-      true,
-    );
-    const named: Record<string, tf.Tensor> = {};
-    ctx.params.forEach((p, i) => grads[i] && (named[p.name] = grads[i]));
-    return { loss: value as tf.Scalar, grads: named, deltaGrad: grads[vars.length] as tf.Tensor3D };
-  });
+function gradsAt(ctx: TextStepContext, delta: tf.Tensor3D, objective?: (logits: tf.Tensor2D) => tf.Scalar): StepGradients & { deltaGrad: tf.Tensor3D } {
+  const at = gradientsAtOffset(ctx, delta, objective);
+  return { loss: at.loss, grads: at.grads, deltaGrad: at.offsetGrad };
 }
 
 /** Gradient of the training loss w.r.t. `delta` only (the parameters' gradients are not computed). */

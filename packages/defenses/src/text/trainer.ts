@@ -223,17 +223,33 @@ export function cleanGradients(ctx: TextStepContext, options: { embedsGrad?: boo
     const { value, grads } = tf.variableGrads(() => ctx.lossOf(ctx.model.logits(ctx.batch, forward)), vars);
     return { loss: value, grads: renameGrads(ctx.params, grads) };
   }
+  const zero = tf.zerosLike(ctx.model.embed(ctx.batch.inputIds));
+  const at = gradientsAtOffset(ctx, zero);
+  zero.dispose();
+  return { loss: at.loss, grads: at.grads, embedsGrad: at.offsetGrad };
+}
+
+/**
+ * `objective(logits at embeds + offset)` (default the training loss) and its gradients w.r.t. the parameters (by HF
+ * name) and w.r.t. `offset` (the gradient w.r.t. the inputs_embeds there). Dropout uses the step's seed.
+ */
+export function gradientsAtOffset(
+  ctx: TextStepContext,
+  offset: tf.Tensor3D,
+  objective: (logits: tf.Tensor2D) => tf.Scalar = ctx.lossOf,
+): StepGradients & { offsetGrad: tf.Tensor3D } {
   return tf.tidy(() => {
-    const zero = tf.zerosLike(ctx.model.embed(ctx.batch.inputIds));
+    const vars = ctx.params.map((p) => p.variable);
+    const forward = { training: true, seed: ctx.seed };
     const { value, grads } = tf.engine().gradients(
-      () => ctx.lossOf(ctx.model.forwardFromEmbeddings(tf.add(ctx.model.embed(ctx.batch.inputIds), zero) as tf.Tensor3D, ctx.batch, forward)),
-      [...vars, zero],
+      () => objective(ctx.model.forwardFromEmbeddings(tf.add(ctx.model.embed(ctx.batch.inputIds), offset) as tf.Tensor3D, ctx.batch, forward)),
+      [...vars, offset],
       undefined,
       true,
     );
     const named: Record<string, tf.Tensor> = {};
     ctx.params.forEach((p, i) => grads[i] && (named[p.name] = grads[i]));
-    return { loss: value as tf.Scalar, grads: named, embedsGrad: grads[vars.length] as tf.Tensor3D };
+    return { loss: value as tf.Scalar, grads: named, offsetGrad: grads[vars.length] as tf.Tensor3D };
   });
 }
 
