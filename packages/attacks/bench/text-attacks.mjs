@@ -10,30 +10,16 @@
  *
  * Replaces the section between `<!-- text-attacks:start -->` and `<!-- text-attacks:end -->` in docs/benchmarks.md.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dataRoot, parry as sh, readJson, root, writeDocsSection } from '../../../scripts/bench-utils.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const cli = path.join(root, 'apps/cli/dist/bin.js');
-const dataRoot = path.resolve(process.env.PARRY_DATA_DIR ?? path.join(root, '../shared/data'));
 const work = path.join(root, 'runs/bench-text-attacks');
-const docs = path.join(root, 'docs/benchmarks.md');
-const START = '<!-- text-attacks:start -->';
-const END = '<!-- text-attacks:end -->';
 const N = 500;
 
 const MODELS = { plain: path.join(root, 'runs/bench-harden/sst2-plain'), freelb: path.join(root, 'runs/bench-harden/sst2-freelb3') };
 const RECIPES = ['pwws', 'textfooler', 'deepwordbug', 'hotflip'];
-
-function sh(args) {
-  process.stderr.write(`$ parry ${args.join(' ')}\n`);
-  const r = spawnSync(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 28 });
-  if (r.status !== 0) throw new Error(`parry ${args[0]} failed with exit code ${r.status}`);
-  return r.stdout;
-}
 
 /** Plain batched inference throughput (sentences/s, tokenising included) on the 872 dev sentences, median of 3. */
 async function throughput(modelDir) {
@@ -70,8 +56,8 @@ async function run(cell) {
 const pct = (v) => `${(100 * v).toFixed(1)}%`;
 
 function report() {
-  const read = (f) => (fs.existsSync(path.join(work, f)) ? JSON.parse(fs.readFileSync(path.join(work, f), 'utf8')) : undefined);
-  const lines = [START, '', `### Text attacks on SST-2 (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, ${os.cpus()[0].model})`, ''];
+  const read = (f) => readJson(path.join(work, f));
+  const lines = [`### Text attacks on SST-2 (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, ${os.cpus()[0].model})`, ''];
   lines.push('Produced by `pnpm bench:text-attacks` (packages/attacks/bench/text-attacks.mjs): first 500 SST-2 dev sentences, models from',
     '`pnpm bench:text-harden` (1-layer BERT-style encoder from scratch; "FreeLB" = the FreeLB-3 row there), white-box tfjs victim (wasm),',
     'no query budget. Columns as TextAttack reports them; "queries/s" is model queries per second during the attack, next to the plain',
@@ -93,12 +79,7 @@ function report() {
     for (const n of read(f).summary.textSummary.notes ?? []) notes.add(`${read(f).summary.attack}: ${n}`);
   }
   if (notes.size) lines.push('', 'Recipe notes (deviations from TextAttack, printed by the runner):', '', ...[...notes].map((n) => `- ${n}`));
-  lines.push('', END);
-  const text = fs.existsSync(docs) ? fs.readFileSync(docs, 'utf8') : '# Benchmarks\n';
-  const section = lines.join('\n');
-  const next = text.includes(START) ? text.replace(new RegExp(`${START}[\\s\\S]*?${END}`), section) : `${text.trimEnd()}\n\n${section}\n`;
-  fs.writeFileSync(docs, next);
-  process.stderr.write(`updated ${docs}\n`);
+  writeDocsSection('text-attacks', lines);
 }
 
 fs.mkdirSync(work, { recursive: true });

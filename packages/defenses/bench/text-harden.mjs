@@ -12,19 +12,12 @@
  * The section between `<!-- text-harden:start -->` and `<!-- text-harden:end -->` in docs/benchmarks.md is replaced.
  * Data: PARRY_DATA_DIR (with sst2/ and goemotions/) or ../shared/data; configs whose data is absent are skipped.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dataRoot, parry as sh, readJson, root, writeDocsSection } from '../../../scripts/bench-utils.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const cli = path.join(root, 'apps/cli/dist/bin.js');
-const dataRoot = path.resolve(process.env.PARRY_DATA_DIR ?? path.join(root, '../shared/data'));
 const work = path.join(root, 'runs/bench-harden');
-const docs = path.join(root, 'docs/benchmarks.md');
-const START = '<!-- text-harden:start -->';
-const END = '<!-- text-harden:end -->';
 /** Attack radii (L2 norm of the perturbation of each example's word embeddings; their mean norm is printed). */
 const RADII = [0.05, 0.1];
 
@@ -52,13 +45,6 @@ export const CONFIGS = {
     train: [...goBase, '--defense', 'freelb', '--def-opt', 'freelb.advLr=0.04', '--def-opt', 'freelb.advInitMag=0.02', '--def-opt', 'freelb.advMaxNorm=0.1'],
   },
 };
-
-function sh(args) {
-  process.stderr.write(`$ parry ${args.join(' ')}\n`);
-  const r = spawnSync(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 28 });
-  if (r.status !== 0) throw new Error(`parry ${args[0]} failed with exit code ${r.status}`);
-  return r.stdout;
-}
 
 async function robustness(modelDir, dataName) {
   const core = await import(path.join(root, 'packages/core/dist/index.js'));
@@ -97,9 +83,9 @@ async function run(name) {
 const pct = (v) => `${(100 * v).toFixed(1)}%`;
 
 function report() {
-  const read = (n) => (fs.existsSync(path.join(work, `${n}.json`)) ? JSON.parse(fs.readFileSync(path.join(work, `${n}.json`), 'utf8')) : undefined);
+  const read = (n) => readJson(path.join(work, `${n}.json`));
   const trainTime = (r) => r.results.training.epochs.reduce((s, e) => s + (e.trainSeconds ?? e.seconds), 0);
-  const lines = [START, '', `### Hardening text classifiers (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, ${os.cpus()[0].model})`, ''];
+  const lines = [`### Hardening text classifiers (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, ${os.cpus()[0].model})`, ''];
   lines.push('Produced by `pnpm bench:text-harden` (packages/defenses/bench/text-harden.mjs). SST-2: BERT-style encoder from scratch, 1 layer,',
     'hidden 128, 2 heads, feed-forward 512, corpus WordPiece vocabulary 8,000, max length 64, 4 epochs, batch 32, AdamW lr 5e-4 (weight decay 0.1),',
     'dropout 0.3, seed 0; the best dev epoch is kept. Robust accuracy: embedding-space PGD (L2 ball per example over the word embeddings, 10 steps',
@@ -126,12 +112,7 @@ function report() {
   }
   const loads = Object.keys(CONFIGS).map(read).filter(Boolean).map((r) => r.load[0]);
   if (loads.length) lines.push('', `Load average (1 min) at the end of each run: ${loads.map((x) => x.toFixed(1)).join(', ')} — the machine was shared, so times are indicative.`);
-  lines.push('', END);
-  const text = fs.existsSync(docs) ? fs.readFileSync(docs, 'utf8') : '# Benchmarks\n';
-  const section = lines.join('\n');
-  const next = text.includes(START) ? text.replace(new RegExp(`${START}[\\s\\S]*?${END}`), section) : `${text.trimEnd()}\n\n${section}\n`;
-  fs.writeFileSync(docs, next);
-  process.stderr.write(`updated ${docs}\n`);
+  writeDocsSection('text-harden', lines);
 }
 
 fs.mkdirSync(work, { recursive: true });

@@ -12,20 +12,13 @@
  * docs/benchmarks.md is replaced; the rest of the file is kept. Data: PARRY_DATA_DIR (holding sst2/ and goemotions/)
  * or ../shared/data; a config whose data is absent is skipped with a message.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dataRoot, parry as sh, readJson, root, writeDocsSection } from '../../../scripts/bench-utils.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const cli = path.join(root, 'apps/cli/dist/bin.js');
-const dataRoot = path.resolve(process.env.PARRY_DATA_DIR ?? path.join(root, '../shared/data'));
 const work = path.join(root, 'runs/bench-text');
-const docs = path.join(root, 'docs/benchmarks.md');
-const START = '<!-- text-train:start -->';
-const END = '<!-- text-train:end -->';
 
 const encoder = ['--model', 'bert', '--hidden', '128', '--layers', '2', '--heads', '2', '--intermediate', '512', '--vocab', 'corpus', '--vocab-size', '8000'];
 export const CONFIGS = {
@@ -40,13 +33,6 @@ export const CONFIGS = {
     train: [...encoder, '--max-length', '64', '--epochs', '3', '--batch-size', '32', '--lr', '1e-3', '--dropout', '0.1', '--warmup', '0.1', '--seed', '0', '--multi-label'],
   },
 };
-
-function sh(args) {
-  process.stderr.write(`$ parry ${args.join(' ')}\n`);
-  const r = spawnSync(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 28 });
-  if (r.status !== 0) throw new Error(`parry ${args[0]} failed with exit code ${r.status}`);
-  return r.stdout;
-}
 
 function run(name) {
   const c = CONFIGS[name];
@@ -89,8 +75,8 @@ async function stepTime() {
 const pct = (v) => `${(100 * v).toFixed(1)}%`;
 
 function report() {
-  const read = (n) => (fs.existsSync(path.join(work, `${n}.json`)) ? JSON.parse(fs.readFileSync(path.join(work, `${n}.json`), 'utf8')) : undefined);
-  const lines = [START, '', `### Transformer text classifiers trained from scratch (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, ${os.cpus()[0].model})`, ''];
+  const read = (n) => readJson(path.join(work, `${n}.json`));
+  const lines = [`### Transformer text classifiers trained from scratch (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, ${os.cpus()[0].model})`, ''];
   lines.push('Produced by `pnpm bench:text` (packages/defenses/bench/text-train.mjs). Model: BERT-style encoder, 2 layers, hidden 128, 2 heads,',
     'feed-forward 512, GELU, post-LN, WordPiece vocabulary of 8,000 built from the training texts, max length 64, AdamW (weight decay 0.01,',
     'not on biases/LayerNorm), linear warm-up 10% then linear decay, gradient-norm clip 1, batch 32, dropout 0.1, seed 0. Dev numbers are on',
@@ -114,12 +100,7 @@ function report() {
     for (const r of st.rows) lines.push(`| ${r.vocabSize.toLocaleString('en-US')} | ${r.medianMs.toFixed(0)} ms | ${r.minMs.toFixed(0)} ms |`);
     lines.push('', `Load average while measuring: ${st.load.map((x) => x.toFixed(1)).join(' / ')}.`);
   }
-  lines.push('', END);
-  const text = fs.existsSync(docs) ? fs.readFileSync(docs, 'utf8') : '# Benchmarks\n';
-  const section = lines.join('\n');
-  const next = text.includes(START) ? text.replace(new RegExp(`${START}[\\s\\S]*?${END}`), section) : `${text.trimEnd()}\n\n${section}\n`;
-  fs.writeFileSync(docs, next);
-  process.stderr.write(`updated ${docs}\n`);
+  writeDocsSection('text-train', lines);
 }
 
 fs.mkdirSync(work, { recursive: true });
