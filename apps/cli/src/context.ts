@@ -1,4 +1,4 @@
-import { registerBuiltinAttacks } from '@parry/attacks';
+import { a2t, registerBuiltinAttacks } from '@parry/attacks';
 import { registerBuiltinDefenses } from '@parry/defenses';
 import { type BackendInfo, createRegistry, environmentInfo, initBackend, type PluginFactory, type Registry, UsageError } from '@parry/core';
 import { RESULTS_SCHEMA, RESULTS_VERSION } from '@parry/metrics';
@@ -11,6 +11,7 @@ const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
  */
 export function cliRegistry(plugins: readonly { factory: PluginFactory; source: string }[] = []): Registry {
   const registry = registerBuiltinDefenses(registerBuiltinAttacks(createRegistry()));
+  registry.register(a2t, '@parry/attacks');
   for (const p of plugins) registry.register(p.factory, p.source);
   return registry;
 }

@@ -63,9 +63,10 @@ export function loadTextSplit(spec: TextDataSpec, split: 'train' | 'dev' | 'test
 export function encodeDataset(ds: TextDataset, tokenizer: TextTokenizer, maxLength: number, limit?: number): EncodedTextSet {
   const examples = limit ? ds.examples.slice(0, limit) : ds.examples;
   const encodings: Encoding[] = examples.map((ex) => tokenizer.encode(ex.text, { maxLength, pair: ex.pair }));
+  const texts = examples.map((ex) => ex.text);
   if (ds.multiLabel) {
     const all = multiHot(ds);
-    return { encodings, labels: all.slice(0, examples.length * ds.labelNames.length) };
+    return { encodings, labels: all.slice(0, examples.length * ds.labelNames.length), texts };
   }
-  return { encodings, labels: Int32Array.from(examples, (ex) => ex.label!) };
+  return { encodings, labels: Int32Array.from(examples, (ex) => ex.label!), texts };
 }

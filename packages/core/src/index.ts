@@ -80,4 +80,4 @@ export {
 export { givenTarget, randomTarget, leastLikely, dlrLoss, logitMargin } from './criteria.js';
 export { defineConfig, type ParryConfig, type ParryPluginDefaults, type ParryPluginOptions } from './config.js';
 export * from './transformers/index.js';
-export type { TextModel, TextStepContext, StepGradients, TextDefenseHooks } from './text-defense.js';
+export type { TextModel, TextStepContext, StepGradients, TextDefenseHooks, TextTrainingSet, TextEpochContext } from './text-defense.js';

@@ -4,7 +4,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from './rng.js';
-import type { ProblemType, TextBatch } from './transformers/types.js';
+import type { Encoding, ProblemType, TextBatch, TextTokenizer } from './transformers/types.js';
 
 /** What the text trainer needs of a model (Parry's `TransformerClassifier` has it). */
 export interface TextModel {
@@ -44,12 +44,39 @@ export interface StepGradients {
   embedsGrad?: tf.Tensor3D;
 }
 
+/** A tokenised training set: class ids (single-label) or multi-hot rows `[n * numLabels]`, and the texts when known. */
+export interface TextTrainingSet {
+  encodings: Encoding[];
+  labels: Int32Array | Float32Array;
+  /** The source texts in the same order (attack-based defenses need them). */
+  texts?: readonly string[];
+}
+
+/** What `epochData` sees at the start of an epoch. */
+export interface TextEpochContext {
+  model: TextModel;
+  /** The original training set (not a previous epoch's). */
+  data: TextTrainingSet;
+  tokenizer?: TextTokenizer;
+  /** Token limit the set was encoded with. */
+  maxLength?: number;
+  epoch: number;
+  epochs: number;
+  /** Seed of this epoch (derived from the run's seed, so a resumed run repeats it). */
+  seed: number;
+}
+
 /**
  * The text trainer's hooks of a defense (`domain: 'text'`). `gradients` replaces the clean forward/backward
  * (FreeLB-style methods whose loss is only adversarial); `extraGradients` adds to it (FGM, PGD, SMART, R-Drop). Both
  * run inside the step's `tf.tidy`, so intermediate tensors are freed.
  */
 export interface TextDefenseHooks {
+  /**
+   * Called at the start of every epoch: return the set to train on this epoch (e.g. the original plus adversarial
+   * examples of the current model), or nothing to keep the original.
+   */
+  epochData?(ctx: TextEpochContext): Promise<TextTrainingSet | undefined> | TextTrainingSet | undefined;
   gradients?(ctx: TextStepContext): StepGradients;
   extraGradients?(ctx: TextStepContext, clean: StepGradients): StepGradients;
   /** Ask the clean step to also return the gradient w.r.t. the inputs_embeds (`StepGradients.embedsGrad`). */

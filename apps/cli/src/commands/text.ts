@@ -224,6 +224,8 @@ export async function trainTextCommand(o: TextTrainCommandOptions): Promise<Resu
       maxGradNorm: o.maxGradNorm,
       labelSmoothing: o.labelSmoothing,
       defenses,
+      tokenizer,
+      maxLength: o.maxLength,
       evalSet: devSet,
       earlyStop: o.earlyStop,
       checkpointDir,

@@ -253,7 +253,7 @@ export function registerTrainCommand(program: Command, argv: string[]): void {
     .addOption(new Option('--init <scheme>', 'weight initialisation: he (He-normal) or torch (PyTorch default, as in Wong et al. 2020)').choices(['he', 'torch']).default('he'))
     .option('--dropout <rate>', 'dropout before the last layer (default 0.3; text: every dropout of the encoder, default 0.1)', wrap('--dropout', parseRate))
     .addOption(new Option('--schedule <kind>', 'learning-rate schedule (cyclic: 0 -> lr at 40% -> 0; piecewise: x0.1 at 50% and 75%)').choices(['cosine', 'constant', 'cyclic', 'piecewise']).default('cosine'))
-    .option('--defense <names>', 'comma-separated defenses: fgsm-rs, pgd-at, trades, weight-decay, label-smoothing, gaussian-noise; text: fgm, pgd-embed, freelb, smart, r-drop (see `parry list`)')
+    .option('--defense <names>', 'comma-separated defenses: fgsm-rs, pgd-at, trades, weight-decay, label-smoothing, gaussian-noise; text: fgm, pgd-embed, freelb, smart, r-drop, a2t (see `parry list`)')
     .option('--eps <x>', 'linf epsilon for the defenses and the per-epoch PGD evaluation (default 0.3; text: sets the eps of FGM / PGD / SMART)', wrap('--eps', (f, v) => {
       const x = Number(v);
       if (!(Number.isFinite(x) && x >= 0)) throw new UsageError(`${f} must be a number >= 0, got "${v}"`);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createRng, createTransformerClassifier, initBackend, smallConfig, type TextTokenizer, type TransformerClassifier, wordPieceTokenizer } from '@parry/core';
 import { trainText } from '@parry/defenses';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attackAugmentedTraining } from './adversarial-training.js';
+import { a2t, type A2tEpoch } from './adversarial-training.js';
 import { runTextAttack } from './attack.js';
 import { modelWordVectors } from './embeddings.js';
 import { untargetedGoal } from './goals.js';
@@ -143,34 +143,39 @@ describe('white-box victim (Parry encoder)', () => {
   });
 });
 
-describe('attack-augmented (A2T-style) training', () => {
+describe('A2T-style adversarial training (parry/a2t on the text trainer)', () => {
   it('clean epochs first, then adversarial texts added with their labels kept', async () => {
     const m = tinyModel(3);
     try {
       const set = toyTexts(120, 7);
-      const epochs: number[] = [];
-      const r = await attackAugmentedTraining(m, tok, set, {
-        attack: pwwsRecipe({ synonyms: (w) => (w === 'great' ? ['fine'] : []) }),
-        epochs: 6,
-        cleanEpochs: 5,
-        fraction: 0.5,
-        maxLength: 32,
-        train: { batchSize: 16, learningRate: 3e-3 },
-        onEpoch: (e) => void epochs.push(e.epoch),
+      const encodings = set.texts.map((t) => tok.encode(t, { maxLength: 32 }));
+      const plugin = a2t({ recipe: 'deepwordbug', cleanEpochs: 5, fraction: 0.5 });
+      const r = await trainText(m, { encodings, labels: set.labels, texts: set.texts }, {
+        epochs: 6, batchSize: 16, learningRate: 5e-3, schedule: 'constant', warmupRatio: 0, seed: 0, padId: tok.padId, tokenizer: tok, maxLength: 32, defenses: [plugin],
       });
-      expect(epochs).toEqual([1, 2, 3, 4, 5, 6]);
-      expect(r.epochs.map((e) => e.adversarial)).toEqual([false, false, false, false, false, true]);
-      expect(r.epochs[0].added).toBe(0);
-      expect(r.epochs[5].attacked).toBe(60);
-      expect(r.epochs[5].added).toBe(r.adversarialExamples.length);
-      expect(r.epochs[5].attackSummary!.successful).toBe(r.adversarialExamples.length);
-      expect(r.adversarialExamples.length).toBeGreaterThan(0);
-      for (const a of r.adversarialExamples) {
-        expect(set.labels[a.source]).toBe(1); // only "great" sentences can be attacked by great -> fine
-        expect(a.text).toBe(set.texts[a.source].replace(/\bgreat\b/g, 'fine'));
-      }
+      const history = (plugin as unknown as { history: A2tEpoch[] }).history;
+      expect(history.map((h) => h.epoch)).toEqual([6]);
+      expect(r.epochs.map((e) => e.trainExamples)).toEqual([undefined, undefined, undefined, undefined, undefined, 120 + history[0].added.length]);
+      expect(history[0].attacked).toBe(60);
+      expect(history[0].summary.successful).toBe(history[0].added.length);
+      expect(history[0].added.length).toBeGreaterThan(0);
+      for (const a of history[0].added) expect(a.text).not.toBe(set.texts[a.source]);
+      // the labels of the added texts are their sources' labels: check through the set the hook returns
+      const again = await plugin.epochData!({ model: m, data: { encodings, labels: set.labels, texts: set.texts }, tokenizer: tok, maxLength: 32, epoch: 6, epochs: 6, seed: 1 });
+      const added = (plugin as unknown as { history: A2tEpoch[] }).history[1].added;
+      expect(Array.from(again!.labels.slice(120))).toEqual(added.map((a) => set.labels[a.source]));
+      expect(again!.texts!.slice(120)).toEqual(added.map((a) => a.text));
     } finally {
       m.dispose();
     }
   }, 120_000);
+
+  it('refuses a training set without texts', async () => {
+    const m = tinyModel(4);
+    const set = toyTexts(8, 1);
+    await expect(
+      trainText(m, { encodings: set.texts.map((t) => tok.encode(t)), labels: set.labels }, { epochs: 1, batchSize: 4, learningRate: 1e-3, seed: 0, padId: 0, tokenizer: tok, defenses: [a2t({ cleanEpochs: 0 })] }),
+    ).rejects.toThrow(/needs the training texts/);
+    m.dispose();
+  });
 });

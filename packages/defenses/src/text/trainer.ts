@@ -6,6 +6,8 @@ import {
   type TextDefenseHooks,
   type TextModel,
   type TextStepContext,
+  type TextTokenizer,
+  type TextTrainingSet,
   UsageError,
 } from '@parry/core';
 import { multiLabelMetrics } from '@parry/metrics';
@@ -15,10 +17,7 @@ import { epochSeed } from '../trainer.js';
 import { bucketedBatches, disposeBatch, lengthSortedBatches, padBatch } from './batching.js';
 
 /** Tokenised examples and their labels: class ids (single-label) or multi-hot rows `[n * numLabels]` (multi-label). */
-export interface EncodedTextSet {
-  encodings: Encoding[];
-  labels: Int32Array | Float32Array;
-}
+export type EncodedTextSet = TextTrainingSet;
 
 /** A defense the text trainer runs: a registered `domain: 'text'` defense plugin, or any object with a name and the hooks. */
 export type TextDefense = { readonly name: string; readonly options?: unknown; readonly domain?: 'image' | 'text'; dispose?(): void } & TextDefenseHooks;
@@ -52,6 +51,10 @@ export interface TextTrainOptions {
   earlyStop?: number;
   /** Hardening methods, composed in order. */
   defenses?: readonly TextDefense[];
+  /** Handed to `epochData` hooks (attack-based defenses tokenize new texts with it). */
+  tokenizer?: TextTokenizer;
+  /** Token limit the sets were encoded with (handed to `epochData` hooks). */
+  maxLength?: number;
   /** A checkpoint after every epoch in `<checkpointDir>/epoch-NNNN/`; `resume` continues from the newest. */
   checkpointDir?: string;
   resume?: boolean;
@@ -71,6 +74,8 @@ export interface TextEvalMetrics {
 export interface TextEpochRecord {
   epoch: number;
   loss: number;
+  /** Examples trained on this epoch, when an `epochData` hook changed the set. */
+  trainExamples?: number;
   learningRate: number;
   trainSeconds: number;
   seconds: number;
@@ -355,15 +360,25 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
     for (let epoch = resumedFrom + 1; epoch <= options.epochs && !stoppedEarly; epoch++) {
       const start = performance.now();
       const rng = createRng(epochSeed(options.seed, epoch));
-      const batches = bucketedBatches(lengths, options.batchSize, rng.fork());
+      let set: EncodedTextSet = data;
+      for (const d of defenses) {
+        if (!d.epochData) continue;
+        const next = await d.epochData({ model, data, tokenizer: options.tokenizer, maxLength: options.maxLength, epoch, epochs: options.epochs, seed: epochSeed(options.seed, epoch) });
+        if (next) {
+          checkSet(`${d.name}'s epoch ${epoch}`, next, L, multi);
+          set = next;
+        }
+      }
+      const batches = bucketedBatches(set === data ? lengths : set.encodings.map((e) => e.ids.length), options.batchSize, rng.fork());
       let lossSum = 0;
       let lr = 0;
       for (const [step, indices] of batches.entries()) {
-        const globalStep = (epoch - 1) * steps + step;
+        // Progress in units of the original set's steps, so an epoch with added examples keeps the schedule's shape.
+        const globalStep = Math.round((epoch - 1 + step / batches.length) * steps);
         lr = warmupLinearRate(options.learningRate, globalStep, totalSteps, warmupSteps, options.schedule ?? 'linear');
         const stepRng = rng.fork();
-        const batch = padBatch(data.encodings, indices, options.padId, padMultiple);
-        const targets = targetsFor(data, indices, L, multi, smoothing);
+        const batch = padBatch(set.encodings, indices, options.padId, padMultiple);
+        const targets = targetsFor(set, indices, L, multi, smoothing);
         const ctx: TextStepContext = {
           model,
           batch,
@@ -403,10 +418,10 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
         lossT.dispose();
         if (!Number.isFinite(loss)) throw new UsageError(`training loss became ${loss} at epoch ${epoch}, step ${step + 1}; lower the learning rate or enable gradient clipping`);
         lossSum += loss;
-        options.onBatch?.({ epoch, step: step + 1, steps, loss });
+        options.onBatch?.({ epoch, step: step + 1, steps: batches.length, loss });
       }
       const trainSeconds = (performance.now() - start) / 1000;
-      const record: TextEpochRecord = { epoch, loss: lossSum / steps, learningRate: lr, trainSeconds, seconds: 0 };
+      const record: TextEpochRecord = { epoch, loss: lossSum / batches.length, learningRate: lr, trainSeconds, seconds: 0, ...(set !== data ? { trainExamples: set.encodings.length } : {}) };
       if (options.evalSet) {
         const probs = await predictText(model, options.evalSet.encodings, options.padId, options.evalBatchSize ?? 64);
         record.dev = textMetrics(probs, options.evalSet, L, multi);
