@@ -70,6 +70,26 @@ describe('parry train / eval on text models', () => {
     expect(results.clean.accuracy).toBeCloseTo(train.clean.accuracy, 10);
   });
 
+  it('fine-tunes a saved folder (new head for a new label set) and resumes from checkpoints', () => {
+    const base = path.join(work, 'sentiment');
+    const out = path.join(work, 'finetuned');
+    const args = ['train', '--model', base, '--data', 'train.jsonl', '--dev', 'dev.jsonl', '--text-column', 'text', '--label-column', 'tags', '--multi-label', '--epochs', '2', '--lr', '3e-3', '--quiet', '--out', out, '--checkpoint-dir', `${out}.ck`];
+    const r = parry(args, work);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const results = JSON.parse(fs.readFileSync(path.join(out, 'train-results.json'), 'utf8'));
+    expect(results.training.hyperparameters.from).toBe(`fine-tuned from ${base}`);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')).id2label).toEqual({ 0: 'music', 1: 'negative', 2: 'positive' });
+    // the tokenizer (and encoder) came from the base folder
+    expect(fs.readFileSync(path.join(out, 'vocab.txt'), 'utf8')).toBe(fs.readFileSync(path.join(base, 'vocab.txt'), 'utf8'));
+    // a resumed run with the same flags continues from the last checkpoint and ends with the same results
+    const again = parry([...args, '--resume'], work);
+    expect(again.code).toBe(0);
+    const resumed = JSON.parse(fs.readFileSync(path.join(out, 'train-results.json'), 'utf8'));
+    expect(resumed.training.epochs).toEqual(results.training.epochs.map((e: Record<string, unknown>) => ({ ...e, seconds: expect.any(Number), trainSeconds: expect.any(Number) })));
+    expect(resumed.clean).toEqual(results.clean);
+  });
+
   it('trains a multi-label model on JSONL with per-label thresholds and reports per-label metrics', () => {
     const out = path.join(work, 'tags');
     const r = parry(['train', ...small, '--data', 'train.jsonl', '--dev', 'dev.jsonl', '--text-column', 'text', '--label-column', 'tags', '--multi-label', '--epochs', '6', '--out', out], work);
