@@ -258,6 +258,26 @@ describe('symmetric KL', () => {
 });
 
 describe('hooks on one step', () => {
+  it('before startEpoch every method is plain training (clean start for adversarial training from scratch)', async () => {
+    const model = tinyModel(1, { problemType: 'multi_label_classification', numLabels: 3 });
+    const data = toyData(6, 1, true);
+    const { ctx, dispose } = stepContext(model, data, 6); // epoch 1
+    const clean = tf.tidy(() => cleanGradients(ctx) as unknown as tf.TensorContainer) as unknown as StepGradients;
+    for (const d of [fgm({ startEpoch: 2 }), pgdEmbed({ startEpoch: 2 }), smart({ startEpoch: 2 }), rdrop({ startEpoch: 2 })]) {
+      const extra = d.extraGradients!(ctx, clean);
+      expect(Object.keys(extra.grads), d.name).toEqual([]);
+      expect((await extra.loss.data())[0], d.name).toBe(0);
+      extra.loss.dispose();
+    }
+    const replaced = tf.tidy(() => freelb({ startEpoch: 2 }).gradients!(ctx) as unknown as tf.TensorContainer) as unknown as StepGradients;
+    for (const k of Object.keys(clean.grads)) expect(await maxAbsDiff(replaced.grads[k], clean.grads[k])).toBe(0);
+    const active = tf.tidy(() => fgm({ startEpoch: 1 }).extraGradients!(ctx, clean) as unknown as tf.TensorContainer) as unknown as StepGradients;
+    expect(Object.keys(active.grads).length).toBe(ctx.params.length);
+    tf.dispose([clean.loss, replaced.loss, active.loss, ...Object.values(clean.grads), ...Object.values(replaced.grads), ...Object.values(active.grads)]);
+    dispose();
+    model.dispose();
+  });
+
   it('FreeLB with K=1 and zero init gives exactly the clean step', async () => {
     const model = tinyModel(1, { problemType: 'multi_label_classification', numLabels: 3 });
     const data = toyData(6, 1, true);

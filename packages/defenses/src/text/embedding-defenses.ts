@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createRng, defineDefense, parseOptions, type TextBatch, UsageError, z } from '@parry/core';
 import { multiLabelMetrics } from '@parry/metrics';
 import { disposeBatch, lengthSortedBatches, padBatch } from './batching.js';
-import { type EncodedTextSet, gradientsAtOffset, type StepGradients, type TextDefense, type TextModel, type TextStepContext, textLoss } from './trainer.js';
+import { cleanGradients, type EncodedTextSet, gradientsAtOffset, type StepGradients, type TextDefense, type TextModel, type TextStepContext, textLoss } from './trainer.js';
 
 /** Norm of an embedding perturbation, taken per example over the whole `[T, E]` slice. */
 export type PerturbNorm = 'l2' | 'linf';
@@ -128,6 +128,11 @@ export function symmetricKl(a: tf.Tensor2D, b: tf.Tensor2D, multiLabel: boolean)
   });
 }
 
+/** What an extra-gradient hook returns while it is not active yet: nothing to add. */
+function inactive(): StepGradients {
+  return { loss: tf.scalar(0), grads: {} };
+}
+
 /** `objective(logits at embeds + delta)` and its gradients w.r.t. the parameters (by HF name) and `delta`. */
 function gradsAt(ctx: TextStepContext, delta: tf.Tensor3D, objective?: (logits: tf.Tensor2D) => tf.Scalar): StepGradients & { deltaGrad: tf.Tensor3D } {
   const at = gradientsAtOffset(ctx, delta, objective);
@@ -167,6 +172,7 @@ const norm = z.enum(['l2', 'linf']);
 export const fgmOptionsSchema = z
   .object({
     eps: z.number().nonnegative().default(1).describe('L2 norm of the perturbation per example (1.0 is the usual value for BERT)'),
+    startEpoch: z.number().int().positive().default(1).describe('first epoch the method runs (before it, plain training: adversarial training from random weights needs a clean start)'),
   })
   .strict();
 export type FgmOptions = z.input<typeof fgmOptionsSchema>;
@@ -184,6 +190,7 @@ export const fgm = defineDefense({
     return {
       needsEmbedsGrad: true,
       extraGradients(ctx, clean) {
+        if (ctx.epoch < o.startEpoch) return inactive();
         const mask = tokenMask(ctx.batch);
         let g = clean.embedsGrad;
         if (!g) {
@@ -204,6 +211,7 @@ export const pgdEmbedOptionsSchema = z
     steps: z.number().int().positive().default(3).describe('ascent steps K'),
     norm: norm.default('l2').describe('l2 or linf ball'),
     init: z.enum(['zero', 'random']).default('zero').describe('start at 0 or uniformly in the ball'),
+    startEpoch: z.number().int().positive().default(1).describe('first epoch the method runs (before it, plain training: adversarial training from random weights needs a clean start)'),
   })
   .strict();
 export type PgdEmbedOptions = z.input<typeof pgdEmbedOptionsSchema>;
@@ -221,6 +229,7 @@ export const pgdEmbed = defineDefense({
     return {
       needsEmbedsGrad: o.init === 'zero',
       extraGradients(ctx, clean) {
+        if (ctx.epoch < o.startEpoch) return inactive();
         const mask = tokenMask(ctx.batch);
         const embeds = ctx.model.embed(ctx.batch.inputIds);
         let delta = o.init === 'random' ? randomInBall(embeds.shape, mask, o.eps, o.norm, ctx.rng.tfSeed()) : tf.zerosLike(embeds);
@@ -242,6 +251,7 @@ export const freelbOptionsSchema = z
     advInitMag: z.number().nonnegative().default(0.1).describe('initial perturbation magnitude (0 = start at 0)'),
     advMaxNorm: z.number().nonnegative().default(0).describe('radius of the ball (0 = unbounded)'),
     norm: norm.default('l2').describe('l2 or linf'),
+    startEpoch: z.number().int().positive().default(1).describe('first epoch the method runs (before it, plain training: adversarial training from random weights needs a clean start)'),
   })
   .strict();
 export type FreelbOptions = z.input<typeof freelbOptionsSchema>;
@@ -259,6 +269,7 @@ export const freelb = defineDefense({
   create: (o) => {
     return {
       gradients(ctx) {
+        if (ctx.epoch < o.startEpoch) return cleanGradients(ctx);
         const mask = tokenMask(ctx.batch);
         const shape = embedsShape(ctx);
         let delta = freelbInit(shape, mask, o.advInitMag, o.norm, ctx.rng.tfSeed());
@@ -289,6 +300,7 @@ export const smartOptionsSchema = z
     beta: z.number().min(0).max(1).default(0.99).describe('EMA momentum of the proximal copy during the first betaSwitch of training'),
     betaLate: z.number().min(0).max(1).default(0.999).describe('EMA momentum afterwards'),
     betaSwitch: z.number().min(0).max(1).default(0.1).describe('fraction of all steps using beta'),
+    startEpoch: z.number().int().positive().default(1).describe('first epoch the method runs (before it, plain training: adversarial training from random weights needs a clean start)'),
   })
   .strict();
 export type SmartOptions = z.input<typeof smartOptionsSchema>;
@@ -328,6 +340,7 @@ export const smart = defineDefense({
     };
     return {
       extraGradients(ctx) {
+        if (ctx.epoch < o.startEpoch) return inactive();
         const multi = isMulti(ctx.model);
         const vars = ctx.params.map((p) => p.variable);
         const forward = { training: true, seed: ctx.seed };
@@ -377,6 +390,7 @@ export const smart = defineDefense({
 export const rdropOptionsSchema = z
   .object({
     alpha: z.number().nonnegative().default(1).describe('weight of the consistency term alpha * symKL / 2'),
+    startEpoch: z.number().int().positive().default(1).describe('first epoch the method runs (before it, plain training: adversarial training from random weights needs a clean start)'),
   })
   .strict();
 export type RdropOptions = z.input<typeof rdropOptionsSchema>;
@@ -395,6 +409,7 @@ export const rdrop = defineDefense({
   create: (o) => {
     return {
       extraGradients(ctx) {
+        if (ctx.epoch < o.startEpoch) return inactive();
         const multi = isMulti(ctx.model);
         const vars = ctx.params.map((p) => p.variable);
         let seed2 = ctx.rng.tfSeed();
