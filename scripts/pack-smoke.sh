@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Publishability smoke test: pack @parry/core, @parry/attacks and the example plugin with pnpm, install the tarballs
+# Publishability smoke test: pack @parry/core, -metrics, -defenses, -attacks and the example plugin with pnpm, install the tarballs
 # into a scratch project outside the workspace with npm (registry only for tfjs), and run an attack from a short script.
 # Needs `pnpm build` first.
 set -euo pipefail
@@ -8,14 +8,15 @@ scratch="$(mktemp -d "${TMPDIR:-/tmp}/parry-pack-smoke-XXXXXX")"
 trap '[ -n "${KEEP:-}" ] || rm -rf "$scratch"' EXIT
 pnpm_cmd=(pnpm)
 command -v pnpm >/dev/null || pnpm_cmd=(npx -y pnpm@12.21.0)   # a clean CI machine has only node and npm
-for pkg in packages/core packages/attacks examples/parry-plugin-example; do
+for pkg in packages/core packages/metrics packages/defenses packages/attacks examples/parry-plugin-example; do
   (cd "$root/$pkg" && "${pnpm_cmd[@]}" pack --pack-destination "$scratch" >/dev/null)
 done
 cd "$scratch"
-core=$(ls parry-core-*.tgz) attacks=$(ls parry-attacks-*.tgz) plugin=$(ls parry-plugin-example-*.tgz)
+core=$(ls parry-core-*.tgz) metrics=$(ls parry-metrics-*.tgz) defenses=$(ls parry-defenses-*.tgz) attacks=$(ls parry-attacks-*.tgz) plugin=$(ls parry-plugin-example-*.tgz)
 cat > package.json <<JSON
 { "name": "parry-pack-smoke", "private": true, "type": "module",
-  "dependencies": { "@parry/core": "file:./$core", "@parry/attacks": "file:./$attacks", "parry-plugin-example": "file:./$plugin",
+  "dependencies": { "@parry/core": "file:./$core", "@parry/metrics": "file:./$metrics", "@parry/defenses": "file:./$defenses",
+                    "@parry/attacks": "file:./$attacks", "parry-plugin-example": "file:./$plugin",
                     "@tensorflow/tfjs-core": "4.22.0", "@tensorflow/tfjs-layers": "4.22.0" } }
 JSON
 npm install --no-audit --no-fund --loglevel=error >/dev/null
@@ -34,5 +35,13 @@ for (const name of ['parry/pgd', 'example/noise']) {
   const r = await runAttack(registry.create(name, {}), model, x, untargeted(y), { epsilons: [0.3], seed: 0 });
   console.log(`${name} on ${info.name}: success ${(await r.perEpsilon[0].success.data()).filter(Boolean).length}/8`);
 }
+// text: the packed core's tokenizer (bert-base-uncased vocabulary from its npm dependency), encoder and the defenses' trainer
+const { bertBaseUncasedTokenizer, createTransformerClassifier, smallConfig } = await import('@parry/core');
+const { trainText } = await import('@parry/defenses');
+const tok = bertBaseUncasedTokenizer();
+const enc = ['a fine film', 'an awful film'].map((t) => tok.encode(t));
+const m = createTransformerClassifier(smallConfig('bert', { vocabSize: tok.vocabSize, hiddenSize: 16, numHeads: 2, intermediateSize: 32, numLayers: 1 }));
+const r = await trainText(m, { encodings: enc, labels: Int32Array.from([1, 0]) }, { epochs: 1, batchSize: 2, learningRate: 1e-3, seed: 0, padId: tok.padId });
+console.log(`text: "a fine film" -> ${enc[0].ids.join(',')}; one BERT training step, loss ${r.epochs[0].loss.toFixed(3)}`);
 JS
 node smoke.mjs
