@@ -20,6 +20,7 @@ import {
 import { InputError, loadPretrained, UsageError } from '@parry/core';
 import { createWordNet, edaSynonyms } from '@parry/defenses';
 import { type Results, writeResults } from '@parry/metrics';
+import { createProgress } from '../progress.js';
 import { log, out, resultsHeader, setupBackend } from '../context.js';
 import { loadTextSplit, type TextDataSpec } from '../text-data.js';
 
@@ -87,11 +88,17 @@ export async function textAttackCommand(o: TextAttackCommandOptions): Promise<Re
     const wordnet = recipe === 'pwws' ? createWordNet() : undefined;
     const attack = textRecipe(recipe, { synonyms: wordnet ? (w) => edaSynonyms(w, wordnet) : undefined, vectors });
     if (!o.quiet) log(`${attack.name} on ${examples.length} ${o.split} examples of ${ds.name} against ${victim.name}, backend ${backend.name}`);
+    const bar = createProgress(attack.name, examples.length, { quiet: o.quiet });
+    const tally = { successful: 0, failed: 0, skipped: 0 };
     const { records, summary } = await runTextAttack(attack, victim, examples, {
       queryBudget: o.queryBudget,
       seed: o.seed ?? 0,
-      onExample: o.quiet ? undefined : (r, done, total) => log(`[${done}/${total}] ${r.status}${r.reason ? ` (${r.reason})` : ''}, ${r.queries} queries`),
+      onExample: (r, done) => {
+        tally[r.status] += 1;
+        bar.update(done, `${tally.successful} successful, ${tally.failed} failed, ${tally.skipped} skipped`);
+      },
     });
+    bar.stop();
     const keep = records.filter((r) => r.status !== 'skipped').slice(0, o.examples ?? 50);
     const name = (r: TextAttackRecord, key: 'originalPrediction' | 'perturbedPrediction') => r[key].join(', ') || '(none)';
     const gold = (r: TextAttackRecord) => (r.label !== undefined ? ds.labelNames[r.label] : (r.labels ?? []).map((j) => ds.labelNames[j]).join(', ') || '(none)');
