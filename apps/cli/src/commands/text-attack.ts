@@ -23,8 +23,9 @@ import { type Results, writeResults } from '@parry/metrics';
 import { createProgress } from '../progress.js';
 import { log, out, resultsHeader, setupBackend } from '../context.js';
 import { loadTextSplit, type TextDataSpec } from '../text-data.js';
+import type { TextRunFlags } from './text.js';
 
-export interface TextAttackCommandOptions extends Partial<TextDataSpec> {
+export interface TextAttackCommandOptions extends Partial<TextDataSpec>, TextRunFlags {
   /** A Parry / Hugging Face model folder (config.json + model.safetensors + tokenizer). */
   model: string;
   split: 'train' | 'dev' | 'test';
@@ -41,12 +42,6 @@ export interface TextAttackCommandOptions extends Partial<TextDataSpec> {
   batchSize?: number;
   /** Per-example records kept in results.json (default 50). */
   examples?: number;
-  out: string;
-  backend?: string;
-  offline?: boolean;
-  json?: boolean;
-  quiet?: boolean;
-  argv?: string[];
   /** A ready victim (e.g. the black-box ONNX one) instead of loading `model` as a Parry encoder. */
   victim?: TextVictim;
 }

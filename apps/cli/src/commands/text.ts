@@ -284,16 +284,22 @@ export async function trainTextCommand(o: TextTrainCommandOptions): Promise<Resu
   }
 }
 
-export interface TextEvalCommandOptions extends Partial<TextDataSpec> {
-  model: string;
-  split: 'train' | 'dev' | 'test';
-  limit?: number;
+/** Flags every text command that loads a model folder and writes a results file shares. */
+export interface TextRunFlags {
+  /** Results file to write. */
   out: string;
   backend?: string;
+  /** Never download: use the Hub cache only. */
   offline?: boolean;
   json?: boolean;
   quiet?: boolean;
   argv?: string[];
+}
+
+export interface TextEvalCommandOptions extends Partial<TextDataSpec>, TextRunFlags {
+  model: string;
+  split: 'train' | 'dev' | 'test';
+  limit?: number;
 }
 
 /** True when `dir` is a Hugging Face model folder (has config.json), as written by `parry train --model`. */
