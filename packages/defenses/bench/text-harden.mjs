@@ -23,8 +23,9 @@ const RADII = [0.05, 0.1];
 
 const sst2Base = ['--model', 'bert', '--hidden', '128', '--layers', '1', '--heads', '2', '--intermediate', '512', '--vocab', 'corpus', '--vocab-size', '8000',
   '--max-length', '64', '--epochs', '4', '--batch-size', '32', '--lr', '5e-4', '--weight-decay', '0.1', '--dropout', '0.3', '--warmup', '0.1', '--seed', '0'];
-const goBase = ['--model', 'bert', '--hidden', '128', '--layers', '1', '--heads', '2', '--intermediate', '512', '--vocab', 'corpus', '--vocab-size', '8000',
-  '--max-length', '48', '--epochs', '4', '--batch-size', '64', '--lr', '2e-3', '--dropout', '0.1', '--warmup', '0.05', '--seed', '0', '--multi-label'];
+/** The GoEmotions config of `pnpm bench:text` (same flags, so its finished run can be reused as the plain one). */
+const goBase = ['--model', 'bert', '--hidden', '128', '--layers', '2', '--heads', '2', '--intermediate', '512', '--vocab', 'corpus', '--vocab-size', '8000',
+  '--max-length', '64', '--epochs', '3', '--batch-size', '32', '--lr', '1e-3', '--dropout', '0.1', '--warmup', '0.1', '--seed', '0', '--multi-label'];
 
 /** Every method starts after one plain epoch: adversarial training from random weights collapsed to the majority class here. */
 const start = (name) => ['--def-opt', `${name}.startEpoch=2`];
@@ -83,6 +84,41 @@ async function run(name) {
   fs.writeFileSync(path.join(work, `${name}.json`), JSON.stringify({ name, wallSeconds, load: os.loadavg(), robust, results }, null, 2));
 }
 
+/**
+ * Relative cost of each method, measured back to back in one process on the same 1,280 SST-2 training sentences
+ * (1-layer encoder as above, batch 32, 2 epochs, methods active from the start): median step time / plain's.
+ */
+async function methodCost() {
+  const core = await import(path.join(root, 'packages/core/dist/index.js'));
+  const defenses = await import(path.join(root, 'packages/defenses/dist/index.js'));
+  const datasets = await import(path.join(root, 'packages/datasets/dist/index.js'));
+  await core.initBackend({});
+  const ds = datasets.loadSst2(path.join(dataRoot, 'sst2'), 'train');
+  const texts = ds.examples.slice(0, 1280).map((e) => e.text);
+  const tokenizer = core.wordPieceTokenizer(core.buildWordPieceVocab(texts, { vocabSize: 4000 }), { lowercase: true });
+  const set = { encodings: texts.map((t) => tokenizer.encode(t, { maxLength: 64 })), labels: Int32Array.from(ds.examples.slice(0, 1280), (e) => e.label) };
+  const methods = {
+    plain: [],
+    fgm: [defenses.fgm({ eps: 0.1 })],
+    'pgd-3': [defenses.pgdEmbed({ eps: 0.1, alpha: 0.04 })],
+    'freelb-3': [defenses.freelb({ advLr: 0.04, advInitMag: 0.02, advMaxNorm: 0.1 })],
+    smart: [defenses.smart({ eps: 0.1, stepSize: 0.03, norm: 'l2', noiseStd: 0.01 })],
+    'r-drop': [defenses.rdrop()],
+  };
+  const rows = {};
+  for (const [name, ds_] of Object.entries(methods)) {
+    const config = core.smallConfig('bert', { vocabSize: tokenizer.vocabSize, hiddenSize: 128, numLayers: 1, numHeads: 2, intermediateSize: 512, hiddenDropout: 0.3, attentionDropout: 0.3, classifierDropout: 0.3 });
+    const model = core.createTransformerClassifier(config, { seed: 0 });
+    const times = [];
+    await defenses.trainText(model, set, { epochs: 2, batchSize: 32, learningRate: 5e-4, seed: 0, padId: tokenizer.padId, defenses: ds_, onBatch: () => times.push(performance.now()) });
+    const steps = times.slice(1).map((t, i) => t - times[i]).sort((a, b) => a - b);
+    rows[name] = steps[Math.floor(steps.length / 2)];
+    model.dispose();
+    for (const d of ds_) d.dispose?.();
+  }
+  fs.writeFileSync(path.join(work, 'method-cost.json'), JSON.stringify({ load: os.loadavg(), medianStepMs: rows }, null, 2));
+}
+
 const pct = (v) => `${(100 * v).toFixed(1)}%`;
 
 function report() {
@@ -107,8 +143,8 @@ function report() {
   }
   const gp = read('go-plain');
   if (gp) {
-    lines.push('', 'GoEmotions (28 labels, multi-label; all 43,410 training examples, 1 layer, hidden 128, max length 48, 4 epochs, batch 64, lr 2e-3,',
-      'dropout 0.1, FreeLB from epoch 2), dev split:', '');
+    lines.push('', 'GoEmotions (28 labels, multi-label; all 43,410 training examples, 2 layers, hidden 128, max length 64, 3 epochs, batch 32, lr 1e-3,',
+      'dropout 0.1, FreeLB from epoch 2; the plain run is the one of `pnpm bench:text`), dev split:', '');
     lines.push(`| method | dev micro-F1 @0.5 | dev macro-F1 @0.5 | dev macro-F1 (thresholds tuned on dev) | micro-F1 under PGD eps ${RADII[0]} / ${RADII[1]} | train time (x plain) |`, '|---|---|---|---|---|---|');
     for (const name of ['go-plain', 'go-freelb3']) {
       const r = read(name);
@@ -117,6 +153,12 @@ function report() {
       const best = t.epochs.find((e) => e.epoch === t.hyperparameters.bestEpoch) ?? t.epochs.at(-1);
       lines.push(`| ${CONFIGS[name].label} | ${best.microF1.toFixed(3)} | ${best.macroF1.toFixed(3)} | ${r.results.clean.macroF1.toFixed(3)} | ${r.robust[RADII[0]].microF1.toFixed(3)} / ${r.robust[RADII[1]].microF1.toFixed(3)} | ${trainTime(r).toFixed(0)} s (${(trainTime(r) / trainTime(gp)).toFixed(2)}) |`);
     }
+  }
+  const cost = read('method-cost');
+  if (cost) {
+    const m = cost.medianStepMs;
+    lines.push('', 'Cost per training step, measured back to back in one process (1,280 SST-2 sentences, the 1-layer encoder, batch 32, median step):', '');
+    lines.push(`| ${Object.keys(m).join(' | ')} |`, `|${Object.keys(m).map(() => '---').join('|')}|`, `| ${Object.values(m).map((v) => `${v.toFixed(0)} ms (${(v / m.plain).toFixed(2)}x)`).join(' | ')} |`);
   }
   const loads = Object.keys(CONFIGS).map(read).filter(Boolean).map((r) => r.load[0]);
   if (loads.length) lines.push('', `Load average (1 min) at the end of each run: ${loads.map((x) => x.toFixed(1)).join(', ')} — the machine was shared, so times are indicative.`);
@@ -127,8 +169,12 @@ fs.mkdirSync(work, { recursive: true });
 const args = process.argv.slice(2);
 if (!args.includes('--report')) {
   const names = args.filter((a) => !a.startsWith('--'));
-  for (const n of names.length ? names : Object.keys(CONFIGS)) {
-    if (!CONFIGS[n]) throw new Error(`unknown config ${n}; use ${Object.keys(CONFIGS).join(', ')}`);
+  for (const n of names.length ? names : [...Object.keys(CONFIGS), 'method-cost']) {
+    if (n === 'method-cost') {
+      if (args.includes('--force') || !fs.existsSync(path.join(work, 'method-cost.json'))) await methodCost();
+      continue;
+    }
+    if (!CONFIGS[n]) throw new Error(`unknown config ${n}; use ${Object.keys(CONFIGS).join(', ')}, method-cost`);
     if (!args.includes('--force') && fs.existsSync(path.join(work, `${n}.json`))) continue;
     await run(n);
   }
