@@ -70,6 +70,25 @@ describe('parry train / eval on text models', () => {
     expect(results.clean.accuracy).toBeCloseTo(train.clean.accuracy, 10);
   });
 
+  it('attacks a text model with a recipe (white-box) and the ONNX fixture through transformers.js (black-box)', () => {
+    const model = path.join(work, 'sentiment');
+    const out = path.join(work, 'attack.json');
+    const r = parry(['eval', '--model', model, '--attack', 'deepwordbug', '--limit', '20', '-o', out, '--quiet'], work);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const a = JSON.parse(fs.readFileSync(out, 'utf8')).attacks[0];
+    expect(a.attack).toBe('parry/deepwordbug');
+    const t = a.textSummary;
+    expect(t.successful + t.failed + t.skipped).toBe(20);
+    expect(t.totalQueries).toBe(a.forwardEvaluations);
+    const fixture = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../packages/attacks/test/fixtures/onnx-tiny-bert');
+    const bb = path.join(work, 'blackbox.json');
+    const b = parry(['eval', '--model', fixture, '--attack', 'deepwordbug', '--black-box', '--data', 'train.csv', '--dev', 'dev.csv', '--text-column', 'review', '--label-column', 'sentiment', '--label-names', 'negative,positive', '--limit', '5', '-o', bb, '--quiet'], work);
+    expect(b.stderr).toBe('');
+    expect(b.code).toBe(0);
+    expect(JSON.parse(fs.readFileSync(bb, 'utf8')).attacks[0].textSummary.totalQueries).toBeGreaterThanOrEqual(5);
+  });
+
   it('fine-tunes a saved folder (new head for a new label set) and resumes from checkpoints', () => {
     const base = path.join(work, 'sentiment');
     const out = path.join(work, 'finetuned');
