@@ -111,7 +111,7 @@ describe('parry train / eval on text models', () => {
 
   it('trains a multi-label model on JSONL with per-label thresholds and reports per-label metrics', () => {
     const out = path.join(work, 'tags');
-    const r = parry(['train', ...small, '--data', 'train.jsonl', '--dev', 'dev.jsonl', '--text-column', 'text', '--label-column', 'tags', '--multi-label', '--epochs', '6', '--out', out], work);
+    const r = parry(['train', ...small, '--data', 'train.jsonl', '--dev', 'dev.jsonl', '--text-column', 'text', '--label-column', 'tags', '--multi-label', '--pos-weight', 'auto', '--epochs', '6', '--out', out], work);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
@@ -122,6 +122,13 @@ describe('parry train / eval on text models', () => {
     expect(results.clean.macroF1).toBeGreaterThanOrEqual(0.8);
     const info = JSON.parse(fs.readFileSync(path.join(out, 'parry_training.json'), 'utf8'));
     expect(info.thresholds).toHaveLength(3);
+    // negatives / positives per label on the training set, at least 1
+    const rows = fs.readFileSync(path.join(work, 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).tags as string[]);
+    const expected = ['music', 'negative', 'positive'].map((t) => {
+      const pos = rows.filter((r) => r.includes(t)).length;
+      return Number(Math.max(1, (rows.length - pos) / pos).toFixed(4));
+    });
+    expect(results.training.hyperparameters.positiveWeights).toEqual(expected);
   });
 
   it('composes text defenses and augmentation from the command line and records them', () => {
@@ -142,6 +149,7 @@ describe('parry train / eval on text models', () => {
       [['train', ...small, '--data', 'missing.csv', '--out', 'x'], /missing\.csv not found/],
       [['train', ...small, '--data', 'train.csv', '--dev', 'dev.csv', '--text-column', 'review', '--out', 'x'], /--label-column is needed/],
       [['train', ...small, '--data', 'train.csv', '--dev', 'dev.csv', '--text-column', 'review', '--label-column', 'sentiment', '--defense', 'trades', '--out', 'x'], /trains image models/],
+      [['train', ...small, '--data', 'train.csv', '--dev', 'dev.csv', '--text-column', 'review', '--label-column', 'sentiment', '--pos-weight', 'auto', '--out', 'x'], /--pos-weight is for multi-label/],
       [['train', '--model', 'someone/missing', '--offline', '--data', 'train.csv', '--dev', 'dev.csv', '--text-column', 'review', '--label-column', 'sentiment', '--out', 'x'], /offline/i],
       [['eval', '--model', path.join(work, 'nowhere', 'org'), '--out', 'x.json'], /.+/],
     ];

@@ -44,6 +44,7 @@ export {
   predictText,
   textMetrics,
   textLoss,
+  positiveWeightsFor,
   cleanGradients,
   gradientsAtOffset,
   renameGrads,

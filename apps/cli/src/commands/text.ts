@@ -18,7 +18,7 @@ import {
   wordPieceTokenizer,
 } from '@parry/core';
 import { type TextDataset } from '@parry/datasets';
-import { augmentDataset, predictText, type TextEpochRecord, trainText } from '@parry/defenses';
+import { augmentDataset, positiveWeightsFor, predictText, type TextEpochRecord, trainText } from '@parry/defenses';
 import { multiLabelMetrics, type MultiLabelMetrics, type Results, singleLabelMetrics, tuneThresholds, writeResults } from '@parry/metrics';
 import Table from 'cli-table3';
 import { log, out, resultsHeader, setupBackend } from '../context.js';
@@ -64,6 +64,8 @@ export interface TextTrainCommandOptions extends TextDataSpec {
   /** Sets `eps` of every chosen defense that has one (unless `--def-opt` does). */
   eps?: number;
   plugin?: string[];
+  /** Multi-label: `auto` (negatives / positives per label, capped at 20) or one weight for every label's positive BCE term. */
+  posWeight?: string;
   augment?: 'eda' | 'char';
   numAug?: number;
   augRate?: number;
@@ -210,6 +212,14 @@ export async function trainTextCommand(o: TextTrainCommandOptions): Promise<Resu
       const c = model.config;
       log(`${from}: ${c.family} ${c.numLayers} layers, hidden ${c.hiddenSize}, ${c.numHeads} heads, vocab ${c.vocabSize}; ${trainSet.encodings.length} training / ${devSet.encodings.length} dev examples, backend ${backend.name}`);
     }
+    let positiveWeights: number[] | undefined;
+    if (o.posWeight != null) {
+      if (!train.multiLabel) throw new UsageError('--pos-weight is for multi-label data (per-label BCE)');
+      const w = Number(o.posWeight);
+      if (o.posWeight === 'auto') positiveWeights = positiveWeightsFor(trainSet.labels, model.numLabels);
+      else if (w > 0 && Number.isFinite(w)) positiveWeights = new Array(model.numLabels).fill(w);
+      else throw new UsageError(`--pos-weight must be "auto" or a number > 0, got "${o.posWeight}"`);
+    }
     const steps = Math.ceil(trainSet.encodings.length / o.batchSize);
     let bar = createProgress('epoch 1', steps, { quiet: o.quiet });
     const checkpointDir = o.checkpointDir ?? (o.resume ? `${o.out}.checkpoints` : undefined);
@@ -223,6 +233,7 @@ export async function trainTextCommand(o: TextTrainCommandOptions): Promise<Resu
       warmupRatio: o.warmup,
       maxGradNorm: o.maxGradNorm,
       labelSmoothing: o.labelSmoothing,
+      positiveWeights,
       defenses,
       tokenizer,
       maxLength: o.maxLength,

@@ -3,7 +3,7 @@ import { createRng, initBackend } from '@parry/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createOptimizer } from '../optimizer.js';
 import { bucketedBatches, lengthSortedBatches, padBatch } from './batching.js';
-import { clipByGlobalNorm, textLoss, warmupLinearRate } from './trainer.js';
+import { clipByGlobalNorm, positiveWeightsFor, textLoss, warmupLinearRate } from './trainer.js';
 
 beforeAll(async () => {
   await initBackend({ backend: 'cpu' });
@@ -88,6 +88,18 @@ describe('schedule, clipping, losses, AdamW', () => {
     expect(ce1).toBeCloseTo(ce2, 6);
     const lse = (a: number, b: number) => Math.log(Math.exp(a) + Math.exp(b));
     expect(ce1).toBeCloseTo((lse(2, -1) - 2 + lse(0.5, 3) - 3) / 2, 5);
+  });
+
+  it('weighted BCE multiplies each label\'s positive term (pos_weight); weights of 1 give plain BCE', async () => {
+    const logits = tf.tensor2d([[2, -1], [0.5, 3]]);
+    const z = tf.tensor2d([[1, 0], [0, 1]]);
+    const sp = (x: number) => Math.log1p(Math.exp(x));
+    const weighted = (await textLoss(logits, z, true, [3, 0.5]).data())[0];
+    expect(weighted).toBeCloseTo((3 * sp(-2) + sp(-1) + sp(0.5) + 0.5 * sp(-3)) / 4, 5);
+    expect((await textLoss(logits, z, true, [1, 1]).data())[0]).toBeCloseTo((await textLoss(logits, z, true).data())[0], 6);
+    expect(positiveWeightsFor(Float32Array.from([1, 0, 0, 0, 0, 0, 1, 0]), 2)).toEqual([1, 1]);
+    expect(positiveWeightsFor(Float32Array.from([1, 0, 0, 0, 0, 0, 0, 0]), 2, 20)).toEqual([3, 1]);
+    expect(positiveWeightsFor(Float32Array.from(new Array(100).fill(0).map((_, i) => (i === 0 ? 1 : 0))), 1, 20)).toEqual([20]);
   });
 
   it('AdamW decays only the selected variables, decoupled from the gradient', async () => {

@@ -42,6 +42,8 @@ export interface TextTrainOptions {
   maxGradNorm?: number;
   /** Label smoothing: single-label mixes in the uniform distribution; multi-label pulls targets toward 1/2. */
   labelSmoothing?: number;
+  /** Multi-label: weight of the positive term of each label's BCE (torch's `pos_weight`; see {@link positiveWeightsFor}). */
+  positiveWeights?: readonly number[];
   /** Round padded lengths up to a multiple of this (default 8). */
   padMultiple?: number;
   /** Held-out set evaluated after every epoch (accuracy, or micro/macro F1 at threshold 0.5 for multi-label). */
@@ -103,17 +105,35 @@ interface TextTrainerState {
 const isMulti = (m: TextModel) => m.problemType === 'multi_label_classification';
 
 /** Mean training loss of `logits` against `targets`: softmax CE (int32 ids or soft rows) or sigmoid BCE (multi-hot). */
-export function textLoss(logits: tf.Tensor2D, targets: tf.Tensor, multiLabel: boolean): tf.Scalar {
+export function textLoss(logits: tf.Tensor2D, targets: tf.Tensor, multiLabel: boolean, positiveWeights?: readonly number[]): tf.Scalar {
   return tf.tidy(() => {
     if (multiLabel) {
-      // BCE with logits, stable: max(x,0) - x*z + log(1 + exp(-|x|)), averaged over labels and examples.
       const x = logits;
       const z = tf.cast(targets, 'float32');
+      if (positiveWeights) {
+        // Weighted BCE with logits (torch's pos_weight): p * z * softplus(-x) + (1 - z) * softplus(x).
+        const p = tf.tensor1d(Array.from(positiveWeights));
+        return tf.mean(tf.add(tf.mul(tf.mul(p, z), tf.softplus(tf.neg(x))), tf.mul(tf.sub(1, z), tf.softplus(x)))) as tf.Scalar;
+      }
+      // BCE with logits, stable: max(x,0) - x*z + log(1 + exp(-|x|)), averaged over labels and examples.
       return tf.mean(tf.add(tf.sub(tf.relu(x), tf.mul(x, z)), tf.log1p(tf.exp(tf.neg(tf.abs(x)))))) as tf.Scalar;
     }
     const logp = tf.logSoftmax(logits, 1);
     const soft = targets.dtype === 'int32' ? tf.oneHot(targets as tf.Tensor1D, logits.shape[1]) : targets;
     return tf.neg(tf.mean(tf.sum(tf.mul(logp, soft), 1))) as tf.Scalar;
+  });
+}
+
+/**
+ * Per-label positive weights for multi-label BCE from a training set: negatives / positives of each label (torch's
+ * usual `pos_weight`), between 1 and `max` (default 20); 1 for labels that never occur.
+ */
+export function positiveWeightsFor(labels: Int32Array | Float32Array, numLabels: number, max = 20): number[] {
+  const n = labels.length / numLabels;
+  return Array.from({ length: numLabels }, (_, j) => {
+    let pos = 0;
+    for (let i = 0; i < n; i++) pos += labels[i * numLabels + j] >= 0.5 ? 1 : 0;
+    return pos === 0 ? 1 : Math.min(max, Math.max(1, (n - pos) / pos));
   });
 }
 
@@ -293,6 +313,12 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
   const multi = isMulti(model);
   const L = model.numLabels;
   checkSet('training', data, L, multi);
+  if (options.positiveWeights) {
+    if (!multi) throw new UsageError('positive weights are for multi-label models (per-label BCE); single-label models use cross-entropy');
+    if (options.positiveWeights.length !== L || options.positiveWeights.some((w) => !(w > 0 && Number.isFinite(w)))) {
+      throw new UsageError(`positive weights must be ${L} positive numbers, one per label; got ${options.positiveWeights.length}`);
+    }
+  }
   if (options.evalSet) checkSet('evaluation', options.evalSet, L, multi);
 
   const params = model.parameters();
@@ -314,6 +340,7 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
     schedule: { warmupRatio, warmupSteps, after: options.schedule ?? 'linear', totalSteps },
     maxGradNorm,
     labelSmoothing: smoothing,
+    positiveWeights: options.positiveWeights ? Array.from(options.positiveWeights, (w) => Number(w.toFixed(4))) : null,
     seed: options.seed,
     nTrain: data.encodings.length,
     problemType: model.problemType,
@@ -384,7 +411,7 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
           batch,
           targets,
           params,
-          lossOf: (logits) => textLoss(logits, targets, multi),
+          lossOf: (logits) => textLoss(logits, targets, multi, options.positiveWeights),
           seed: stepRng.tfSeed(),
           rng: stepRng,
           epoch,
