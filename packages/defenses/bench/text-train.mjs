@@ -33,7 +33,8 @@ export const CONFIGS = {
   goemotions: {
     label: 'GoEmotions (28 labels, multi-label), BERT-style 2x128 from scratch',
     data: 'goemotions',
-    train: [...encoder, '--max-length', '64', '--epochs', '3', '--batch-size', '32', '--lr', '1e-3', '--dropout', '0.1', '--warmup', '0.1', '--seed', '0', '--multi-label'],
+    train: [...encoder, '--max-length', '64', '--epochs', '3', '--batch-size', '32', '--lr', '1e-3', '--dropout', '0.1', '--warmup', '0.1', '--seed', '0', '--multi-label',
+      '--pos-weight', 'auto'],
   },
 };
 
