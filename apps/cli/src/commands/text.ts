@@ -18,7 +18,7 @@ import {
   wordPieceTokenizer,
 } from '@parry/core';
 import { type TextDataset } from '@parry/datasets';
-import { augmentDataset, positiveWeightsFor, predictText, type TextEpochRecord, trainText } from '@parry/defenses';
+import { augmentDataset, type EncodedTextSet, positiveWeightsFor, predictText, type TextEpochRecord, trainText } from '@parry/defenses';
 import { multiLabelMetrics, type MultiLabelMetrics, type Results, singleLabelMetrics, tuneThresholds, writeResults } from '@parry/metrics';
 import Table from 'cli-table3';
 import { log, out, resultsHeader, setupBackend } from '../context.js';
@@ -148,24 +148,21 @@ function modelInfo(model: TransformerClassifier, maxLength: number, dir: string)
   };
 }
 
-/** Clean metrics of a text model on an encoded split: accuracy, or multi-label F1s with per-label rows. */
-async function cleanMetrics(model: TransformerClassifier, ds: TextDataset, tokenizer: TextTokenizer, maxLength: number, thresholds?: number[]) {
-  const set = encodeDataset(ds, tokenizer, maxLength);
-  const probs = await predictText(model, set.encodings, tokenizer.padId);
+/** Clean metrics from a model's probabilities on an encoded split: accuracy, or multi-label F1s with per-label rows. */
+function cleanMetrics(model: TransformerClassifier, set: EncodedTextSet, probs: Float32Array, thresholds?: number[]) {
   if (model.problemType === 'multi_label_classification') {
-    const m = multiLabelMetrics(probs, set.labels, model.numLabels, { thresholds: thresholds ?? 0.5, labelNames: model.labelNames });
-    return { probs, set, multi: m };
+    return { multi: multiLabelMetrics(probs, set.labels, model.numLabels, { thresholds: thresholds ?? 0.5, labelNames: model.labelNames }) };
   }
-  const pred = new Int32Array(ds.examples.length);
-  for (let i = 0; i < pred.length; i++) {
+  const L = model.numLabels;
+  const pred = Int32Array.from({ length: set.encodings.length }, (_, i) => {
     let best = 0;
-    for (let j = 1; j < model.numLabels; j++) if (probs[i * model.numLabels + j] > probs[i * model.numLabels + best]) best = j;
-    pred[i] = best;
-  }
-  return { probs, set, single: singleLabelMetrics(pred, set.labels, model.numLabels, model.labelNames) };
+    for (let j = 1; j < L; j++) if (probs[i * L + j] > probs[i * L + best]) best = j;
+    return best;
+  });
+  return { single: singleLabelMetrics(pred, set.labels, L, model.labelNames) };
 }
 
-function cleanSection(n: number, r: Awaited<ReturnType<typeof cleanMetrics>>) {
+function cleanSection(n: number, r: ReturnType<typeof cleanMetrics>) {
   if (r.multi) {
     const m = r.multi;
     return {
@@ -250,9 +247,10 @@ export async function trainTextCommand(o: TextTrainCommandOptions): Promise<Resu
     });
     const multi = model.problemType === 'multi_label_classification';
     let thresholds: number[] | undefined;
-    const first = await cleanMetrics(model, dev, tokenizer, o.maxLength);
-    if (multi) thresholds = tuneThresholds(first.probs, devSet.labels, model.numLabels);
-    const final = multi ? await cleanMetrics(model, dev, tokenizer, o.maxLength, thresholds) : first;
+    const devProbs = await predictText(model, devSet.encodings, tokenizer.padId);
+    const first = cleanMetrics(model, devSet, devProbs);
+    if (multi) thresholds = tuneThresholds(devProbs, devSet.labels, model.numLabels);
+    const final = multi ? cleanMetrics(model, devSet, devProbs, thresholds) : first;
     const info: TrainingInfo = { data: { ...o, data: path.resolve(o.data), dev: o.dev && path.resolve(o.dev) }, maxLength: o.maxLength, thresholds };
     const keep: (keyof TextDataSpec)[] = ['data', 'format', 'dev', 'textColumn', 'pairColumn', 'labelColumn', 'labelNames', 'multiLabel'];
     info.data = Object.fromEntries(keep.filter((k) => info.data[k] != null).map((k) => [k, info.data[k]])) as unknown as TextDataSpec;
@@ -333,7 +331,8 @@ export async function evalTextCommand(o: TextEvalCommandOptions): Promise<Result
     const maxLength = info.maxLength ?? Math.min(pre.config.maxPositions, 512);
     const limited: TextDataset = o.limit ? { ...ds, examples: ds.examples.slice(0, o.limit) } : ds;
     if (!o.quiet) log(`evaluating ${o.model} on ${limited.examples.length} ${o.split} examples of ${ds.name}, backend ${backend.name}`);
-    const r = await cleanMetrics(pre.model, limited, pre.tokenizer, maxLength, info.thresholds);
+    const set = encodeDataset(limited, pre.tokenizer, maxLength);
+    const r = cleanMetrics(pre.model, set, await predictText(pre.model, set.encodings, pre.tokenizer.padId), info.thresholds);
     const results = writeResults(o.out, {
       ...resultsHeader('eval', o.argv, 0),
       dataset: { name: ds.name, source: ds.source, split: o.split, n: limited.examples.length },
