@@ -49,12 +49,14 @@ export {
   parseOptions,
   formatOptionError,
 } from './plugin.js';
-export { Registry, createRegistry, validatePluginShape, type PluginInfo, type OptionInfo } from './registry.js';
+export { Registry, createRegistry, validatePluginShape, schemaOptionNames, checkOptionKey, checkedOptions, type PluginInfo, type OptionInfo } from './registry.js';
+export { PluginError, guardPluginCall, guardPluginCallSync, isLiveTensor, describeReturned, type PluginGuardOptions } from './plugin-guard.js';
 export {
   runAttack,
   disposeAttackResult,
   validateEpsilons,
   checkCompatible,
+  checkRunOutput,
   type AttackResult,
   type EpsilonResult,
   type RunAttackOptions,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { UsageError } from './errors.js';
+import { ParryError, UsageError } from './errors.js';
 import { PLUGIN_NAME_RE, type Plugin, type PluginFactory } from './plugin.js';
+import { firstLine, PluginError } from './plugin-guard.js';
 
 /** One documented option of a plugin, as `parry list` shows it. */
 export interface OptionInfo {
@@ -57,6 +58,36 @@ export function validatePluginShape(p: unknown, source = 'plugin'): Plugin {
   return o as unknown as Plugin;
 }
 
+/** The option names a plugin's schema declares (its own keys), or undefined when the schema is not a zod object. */
+export function schemaOptionNames(schema: unknown): string[] | undefined {
+  const shape = (schema as { shape?: unknown } | null)?.shape ?? (schema as { _zod?: { def?: { shape?: unknown } } } | null)?._zod?.def?.shape;
+  return shape && typeof shape === 'object' ? Object.keys(shape) : undefined;
+}
+
+/**
+ * Checks option keys against a plugin's declared options: keys are data, never object paths, so anything that is not
+ * an own option name (`__proto__`, `constructor`, a typo) is refused with one line. `where` names the input
+ * (e.g. `--opt pgd.stepz=3`); the default names the plugin.
+ */
+export function checkOptionKey(plugin: string, names: readonly string[] | undefined, key: string, where?: string): void {
+  if (names === undefined ? ['__proto__', 'constructor', 'prototype'].includes(key) : !names.includes(key)) {
+    const known = names?.length ? `; its options: ${names.join(', ')}` : names ? '; it takes no options' : '';
+    throw new UsageError(`${where ? `${where}: ` : ''}${plugin}: unknown option ${JSON.stringify(key)}${known} (see \`parry list\`)`);
+  }
+}
+
+/** A copy of user-given options as a plain object of own keys, each checked by {@link checkOptionKey}. */
+export function checkedOptions(plugin: string, schema: unknown, options: unknown, where?: string): Record<string, unknown> {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw new UsageError(`${where ? `${where}: ` : ''}options of ${plugin} must be an object of option values, got ${Array.isArray(options) ? 'an array' : typeof options}`);
+  }
+  const names = schemaOptionNames(schema);
+  const entries = Object.entries(options);
+  for (const [key] of entries) checkOptionKey(plugin, names, key, where);
+  return Object.fromEntries(entries); // own data properties only: a "__proto__" key stays a key, never a prototype
+}
+
 /**
  * Name -> factory map. Built-in plugins register through exactly the same `register` call a third-party plugin uses.
  * Short aliases resolve when unambiguous: `pgd` -> `parry/pgd`.
@@ -67,7 +98,14 @@ export class Registry {
   /** Register a plugin factory. A duplicate name or a malformed plugin is refused with one line. */
   register(factory: PluginFactory, source?: string): this {
     if (typeof factory !== 'function') throw new UsageError(`${source ?? 'plugin'} is malformed: expected a factory function, got ${typeof factory}`);
-    const defaults = validatePluginShape(factory(), source ?? factory.name ?? 'plugin');
+    let product: unknown;
+    try {
+      product = factory();
+    } catch (e) {
+      if (e instanceof ParryError) throw e;
+      throw new ParryError(`${source ?? `plugin factory ${factory.name || '(anonymous)'}`}: the plugin factory threw: ${firstLine(e)}`, 1);
+    }
+    const defaults = validatePluginShape(product, source ?? (factory.name || 'plugin'));
     if (this.factories.has(defaults.name)) {
       throw new UsageError(`plugin name "${defaults.name}" is already registered${source ? ` (from ${source})` : ''}; rename it or load it once`);
     }
@@ -97,10 +135,37 @@ export class Registry {
     throw new UsageError(`unknown ${what} "${name}"; known: ${this.names(kind).join(', ') || '(none)'} (see \`parry list\`)`);
   }
 
-  /** Instantiate a registered plugin with validated options. */
+  /** The option names of a registered plugin (see {@link schemaOptionNames}). */
+  optionNames(name: string, kind?: Plugin['kind']): string[] | undefined {
+    return schemaOptionNames(this.factories.get(this.resolve(name, kind))!.defaults.optionsSchema);
+  }
+
+  /**
+   * Instantiate a registered plugin with validated options. Option keys must be the plugin's own option names; a
+   * factory that throws (other than its own `ParryError`s) or returns a malformed plugin is a `PluginError` (exit 1).
+   */
   create<P extends Plugin = Plugin>(name: string, options?: unknown, kind?: Plugin['kind']): P {
     const full = this.resolve(name, kind);
-    return this.factories.get(full)!.factory(options ?? {}) as P;
+    const { factory, defaults } = this.factories.get(full)!;
+    const checked = checkedOptions(full, defaults.optionsSchema, options);
+    let product: unknown;
+    try {
+      product = factory(checked);
+    } catch (e) {
+      if (e instanceof ParryError) throw e;
+      let shown = '';
+      try {
+        shown = JSON.stringify(checked) ?? '';
+      } catch {
+        shown = '(unprintable)';
+      }
+      throw new PluginError(full, `the factory threw for options ${shown.length > 120 ? `${shown.slice(0, 120)}...` : shown}: ${firstLine(e)}`);
+    }
+    try {
+      return validatePluginShape(product, full) as P;
+    } catch (e) {
+      throw new PluginError(full, `the factory returned a malformed plugin: ${firstLine(e).replace(/^.*? is malformed: /, '')}`);
+    }
   }
 
   info(kind?: Plugin['kind']): PluginInfo[] {

@@ -3,7 +3,8 @@ import { type Criterion, criterionLabels, isAdversarial, sliceCriterion } from '
 import { distance, project } from './distances.js';
 import { UsageError } from './errors.js';
 import type { Classifier } from './model.js';
-import type { AttackCounters, AttackPlugin } from './plugin.js';
+import type { AttackCounters, AttackPlugin, AttackRunOutput } from './plugin.js';
+import { describeReturned, guardPluginCall } from './plugin-guard.js';
 import { createRng } from './rng.js';
 
 /** Per-epsilon outcome (the Foolbox contract). Tensors are owned by the caller; see `disposeAttackResult`. */
@@ -50,6 +51,39 @@ export function validateEpsilons(epsilons: readonly number[] | undefined, requir
   return [...epsilons];
 }
 
+/**
+ * What is wrong with an attack's `run` output for one batch (one phrase for the guard's error line), or undefined:
+ * `{ adversarials }` with `expected` live float32 tensors of the input's shape, and `stages` (if any) an array.
+ */
+export function checkRunOutput(output: unknown, expected: number, inputShape: readonly number[]): string | undefined {
+  const shape = (s: readonly number[]) => `[${s.join(', ')}]`;
+  if (output === null || typeof output !== 'object' || Array.isArray(output) || output instanceof tf.Tensor) {
+    return `returned ${describeReturned(output)}; it must return { adversarials: Tensor[] } (one batch per epsilon)`;
+  }
+  const { adversarials, stages } = output as Partial<AttackRunOutput>;
+  if (!Array.isArray(adversarials)) return `returned { adversarials: ${describeReturned(adversarials)} }; adversarials must be an array of tensors`;
+  for (const [i, t] of adversarials.entries()) {
+    if (!(t instanceof tf.Tensor)) return `returned adversarials[${i}] = ${describeReturned(t)}, not a tensor`;
+    if (t.isDisposed) return `returned adversarials[${i}], a tensor it had already disposed`;
+  }
+  if (adversarials.length !== expected) {
+    return `returned ${adversarials.length} adversarial batch${adversarials.length === 1 ? '' : 'es'}, expected ${expected}${expected > 1 ? ' (one per epsilon)' : ''}`;
+  }
+  for (const [i, t] of adversarials.entries()) {
+    if (t.shape.join() !== inputShape.join()) return `returned adversarials[${i}] of shape ${shape(t.shape)} for an input of shape ${shape(inputShape)}`;
+    if (t.dtype !== 'float32') return `returned adversarials[${i}] of dtype ${t.dtype}; adversarial batches must be float32`;
+  }
+  if (stages !== undefined && !(Array.isArray(stages) && stages.every((s) => Array.isArray(s) && s.every((st) => st && typeof st.label === 'string' && Number.isFinite(st.robust))))) {
+    return 'returned malformed stages; stages must be, per epsilon, an array of { label: string, robust: number }';
+  }
+  return undefined;
+}
+
+function releaseRunOutput(output: unknown): void {
+  const adv = (output as { adversarials?: unknown } | null)?.adversarials;
+  if (Array.isArray(adv)) tf.dispose(adv.filter((t): t is tf.Tensor => t instanceof tf.Tensor));
+}
+
 /** Checks that a model offers what an attack needs and that the attack supports the criterion. */
 export function checkCompatible(attack: AttackPlugin, model: Classifier, criterion: Criterion): void {
   if (attack.needs.includes('gradients') && !model.capabilities.gradients) {
@@ -90,23 +124,22 @@ export async function runAttack(
       const xb = tf.slice(x, begin, size);
       const cb = sliceCriterion(criterion, begin, size);
       const context = { epsilons: fixed ? epsilons : sweep.filter(Number.isFinite), rng: rng.fork(), counters };
+      const expected = fixed ? sweep.length : 1;
       let raw: tf.Tensor[] = [];
       try {
-        const output = await attack.run(model, xb, cb, context);
+        const output = await guardPluginCall(attack.name, 'run()', () => attack.run(model, xb, cb, context), {
+          inputs: { x: xb, 'criterion labels': criterionLabels(cb) },
+          validate: (o) => checkRunOutput(o, expected, xb.shape),
+          returned: (o) => o.adversarials,
+          release: releaseRunOutput,
+        });
         raw = output.adversarials;
         output.stages?.forEach((stages, i) => {
           for (const st of stages) stageCounts[i]?.set(st.label, (stageCounts[i].get(st.label) ?? 0) + st.robust);
         });
-        const expected = fixed ? sweep.length : 1;
-        if (raw.length !== expected) {
-          throw new Error(`${attack.name} returned ${raw.length} adversarial batches, expected ${expected}`);
-        }
         sweep.forEach((eps, i) => {
           const out = tf.tidy(() => {
             const candidate = raw[fixed ? i : 0];
-            if (candidate.shape.join() !== xb.shape.join()) {
-              throw new Error(`${attack.name} returned shape [${candidate.shape}] for input [${xb.shape}]`);
-            }
             const adv0 = Number.isFinite(eps) ? project(attack.norm, xb, candidate, eps, model.bounds) : tf.clipByValue(candidate, model.bounds[0], model.bounds[1]);
             let ok = isAdversarial(cb, model.logits(adv0));
             let adv = adv0;
