@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -220,4 +221,69 @@ describe('real MNIST (opt-in)', () => {
     },
     60_000,
   );
+});
+
+const DIST = resolve(dirname(fileURLToPath(import.meta.url)), '../dist/index.js');
+
+/** Runs an ES module snippet in a child node (10 s limit); prints `Name: message` of what it throws. */
+function inChild(code: string): { out: string; timedOut: boolean } {
+  const wrapped = `try { ${code} console.log('returned'); } catch (e) { console.log(e.name + ': ' + e.message); }`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', wrapped], { encoding: 'utf8', timeout: 10_000, maxBuffer: 1 << 20 });
+  return { out: `${r.stdout}${r.stderr}`.trim(), timedOut: r.error !== undefined || r.signal !== null };
+}
+
+describe('issue 14: hostile IDX input', () => {
+  const img = (n: number) => encodeIdx('uint8', [n, 28, 28], new Array(n * 784).fill(3));
+  const lab = (n: number) => encodeIdx('uint8', [n], Array.from({ length: n }, (_, i) => i % 10));
+  function dir(nTrain: number, nTrainLabels: number, nTest = 2): string {
+    const d = mkdtempSync(join(tmp, 'hostile-'));
+    writeFileSync(join(d, 'train-images-idx3-ubyte'), img(nTrain));
+    writeFileSync(join(d, 'train-labels-idx1-ubyte'), lab(nTrainLabels));
+    writeFileSync(join(d, 't10k-images-idx3-ubyte'), img(nTest));
+    writeFileSync(join(d, 't10k-labels-idx1-ubyte'), lab(nTest));
+    return d;
+  }
+  it('IDX files with 0 training images are refused at load, naming the file', () => {
+    const d = dir(0, 0);
+    expectInputError(() => loadMnistIdx(d), join(d, 'train-images-idx3-ubyte'), /has 0 images/);
+  });
+  it('IDX files with 0 test images are refused at load, naming the file', () => {
+    const d = dir(3, 3, 0);
+    expectInputError(() => loadMnistIdx(d), join(d, 't10k-images-idx3-ubyte'), /has 0 images/);
+  });
+  it('an IDX label file whose count differs from the images is refused', () => {
+    const d = dir(3, 5);
+    expectInputError(() => loadMnistIdx(d), join(d, 'train-labels-idx1-ubyte'), /5 labels but .* has 3 images/);
+  });
+  it('an IDX header whose dims multiply to Infinity times 0 does not hide trailing bytes', () => {
+    // 40 dims of 2**32-1 overflow the element count to Infinity; a trailing 0 dim made it NaN, which passed every size check.
+    const shape = [...new Array(40).fill(0xffffffff), 0];
+    const bytes = Buffer.concat([encodeIdx('uint8', shape, []), Buffer.from([1, 2, 3])]);
+    const p = write(bytes);
+    expectInputError(() => readIdx(p), p, /3 trailing bytes/);
+  });
+  it('an IDX header whose dims multiply past 2**53 is refused as truncated without allocating', () => {
+    const p = write(encodeIdx('float64', [0xffffffff, 0xffffffff, 0xffffffff], []));
+    expectInputError(() => readIdx(p), p, /truncated or corrupt/);
+  });
+  it('a gzip IDX that decompresses past the size limit (a gzip bomb) is refused', () => {
+    const p = write(gzipSync(encodeIdx('uint8', [5000], new Array(5000).fill(0))));
+    expectInputError(() => readIdx(p, 1000), p, /decompresses to more than 1000 bytes/);
+    expect(readIdx(p).shape).toEqual([5000]);
+  });
+  it('an IDX file over the size limit is refused before it is read', () => {
+    const p = write(encodeIdx('uint8', [5000], new Array(5000).fill(0)));
+    expectInputError(() => readIdx(p, 1000), p, /over the 0\.001 MiB limit/);
+  });
+  it('an IDX path that is a directory is refused naming it', () => {
+    const d = mkdtempSync(join(tmp, 'isdir-'));
+    expectInputError(() => readIdx(d), d, /is a directory/);
+  });
+  it('an IDX path that is a character device (/dev/zero) is refused without reading it', () => {
+    if (!existsSync('/dev/zero')) return;
+    // Used to read /dev/zero until memory ran out: run it in a child process (the built package) with a timeout.
+    const r = inChild(`const { readIdx } = await import(${JSON.stringify(DIST)}); readIdx('/dev/zero');`);
+    expect(r.timedOut).toBe(false);
+    expect(r.out).toMatch(/^InputError: IDX file \/dev\/zero is not a regular file/);
+  });
 });

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { InputError, UsageError } from '@parry/core';
+import { MAX_INPUT_BYTES, readInputBytes } from './read.js';
 import type { ImageDataset, ImageSplit } from './types.js';
 
 export type IdxDtype = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
@@ -54,14 +55,13 @@ export function parseIdx(bytes: Uint8Array, name: string): IdxArray {
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const shape: number[] = [];
-  let count = 1;
-  for (let i = 0; i < ndims; i++) {
-    const d = view.getUint32(4 + 4 * i, false);
-    shape.push(d);
-    count *= d;
-  }
-  const expected = count * info.size;
+  for (let i = 0; i < ndims; i++) shape.push(view.getUint32(4 + 4 * i, false));
+  // A zero dimension makes the array empty; otherwise the product may overflow (even to Infinity): cap it just past
+  // what the file could hold, so every size check below compares finite integers.
   const actual = bytes.length - headerLen;
+  let count = shape.includes(0) ? 0 : 1;
+  for (const d of shape) if (count > 0 && count <= actual) count *= d;
+  const expected = count * info.size;
   if (actual < expected) {
     fail(`is truncated or corrupt: shape [${shape.join(', ')}] of ${info.dtype} needs ${expected} data bytes, found ${actual}`);
   }
@@ -105,21 +105,24 @@ export function parseIdx(bytes: Uint8Array, name: string): IdxArray {
   return { dtype: info.dtype, shape, data };
 }
 
-/** Reads an IDX file, raw or gzip-compressed (detected by the 0x1f 0x8b magic, not the extension). */
-export function readIdx(path: string): IdxArray {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT') throw new InputError(`IDX file ${path} not found: ${oneLine(err.message)}`);
-    throw new InputError(`IDX file ${path} could not be read: ${oneLine(err.message)}`);
-  }
+/** Largest IDX file once decompressed (1 GiB; the official MNIST train images are 47 MB). */
+export const MAX_IDX_BYTES = MAX_INPUT_BYTES;
+
+/**
+ * Reads an IDX file, raw or gzip-compressed (detected by the 0x1f 0x8b magic, not the extension), through the bounded
+ * reader: a directory, a device or a file (or a gzip stream) over `maxBytes` is refused before it is read.
+ */
+export function readIdx(path: string, maxBytes = MAX_IDX_BYTES): IdxArray {
+  let bytes: Uint8Array = readInputBytes(path, `IDX file ${path}`, 'an IDX file, raw or .gz', maxBytes);
   if (isGzip(bytes)) {
     try {
-      bytes = gunzipSync(bytes);
+      bytes = gunzipSync(bytes, { maxOutputLength: maxBytes });
     } catch (e) {
-      throw new InputError(`IDX file ${path} is gzip but could not be decompressed (truncated or corrupt): ${oneLine((e as Error).message)}`);
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
+        throw new InputError(`IDX file ${path} decompresses to more than ${maxBytes} bytes, the limit for IDX data; is it really an IDX file?`);
+      }
+      throw new InputError(`IDX file ${path} is gzip but could not be decompressed (truncated or corrupt): ${oneLine(err.message)}`);
     }
   }
   return parseIdx(bytes, path);
@@ -159,6 +162,7 @@ function loadSplit(imagesPath: string, labelsPath: string, limit: number | undef
     throw new InputError(`IDX file ${labelsPath} has ${labels.shape[0]} labels but ${imagesPath} has ${s[0]} images`);
   }
   const total = s[0];
+  if (total === 0) throw new InputError(`IDX file ${imagesPath} has 0 images; nothing to train or test on (check that the download is complete)`);
   const n = Math.min(total, limit ?? total);
   const y = new Int32Array(n);
   for (let i = 0; i < total; i++) {
