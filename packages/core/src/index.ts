@@ -63,7 +63,18 @@ export {
 } from './run-attack.js';
 export { initBackend, getBackendInfo, type BackendInfo, type BackendName, type InitBackendOptions } from './backend.js';
 export { registerWasmPolyfills, type PolyfillOptions } from './polyfills/index.js';
-export { writeFileAtomic, writeDirAtomic } from './fs-atomic.js';
+export { writeFileAtomic, writeDirAtomic, recoverInterrupted, type Recovery, type WriteDirOptions } from './fs-atomic.js';
+export {
+  guardOutput,
+  writeOutputDir,
+  readOutputManifest,
+  writeOutputManifest,
+  OUTPUT_MANIFEST,
+  REPORT_FILES,
+  type GuardOptions,
+  type OutputPathKind,
+  type OutputManifest,
+} from './output-guard.js';
 export { saveModel, loadModel, MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelMeta, type SaveModelOptions, type LoadedModel } from './model-io.js';
 export { environmentInfo, type EnvironmentInfo } from './environment.js';
 export { z } from 'zod';

@@ -3,8 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { InputError } from './errors.js';
-import { writeDirAtomic } from './fs-atomic.js';
+import { InputError, ParryError } from './errors.js';
+import { type GuardOptions, writeOutputDir } from './output-guard.js';
 import { type Classifier, fromLayersModel, type OutputKind } from './model.js';
 
 export const MODEL_FORMAT = 'parry-model';
@@ -32,15 +32,42 @@ export interface SaveModelOptions {
   outputKind?: OutputKind;
   labelNames?: string[];
   training?: Record<string, unknown>;
+  /** More files written into the folder in the same atomic step (e.g. `train-results.json`): both appear or neither. */
+  extraFiles?: Record<string, string | Uint8Array>;
+  /** Replace `dir` even when it is not a Parry model folder holding only Parry's files (see `guardOutput`). */
+  force?: boolean;
+  /** The flag that named `dir`, for messages (default `--out`). */
+  flag?: string;
+  /** Paths the run reads or writes elsewhere, which `dir` must neither be nor contain. */
+  protect?: GuardOptions['protect'];
+}
+
+/** Throws when a float32 weight buffer holds NaN or Inf: a diverged model is never saved. */
+function assertFinite(specs: tf.io.WeightsManifestEntry[], data: Buffer, dir: string): void {
+  let offset = 0;
+  for (const spec of specs) {
+    const n = spec.shape.reduce((a, b) => a * b, 1);
+    const bytes = n * (DTYPE_BYTES[spec.dtype] ?? 4);
+    if (spec.dtype === 'float32') {
+      const values = new Float32Array(data.buffer.slice(data.byteOffset + offset, data.byteOffset + offset + bytes));
+      const bad = values.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) {
+        throw new ParryError(`the trained weights are not finite (${spec.name}[${bad}] = ${values[bad]}): training diverged, nothing was written to ${dir}; lower the learning rate (--lr)`, 1);
+      }
+    }
+    offset += bytes;
+  }
 }
 
 /**
- * Save a Parry-trained `LayersModel` to a directory (`model.json`, `weights.bin`, `parry.json`), atomically:
- * the directory appears complete or not at all.
+ * Save a Parry-trained `LayersModel` to a directory (`model.json`, `weights.bin`, `parry.json`, `.parry-output.json`
+ * and `extraFiles`), atomically: the directory appears complete or not at all. An existing `dir` is replaced only
+ * when it is a Parry model folder holding only Parry's files, or with `force` (`guardOutput`); weights that are not
+ * finite are refused and nothing is written.
  */
 export async function saveModel(dir: string, model: tfl.LayersModel, options: SaveModelOptions = {}): Promise<ModelMeta> {
   let meta: ModelMeta | undefined;
-  await writeDirAtomic(dir, async (tmp) => {
+  await writeOutputDir(dir, { kind: 'image-model', force: options.force, flag: options.flag, protect: options.protect }, async (tmp) => {
     await model.save(
       tf.io.withSaveHandler(async (artifacts) => {
         const weightData = artifacts.weightData
@@ -54,6 +81,7 @@ export async function saveModel(dir: string, model: tfl.LayersModel, options: Sa
           weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
         };
         fs.writeFileSync(path.join(tmp, 'model.json'), JSON.stringify(modelJson));
+        assertFinite(artifacts.weightSpecs ?? [], weightData, dir);
         fs.writeFileSync(path.join(tmp, 'weights.bin'), weightData);
         const outShape = model.outputs[0].shape;
         meta = {
@@ -70,6 +98,7 @@ export async function saveModel(dir: string, model: tfl.LayersModel, options: Sa
           training: options.training,
         };
         fs.writeFileSync(path.join(tmp, 'parry.json'), JSON.stringify(meta, null, 2));
+        for (const [name, content] of Object.entries(options.extraFiles ?? {})) fs.writeFileSync(path.join(tmp, name), content);
         return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
       }),
     );

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   type AttackPlugin,
   disposeAttackResult,
+  guardOutput,
   loadModel,
   logitsInBatches,
   runAttack,
@@ -29,6 +30,8 @@ export interface EvalCommandOptions {
   out: string;
   data?: string;
   opt?: string[];
+  /** Replace `out` even when it exists and is not a Parry results file. */
+  force?: boolean;
   /** Plugin modules to load (`--plugin`, repeatable); a `parry.config.mjs` in the working directory is loaded too. */
   plugin?: string[];
   backend?: string;
@@ -44,6 +47,7 @@ export interface EvalCommandOptions {
 export async function evalCommand(o: EvalCommandOptions): Promise<Results> {
   // 1. validate everything that does not need the model (no work, no files before this passes)
   const epsilons = validateEpsilons(o.epsilons, true);
+  guardOutput(o.out, { kind: 'results', force: o.force, protect: [{ path: o.model, flag: '--model' }, { path: o.data, flag: '--data' }] });
   const { registry, defaults } = await pluginRegistry({ plugin: o.plugin });
   const attackOptions = parseAttackOptions(o.opt ?? []);
   const attacks: AttackPlugin[] = o.attacks.map((name) => {

@@ -17,13 +17,13 @@ import {
   type TextVictim,
   type WordVectors,
 } from '@parry/attacks';
-import { InputError, loadPretrained, UsageError } from '@parry/core';
+import { guardOutput, InputError, loadPretrained, UsageError } from '@parry/core';
 import { createWordNet, edaSynonyms } from '@parry/defenses';
 import { type Results, writeResults } from '@parry/metrics';
 import { createProgress } from '../progress.js';
 import { log, out, resultsHeader, setupBackend } from '../context.js';
 import { loadTextSplit, type TextDataSpec } from '../text-data.js';
-import type { TextRunFlags } from './text.js';
+import { readTrainingInfo, type TextRunFlags } from './text.js';
 
 export interface TextAttackCommandOptions extends Partial<TextDataSpec>, TextRunFlags {
   /** A Parry / Hugging Face model folder (config.json + model.safetensors + tokenizer). */
@@ -57,8 +57,8 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 export async function textAttackCommand(o: TextAttackCommandOptions): Promise<Results> {
   const n = o.n ?? 100;
   if (!(Number.isInteger(n) && n > 0)) throw new UsageError(`--n must be a positive integer, got ${o.n}`);
-  const infoFile = path.join(o.model, 'parry_training.json');
-  const info: { data?: TextDataSpec; maxLength?: number } = fs.existsSync(infoFile) ? JSON.parse(fs.readFileSync(infoFile, 'utf8')) : {};
+  guardOutput(o.out, { kind: 'results', force: o.force, protect: [{ path: fs.existsSync(o.model) ? o.model : undefined, flag: '--model' }, { path: o.data, flag: '--data' }, { path: o.dev, flag: '--dev' }] });
+  const info = readTrainingInfo(o.model, { withData: !o.data });
   const spec: TextDataSpec | undefined = o.data ? ({ ...o } as TextDataSpec) : info.data;
   if (!spec) throw new UsageError(`--data is needed: ${o.model} has no parry_training.json naming its data`);
   const ds = loadTextSplit(spec, o.split);

@@ -5,10 +5,14 @@ import {
   buildWordPieceVocab,
   createTransformerClassifier,
   type EncoderConfig,
+  guardOutput,
   InputError,
   loadPretrained,
+  readOutputManifest,
+  z,
   MODEL_FAMILIES,
   type ModelFamily,
+  ParryError,
   parseHfConfig,
   savePretrained,
   smallConfig,
@@ -19,7 +23,7 @@ import {
 } from '@parry/core';
 import { type TextDataset } from '@parry/datasets';
 import { augmentDataset, type EncodedTextSet, positiveWeightsFor, predictText, type TextEpochRecord, trainText } from '@parry/defenses';
-import { multiLabelMetrics, type MultiLabelMetrics, type Results, singleLabelMetrics, tuneThresholds, writeResults } from '@parry/metrics';
+import { multiLabelMetrics, type MultiLabelMetrics, type Results, singleLabelMetrics, tuneThresholds, validateResults, writeResults } from '@parry/metrics';
 import Table from 'cli-table3';
 import { log, out, resultsHeader, setupBackend } from '../context.js';
 import { pluginRegistry } from '../plugins.js';
@@ -52,6 +56,8 @@ export interface TextTrainCommandOptions extends TextDataSpec {
   earlyStop?: number;
   checkpointDir?: string;
   resume?: boolean;
+  /** Replace `out` even when it is not a Parry text model folder holding only Parry's files. */
+  force?: boolean;
   seed: number;
   limit?: number;
   out: string;
@@ -74,11 +80,78 @@ export interface TextTrainCommandOptions extends TextDataSpec {
   argv?: string[];
 }
 
-interface TrainingInfo {
+export interface TrainingInfo {
   data: TextDataSpec;
   maxLength: number;
   /** Multi-label: per-label thresholds tuned on the dev split. */
   thresholds?: number[];
+}
+
+const trainingInfoSchema = z
+  .object({
+    data: z
+      .object({
+        data: z.string().min(1),
+        format: z.enum(['auto', 'sst2', 'goemotions', 'csv', 'tsv', 'jsonl']).optional(),
+        dev: z.string().min(1).optional(),
+        textColumn: z.string().optional(),
+        pairColumn: z.string().optional(),
+        labelColumn: z.string().optional(),
+        labelNames: z.string().optional(),
+        multiLabel: z.boolean().optional(),
+      })
+      .strict(),
+    maxLength: z.number().int().min(8).max(1_048_576),
+    thresholds: z.array(z.number().min(0).max(1)).max(100_000).optional(),
+  })
+  .strip();
+
+const DATA_FILE = /\.(csv|tsv|tab|jsonl|ndjson|json|txt)$/i;
+
+/**
+ * Read a model folder's `parry_training.json` (the data it was trained on, its max length and thresholds), or `{}`
+ * when it has none. The data paths in it are used only when the folder is one Parry wrote (its output manifest lists
+ * the file) and they name a dataset folder or a data file; a folder from elsewhere cannot make Parry read arbitrary
+ * files. A malformed file is one `InputError` line naming it. `withData: false` (the caller has --data) skips the data.
+ */
+export function readTrainingInfo(dir: string, { withData = true }: { withData?: boolean } = {}): Partial<TrainingInfo> {
+  const file = path.join(dir, TRAINING_FILE);
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(file);
+  } catch {
+    return {};
+  }
+  if (!st.isFile()) throw new InputError(`${file} is not a regular file; delete it or pass --data`);
+  if (st.size > 1024 * 1024) throw new InputError(`${file} is ${st.size} bytes, too large for a training record; delete it or pass --data`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new InputError(`${file} is not valid JSON (${(e as Error).message}); delete it or pass --data`);
+  }
+  const r = trainingInfoSchema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new InputError(`${file} is malformed at ${issue.path.join('.') || '(root)'}: ${issue.message}; delete it or pass --data`);
+  }
+  const info = r.data as TrainingInfo;
+  if (!withData) return { ...info, data: undefined };
+  const manifest = readOutputManifest(dir);
+  const mine = manifest?.kind === 'text-model' && manifest.files.includes(TRAINING_FILE);
+  for (const p of [info.data.data, info.data.dev]) {
+    if (p === undefined) continue;
+    if (!mine) throw new InputError(`${file} names data (${p}), but ${dir} was not written by this version of \`parry train\`; pass --data (and --dev) explicitly`);
+    let ok = false;
+    try {
+      const ps = fs.statSync(p);
+      ok = ps.isDirectory() || (ps.isFile() && DATA_FILE.test(p));
+    } catch {
+      throw new InputError(`${file} names data ${p}, which is not there any more; pass --data`);
+    }
+    if (!ok) throw new InputError(`${file} names ${p}, which is not a dataset folder or a .csv/.tsv/.jsonl file; pass --data`);
+  }
+  return info;
 }
 
 function isFamily(s: string): s is ModelFamily {
@@ -193,6 +266,14 @@ export async function trainTextCommand(o: TextTrainCommandOptions): Promise<Resu
   for (const d of defenses) {
     if (d.domain !== 'text') throw new UsageError(`--defense ${d.name} trains image models; text models take fgm, pgd-embed, freelb, smart, r-drop (see \`parry list\`)`);
   }
+  const checkpointDir = o.checkpointDir ?? (o.resume ? `${o.out.replace(/[\\/]+$/, '')}.checkpoints` : undefined);
+  const protect = [
+    { path: o.data, flag: '--data' },
+    { path: o.dev, flag: '--dev' },
+    { path: fs.existsSync(o.model) ? o.model : undefined, flag: '--model' },
+    { path: checkpointDir, flag: '--checkpoint-dir' },
+  ];
+  guardOutput(o.out, { kind: 'text-model', force: o.force, protect });
   const full = loadTextSplit(o, 'train');
   const loaded = o.limit ? { ...full, examples: full.examples.slice(0, o.limit) } : full;
   const train = o.augment
@@ -219,7 +300,6 @@ export async function trainTextCommand(o: TextTrainCommandOptions): Promise<Resu
     }
     const steps = Math.ceil(trainSet.encodings.length / o.batchSize);
     let bar = createProgress('epoch 1', steps, { quiet: o.quiet });
-    const checkpointDir = o.checkpointDir ?? (o.resume ? `${o.out}.checkpoints` : undefined);
     const result = await trainText(model, trainSet, {
       epochs: o.epochs,
       batchSize: o.batchSize,
@@ -254,9 +334,9 @@ export async function trainTextCommand(o: TextTrainCommandOptions): Promise<Resu
     const info: TrainingInfo = { data: { ...o, data: path.resolve(o.data), dev: o.dev && path.resolve(o.dev) }, maxLength: o.maxLength, thresholds };
     const keep: (keyof TextDataSpec)[] = ['data', 'format', 'dev', 'textColumn', 'pairColumn', 'labelColumn', 'labelNames', 'multiLabel'];
     info.data = Object.fromEntries(keep.filter((k) => info.data[k] != null).map((k) => [k, info.data[k]])) as unknown as TextDataSpec;
-    await savePretrained(o.out, model, tokenizer, { [TRAINING_FILE]: `${JSON.stringify(info, null, 2)}\n` });
-    const resultsFile = path.join(o.out, 'train-results.json');
-    const results = writeResults(resultsFile, {
+    const bad = result.epochs.find((e) => !Number.isFinite(e.loss));
+    if (bad) throw new ParryError(`training diverged (loss ${bad.loss} in epoch ${bad.epoch}): nothing was written to ${o.out}; lower --lr (now ${o.lr})`, 1);
+    const results = validateResults({
       ...resultsHeader('train', o.argv, o.seed),
       dataset: { name: dev.name, source: dev.source, split: 'dev', n: devSet.encodings.length },
       model: modelInfo(model, o.maxLength, o.out),
@@ -279,7 +359,15 @@ export async function trainTextCommand(o: TextTrainCommandOptions): Promise<Resu
           trainSeconds: e.trainSeconds,
         })),
       },
-    });
+    }, 'results to write');
+    // the model, its training facts and its results appear together or not at all
+    await savePretrained(
+      o.out,
+      model,
+      tokenizer,
+      { [TRAINING_FILE]: `${JSON.stringify(info, null, 2)}\n`, 'train-results.json': `${JSON.stringify(results, null, 2)}\n` },
+      { force: o.force, protect },
+    );
     if (o.json) out(JSON.stringify(results, null, 2));
     else if (final.multi) {
       printMultiLabel(final.multi, `dev (thresholds tuned on dev; at 0.5: macro-F1 ${first.multi!.macroF1.toFixed(3)}, micro-F1 ${first.multi!.microF1.toFixed(3)})`);
@@ -297,6 +385,8 @@ export async function trainTextCommand(o: TextTrainCommandOptions): Promise<Resu
 export interface TextRunFlags {
   /** Results file to write. */
   out: string;
+  /** Replace `out` even when it exists and is not a Parry results file. */
+  force?: boolean;
   backend?: string;
   /** Never download: use the Hub cache only. */
   offline?: boolean;
@@ -319,8 +409,8 @@ export function isTextModel(dir: string): boolean {
 /** `parry eval --model <text model>`: clean metrics on a split (multi-label: with the dev-tuned thresholds saved at training). */
 export async function evalTextCommand(o: TextEvalCommandOptions): Promise<Results> {
   let info: Partial<TrainingInfo> = {};
-  const infoFile = path.join(o.model, TRAINING_FILE);
-  if (fs.existsSync(infoFile)) info = JSON.parse(fs.readFileSync(infoFile, 'utf8')) as TrainingInfo;
+  guardOutput(o.out, { kind: 'results', force: o.force, protect: [{ path: fs.existsSync(o.model) ? o.model : undefined, flag: '--model' }, { path: o.data, flag: '--data' }, { path: o.dev, flag: '--dev' }] });
+  info = readTrainingInfo(o.model, { withData: !o.data });
   const spec: TextDataSpec | undefined = o.data ? { ...(o as TextDataSpec) } : info.data;
   if (!spec) throw new UsageError(`--data is needed: ${o.model} has no ${TRAINING_FILE} naming its data`);
   const ds = loadTextSplit(spec, o.split);

@@ -1,9 +1,9 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { type AttackPlugin, type DefensePlugin, fromLayersModel, mnistCnn, type Registry, saveModel, UsageError } from '@parry/core';
+import { type AttackPlugin, type DefensePlugin, fromLayersModel, guardOutput, mnistCnn, ParryError, type Registry, saveModel, UsageError } from '@parry/core';
 import { toTensors } from '@parry/datasets';
 import { type EpochRecord, type InitScheme, registerBuiltinDefenses, reinitialize, train } from '@parry/defenses';
-import { writeResults, type Results } from '@parry/metrics';
+import { validateResults, type Results } from '@parry/metrics';
 import { type Command, Option } from 'commander';
 import Table from 'cli-table3';
 import { log, out, resultsHeader, setupBackend } from '../context.js';
@@ -33,6 +33,8 @@ export interface TrainCommandOptions {
   /** `--def-opt <defense>.<key>=<value>`, repeatable. */
   defOpt?: string[];
   resume?: boolean;
+  /** Replace `out` even when it is not a Parry model folder holding only Parry's files. */
+  force?: boolean;
   /** Plugin modules to load (`--plugin`, repeatable); a `parry.config.mjs` in the working directory is loaded too. */
   plugin?: string[];
   checkpointDir?: string;
@@ -118,6 +120,8 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainOutcome
   const evalPgdSteps = o.evalPgdSteps ?? (names.length ? 10 : 0);
   const checkpointDir = o.checkpointDir ?? (o.resume || names.length ? `${o.out.replace(/[\\/]+$/, '')}.checkpoints` : undefined);
 
+  const protect = [{ path: o.data, flag: '--data' }, { path: checkpointDir, flag: '--checkpoint-dir' }];
+  guardOutput(o.out, { kind: 'image-model', force: o.force, protect });
   const ref: DatasetRef = o.data ? { kind: 'mnist-idx', dir: path.resolve(o.data) } : { kind: 'embedded-mnist', seed: o.seed, testFraction: 0.2 };
   const backend = await setupBackend(o.backend);
   const dataset = loadDataset(ref);
@@ -186,13 +190,12 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainOutcome
       gradientEvaluations: result.counters.gradientEvaluations,
       curves: epochs.map((e) => ({ epoch: e.epoch, learningRate: e.learningRate, trainSeconds: e.trainSeconds })),
     };
-    await saveModel(o.out, layers, {
-      bounds: dataset.bounds,
-      labelNames: dataset.labelNames,
-      training: { dataset: ref, hyperparameters, testAccuracy: finalTest, backend: backend.name },
-    });
+    if (!epochs.every((e) => Number.isFinite(e.loss)) || !Number.isFinite(finalTest)) {
+      const bad = epochs.find((e) => !Number.isFinite(e.loss));
+      throw new ParryError(`training diverged (loss ${bad ? `${bad.loss} in epoch ${bad.epoch}` : 'not finite'}): nothing was written to ${o.out}; lower --lr (now ${o.lr})`, 1);
+    }
     const resultsFile = path.join(o.out, 'train-results.json');
-    const results: Results = writeResults(resultsFile, {
+    const results: Results = validateResults({
       ...resultsHeader('train', o.argv, o.seed),
       dataset: { name: dataset.name, source: dataset.source, split: 'test', n: dataset.test.n },
       model: { path: o.out, name: layers.name, inputShape: [...model.inputShape], numClasses: model.numClasses, bounds: [...model.bounds] as [number, number] },
@@ -209,6 +212,15 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainOutcome
           seconds: e.seconds,
         })),
       },
+    }, 'results to write');
+    // the model and its training results appear together or not at all
+    await saveModel(o.out, layers, {
+      bounds: dataset.bounds,
+      labelNames: dataset.labelNames,
+      training: { dataset: ref, hyperparameters, testAccuracy: finalTest, backend: backend.name },
+      extraFiles: { 'train-results.json': `${JSON.stringify(results, null, 2)}\n` },
+      force: o.force,
+      protect,
     });
     if (o.json) out(JSON.stringify(results, null, 2));
     else {
@@ -266,6 +278,7 @@ export function registerTrainCommand(program: Command, argv: string[]): void {
     .option('--checkpoint-dir <dir>', 'write a checkpoint after every epoch here (default <out>.checkpoints with --defense or --resume)')
     .option('--plugin <module>', 'load plugins from a module (package name or path), repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--resume', 'continue from the newest checkpoint (same flags as the interrupted run)')
+    .option('--force', 'replace --out even when it exists and is not a Parry model folder holding only Parry\'s files')
     .option('--seed <n>', 'seed for the split, initialisation, shuffling and random starts', wrap('--seed', (f, v) => parseInteger(f, v, 0)), 0)
     .option('--limit <n>', 'use at most n training examples', wrap('--limit', (f, v) => parseInteger(f, v)))
     .option('-o, --out <dir>', 'model directory to write (default runs/mnist-cnn; text runs/text-model)')

@@ -5,8 +5,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InputError } from '../errors.js';
-import { writeDirAtomic } from '../fs-atomic.js';
+import { InputError, ParryError } from '../errors.js';
+import { type GuardOptions, writeOutputDir } from '../output-guard.js';
 import { type EncoderConfig, parseHfConfig, toHfConfig } from './config.js';
 import { createTransformerClassifier, type TransformerClassifier } from './encoder.js';
 import { type HubOptions, resolveModelSource } from './hub.js';
@@ -107,18 +107,27 @@ function modernName(name: string): string {
 /**
  * Write a Hugging Face folder: `config.json` (with `architectures`, `id2label`, `problem_type`), `model.safetensors`
  * (float32, HF names and layouts, metadata `format: pt`) and the tokenizer's files; `extraFiles` are added as given.
- * The folder is replaced atomically: a crash leaves the old folder or the new one, never a mix.
+ * The folder is replaced atomically: a crash leaves the old folder or the new one, never a mix. An existing `dir` is
+ * replaced only when it is a Parry text model folder holding only Parry's files, or with `force` (`guardOutput`);
+ * weights that are not finite are refused and nothing is written.
  */
 export async function savePretrained(
   dir: string,
   model: TransformerClassifier,
   tokenizer?: TextTokenizer,
   extraFiles: Record<string, string | Uint8Array> = {},
+  options: Pick<GuardOptions, 'force' | 'flag' | 'protect'> = {},
 ): Promise<void> {
-  const weights = serializeSafetensors(model.stateDict(), { format: 'pt' });
+  const state = model.stateDict();
+  for (const [name, t] of Object.entries(state)) {
+    if (!(t.data instanceof Float32Array)) continue;
+    const bad = t.data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new ParryError(`the trained weights are not finite (${name}[${bad}] = ${t.data[bad]}): training diverged, nothing was written to ${dir}; lower the learning rate (--lr)`, 1);
+  }
+  const weights = serializeSafetensors(state, { format: 'pt' });
   const config = `${JSON.stringify(toHfConfig(model.config), null, 2)}\n`;
   const tokenizerFiles = tokenizer?.toFiles() ?? {};
-  await writeDirAtomic(dir, (tmp) => {
+  await writeOutputDir(dir, { kind: 'text-model', ...options }, (tmp) => {
     fs.writeFileSync(path.join(tmp, 'config.json'), config);
     fs.writeFileSync(path.join(tmp, 'model.safetensors'), weights);
     for (const [name, text] of Object.entries({ ...tokenizerFiles, ...extraFiles })) fs.writeFileSync(path.join(tmp, name), text);
