@@ -6,6 +6,9 @@ import {
   crossEntropy,
   type DefensePlugin,
   type DefenseStepContext,
+  guardPluginCall,
+  guardPluginCallSync,
+  isLiveTensor,
   logitsInBatches,
   type Rng,
   type TrainBatch,
@@ -142,6 +145,38 @@ function describeOptions(options: unknown): unknown {
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, describeOptions(v)]));
 }
 
+/** The tensors a plugin keeps across calls, as it declares them through `getState()` (not a leak for the guard). */
+function keptTensors(p: DefensePlugin<any>): (() => tf.Tensor[]) | undefined {
+  if (!p.getState) return undefined;
+  return () => {
+    try {
+      return Object.values(p.getState!()?.tensors ?? {});
+    } catch {
+      return []; // a getState that throws is reported where the checkpoint calls it
+    }
+  };
+}
+
+/** What is wrong with the batch a `transformBatch` hook returned (one phrase), or undefined. */
+function checkTransformedBatch(b: unknown, input: TrainBatch): string | undefined {
+  if (b === null || typeof b !== 'object' || Array.isArray(b)) return `returned ${b === undefined ? 'undefined' : Array.isArray(b) ? 'an array' : String(b)}; it must return a batch { x, y, clean, extras } (the same one, or a new one)`;
+  const o = b as Partial<TrainBatch>;
+  for (const k of ['x', 'y', 'clean'] as const) {
+    if (!isLiveTensor(o[k])) return `returned a batch whose ${k} is ${(o[k] as unknown) instanceof tf.Tensor ? 'a disposed tensor' : 'not a tensor'}`;
+  }
+  const { x, y } = o as TrainBatch;
+  if (x.shape.slice(1).join() !== input.x.shape.slice(1).join()) return `returned a batch x of shape [${x.shape}] for examples of shape [${input.x.shape.slice(1)}]`;
+  if (y.rank !== 1 || y.shape[0] !== x.shape[0]) return `returned a batch with ${x.shape[0]} examples but labels y of shape [${y.shape}]`;
+  if (o.extras === null || typeof o.extras !== 'object' || Object.values(o.extras).some((t) => !isLiveTensor(t))) return 'returned a batch whose extras are not a record of live tensors';
+  return undefined;
+}
+
+function checkDecision(d: unknown): string | undefined {
+  if (d === undefined || d === null || d === false || d === 'stop') return undefined;
+  if (typeof d === 'object' && (d as { stop?: unknown }).stop === true && typeof (d as { reason?: unknown }).reason === 'string') return undefined;
+  return `returned ${JSON.stringify(d) ?? String(d)}; it must return nothing, 'stop', or { stop: true, reason: '...' }`;
+}
+
 function resolveOptimizer(o: AdversarialTrainOptions['optimizer']): OptimizerConfig {
   if (o == null) return { kind: 'adam' };
   return typeof o === 'string' ? { kind: o } : o;
@@ -220,7 +255,8 @@ export async function train(model: Classifier, data: LabelledTensors, options: A
           plugins.forEach((p, i) => {
             const saved = s.plugins[i];
             if (p.setState && saved) {
-              p.setState({ json: saved.json, tensors: Object.fromEntries(saved.tensors.map((k) => [k, tensors[`plugin/${i}/${k}`]])) });
+              const given = Object.fromEntries(saved.tensors.map((k) => [k, tensors[`plugin/${i}/${k}`]]));
+              guardPluginCallSync(p.name, 'setState()', () => p.setState!({ json: saved.json, tensors: given }), { kept: keptTensors(p), inputs: given });
             }
           });
           records = s.records;
@@ -232,7 +268,9 @@ export async function train(model: Classifier, data: LabelledTensors, options: A
         }
       }
     }
-    for (const p of plugins) await p.setup?.({ model, weights, epochs: options.epochs });
+    for (const p of plugins) {
+      if (p.setup) await guardPluginCall(p.name, 'setup()', () => p.setup!({ model, weights, epochs: options.epochs }), { kept: keptTensors(p) });
+    }
 
     // Shuffles come from one stream over the run (as the original trainer did); on resume the completed epochs'
     // shuffles are replayed to reach the same position. Everything else per epoch comes from (seed, epoch).
@@ -244,7 +282,9 @@ export async function train(model: Classifier, data: LabelledTensors, options: A
       const order = shuffleRng.shuffle(indices);
       const rng = createRng(epochSeed(options.seed, epoch));
       const evalSeed = rng.tfSeed();
-      for (const p of plugins) await p.beforeEpoch?.({ model, epoch, epochs: options.epochs, weights, metrics: {} });
+      for (const p of plugins) {
+        if (p.beforeEpoch) await guardPluginCall(p.name, 'beforeEpoch()', () => p.beforeEpoch!({ model, epoch, epochs: options.epochs, weights, metrics: {} }), { kept: keptTensors(p) });
+      }
       let lossSum = 0;
       let lr = options.learningRate;
       for (let step = 0; step < steps; step++) {
@@ -262,7 +302,9 @@ export async function train(model: Classifier, data: LabelledTensors, options: A
           weights,
           counters,
         }));
-        plugins.forEach((p, i) => p.beforeStep?.(contexts[i]));
+        plugins.forEach((p, i) => {
+          if (p.beforeStep) guardPluginCallSync(p.name, 'beforeStep()', () => p.beforeStep!(contexts[i]), { kept: keptTensors(p) });
+        });
         const owned = new Set<tf.Tensor>();
         const own = (b: TrainBatch) => {
           owned.add(b.x);
@@ -280,7 +322,17 @@ export async function train(model: Classifier, data: LabelledTensors, options: A
           own(batch);
           for (const [i, p] of plugins.entries()) {
             if (!p.transformBatch) continue;
-            batch = await p.transformBatch(batch, contexts[i]);
+            const input = batch;
+            batch = await guardPluginCall(p.name, 'transformBatch()', () => p.transformBatch!(input, contexts[i]), {
+              inputs: { 'batch.x': input.x, 'batch.y': input.y, 'batch.clean': input.clean, ...Object.fromEntries(Object.entries(input.extras).map(([k, t]) => [`batch.extras.${k}`, t])) },
+              validate: (out) => checkTransformedBatch(out, input),
+              returned: (out) => [out.x, out.y, out.clean, ...Object.values(out.extras)],
+              release: (out) => {
+                const o = out as Partial<TrainBatch> | undefined;
+                if (o && typeof o === 'object') tf.dispose([o.x, o.y, o.clean, ...Object.values(o.extras ?? {})].filter((t): t is tf.Tensor => isLiveTensor(t) && !owned.has(t)));
+              },
+              kept: keptTensors(p),
+            });
             own(batch);
           }
           const b = batch;
@@ -289,7 +341,13 @@ export async function train(model: Classifier, data: LabelledTensors, options: A
               const logits = model.logits(b.x, { training: true });
               let loss = tf.mean(crossEntropy(logits, b.y)) as tf.Scalar;
               for (const [i, p] of plugins.entries()) {
-                if (p.lossTerm) loss = tf.add(loss, p.lossTerm({ ...b, logits }, contexts[i]));
+                if (!p.lossTerm) continue;
+                // inside the tape's tidy: intermediates live until it ends, so only the result is checked here
+                const term = guardPluginCallSync(p.name, 'lossTerm()', () => p.lossTerm!({ ...b, logits }, contexts[i]), {
+                  noLeakCheck: true,
+                  validate: (t) => (isLiveTensor(t) && t.rank === 0 ? undefined : `returned ${isLiveTensor(t) ? `a tensor of shape [${t.shape}]` : String(t)}; it must return a scalar tensor`),
+                });
+                loss = tf.add(loss, term);
               }
               return loss;
             }, weights as tf.Variable[]);
@@ -302,7 +360,9 @@ export async function train(model: Classifier, data: LabelledTensors, options: A
         const loss = (await lossT.data())[0];
         lossT.dispose();
         lossSum += loss;
-        plugins.forEach((p, i) => p.afterStep?.({ ...contexts[i], loss }));
+        plugins.forEach((p, i) => {
+          if (p.afterStep) guardPluginCallSync(p.name, 'afterStep()', () => p.afterStep!({ ...contexts[i], loss }), { kept: keptTensors(p) });
+        });
         options.onBatch?.({ epoch, step: step + 1, steps, loss });
       }
       const trainSeconds = (performance.now() - start) / 1000;
@@ -322,7 +382,10 @@ export async function train(model: Classifier, data: LabelledTensors, options: A
       if (record.robustAccuracy != null) metrics.robustAccuracy = record.robustAccuracy;
       for (const p of plugins) {
         if (!p.afterEpoch) continue;
-        const decision = await p.afterEpoch({ model, epoch, epochs: options.epochs, weights, metrics });
+        const decision = await guardPluginCall(p.name, 'afterEpoch()', () => p.afterEpoch!({ model, epoch, epochs: options.epochs, weights, metrics }), {
+          kept: keptTensors(p),
+          validate: checkDecision,
+        });
         if (decision) {
           stopped = { epoch, by: p.name, reason: typeof decision === 'object' ? decision.reason : `${p.name} asked to stop` };
           break;
@@ -335,7 +398,13 @@ export async function train(model: Classifier, data: LabelledTensors, options: A
     }
   } finally {
     optimizer.dispose();
-    for (const p of plugins) p.dispose?.();
+    for (const p of plugins) {
+      try {
+        p.dispose?.();
+      } catch {
+        // a plugin that fails to release its tensors must not hide the run's own outcome
+      }
+    }
   }
   return { epochs: records, stopped, resumedFrom, hyperparameters, counters };
 }
@@ -360,7 +429,7 @@ async function saveCheckpoint(
   weights.forEach((w, i) => (tensors[`weights/${i}`] = w));
   for (const s of optimizer.slots()) tensors[`opt/${s.name}`] = s.tensor;
   state.plugins = plugins.map((p, i) => {
-    const s = p.getState?.() ?? {};
+    const s = p.getState ? guardPluginCallSync(p.name, 'getState()', () => p.getState!() ?? {}, { noLeakCheck: true }) : {};
     for (const [k, t] of Object.entries(s.tensors ?? {})) tensors[`plugin/${i}/${k}`] = t;
     return { name: p.name, json: s.json, tensors: Object.keys(s.tensors ?? {}) };
   });
