@@ -19,7 +19,7 @@ describe('model save/load', () => {
     const dir = path.join(tmp(), 'm');
     const model = mnistCnn({ seed: 3 });
     await saveModel(dir, model, { training: { note: 'test' } });
-    expect(fs.readdirSync(dir).sort()).toEqual(['model.json', 'parry.json', 'weights.bin']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['.parry-output.json', 'model.json', 'parry.json', 'weights.bin']);
     expect(fs.readdirSync(path.dirname(dir))).toEqual(['m']); // no temp dirs left
     const loaded = await loadModel(dir);
     const x = tf.randomUniform([3, 28, 28, 1], 0, 1, 'float32', 1);
@@ -51,5 +51,141 @@ describe('model save/load', () => {
     await expect(loadModel(dir)).rejects.toThrow(/model\.json is corrupt/);
     fs.rmSync(path.join(dir, 'parry.json'));
     await expect(loadModel(dir)).rejects.toThrow(/parry\.json is missing/);
+  });
+});
+
+/** One saved model, copied for each hostile case; `edit` rewrites one JSON file of the copy. */
+describe('model folder validation (issue 14)', () => {
+  let saved: string;
+  beforeAll(async () => {
+    saved = path.join(tmp(), 'm');
+    const model = mnistCnn({ seed: 2 });
+    await saveModel(saved, model, { labelNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] });
+    model.dispose();
+  });
+
+  const copy = (): string => {
+    const dir = path.join(tmp(), 'm');
+    fs.cpSync(saved, dir, { recursive: true });
+    return dir;
+  };
+  const edit = (dir: string, file: 'parry.json' | 'model.json', fn: (j: any) => any): void => {
+    const p = path.join(dir, file);
+    fs.writeFileSync(p, JSON.stringify(fn(JSON.parse(fs.readFileSync(p, 'utf8')))));
+  };
+  /** Loading `dir` fails with one InputError line matching `re`, and leaves no tensors behind. */
+  const refused = async (dir: string, re: RegExp): Promise<void> => {
+    const before = tf.memory().numTensors;
+    const err = await loadModel(dir).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(InputError);
+    const message = (err as Error).message;
+    expect(message).not.toContain('\n');
+    expect(message).toMatch(re);
+    expect(tf.memory().numTensors).toBe(before);
+  };
+
+  it('parry.json bounds ["a","b"] is refused naming parry.json and bounds', async () => {
+    const dir = copy();
+    edit(dir, 'parry.json', (j) => ({ ...j, bounds: ['a', 'b'] }));
+    await refused(dir, /parry\.json.*bounds\[0\]/);
+  });
+
+  it('parry.json bounds [1, 0] (lower above upper) is refused', async () => {
+    const dir = copy();
+    edit(dir, 'parry.json', (j) => ({ ...j, bounds: [1, 0] }));
+    await refused(dir, /parry\.json.*bounds/);
+  });
+
+  it('model.json with shape: null is refused naming model.json and the weight', async () => {
+    const dir = copy();
+    edit(dir, 'model.json', (j) => {
+      j.weightsManifest[0].weights[0].shape = null;
+      return j;
+    });
+    await refused(dir, /model\.json.*weightsManifest\[0\]\.weights\[0\]\.shape/);
+  });
+
+  it('parry.json inputShape that contradicts model.json is refused', async () => {
+    const dir = copy();
+    edit(dir, 'parry.json', (j) => ({ ...j, inputShape: [32, 32, 3] }));
+    await refused(dir, /parry\.json.*inputShape \[32,32,3\] contradicts model\.json \(\[28,28,1\]\)/);
+  });
+
+  it('parry.json numClasses that contradicts model.json is refused', async () => {
+    const dir = copy();
+    edit(dir, 'parry.json', (j) => ({ ...j, numClasses: 3, labelNames: undefined }));
+    await refused(dir, /parry\.json.*numClasses 3 contradicts model\.json \(10\)/);
+  });
+
+  it('parry.json labelNames whose count differs from the classes is refused', async () => {
+    const dir = copy();
+    edit(dir, 'parry.json', (j) => ({ ...j, labelNames: ['a', 'b'] }));
+    await refused(dir, /parry\.json.*labelNames/);
+  });
+
+  it.each([
+    ['an array', []],
+    ['null', null],
+    ['a number', 42],
+    ['a string', 'parry-model'],
+  ])('parry.json that is %s, not an object, is refused', async (_, value) => {
+    const dir = copy();
+    fs.writeFileSync(path.join(dir, 'parry.json'), JSON.stringify(value));
+    await refused(dir, /parry\.json.*(not an object|expected object)/);
+  });
+
+  it.each([
+    ['an array', []],
+    ['null', null],
+    ['a number', 7],
+  ])('model.json that is %s, not an object, is refused', async (_, value) => {
+    const dir = copy();
+    fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(value));
+    await refused(dir, /model\.json.*(not an object|expected object)/);
+  });
+
+  it.each([
+    ['a negative shape', { shape: [-3, 3, 1, 32] }, /shape\[0\]/],
+    ['a huge shape', { shape: [2 ** 31, 2 ** 31, 1, 32] }, /weightsManifest\[0\]\.weights\[0\]/],
+    ['a non-integer shape', { shape: [2.5, 3, 1, 32] }, /shape\[0\]/],
+    ['a string shape', { shape: ['3', 3, 1, 32] }, /shape\[0\]/],
+    ['an unknown dtype', { dtype: 'float64' }, /dtype/],
+    ['no name', { name: undefined }, /name/],
+  ])('weightsManifest entry with %s is refused', async (_, patch, re) => {
+    const dir = copy();
+    edit(dir, 'model.json', (j) => {
+      j.weightsManifest[0].weights[0] = { ...j.weightsManifest[0].weights[0], ...patch };
+      return j;
+    });
+    await refused(dir, re);
+  });
+
+  it('weightsManifest that names another weights file is refused', async () => {
+    const dir = copy();
+    edit(dir, 'model.json', (j) => {
+      j.weightsManifest[0].paths = ['../../etc/passwd'];
+      return j;
+    });
+    await refused(dir, /model\.json.*paths/);
+  });
+
+  it('weights.bin that is a directory or a device is refused without reading it', async () => {
+    const dir = copy();
+    fs.rmSync(path.join(dir, 'weights.bin'));
+    fs.symlinkSync('/dev/zero', path.join(dir, 'weights.bin'));
+    await refused(dir, /weights\.bin is not a regular file/);
+    fs.rmSync(path.join(dir, 'weights.bin'));
+    fs.mkdirSync(path.join(dir, 'weights.bin'));
+    await refused(dir, /weights\.bin is not a regular file/);
+  });
+
+  it('still loads the untouched copy (the validator accepts what saveModel writes)', async () => {
+    const loaded = await loadModel(copy());
+    expect(loaded.meta.numClasses).toBe(10);
+    expect(loaded.meta.labelNames).toHaveLength(10);
+    loaded.layersModel.dispose();
   });
 });

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { z } from 'zod';
 import { InputError, ParryError } from './errors.js';
 import { type GuardOptions, writeOutputDir } from './output-guard.js';
 import { type Classifier, fromLayersModel, type OutputKind } from './model.js';
@@ -106,12 +107,29 @@ export async function saveModel(dir: string, model: tfl.LayersModel, options: Sa
   return meta!;
 }
 
-function readJson(file: string, what: string): any {
+/** Largest metadata file read (`parry.json`, `model.json`): far above any real topology, far below a blow-up. */
+const MAX_JSON_BYTES = 64 * 1024 * 1024;
+
+/** A regular file of at most `maxBytes`, or one InputError naming it; never reads a device, FIFO or directory. */
+function statModelFile(file: string, what: string, maxBytes: number): fs.Stats {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    throw new InputError(`${what} ${file} is missing; the model directory is incomplete, train or copy it again`);
+  }
+  if (!st.isFile()) throw new InputError(`${what} ${file} is not a regular file; train or copy the model again`);
+  if (st.size > maxBytes) throw new InputError(`${what} ${file} is ${st.size} bytes, more than the ${maxBytes} this Parry reads; train or copy the model again`);
+  return st;
+}
+
+function readJson(file: string, what: string): unknown {
+  statModelFile(file, what, MAX_JSON_BYTES);
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new InputError(`${what} ${file} is missing; the model directory is incomplete, train or copy it again`);
+  } catch (e) {
+    throw new InputError(`${what} ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); train or copy the model again`);
   }
   try {
     return JSON.parse(text);
@@ -122,6 +140,64 @@ function readJson(file: string, what: string): any {
 
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1 };
 
+/** tfjs keeps a tensor's size in an int32: no weight can have more elements than this. */
+const MAX_ELEMENTS = 2 ** 31 - 1;
+const dimension = z.number().int().min(0).max(MAX_ELEMENTS);
+const finite = z.number();
+
+/** `parry.json` as `saveModel` writes it. Claims about the network are checked against model.json after the build. */
+const metaSchema = z.object({
+  format: z.literal(MODEL_FORMAT),
+  version: z.number().int().min(1),
+  name: z.string().max(1000),
+  inputShape: z.array(z.number().int().min(1).max(MAX_ELEMENTS)).min(1).max(8),
+  numClasses: z.number().int().min(1).max(MAX_ELEMENTS),
+  bounds: z.tuple([finite, finite]).refine(([lo, hi]) => lo < hi, 'must be [lower, upper] with lower < upper'),
+  outputKind: z.enum(['single-label', 'multi-label']).default('single-label'),
+  labelNames: z.array(z.string()).optional(),
+  weightsSha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hex digits'),
+  createdAt: z.string(),
+  training: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** One weight of the manifest: a name, a shape of non-negative integers with at most 2^31-1 elements, a dtype tfjs loads. */
+const weightSpecSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    shape: z.array(dimension).max(8),
+    dtype: z.enum(['float32', 'int32', 'bool']),
+  })
+  .refine((w) => w.shape.reduce((a, b) => a * b, 1) <= MAX_ELEMENTS, { message: `has more than ${MAX_ELEMENTS} elements`, path: ['shape'] });
+
+/** `model.json` as `saveModel` writes it: a topology and one weights group stored in `weights.bin`. */
+const modelJsonSchema = z.object({
+  modelTopology: z.looseObject({}),
+  weightsManifest: z
+    .array(z.object({ paths: z.tuple([z.literal('weights.bin')]), weights: z.array(weightSpecSchema) }))
+    .length(1),
+});
+
+/** `bounds[0]`, `weightsManifest[0].weights[3].shape` ... (the file itself when the path is empty). */
+function fieldOf(p: readonly PropertyKey[]): string {
+  return p.reduce<string>((s, k) => (typeof k === 'number' ? `${s}[${k}]` : s ? `${s}.${String(k)}` : String(k)), '');
+}
+
+/** Parse with `schema` or throw one InputError naming the file and the first wrong field. */
+function validated<T>(schema: z.ZodType<T>, value: unknown, file: string, what: string): T {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InputError(`${what} ${file} is not an object (${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}); train or copy the model again`);
+  }
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const field = fieldOf(issue.path) || 'the file';
+  const message = issue.message.replace(/^Invalid input: /, '').split('\n')[0];
+  throw new InputError(`${what} ${file} is invalid: ${field} ${message}; fix that field or train or copy the model again`);
+}
+
+const sameShape = (claimed: readonly number[], actual: readonly (number | null)[]): boolean =>
+  claimed.length === actual.length && claimed.every((d, i) => actual[i] === null || actual[i] === d);
+
 export interface LoadedModel {
   classifier: Classifier;
   layersModel: tfl.LayersModel;
@@ -129,27 +205,35 @@ export interface LoadedModel {
 }
 
 /**
- * Load a model saved by `saveModel`. Every problem (missing directory, missing or corrupt file, size or checksum
- * mismatch) is an `InputError` with one line naming the file.
+ * Load a model saved by `saveModel`. One validator for the whole folder: `parry.json` and `model.json` are checked
+ * against their schemas, `weights.bin` must be a regular file of exactly the manifest's size (checked before it is
+ * read) with parry.json's checksum, and parry.json's claims (input shape, classes, label names) must agree with the
+ * network built from model.json + weights, which is the truth. Every problem is an `InputError`: one line naming the
+ * file and the field.
  */
 export async function loadModel(dir: string): Promise<LoadedModel> {
   if (!fs.existsSync(dir)) throw new InputError(`model ${dir} not found; train one with \`parry train --out ${dir}\``);
   if (!fs.statSync(dir).isDirectory()) throw new InputError(`model ${dir} is a file; pass the model directory written by \`parry train\``);
-  const meta = readJson(path.join(dir, 'parry.json'), 'model metadata') as ModelMeta;
-  if (meta?.format !== MODEL_FORMAT) throw new InputError(`model metadata ${path.join(dir, 'parry.json')} is not a Parry model (format ${JSON.stringify(meta?.format)})`);
-  if (meta.version > MODEL_FORMAT_VERSION) {
-    throw new InputError(`model ${dir} has format version ${meta.version}, this Parry reads up to ${MODEL_FORMAT_VERSION}; upgrade Parry`);
+  const metaFile = path.join(dir, 'parry.json');
+  const rawMeta = readJson(metaFile, 'model metadata') as Record<string, unknown> | null;
+  if (rawMeta && typeof rawMeta === 'object' && !Array.isArray(rawMeta)) {
+    if (rawMeta.format !== MODEL_FORMAT) throw new InputError(`model metadata ${metaFile} is not a Parry model (format ${JSON.stringify(rawMeta.format)})`);
+    if (typeof rawMeta.version === 'number' && rawMeta.version > MODEL_FORMAT_VERSION) {
+      throw new InputError(`model ${dir} has format version ${rawMeta.version}, this Parry reads up to ${MODEL_FORMAT_VERSION}; upgrade Parry`);
+    }
   }
-  const modelJson = readJson(path.join(dir, 'model.json'), 'model topology');
-  const specs = modelJson?.weightsManifest?.[0]?.weights as tf.io.WeightsManifestEntry[] | undefined;
-  if (!modelJson?.modelTopology || !Array.isArray(specs)) throw new InputError(`model topology ${path.join(dir, 'model.json')} is corrupt (no modelTopology or weightsManifest)`);
+  const meta = validated(metaSchema, rawMeta, metaFile, 'model metadata') as ModelMeta;
+  const topologyFile = path.join(dir, 'model.json');
+  const modelJson = validated(modelJsonSchema, readJson(topologyFile, 'model topology'), topologyFile, 'model topology');
+  const specs = modelJson.weightsManifest[0].weights as tf.io.WeightsManifestEntry[];
   const weightsFile = path.join(dir, 'weights.bin');
-  if (!fs.existsSync(weightsFile)) throw new InputError(`model weights ${weightsFile} are missing; train or copy the model again`);
-  const weights = fs.readFileSync(weightsFile);
-  const expected = specs.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * (DTYPE_BYTES[w.dtype] ?? 4), 0);
-  if (weights.length !== expected) {
-    throw new InputError(`model weights ${weightsFile} are corrupt: ${weights.length} bytes, the manifest expects ${expected}`);
+  const expected = specs.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[w.dtype], 0);
+  const size = statModelFile(weightsFile, 'model weights', Number.MAX_SAFE_INTEGER).size;
+  if (size !== expected) {
+    throw new InputError(`model weights ${weightsFile} are corrupt: ${size} bytes, the manifest expects ${expected}`);
   }
+  const weights = fs.readFileSync(weightsFile);
+  if (weights.length !== expected) throw new InputError(`model weights ${weightsFile} changed while being read; try again`);
   const sha = createHash('sha256').update(weights).digest('hex');
   if (sha !== meta.weightsSha256) throw new InputError(`model weights ${weightsFile} are corrupt: checksum does not match parry.json`);
   let layersModel: tfl.LayersModel;
@@ -159,6 +243,21 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
   } catch (e) {
     throw new InputError(`model ${dir} could not be built from model.json: ${(e as Error).message.split('\n')[0]}`);
   }
-  const classifier = fromLayersModel(layersModel, { name: meta.name, bounds: meta.bounds, outputKind: meta.outputKind, labelNames: meta.labelNames });
-  return { classifier, layersModel, meta };
+  try {
+    const inShape = layersModel.inputs[0].shape.slice(1);
+    const outShape = layersModel.outputs[0].shape;
+    const classes = outShape[outShape.length - 1];
+    const contradiction = (field: string, claimed: unknown, actual: unknown) =>
+      new InputError(`model metadata ${metaFile} is invalid: ${field} ${JSON.stringify(claimed)} contradicts model.json (${JSON.stringify(actual)}); correct parry.json or train the model again`);
+    if (!sameShape(meta.inputShape, inShape)) throw contradiction('inputShape', meta.inputShape, inShape);
+    if (classes !== null && meta.numClasses !== classes) throw contradiction('numClasses', meta.numClasses, classes);
+    if (meta.labelNames && meta.labelNames.length !== meta.numClasses) {
+      throw new InputError(`model metadata ${metaFile} is invalid: labelNames has ${meta.labelNames.length} names for ${meta.numClasses} classes; correct parry.json or train the model again`);
+    }
+    const classifier = fromLayersModel(layersModel, { name: meta.name, bounds: meta.bounds, outputKind: meta.outputKind, labelNames: meta.labelNames });
+    return { classifier, layersModel, meta };
+  } catch (e) {
+    layersModel.dispose();
+    throw e;
+  }
 }
