@@ -20,10 +20,12 @@ export {
   type IdxArray,
   type MnistIdxOptions,
   IDX_DTYPES,
+  MAX_IDX_BYTES,
   MNIST_IDX_FILES,
   isGzip,
   parseIdx,
   readIdx,
   loadMnistIdx,
 } from './idx.js';
-export { type TextExample, type TextDataset, type TextFileOptions, type TextFileFormat, type TextSplit, type SkippedRow, SST2_LABEL_NAMES, loadSst2, loadGoEmotions, loadTextFile, multiHot, labelCounts } from './text.js';
+export { type TextExample, type TextDataset, type TextFileOptions, type TextFileFormat, type TextSplit, type SkippedRow, SST2_LABEL_NAMES, MAX_TEXT_LABELS, loadSst2, loadGoEmotions, loadTextFile, multiHot, labelCounts } from './text.js';
+export { MAX_INPUT_BYTES, readInputBytes, decodeUtf8, firstInvalidUtf8 } from './read.js';

@@ -352,3 +352,66 @@ describe.skipIf(!existsSync(agDir))(`real AG News in ${agDir} (opt-in)`, () => {
     expect(head.examples[0].text).toBe('Wall St. Bears Claw Back Into the Black (Reuters)');
   });
 });
+
+describe('issue 14: hostile text data', () => {
+  const csvOpts = { textColumn: 'text', labelColumn: 'label' } as const;
+  it('a CSV label 100000000 is refused with file:line before any label table is built', () => {
+    const p = write('big.csv', 'text,label\ngood,0\nbad,100000000\n');
+    const msg = errorOf(() => loadTextFile(p, csvOpts));
+    expect(msg).toMatch(new RegExp(`^${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3: label id 100000000 .*100000`));
+  });
+  it('a CSV label 99999999999999999999 (not a safe integer) is refused with file:line', () => {
+    const p = write('huge.csv', 'text,label\ngood,0\nbad,99999999999999999999\n');
+    expect(errorOf(() => loadTextFile(p, csvOpts))).toMatch(/huge\.csv:3: label id 99999999999999999999 /);
+  });
+  it('a label name list over the label limit is refused', () => {
+    const names = Array.from({ length: 100_001 }, (_, i) => `l${i}`);
+    expect(errorOf(() => loadTextFile(write('a.csv', 'text,label\na,l0\n'), { ...csvOpts, labelNames: names }), UsageError)).toMatch(/100001 label names, over the limit of 100000/);
+  });
+  it('dev labels negative/positive against train labels neg/pos are refused by name with file:line listing the known ones', () => {
+    const train = loadTextFile(write('train.csv', 'text,label\nbad,neg\ngood,pos\n'), csvOpts);
+    expect(train.labelMap).toBe('name');
+    const dev = write('dev.csv', 'text,label\nfine,positive\nawful,negative\n');
+    const msg = errorOf(() => loadTextFile(dev, { ...csvOpts, labelNames: train.labelNames, labelMap: train.labelMap, labelsFrom: 'train.csv' }));
+    expect(msg).toMatch(/dev\.csv:2: label "positive" is not a label of train\.csv \(known: neg, pos\)/);
+  });
+  it('dev integer labels beyond the train range are refused with file:line', () => {
+    const train = loadTextFile(write('train.csv', 'text,label\nbad,0\ngood,1\n'), csvOpts);
+    expect(train.labelMap).toBe('index');
+    const dev = write('dev.csv', 'text,label\nfine,1\nmeh,2\n');
+    expect(errorOf(() => loadTextFile(dev, { ...csvOpts, labelNames: train.labelNames, labelMap: train.labelMap, labelsFrom: 'train.csv' }))).toMatch(
+      /dev\.csv:3: label id 2 is out of range 0\.\.1 \(the labels of train\.csv/,
+    );
+  });
+  for (const [name, content] of [
+    ['bad.csv', Buffer.concat([Buffer.from('text,label\ngood,0\n'), Buffer.from([0x62, 0xff, 0x64]), Buffer.from(',1\n')])],
+    ['bad.tsv', Buffer.concat([Buffer.from('text\tlabel\ngood\t0\nok\t1\n'), Buffer.from([0x62, 0xc3, 0x28]), Buffer.from('\t1\n')])],
+    ['bad.jsonl', Buffer.concat([Buffer.from('{"text":"a","label":0}\n{"text":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('","label":0}\n')])],
+  ] as const) {
+    it(`invalid UTF-8 in ${name} is refused with file:line instead of being replaced with U+FFFD`, () => {
+      const line = name === 'bad.tsv' ? 4 : name === 'bad.csv' ? 3 : 2;
+      const dir = join(tmp, `u${fileNo++}`);
+      mkdirSync(dir);
+      const p = join(dir, name);
+      writeFileSync(p, content);
+      expect(errorOf(() => loadTextFile(p, csvOpts))).toMatch(new RegExp(`${name.replace('.', '\\.')}:${line}: invalid UTF-8 .*re-save the file as UTF-8`));
+    });
+  }
+  it('invalid UTF-8 in an SST-2 stsa file and in GoEmotions labels.txt is refused with file:line', () => {
+    const sst = join(tmp, `sst-bad${fileNo++}`);
+    mkdirSync(sst);
+    writeFileSync(join(sst, 'stsa.binary.train'), Buffer.concat([Buffer.from('1 good\n0 '), Buffer.from([0xc0, 0xaf]), Buffer.from('\n')]));
+    expect(errorOf(() => loadSst2(sst, 'train'))).toMatch(/stsa\.binary\.train:2: invalid UTF-8/);
+    const go = join(tmp, `go-bad${fileNo++}`);
+    mkdirSync(go);
+    writeFileSync(join(go, 'labels.txt'), Buffer.concat([Buffer.from('joy\n'), Buffer.from([0xf8, 0x88, 0x80, 0x80, 0x80]), Buffer.from('\n')]));
+    writeFileSync(join(go, 'train.tsv'), 'a\t0\tx\n');
+    expect(errorOf(() => loadGoEmotions(go, 'train'))).toMatch(/labels\.txt:2: invalid UTF-8/);
+  });
+  it('a text data path that is a directory or a device is refused in one line', () => {
+    const d = join(tmp, `dir${fileNo++}.csv`);
+    mkdirSync(d);
+    expect(errorOf(() => loadTextFile(d, csvOpts))).toMatch(/is a directory/);
+    if (existsSync('/dev/null')) expect(errorOf(() => loadTextFile('/dev/null', { ...csvOpts, format: 'csv' }))).toMatch(/not a regular file/);
+  });
+});

@@ -3,10 +3,14 @@
  * CSV / TSV / JSONL loader. Every example keeps the 1-based line of its source record, and malformed rows are either
  * reported with `file:line` (the default) or skipped and listed in `dataset.skipped`.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { InputError, UsageError } from '@parry/core';
+import { decodeUtf8, readInputBytes } from './read.js';
+
+/** Most classes a text dataset may have: label ids and name lists are checked against it before any table is sized. */
+export const MAX_TEXT_LABELS = 100_000;
 
 export interface TextExample {
   text: string;
@@ -33,6 +37,8 @@ export interface TextDataset {
   source: string;
   multiLabel: boolean;
   labelNames: string[];
+  /** How the label cells were read (`'index'` ids or `'name'`s); pass it with `labelNames` to read another split the same way. */
+  labelMap?: 'index' | 'name';
   examples: TextExample[];
   /** Rows left out because `skipMalformed` was set (absent otherwise). */
   skipped?: SkippedRow[];
@@ -63,6 +69,11 @@ export interface TextFileOptions {
    * ids get names `String(id + labelBase)` (the id as written), up to the largest id seen.
    */
   labelMap?: 'index' | 'name';
+  /**
+   * Where `labelNames` came from, e.g. the training file when reading a dev split with the training split's names;
+   * named in the errors about labels that are not among them.
+   */
+  labelsFrom?: string;
   /** The id the file uses for the first label (e.g. 1 for AG News' classes 1..4); subtracted from every id. Default 0. */
   labelBase?: number;
   /** csv/tsv: the number of columns every row must have (default: the header's, else the first row's). */
@@ -105,15 +116,9 @@ class RowErrors {
 
 const INT_RE = /^[+-]?\d+$/;
 
-function requireFile(file: string, what: string): void {
-  if (!existsSync(file)) throw new InputError(`${file} not found (expected ${what})`);
-  if (!statSync(file).isFile()) throw new InputError(`${file} is not a file (expected ${what})`);
-}
-
+/** Reads a text file through the bounded reader and decodes it as strict UTF-8 (bad bytes are `file:line` errors). */
 function readText(file: string, what: string): string {
-  requireFile(file, what);
-  const text = readFileSync(file, 'utf8');
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  return decodeUtf8(readInputBytes(file, file, what), file);
 }
 
 function formatFromExtension(file: string): TextFileFormat {
@@ -318,11 +323,19 @@ function readJsonlRows(file: string, src: string, o: TextFileOptions, errors: Ro
 }
 
 /** Maps label cells to ids (see `TextFileOptions.labelMap`); returns the label names. */
-function resolveLabels(rows: RawRow[], o: TextFileOptions, errors: RowErrors, file: string): { names: string[]; ids: (number[] | null)[] } {
+function resolveLabels(
+  rows: RawRow[],
+  o: TextFileOptions,
+  errors: RowErrors,
+  file: string,
+): { names: string[]; ids: (number[] | null)[]; mode: 'index' | 'name' } {
   const multi = o.multiLabel ?? false;
   const base = o.labelBase ?? 0;
-  if (!Number.isInteger(base)) throw new UsageError(`labelBase ${base} for ${file} must be an integer`);
+  if (!Number.isSafeInteger(base) || Math.abs(base) > MAX_TEXT_LABELS) throw new UsageError(`labelBase ${base} for ${file} must be an integer of at most ${MAX_TEXT_LABELS}`);
   if (o.labelNames && o.labelNames.length === 0) throw new UsageError(`labelNames for ${file} is empty; give at least one name or leave it out`);
+  if (o.labelNames && o.labelNames.length > MAX_TEXT_LABELS) {
+    throw new UsageError(`labelNames for ${file} has ${o.labelNames.length} label names, over the limit of ${MAX_TEXT_LABELS}`);
+  }
   if (o.labelNames && new Set(o.labelNames).size !== o.labelNames.length) throw new UsageError(`labelNames for ${file} has duplicate names`);
   let mode = o.labelMap;
   if (mode === undefined) {
@@ -335,8 +348,12 @@ function resolveLabels(rows: RawRow[], o: TextFileOptions, errors: RowErrors, fi
   const ids: (number[] | null)[] = new Array<number[] | null>(rows.length).fill(null);
   let names: string[];
   const fixLabel = multi ? 'check the label cell and labelSeparator' : 'check the label cell';
+  const from = o.labelsFrom;
   if (mode === 'name') {
     names = o.labelNames ? [...o.labelNames] : [...new Set(rows.flatMap((r) => r.labels))].sort();
+    if (names.length > MAX_TEXT_LABELS) {
+      throw new InputError(`${file} has ${names.length} distinct labels, over the limit of ${MAX_TEXT_LABELS} classes; check the label column`);
+    }
     const byName = new Map(names.map((n, i) => [n, i]));
     rows.forEach((r, i) => {
       const out: number[] = [];
@@ -344,6 +361,7 @@ function resolveLabels(rows: RawRow[], o: TextFileOptions, errors: RowErrors, fi
         const id = byName.get(l);
         if (id === undefined) {
           const known = `${names.slice(0, 10).join(', ')}${names.length > 10 ? ', ...' : ''}`;
+          if (from) return errors.report(r.line, `label "${l}" is not a label of ${from} (known: ${known}); use the same label names in every split`);
           return errors.report(r.line, `unknown label name "${l}" (known: ${known})`);
         }
         out.push(id);
@@ -358,7 +376,20 @@ function resolveLabels(rows: RawRow[], o: TextFileOptions, errors: RowErrors, fi
           errors.report(r.line, `label "${l}" is not an integer id (${fixLabel}, or pass labelMap: 'name')`);
           return null;
         }
-        out.push(Number.parseInt(l, 10) - base);
+        const id = Number(l) - base;
+        // Checked before anything is sized by the largest id (a label table, a one-hot row).
+        const limit = o.labelNames?.length ?? MAX_TEXT_LABELS;
+        if (!Number.isSafeInteger(id) || id < 0 || id >= limit) {
+          const range = `${base}..${limit - 1 + base}`;
+          const fix = from
+            ? `the labels of ${from}; use the same labels in every split`
+            : o.labelNames
+              ? 'check labelNames'
+              : `at most ${MAX_TEXT_LABELS} classes; check the label column`;
+          errors.report(r.line, `label id ${l.replace(/^\+/, '')} is out of range ${range} (${fix}${base === 0 && !from ? ', or set labelBase: 1 for 1-based ids' : ''})`);
+          return null;
+        }
+        out.push(id);
       }
       return out;
     });
@@ -385,7 +416,7 @@ function resolveLabels(rows: RawRow[], o: TextFileOptions, errors: RowErrors, fi
       errors.report(r.line, `no label (${fixLabel})`);
     }
   });
-  return { names, ids };
+  return { names, ids, mode };
 }
 
 /**
@@ -402,7 +433,7 @@ export function loadTextFile(file: string, options: TextFileOptions): TextDatase
   const src = readText(file, `a ${format.toUpperCase()} file of labelled texts`);
   const errors = new RowErrors(file, options.skipMalformed ?? false);
   const rows = format === 'jsonl' ? readJsonlRows(file, src, options, errors) : readDelimitedRows(file, src, format, options, errors);
-  const { names, ids } = resolveLabels(rows, options, errors, file);
+  const { names, ids, mode } = resolveLabels(rows, options, errors, file);
   errors.throwFirst();
   const multi = options.multiLabel ?? false;
   const examples: TextExample[] = [];
@@ -423,7 +454,7 @@ export function loadTextFile(file: string, options: TextFileOptions): TextDatase
         : `${file} has no data rows (expected ${format === 'jsonl' ? 'one JSON object per line' : 'rows of text and label'})`,
     );
   }
-  const ds: TextDataset = { name: options.name ?? basename(file), source: file, multiLabel: multi, labelNames: names, examples };
+  const ds: TextDataset = { name: options.name ?? basename(file), source: file, multiLabel: multi, labelNames: names, labelMap: mode, examples };
   if (options.skipMalformed) ds.skipped = errors.skipped;
   return ds;
 }
