@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InputError } from '../errors.js';
-import { defaultCacheDir, resolveModelSource, type HubOptions } from './hub.js';
+import { defaultCacheDir, downloadProgressLines, resolveModelSource, type HubOptions } from './hub.js';
 import { parseSafetensors, serializeSafetensors } from './safetensors.js';
 import type { HostTensor } from './types.js';
 
@@ -351,5 +351,29 @@ describe('defaultCacheDir', () => {
     expect(defaultCacheDir({ PARRY_CACHE_DIR: '/a/b', XDG_CACHE_HOME: '/x' })).toBe(path.resolve('/a/b'));
     expect(defaultCacheDir({ XDG_CACHE_HOME: '/x' })).toBe(path.join('/x', 'parry', 'hub'));
     expect(defaultCacheDir({})).toBe(path.join(os.homedir(), '.cache', 'parry', 'hub'));
+  });
+});
+
+describe('downloadProgressLines', () => {
+  it('progress on stderr for big files: a line per interval and one at the end, nothing for small files', () => {
+    const lines: string[] = [];
+    let t = 0;
+    const onProgress = downloadProgressLines((l) => lines.push(l), { minBytes: 1e6, everyMs: 100, now: () => t });
+    onProgress({ file: 'config.json', received: 500_000, total: 500_000 });
+    for (let received = 1e6; received <= 5e6; received += 1e6, t += 60) onProgress({ file: 'model.safetensors', received, total: 5e6 });
+    onProgress({ file: 'blob', received: 2_000_000 });
+    expect(lines).toEqual([
+      'downloading model.safetensors: 1.0 / 5.0 MB (20%)',
+      'downloading model.safetensors: 3.0 / 5.0 MB (60%)',
+      'downloading model.safetensors: 5.0 / 5.0 MB (100%), done',
+      'downloading blob: 2.0 MB',
+    ]);
+  });
+
+  it('resolveModelSource reports progress of a big file through downloadProgressLines', async () => {
+    const lines: string[] = [];
+    await resolveModelSource(ID, opts({ optionalFiles: [], onProgress: downloadProgressLines((l) => lines.push(l), { minBytes: 50_000 }) }));
+    expect(lines.at(-1)).toBe(`downloading model.safetensors: 0.1 / 0.1 MB (100%), done`);
+    expect(lines.every((l) => l.startsWith('downloading model.safetensors'))).toBe(true);
   });
 });

@@ -701,3 +701,40 @@ async function download(ctx: Ctx, url: string, dest: string, file: string, retri
   }
   return 'ok';
 }
+
+/** Options of {@link downloadProgressLines}. */
+export interface ProgressLineOptions {
+  /** Files smaller than this (as announced, or as received when the size is unknown) print nothing; default 10 MiB. */
+  minBytes?: number;
+  /** At most one line per file per this many milliseconds, besides the final one; default 2000. */
+  everyMs?: number;
+  /** Clock (tests); default `Date.now`. */
+  now?: () => number;
+}
+
+const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
+
+/**
+ * An `onProgress` for {@link HubOptions} that writes plain progress lines (no animation, fine for logs and pipes) for
+ * big files: `downloading model.safetensors: 120.0 / 440.0 MB (27%)`, at most every `everyMs`, and one line when the
+ * file is complete. The CLI passes `(line) => process.stderr.write(line + '\n')`.
+ */
+export function downloadProgressLines(write: (line: string) => void, options: ProgressLineOptions = {}): NonNullable<HubOptions['onProgress']> {
+  const minBytes = options.minBytes ?? 10 * 1024 * 1024;
+  const everyMs = options.everyMs ?? 2000;
+  const now = options.now ?? Date.now;
+  const last = new Map<string, number>();
+  return ({ file, received, total }) => {
+    if ((total ?? received) < minBytes) return;
+    const t = now();
+    const complete = total !== undefined && received >= total;
+    const prev = last.get(file);
+    if (!complete && prev !== undefined && t - prev < everyMs) return;
+    last.set(file, t);
+    write(
+      total === undefined
+        ? `downloading ${file}: ${mb(received)}`
+        : `downloading ${file}: ${(received / 1e6).toFixed(1)} / ${mb(total)} (${Math.floor((100 * received) / total)}%)${complete ? ', done' : ''}`,
+    );
+  };
+}
