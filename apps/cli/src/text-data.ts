@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type Encoding, InputError, type TextTokenizer, UsageError } from '@parry/core';
-import { loadGoEmotions, loadSst2, loadTextFile, multiHot, type TextDataset, type TextFileFormat } from '@parry/datasets';
+import { loadGoEmotions, loadSst2, loadTextFile, multiHot, type TextDataset, type TextFileFormat, type TextFileOptions } from '@parry/datasets';
 import type { EncodedTextSet } from '@parry/defenses';
 
 export type TextDataFormat = 'auto' | 'sst2' | 'goemotions' | TextFileFormat;
@@ -42,21 +42,52 @@ const column = (v: string | undefined, flag: string): string | number => {
   return /^\d+$/.test(v) ? Number(v) : v;
 };
 
-/** Load one split: `train`, or `dev` (the directory's dev split, or `--dev <file>`). */
+/** Label names and how they were read, of the last training file loaded (keyed by its options and stat). */
+let trainLabelsCache: { key: string; labelNames: string[]; labelMap?: 'index' | 'name' } | undefined;
+
+function cacheKey(file: string, options: TextFileOptions): string {
+  let st = '';
+  try {
+    const s = fs.statSync(file);
+    st = `${s.size}:${s.mtimeMs}:${s.ino}`;
+  } catch {
+    // not there: the load reports it
+  }
+  return JSON.stringify([path.resolve(file), st, options]);
+}
+
+/**
+ * Load one split: `train`, or `dev`/`test` (the directory's split, or `--dev <file>`). A dev or test file takes the
+ * training file's label names (the `--label-names` when given) and is matched to them by name, so a label the training
+ * data never had is refused with `file:line` instead of being matched by position.
+ */
 export function loadTextSplit(spec: TextDataSpec, split: 'train' | 'dev' | 'test'): TextDataset {
   const format = detect(spec);
   if (format === 'sst2') return loadSst2(spec.data, split);
   if (format === 'goemotions') return loadGoEmotions(spec.data, split);
   const file = split === 'train' ? spec.data : spec.dev;
   if (!file) throw new UsageError(`no ${split} data: pass --dev <file> with the same columns as --data`);
-  return loadTextFile(file, {
+  const options: TextFileOptions = {
     format,
     textColumn: column(spec.textColumn, '--text-column'),
     pairColumn: spec.pairColumn == null ? undefined : column(spec.pairColumn, '--pair-column'),
     labelColumn: column(spec.labelColumn, '--label-column'),
     multiLabel: spec.multiLabel,
     labelNames: spec.labelNames?.split(',').map((s) => s.trim()),
-  });
+  };
+  if (options.labelNames) return loadTextFile(file, options);
+  const trainKey = cacheKey(spec.data, options);
+  if (split === 'train') {
+    const ds = loadTextFile(file, options);
+    trainLabelsCache = { key: trainKey, labelNames: ds.labelNames, labelMap: ds.labelMap };
+    return ds;
+  }
+  if (trainLabelsCache?.key !== trainKey) {
+    const train = loadTextFile(spec.data, options);
+    trainLabelsCache = { key: trainKey, labelNames: train.labelNames, labelMap: train.labelMap };
+  }
+  const { labelNames, labelMap } = trainLabelsCache;
+  return loadTextFile(file, { ...options, labelNames, labelMap, labelsFrom: `the training data ${spec.data}` });
 }
 
 /** Tokenise a dataset and lay out its labels for the trainer (class ids, or multi-hot rows). */

@@ -373,6 +373,12 @@ function resolveLabels(
       const out: number[] = [];
       for (const l of r.labels) {
         if (!INT_RE.test(l)) {
+          if (from) {
+            const given = o.labelNames ?? [];
+            const known = `${given.slice(0, 10).join(', ')}${given.length > 10 ? ', ...' : ''}`;
+            errors.report(r.line, `label "${l}" is not a label of ${from} (known: ${known}); use the same labels in every split`);
+            return null;
+          }
           errors.report(r.line, `label "${l}" is not an integer id (${fixLabel}, or pass labelMap: 'name')`);
           return null;
         }
