@@ -30,7 +30,7 @@ describe('parry CLI', () => {
   });
 
   it('trains and saves a model with its training results', () => {
-    expect(fs.readdirSync(model).sort()).toEqual(['model.json', 'parry.json', 'train-results.json', 'weights.bin']);
+    expect(fs.readdirSync(model).sort()).toEqual(['.parry-output.json', 'model.json', 'parry.json', 'train-results.json', 'weights.bin']);
     const results = JSON.parse(fs.readFileSync(path.join(model, 'train-results.json'), 'utf8'));
     expect(results.training.epochs).toHaveLength(1);
     expect(results.environment.backend.name).toBe('wasm');

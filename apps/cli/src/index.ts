@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import * as fs from 'node:fs';
-import { isParryError, UsageError } from '@parry/core';
+import { isParryError, recoverInterrupted, UsageError } from '@parry/core';
 import { evalTextCommand, isTextModel } from './commands/text.js';
 import { textAttackCommand } from './commands/text-attack.js';
 import { transformersJsVictim } from '@parry/attacks';
@@ -61,6 +61,7 @@ export function createProgram(argv: string[] = process.argv): Command {
     .option('--json', 'print the results object as JSON on stdout')
     .option('-q, --quiet', 'no progress output')
     .action(async (o) => {
+      recoverInterrupted(o.model); // a model save cut by kill -9 is settled before the folder is looked at
       if (isTextModel(o.model) || (!fs.existsSync(o.model) && /^[\w.-]+\/[\w.-]+$/.test(o.model) && !o.model.startsWith('runs/'))) {
         if (o.attack) {
           const victim = o.blackBox ? await transformersJsVictim(o.model, { batchSize: o.batchSize }) : undefined;
@@ -130,7 +131,7 @@ const SYSTEM_ERRORS: Record<string, { what: string; fix: string; exitCode: numbe
 
 /** A Node.js filesystem error that escaped a command, as one line naming the path. */
 function systemError(e: unknown): { message: string; exitCode: number } | undefined {
-  const err = e as NodeJS.ErrnoException;
+  const err = e as NodeJS.ErrnoException & { dest?: string };
   const known = err && typeof err.code === 'string' ? SYSTEM_ERRORS[err.code] : undefined;
   if (!known) return undefined;
   const where = err.path ? `${err.path}${err.dest ? ` -> ${err.dest}` : ''}` : 'a file';

@@ -53,7 +53,7 @@ describe('parry train / eval on text models', () => {
     const r = parry(['train', ...small, '--data', 'train.csv', '--dev', 'dev.csv', '--text-column', 'review', '--label-column', 'sentiment', '--label-names', 'neg,pos', '--epochs', '4', '--out', out], work);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(fs.readdirSync(out).sort()).toEqual(['config.json', 'model.safetensors', 'parry_training.json', 'tokenizer.json', 'tokenizer_config.json', 'train-results.json', 'vocab.txt']);
+    expect(fs.readdirSync(out).sort()).toEqual(['.parry-output.json', 'config.json', 'model.safetensors', 'parry_training.json', 'tokenizer.json', 'tokenizer_config.json', 'train-results.json', 'vocab.txt']);
     const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
     expect(config.architectures).toEqual(['BertForSequenceClassification']);
     expect(config.id2label).toEqual({ 0: 'neg', 1: 'pos' });

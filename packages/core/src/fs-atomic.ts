@@ -20,6 +20,15 @@ import * as path from 'node:path';
 const STAGES = ['tmp', 'new', 'old'] as const;
 type Stage = (typeof STAGES)[number];
 
+/**
+ * Crash injection for the reliability suite: `PARRY_TEST_CRASH_AT=<point>` makes the process SIGKILL itself at that
+ * point of an atomic write, the way a power cut or `kill -9` would (`file-written`, `dir-filled`, `dir-old-moved`,
+ * `dir-swapped`). Unset in normal use; costs one environment lookup per write.
+ */
+function crashPoint(point: string): void {
+  if (process.env.PARRY_TEST_CRASH_AT === point) process.kill(process.pid, 'SIGKILL');
+}
+
 function stageName(target: string, stage: Stage): string {
   return path.join(path.dirname(target), `.parry-${stage}-${path.basename(target)}-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
@@ -116,6 +125,7 @@ export function writeFileAtomic(target: string, data: string | Uint8Array): void
     throw e;
   }
   fs.closeSync(fd);
+  crashPoint('file-written');
   fs.renameSync(tmp, abs);
 }
 
@@ -156,6 +166,7 @@ export async function writeDirAtomic(target: string, fill: (dir: string) => Prom
     ready = stageName(abs, 'new');
     fsyncDir(tmp);
     fs.renameSync(tmp, ready);
+    crashPoint('dir-filled');
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw e;
@@ -164,8 +175,10 @@ export async function writeDirAtomic(target: string, fill: (dir: string) => Prom
   if (fs.existsSync(abs)) {
     old = stageName(abs, 'old');
     fs.renameSync(abs, old);
+    crashPoint('dir-old-moved');
   }
   fs.renameSync(ready, abs);
   fsyncDir(path.dirname(abs));
+  crashPoint('dir-swapped');
   if (old) fs.rmSync(old, { recursive: true, force: true });
 }

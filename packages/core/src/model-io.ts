@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
 import { InputError, ParryError } from './errors.js';
+import { recoverInterrupted } from './fs-atomic.js';
 import { type GuardOptions, writeOutputDir } from './output-guard.js';
 import { type Classifier, fromLayersModel, type OutputKind } from './model.js';
 

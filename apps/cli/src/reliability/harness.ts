@@ -12,8 +12,11 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-/** The built CLI (the suite runs after `pnpm build`, as every CLI test does). */
-export const BIN = path.resolve(here, '../../dist/bin.js');
+/**
+ * The built CLI (the suite runs after `pnpm build`, as every CLI test does). `PARRY_BIN` points the suite at another
+ * build, e.g. an older release, to show which cases it fails (docs/reliability.md).
+ */
+export const BIN = process.env.PARRY_BIN ? path.resolve(process.env.PARRY_BIN) : path.resolve(here, '../../dist/bin.js');
 const PROBE = path.resolve(here, 'rss-probe.cjs');
 
 export interface RunResult {

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InputError, ParryError } from '../errors.js';
+import { recoverInterrupted } from '../fs-atomic.js';
 import { type GuardOptions, writeOutputDir } from '../output-guard.js';
 import { type EncoderConfig, parseHfConfig, toHfConfig } from './config.js';
 import { createTransformerClassifier, type TransformerClassifier } from './encoder.js';
@@ -48,6 +49,7 @@ const FILE_NAMES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'voc
  * `roberta.` ... prefix) are accepted. `.bin` (pickle) weights are refused.
  */
 export async function loadPretrained(source: string, options: LoadPretrainedOptions = {}): Promise<Pretrained> {
+  recoverInterrupted(source); // a save cut by kill -9 between its two renames is settled first
   const resolved = await resolveModelSource(source, options);
   const dir = resolved.dir;
   const configFile = path.join(dir, 'config.json');
