@@ -184,14 +184,55 @@ function describeIssue(error: z.ZodError): string {
   return `${i.path.join('.') || '(root)'}: ${i.message}`;
 }
 
+/** Base64 as written by Buffer's `toString('base64')` (padding optional). */
+const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
+
+/** Byte length of a base64 string, or -1 when it is not base64. */
+function base64Bytes(s: string): number {
+  if (!BASE64_RE.test(s)) return -1;
+  const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
+  const body = s.length - pad;
+  return Math.floor((body * 3) / 4);
+}
+
+/**
+ * Checks what the schema cannot: each image example's pixels (`original` and every `adversarial`) are base64 of
+ * exactly `product(shape)` bytes, the size the report decodes them at. Returns `path: problem` or undefined.
+ */
+function checkImageExamples(r: Results): string | undefined {
+  for (const [a, attack] of r.attacks.entries()) {
+    for (const [k, ex] of (attack.examples ?? []).entries()) {
+      const need = ex.shape.reduce((p, d) => p * d, 1);
+      const where = `attacks.${a}.examples.${k}`;
+      const check = (field: string, b64: string): string | undefined => {
+        const got = base64Bytes(b64);
+        if (got < 0) return `${where}.${field}: not base64 (expected ${need} uint8 pixels as base64)`;
+        if (got !== need) return `${where}.${field}: ${got} bytes, but shape [${ex.shape.join(', ')}] needs ${need}`;
+        return undefined;
+      };
+      const bad = check('original', ex.original) ?? ex.perEpsilon.map((p, j) => check(`perEpsilon.${j}.adversarial`, p.adversarial)).find((m) => m !== undefined);
+      if (bad) return bad;
+    }
+  }
+  return undefined;
+}
+
 /** Validate a results object; throws an `InputError` naming the source, the field and the problem. */
 export function validateResults(data: unknown, source = 'results'): Results {
   const head = data as { schema?: unknown; version?: unknown } | null;
   if (head && typeof head === 'object' && head.schema === RESULTS_SCHEMA && typeof head.version === 'number' && head.version !== RESULTS_VERSION) {
-    throw new InputError(`${source} has results version ${head.version}; this Parry reads version ${RESULTS_VERSION} (upgrade Parry or re-run the evaluation)`);
+    if (head.version > RESULTS_VERSION) {
+      throw new InputError(`${source} was written by a newer Parry (results version ${head.version}; this Parry reads version ${RESULTS_VERSION}); upgrade Parry`);
+    }
+    throw new InputError(`${source} has results version ${head.version}; this Parry reads version ${RESULTS_VERSION} (re-run the evaluation with this Parry)`);
+  }
+  if (!head || typeof head !== 'object' || Array.isArray(head) || head.schema !== RESULTS_SCHEMA) {
+    throw new InputError(`${source} is not a Parry results file (no "schema": "${RESULTS_SCHEMA}"); pass a results.json written by \`parry eval\` or \`parry train\``);
   }
   const r = resultsSchema.safeParse(data);
   if (!r.success) throw new InputError(`${source} is not a valid Parry results file: ${describeIssue(r.error)}`);
+  const bad = checkImageExamples(r.data);
+  if (bad) throw new InputError(`${source} is not a valid Parry results file: ${bad}`);
   return r.data;
 }
 
@@ -202,21 +243,87 @@ export function writeResults(file: string, data: ResultsInput): Results {
   return valid;
 }
 
-/** Read and validate a results file. */
+/** Largest results file read (256 MiB; a full eval with examples is a few MB). */
+export const MAX_RESULTS_BYTES = 256 * 1024 ** 2;
+
+const oneLine = (s: string): string => s.replace(/\s*\n\s*/g, ' ').trim();
+const RUN = '`parry eval` or `parry train`';
+
+/** The bytes of a results file, or an `InputError` that says exactly why not (missing, a directory, unreadable, ...). */
+function readResultsBytes(file: string): Buffer {
+  const what = `results file ${file}`;
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') throw new InputError(`${what} not found; run ${RUN} to write one`);
+    if (err.code === 'EACCES' || err.code === 'EPERM') throw new InputError(`${what} cannot be read (permission denied); fix its permissions`);
+    if (err.code === 'EISDIR') throw isDirectory(file);
+    throw new InputError(`${what} could not be opened: ${oneLine(err.message)}`);
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (st.isDirectory()) throw isDirectory(file);
+    if (!st.isFile()) throw new InputError(`${what} is not a regular file (a device, FIFO or socket); pass a results.json written by ${RUN}`);
+    if (st.size > MAX_RESULTS_BYTES) throw new InputError(`${what} is ${Math.round(st.size / 1024 ** 2)} MiB, over the ${MAX_RESULTS_BYTES / 1024 ** 2} MiB limit for results files; is it really a results.json?`);
+    const buf = Buffer.alloc(st.size);
+    let got = 0;
+    while (got < st.size) {
+      let n: number;
+      try {
+        n = fs.readSync(fd, buf, got, st.size - got, got);
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        if (err.code === 'EISDIR') throw isDirectory(file);
+        throw new InputError(`${what} could not be read: ${oneLine(err.message)}`);
+      }
+      if (n === 0) break;
+      got += n;
+    }
+    return buf.subarray(0, got);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function isDirectory(dir: string): InputError {
+  const inside = ['results.json', 'train-results.json'].map((n) => `${dir.replace(/\/+$/, '')}/${n}`).filter((p) => fs.existsSync(p));
+  const fix = inside.length ? `pass ${inside.join(' or ')}` : `pass a results.json written by ${RUN}`;
+  return new InputError(`results file ${dir} is a directory; ${fix}`);
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Read and validate a results file. Each failure is one `InputError` line naming the file and the fix: not found, a
+ * directory, unreadable, not a regular file, too large, empty, not UTF-8, truncated, not JSON, not a Parry results
+ * file, a newer or older results version, or the first field that does not match the schema.
+ */
 export function readResults(file: string): Results {
+  const bytes = readResultsBytes(file);
+  const what = `results file ${file}`;
+  if (bytes.length === 0) throw new InputError(`${what} is empty; re-run ${RUN} to write it again`);
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = utf8.decode(bytes);
   } catch {
-    throw new InputError(`results file ${file} not found; run \`parry eval\` to write one`);
+    throw new InputError(`${what} is not valid UTF-8; pass a results.json written by ${RUN}`);
   }
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (e) {
-    throw new InputError(`results file ${file} is not JSON (${(e as Error).message})`);
+    const msg = oneLine((e as Error).message);
+    // The parser stopped at the end of the text: a valid start that was cut off (an interrupted copy or download).
+    const at = /at position (\d+)/.exec(msg);
+    const atEnd = /Unexpected end of JSON input/.test(msg) || (at !== null && Number(at[1]) >= text.trimEnd().length);
+    if (text.trim() !== '' && atEnd) {
+      throw new InputError(`${what} is truncated (the JSON ends before it is complete); re-run ${RUN} to write it again`);
+    }
+    throw new InputError(`${what} is not JSON (${msg}); pass a results.json written by ${RUN}`);
   }
-  return validateResults(data, `results file ${file}`);
+  return validateResults(data, what);
 }
 
 export type ImageExample = z.infer<typeof imageExampleSchema>;
