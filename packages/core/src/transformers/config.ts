@@ -4,6 +4,7 @@
  * Absent keys take the defaults of the family's transformers config class (BertConfig, ElectraConfig,
  * DistilBertConfig, RobertaConfig).
  */
+import * as os from 'node:os';
 import { z } from 'zod';
 import { InputError, UsageError } from '../errors.js';
 import type { ModelFamily, ProblemType } from './types.js';
@@ -180,28 +181,37 @@ export function parseHfConfig(json: unknown, source = 'config.json'): EncoderCon
   if (!(PROBLEM_TYPES as readonly string[]).includes(problemType)) {
     throw new InputError(`${source}: problem_type "${problemType}" is not supported: use ${PROBLEM_TYPES.join(' or ')}`);
   }
-  const labelNames = parseLabels(c.id2label ?? undefined, c.num_labels ?? undefined, source);
-
   const hiddenSize = (distil ? pick(c.dim, c.hidden_size) : pick(c.hidden_size)) ?? d.hiddenSize;
-  const hiddenDropout = (distil ? pick(c.dropout, c.hidden_dropout_prob) : pick(c.hidden_dropout_prob)) ?? d.hiddenDropout;
-  const cfg: EncoderConfig = {
+  const sizes: ConfigSizes = {
     family,
     vocabSize: c.vocab_size ?? d.vocabSize,
     hiddenSize,
     numLayers: (distil ? pick(c.n_layers, c.num_hidden_layers) : pick(c.num_hidden_layers)) ?? d.numLayers,
     numHeads: (distil ? pick(c.n_heads, c.num_attention_heads) : pick(c.num_attention_heads)) ?? d.numHeads,
     intermediateSize: (distil ? pick(c.hidden_dim, c.intermediate_size) : pick(c.intermediate_size)) ?? d.intermediateSize,
+    maxPositions: c.max_position_embeddings ?? d.maxPositions,
+    typeVocabSize: distil ? 0 : (c.type_vocab_size ?? d.typeVocabSize),
+    padTokenId: c.pad_token_id ?? d.padTokenId,
+    embeddingSize: family === 'electra' ? (c.embedding_size ?? d.embeddingSize) : hiddenSize,
+    numLabels: c.id2label && Object.keys(c.id2label).length > 0 ? Object.keys(c.id2label).length : (c.num_labels ?? 2),
+  };
+  if (c.id2label && Object.keys(c.id2label).length > CONFIG_LIMITS.numLabels) {
+    throw new InputError(`${source}: id2label has ${Object.keys(c.id2label).length} entries, over the limit of ${CONFIG_LIMITS.numLabels} labels; fix id2label`);
+  }
+  // Sizes first: nothing (not even the label names) is built from a size that is out of range.
+  validateConfig(sizes, { source });
+  const labelNames = parseLabels(c.id2label ?? undefined, c.num_labels ?? undefined, source);
+
+  const hiddenDropout = (distil ? pick(c.dropout, c.hidden_dropout_prob) : pick(c.hidden_dropout_prob)) ?? d.hiddenDropout;
+  const cfg: EncoderConfig = {
+    ...sizes,
     hiddenAct: act as HiddenActivation,
     hiddenDropout,
     attentionDropout:
       (distil ? pick(c.attention_dropout, c.attention_probs_dropout_prob) : pick(c.attention_probs_dropout_prob)) ?? d.attentionDropout,
     classifierDropout: distil ? (c.seq_classif_dropout ?? DISTILBERT_CLASSIF_DROPOUT) : (c.classifier_dropout ?? hiddenDropout),
-    maxPositions: c.max_position_embeddings ?? d.maxPositions,
-    typeVocabSize: distil ? 0 : (c.type_vocab_size ?? d.typeVocabSize),
     // DistilBERT's LayerNorms use a fixed eps of 1e-12 (not a config key).
     layerNormEps: distil ? d.layerNormEps : (c.layer_norm_eps ?? d.layerNormEps),
-    padTokenId: c.pad_token_id ?? d.padTokenId,
-    embeddingSize: family === 'electra' ? (c.embedding_size ?? d.embeddingSize) : hiddenSize,
     sinusoidalPosEmbds: distil ? (c.sinusoidal_pos_embds ?? false) : false,
     initializerRange: c.initializer_range ?? d.initializerRange,
     problemType: problemType as ProblemType,
@@ -209,7 +219,9 @@ export function parseHfConfig(json: unknown, source = 'config.json'): EncoderCon
     labelNames,
     raw: { ...raw },
   };
-  checkConsistency(cfg, (msg) => new InputError(`${source}: ${msg}`));
+  if (cfg.labelNames.length !== cfg.numLabels || cfg.numLabels < 1) {
+    throw new InputError(`${source}: num_labels ${cfg.numLabels} does not match ${cfg.labelNames.length} label names; make them agree`);
+  }
   return cfg;
 }
 
@@ -237,25 +249,156 @@ function defaultLabelNames(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `LABEL_${i}`);
 }
 
-/** Cross-field checks shared by {@link parseHfConfig} and {@link smallConfig}. */
-function checkConsistency(cfg: EncoderConfig, fail: (msg: string) => Error): void {
-  const heads = cfg.family === 'distilbert' ? 'n_heads' : 'num_attention_heads';
-  const hidden = cfg.family === 'distilbert' ? 'dim' : 'hidden_size';
+/**
+ * Upper bounds on a config's sizes, generous for real checkpoints and far below what would exhaust memory. The
+ * largest supported checkpoints stay well inside them: XLM-R-sized vocabularies have 250,002 entries, BERT/RoBERTa-large
+ * have 24 layers, hidden 1024, feed-forward 4096 and 512-514 positions; the longest BERT-family encoders have 8,192
+ * positions. A config over any bound is refused before anything is allocated.
+ */
+export const CONFIG_LIMITS = {
+  vocabSize: 1_000_000,
+  hiddenSize: 16_384,
+  embeddingSize: 16_384,
+  numLayers: 256,
+  numHeads: 1_024,
+  intermediateSize: 65_536,
+  /** Dense attention over 65,536 tokens already needs 16 GB per head and example. */
+  maxPositions: 65_536,
+  typeVocabSize: 1_024,
+  numLabels: 100_000,
+  /** All weights together (8 GB as float32; bert-base has 110M, roberta-large 355M). */
+  parameters: 2_000_000_000,
+} as const;
+
+/** The fields of a config that size its tensors. */
+export type ConfigSizes = Pick<
+  EncoderConfig,
+  'family' | 'vocabSize' | 'hiddenSize' | 'numLayers' | 'numHeads' | 'intermediateSize' | 'maxPositions' | 'typeVocabSize' | 'padTokenId' | 'embeddingSize' | 'numLabels'
+>;
+
+type SizeField = Exclude<keyof ConfigSizes, 'family'>;
+
+/**
+ * Who gave the config, so that messages use that caller's words: `'flags'` (the CLI: `--hidden`, `--heads`, ...,
+ * UsageError), `'options'` (library option keys: `hiddenSize`, ..., UsageError), or the path of a config.json (its
+ * own keys, `hidden_size` or DistilBERT's `dim`, InputError prefixed with the path).
+ */
+export interface ValidateConfigOptions {
+  source: 'flags' | 'options' | (string & {});
+}
+
+const HF_KEYS: Record<SizeField, [string, string]> = {
+  // [BERT/ELECTRA/RoBERTa key, DistilBERT key]
+  vocabSize: ['vocab_size', 'vocab_size'],
+  hiddenSize: ['hidden_size', 'dim'],
+  embeddingSize: ['embedding_size', 'dim'],
+  numLayers: ['num_hidden_layers', 'n_layers'],
+  numHeads: ['num_attention_heads', 'n_heads'],
+  intermediateSize: ['intermediate_size', 'hidden_dim'],
+  maxPositions: ['max_position_embeddings', 'max_position_embeddings'],
+  typeVocabSize: ['type_vocab_size', 'type_vocab_size'],
+  padTokenId: ['pad_token_id', 'pad_token_id'],
+  numLabels: ['num_labels', 'num_labels'],
+};
+
+const FLAGS: Partial<Record<SizeField, string>> = {
+  vocabSize: '--vocab-size',
+  hiddenSize: '--hidden',
+  numLayers: '--layers',
+  numHeads: '--heads',
+  intermediateSize: '--intermediate',
+  maxPositions: '--max-length',
+};
+
+/** `1234567` -> `1,234,567`. */
+const grouped = (n: number): string => Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+
+/**
+ * Checks a config's sizes before anything is allocated: each size a positive integer within {@link CONFIG_LIMITS},
+ * the hidden size a multiple of the heads, the padding id inside the vocabulary, and the total parameter count (as
+ * {@link countParameters}) within the cap and the machine's memory. One validator for config.json files, CLI flags and
+ * library options; messages name the caller's keys or flags (see {@link ValidateConfigOptions}).
+ *
+ * @throws InputError (a config.json) or UsageError (flags, options) with one line naming the field and the fix.
+ */
+export function validateConfig(cfg: ConfigSizes, options: ValidateConfigOptions): void {
+  const { source } = options;
+  const file = source !== 'flags' && source !== 'options';
+  const fail = (msg: string): Error => (file ? new InputError(`${source}: ${msg}`) : new UsageError(msg));
+  const distil = cfg.family === 'distilbert';
+  // RoBERTa's positions are the tokens plus padding_idx + 1; the --max-length flag counts the tokens only.
+  const flagOffset = (key: SizeField): number => (key === 'maxPositions' && cfg.family === 'roberta' ? cfg.padTokenId + 1 : 0);
+  const name = (key: SizeField): string => {
+    if (source === 'options') return key;
+    if (source === 'flags' && FLAGS[key]) return FLAGS[key]!;
+    if (source === 'flags' && key === 'numLabels') return 'the label count';
+    return HF_KEYS[key][distil ? 1 : 0];
+  };
+  const show = (key: SizeField, value = cfg[key]): string => `${name(key)} ${source === 'flags' ? value - flagOffset(key) : value}`;
+  const fix = (key: SizeField): string =>
+    file ? `fix ${name(key)} in the file (is it from a real checkpoint?)` : source === 'flags' && key === 'numLabels' ? 'check --label-column and the data' : `lower ${name(key)}`;
+
+  const limited: Array<[SizeField, number]> = [
+    ['vocabSize', CONFIG_LIMITS.vocabSize],
+    ['hiddenSize', CONFIG_LIMITS.hiddenSize],
+    ['embeddingSize', CONFIG_LIMITS.embeddingSize],
+    ['numLayers', CONFIG_LIMITS.numLayers],
+    ['numHeads', CONFIG_LIMITS.numHeads],
+    ['intermediateSize', CONFIG_LIMITS.intermediateSize],
+    ['maxPositions', CONFIG_LIMITS.maxPositions],
+    ['typeVocabSize', CONFIG_LIMITS.typeVocabSize],
+    ['numLabels', CONFIG_LIMITS.numLabels],
+  ];
+  for (const [key, limit] of limited) {
+    const v = cfg[key];
+    const min = key === 'typeVocabSize' ? 0 : 1;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
+      throw fail(`${name(key)} must be an integer >= ${min}, got ${String(v)}`);
+    }
+    if (v > limit) throw fail(`${show(key)} is over the limit of ${limit - (source === 'flags' ? flagOffset(key) : 0)}; ${fix(key)}`);
+  }
+  if (typeof cfg.padTokenId !== 'number' || !Number.isSafeInteger(cfg.padTokenId) || cfg.padTokenId < 0) {
+    throw fail(`${name('padTokenId')} must be an integer >= 0, got ${String(cfg.padTokenId)}`);
+  }
   if (cfg.hiddenSize % cfg.numHeads !== 0) {
-    throw fail(`${hidden} ${cfg.hiddenSize} is not a multiple of ${heads} ${cfg.numHeads}; change one of them`);
+    throw fail(`${show('hiddenSize')} is not a multiple of ${show('numHeads')}; change one of them`);
   }
   if (cfg.padTokenId >= cfg.vocabSize) {
-    throw fail(`pad_token_id ${cfg.padTokenId} is not below vocab_size ${cfg.vocabSize}; fix pad_token_id`);
+    throw fail(`${name('padTokenId')} ${cfg.padTokenId} is not below ${name('vocabSize')} ${cfg.vocabSize}; fix ${name('padTokenId')}`);
   }
   if (cfg.family === 'roberta' && cfg.maxPositions <= cfg.padTokenId + 1) {
-    throw fail(`max_position_embeddings ${cfg.maxPositions} leaves no positions after padding_idx ${cfg.padTokenId}; raise it`);
-  }
-  if (cfg.labelNames.length !== cfg.numLabels || cfg.numLabels < 1) {
-    throw fail(`num_labels ${cfg.numLabels} does not match ${cfg.labelNames.length} label names; make them agree`);
+    throw fail(`${show('maxPositions')} leaves no positions after padding_idx ${cfg.padTokenId}; raise it`);
   }
   if (cfg.family !== 'distilbert' && cfg.typeVocabSize < 1) {
-    throw fail(`type_vocab_size must be at least 1 for ${cfg.family}; set it to 1 or 2`);
+    throw fail(`${name('typeVocabSize')} must be at least 1 for ${cfg.family}; set it to 1 or 2`);
   }
+  const params = countParameters(cfg);
+  const largest = limited.filter(([k]) => k !== 'numLabels' && k !== 'typeVocabSize').sort((a, b) => cfg[b[0]] / b[1] - cfg[a[0]] / a[1])[0][0];
+  if (params > CONFIG_LIMITS.parameters) {
+    throw fail(
+      `a ${cfg.family} model with these sizes has ${grouped(params)} parameters, over the limit of ${grouped(CONFIG_LIMITS.parameters)} (${CONFIG_LIMITS.parameters * 4 / 1e9} GB of float32 weights); lower ${name(largest)} or the other sizes`,
+    );
+  }
+  const total = os.totalmem();
+  if (params * 4 > total) {
+    throw fail(
+      `a ${cfg.family} model with these sizes has ${grouped(params)} parameters (${(params * 4 / 1e9).toFixed(1)} GB of float32 weights), more than this machine's ${(total / 1e9).toFixed(1)} GB of memory; lower ${name(largest)} or the other sizes`,
+    );
+  }
+}
+
+/**
+ * The number of weights of the classifier a config describes (every tensor the encoder allocates, DistilBERT's fixed
+ * sinusoidal table included), computed without allocating: bert-base-uncased with 2 labels has 109,483,778.
+ */
+export function countParameters(cfg: ConfigSizes): number {
+  const { vocabSize: V, hiddenSize: H, embeddingSize: E, maxPositions: P, intermediateSize: I, numLayers: L, numLabels: N } = cfg;
+  const distil = cfg.family === 'distilbert';
+  let n = V * E + P * E + (distil ? 0 : Math.max(1, cfg.typeVocabSize) * E) + 2 * E;
+  if (E !== H) n += E * H + H;
+  n += L * (4 * (H * H + H) + 2 * 2 * H + (H * I + I) + (I * H + H));
+  n += H * H + H + H * N + N;
+  return n;
 }
 
 /**
@@ -322,15 +465,25 @@ export type EncoderConfigOverrides = Partial<Omit<EncoderConfig, 'family' | 'raw
  * 1000, 128 positions (RoBERTa: 130, pad id 1, one segment type), 2 labels, the family's activation and eps; ELECTRA's
  * embedding size defaults to the hidden size. `numLabels` without `labelNames` names the labels `LABEL_i`.
  *
- * @throws UsageError when the overrides are inconsistent (e.g. hidden size not a multiple of the heads).
+ * @param options.source `'flags'` when the overrides come from CLI flags, so that messages name `--hidden` etc.
+ * @throws UsageError when the overrides are inconsistent (e.g. hidden size not a multiple of the heads) or over
+ *   {@link CONFIG_LIMITS} (see {@link validateConfig}).
  */
-export function smallConfig(family: ModelFamily, overrides: EncoderConfigOverrides = {}): EncoderConfig {
+export function smallConfig(
+  family: ModelFamily,
+  overrides: EncoderConfigOverrides = {},
+  options: { source?: 'flags' | 'options' } = {},
+): EncoderConfig {
   if (!MODEL_FAMILIES.includes(family)) {
     throw new UsageError(`model family ${JSON.stringify(family)} is not supported: use one of ${MODEL_FAMILIES.join(', ')}`);
   }
   const roberta = family === 'roberta';
   const hiddenSize = overrides.hiddenSize ?? 64;
   const hiddenDropout = overrides.hiddenDropout ?? 0.1;
+  const n = overrides.labelNames?.length ?? overrides.numLabels ?? 2;
+  if (!(n <= CONFIG_LIMITS.numLabels)) {
+    throw new UsageError(`${options.source === 'flags' ? 'the label count' : 'numLabels'} ${n} is over the limit of ${CONFIG_LIMITS.numLabels}; use fewer labels`);
+  }
   const labelNames = overrides.labelNames ? [...overrides.labelNames] : defaultLabelNames(overrides.numLabels ?? 2);
   const cfg: EncoderConfig = {
     family,
@@ -375,6 +528,9 @@ export function smallConfig(family: ModelFamily, overrides: EncoderConfigOverrid
   if (!PROBLEM_TYPES.includes(cfg.problemType)) {
     throw new UsageError(`problemType "${cfg.problemType}" is not supported: use ${PROBLEM_TYPES.join(' or ')}`);
   }
-  checkConsistency(cfg, (msg) => new UsageError(msg));
+  if (cfg.labelNames.length !== cfg.numLabels || cfg.numLabels < 1) {
+    throw new UsageError(`numLabels ${cfg.numLabels} does not match ${cfg.labelNames.length} labelNames; make them agree`);
+  }
+  validateConfig(cfg, { source: options.source ?? 'options' });
   return cfg;
 }
