@@ -12,7 +12,6 @@ import {
   z,
   MODEL_FAMILIES,
   type ModelFamily,
-  ParryError,
   parseHfConfig,
   savePretrained,
   smallConfig,
@@ -106,7 +105,7 @@ const trainingInfoSchema = z
   })
   .strip();
 
-const DATA_FILE = /\.(csv|tsv|tab|jsonl|ndjson|json|txt)$/i;
+const DATA_FILE = /\.(csv|tsv|tab|jsonl|ndjson|json)$/i;
 
 /**
  * Read a model folder's `parry_training.json` (the data it was trained on, its max length and thresholds), or `{}`
@@ -335,7 +334,7 @@ export async function trainTextCommand(o: TextTrainCommandOptions): Promise<Resu
     const keep: (keyof TextDataSpec)[] = ['data', 'format', 'dev', 'textColumn', 'pairColumn', 'labelColumn', 'labelNames', 'multiLabel'];
     info.data = Object.fromEntries(keep.filter((k) => info.data[k] != null).map((k) => [k, info.data[k]])) as unknown as TextDataSpec;
     const bad = result.epochs.find((e) => !Number.isFinite(e.loss));
-    if (bad) throw new ParryError(`training diverged (loss ${bad.loss} in epoch ${bad.epoch}): nothing was written to ${o.out}; lower --lr (now ${o.lr})`, 1);
+    if (bad) throw new UsageError(`training diverged (loss ${bad.loss} in epoch ${bad.epoch}): nothing was written to ${o.out}; lower --lr (now ${o.lr})`);
     const results = validateResults({
       ...resultsHeader('train', o.argv, o.seed),
       dataset: { name: dev.name, source: dev.source, split: 'dev', n: devSet.encodings.length },

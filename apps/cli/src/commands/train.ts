@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { type AttackPlugin, type DefensePlugin, fromLayersModel, guardOutput, mnistCnn, ParryError, type Registry, saveModel, UsageError } from '@parry/core';
+import { type AttackPlugin, type DefensePlugin, fromLayersModel, guardOutput, mnistCnn, type Registry, saveModel, UsageError } from '@parry/core';
 import { toTensors } from '@parry/datasets';
 import { type EpochRecord, type InitScheme, registerBuiltinDefenses, reinitialize, train } from '@parry/defenses';
 import { validateResults, type Results } from '@parry/metrics';
@@ -8,6 +8,7 @@ import { type Command, Option } from 'commander';
 import Table from 'cli-table3';
 import { log, out, resultsHeader, setupBackend } from '../context.js';
 import { pluginRegistry } from '../plugins.js';
+import { checkOptionKey, type OptionPair, parseOptionPairs, pluginOptions } from '../option-pairs.js';
 import { trainTextCommand } from './text.js';
 import { type DatasetRef, loadDataset } from '../data.js';
 import { createProgress } from '../progress.js';
@@ -57,51 +58,44 @@ export interface TrainOutcome {
   testAccuracy: number;
 }
 
-/** `--def-opt fgsm-rs.relAlpha=1.25` -> { 'fgsm-rs': { relAlpha: 1.25 } }; values are JSON when they parse, else strings. */
-export function parseDefenseOptions(pairs: string[]): Record<string, Record<string, unknown>> {
-  const result: Record<string, Record<string, unknown>> = {};
-  for (const pair of pairs) {
-    const m = /^([^.=]+(?:\/[^.=]+)?)\.([^=]+)=(.*)$/.exec(pair);
-    if (!m) throw new UsageError(`--def-opt "${pair}" must look like <defense>.<option>=<value>, e.g. --def-opt trades.beta=6`);
-    const [, name, key, raw] = m;
-    let value: unknown = raw;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      // keep the string
-    }
-    (result[name] ??= {})[key] = value;
-  }
-  return result;
+/** `--def-opt fgsm-rs.relAlpha=1.25` -> one pair `{ plugin: 'fgsm-rs', key: 'relAlpha', value: 1.25 }`; values are JSON when they parse, else strings. */
+export function parseDefenseOptions(pairs: string[]): OptionPair[] {
+  return parseOptionPairs('--def-opt', pairs, 'trades.beta=6');
 }
 
 /**
  * Build the defense plugins named on the command line with their options. `--eps` fills every `eps` option not set
  * by `--def-opt`; `pgd-at.attack=<attack>` names a registered attack, configured by `pgd-at.attack.<key>=<value>`.
+ * Every `--def-opt` must be for a defense in `--defense` and name one of its options (see `option-pairs.ts`).
  */
 export function createDefenses(registry: Registry, names: string[], eps: number | undefined, defOpt: string[], configDefaults: Record<string, Record<string, unknown>> = {}): DefensePlugin[] {
-  const opts = parseDefenseOptions(defOpt);
-  const used = new Set<string>();
-  const plugins = names.map((name) => {
-    const full = registry.resolve(name, 'defense');
-    const own: Record<string, unknown> = { ...(configDefaults[full] ?? {}), ...(opts[name] ?? {}), ...(opts[full] ?? {}) };
-    used.add(name).add(full);
-    const attackOptions: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(own)) {
+  const listed = names.map((name) => registry.resolve(name, 'defense'));
+  const opts = pluginOptions(registry, defOpt, { flag: '--def-opt', listFlag: '--defense', kind: 'defense', listed, example: 'trades.beta=6' });
+  return names.map((name, index) => {
+    const full = listed[index];
+    const own = new Map(Object.entries({ ...(configDefaults[full] ?? {}), ...(opts.get(full) ?? {}) }));
+    const attackOptions = new Map<string, unknown>();
+    for (const [k, v] of own) {
       if (k.startsWith('attack.')) {
-        attackOptions[k.slice('attack.'.length)] = v;
-        delete own[k];
+        attackOptions.set(k.slice('attack.'.length), v);
+        own.delete(k);
       }
     }
-    if (typeof own.attack === 'string') own.attack = registry.create<AttackPlugin>(own.attack, attackOptions, 'attack');
-    else if (Object.keys(attackOptions).length) throw new UsageError(`--def-opt ${name}.attack.<key> needs ${name}.attack=<attack name> too`);
+    const attackName = own.get('attack');
+    if (typeof attackName === 'string') {
+      let attackFull: string;
+      try {
+        attackFull = registry.resolve(attackName, 'attack');
+      } catch (e) {
+        throw new UsageError(`--def-opt ${name}.attack=${attackName}: ${(e as Error).message}`);
+      }
+      for (const sub of attackOptions.keys()) checkOptionKey(attackFull, registry.optionNames(attackFull, 'attack'), sub, `--def-opt ${name}.attack.${sub}`);
+      own.set('attack', registry.create<AttackPlugin>(attackFull, Object.fromEntries(attackOptions), 'attack'));
+    } else if (attackOptions.size) throw new UsageError(`--def-opt ${name}.attack.<key> needs ${name}.attack=<attack name> too`);
     const defaults = registry.create<DefensePlugin>(full, {}, 'defense');
-    if (eps !== undefined && 'eps' in (defaults.options as object) && own.eps === undefined) own.eps = eps;
-    return registry.create<DefensePlugin>(full, own, 'defense');
+    if (eps !== undefined && Object.hasOwn(defaults.options as object, 'eps') && own.get('eps') === undefined) own.set('eps', eps);
+    return registry.create<DefensePlugin>(full, Object.fromEntries(own), 'defense');
   });
-  for (const key of Object.keys(opts)) if (!used.has(key)) registry.resolve(key, 'defense'); // unknown name, or not listed in --defense
-  for (const key of Object.keys(opts)) if (!used.has(key)) throw new UsageError(`--def-opt ${key}.* is for a defense not given in --defense`);
-  return plugins;
 }
 
 /** Train the small MNIST CNN (Wong et al. 2020), optionally with defenses, and save it with its training curves. */
@@ -192,7 +186,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainOutcome
     };
     if (!epochs.every((e) => Number.isFinite(e.loss)) || !Number.isFinite(finalTest)) {
       const bad = epochs.find((e) => !Number.isFinite(e.loss));
-      throw new ParryError(`training diverged (loss ${bad ? `${bad.loss} in epoch ${bad.epoch}` : 'not finite'}): nothing was written to ${o.out}; lower --lr (now ${o.lr})`, 1);
+      throw new UsageError(`training diverged (loss ${bad ? `${bad.loss} in epoch ${bad.epoch}` : 'not finite'}): nothing was written to ${o.out}; lower --lr (now ${o.lr})`);
     }
     const resultsFile = path.join(o.out, 'train-results.json');
     const results: Results = validateResults({

@@ -96,7 +96,7 @@ describe('reliability: data loss', () => {
 
   it('parry train --lr 1e30 --out <good model> writes nothing and keeps the good model and its train-results.json', async () => {
     const r = await runParry(['train', ...QUICK, '--lr', '1e30', '--out', good], { cwd: work });
-    expectOneLine(r, 1, /diverged.*nothing was written.*--lr/);
+    expectOneLine(r, 2, /diverged.*nothing was written.*--lr/);
     expectUnchanged(diff(goodSnapshot, snapshot(good)));
     expect(leftovers(work)).toEqual([]);
   });
