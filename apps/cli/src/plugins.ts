@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type ParryConfig, type PluginFactory, type Registry, UsageError } from '@parry/core';
+import { checkOptionKey, type ParryConfig, type PluginFactory, type Registry, UsageError } from '@parry/core';
 import semver from 'semver';
 import { cliRegistry } from './context.js';
 
@@ -104,6 +104,13 @@ export function factoriesOf(mod: Record<string, unknown>, source: string): Plugi
   return list as PluginFactory[];
 }
 
+/** A plain `{ ... }` object (its prototype is a realm's Object.prototype, or null): not an array, class or `{ __proto__: ... }`. */
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === null || Object.getPrototypeOf(proto) === null;
+}
+
 async function importFile(file: string, source: string): Promise<Record<string, unknown>> {
   try {
     if (/\.m?ts$/.test(file)) {
@@ -131,8 +138,13 @@ export async function loadPlugins(o: { plugin?: string[]; cwd?: string } = {}): 
     }
     if (config.plugins !== undefined && !Array.isArray(config.plugins)) throw new UsageError(`${configName} is malformed: plugins must be an array of plugin factories`);
     const defaults = config.defaults ?? {};
-    if (typeof defaults !== 'object' || Array.isArray(defaults) || Object.values(defaults).some((v) => !v || typeof v !== 'object' || Array.isArray(v))) {
+    if (!isPlainObject(defaults) || Object.values(defaults).some((v) => !v || typeof v !== 'object' || Array.isArray(v))) {
       throw new UsageError(`${configName} is malformed: defaults must map plugin names to option objects, e.g. { 'parry/pgd': { steps: 10 } }`);
+    }
+    for (const [name, v] of Object.entries(defaults)) {
+      if (!isPlainObject(v)) {
+        throw new UsageError(`${configName} is malformed: defaults[${JSON.stringify(name)}] is not a plain object (a "__proto__" key sets a prototype); write { option: value } pairs`);
+      }
     }
     for (const f of factoriesOf({ default: config.plugins ?? [] }, configName)) loaded.plugins.push({ factory: f, source: configName });
     loaded.defaults = defaults as Record<string, Record<string, unknown>>;
@@ -150,7 +162,7 @@ export async function loadPlugins(o: { plugin?: string[]; cwd?: string } = {}): 
 
 /**
  * The registry for a command: built-ins, then the config file's plugins, then `--plugin` modules; and the config's
- * defaults keyed by full plugin name (an unknown name in `defaults` is refused).
+ * defaults keyed by full plugin name (an unknown plugin name or option key in `defaults` is refused).
  */
 export async function pluginRegistry(o: { plugin?: string[]; cwd?: string } = {}): Promise<{ registry: Registry; defaults: Record<string, Record<string, unknown>> }> {
   const loaded = await loadPlugins(o);
@@ -163,7 +175,9 @@ export async function pluginRegistry(o: { plugin?: string[]; cwd?: string } = {}
     } catch (e) {
       throw new UsageError(`${path.basename(loaded.configFile ?? 'config')} defaults: ${firstLine(e)}`);
     }
-    defaults[full] = { ...(defaults[full] ?? {}), ...options };
+    // option keys are data: each must be an own option of the plugin (the part before a dot, for sub-options)
+    for (const key of Object.keys(options)) checkOptionKey(full, registry.optionNames(full), key.split('.')[0], `${path.basename(loaded.configFile ?? 'config')} defaults[${JSON.stringify(name)}]`);
+    defaults[full] = Object.fromEntries([...Object.entries(defaults[full] ?? {}), ...Object.entries(options)]);
   }
   return { registry, defaults };
 }

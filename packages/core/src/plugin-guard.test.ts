@@ -81,6 +81,9 @@ describe('the plugin-call guard around attack run()', () => {
   const garbage: [string, AttackPlugin['run'], RegExp][] = [
     ['an attack whose run() returns undefined', () => undefined as never, /^plugin test\/garbage: run\(\) returned undefined; it must return \{ adversarials: Tensor\[\] \}/],
     ['an attack whose run() returns [42]', () => [42] as never, /^plugin test\/garbage: run\(\) returned \[42\]; it must return \{ adversarials/],
+    ['an attack whose run() returns a function', () => function multi() {
+      return 1;
+    } as never, /^plugin test\/garbage: run\(\) returned a function; it must return/],
     ['an attack whose run() returns adversarials that are not tensors', () => ({ adversarials: [42, 43] as never }), /^plugin test\/garbage: run\(\) returned adversarials\[0\] = number 42, not a tensor/],
     ['an attack whose run() returns a tensor of the wrong shape', (_m, x, _c, ctx) => ({ adversarials: ctx.epsilons.map(() => tf.zeros([x.shape[0], 2])) }), /^plugin test\/garbage: run\(\) returned adversarials\[0\] of shape \[4, 2\] for an input of shape \[4, 4, 4, 1\]/],
     ['an attack whose run() returns the wrong count', (_m, x) => ({ adversarials: [x.clone()] }), /^plugin test\/garbage: run\(\) returned 1 adversarial batch, expected 2 \(one per epsilon\)/],

@@ -35,6 +35,7 @@ function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (v instanceof tf.Tensor) return v.isDisposed ? 'a disposed tensor' : `a tensor of shape [${v.shape}]`;
   if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (typeof v === 'function') return 'a function';
   if (typeof v === 'object') return 'an object';
   const s = JSON.stringify(v) ?? String(v);
   return `${typeof v} ${s.length > 40 ? `${s.slice(0, 40)}...` : s}`;
@@ -43,7 +44,7 @@ function describeValue(v: unknown): string {
 /** Short description of a value a plugin returned, for error lines (`undefined`, `[42]`, `a tensor of shape [2]`). */
 export function describeReturned(v: unknown): string {
   if (Array.isArray(v)) {
-    const head = v.slice(0, 3).map((e) => (e instanceof tf.Tensor || (e && typeof e === 'object') ? describeValue(e) : JSON.stringify(e) ?? String(e)));
+    const head = v.slice(0, 3).map((e) => (e instanceof tf.Tensor || (e && typeof e === 'object') || typeof e === 'function' ? describeValue(e) : (JSON.stringify(e) ?? String(e)).slice(0, 40)));
     return `[${head.join(', ')}${v.length > 3 ? ', ...' : ''}]`;
   }
   return describeValue(v);

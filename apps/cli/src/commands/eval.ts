@@ -15,7 +15,7 @@ import { type AttackSummary, correctMask, reportDetails, summarizeAttack, writeR
 import Table from 'cli-table3';
 import { log, out, resultsHeader, setupBackend } from '../context.js';
 import { type DatasetRef, loadDataset } from '../data.js';
-import { parseAttackOptions } from '../parse.js';
+import { pluginOptions } from '../option-pairs.js';
 import { pluginRegistry } from '../plugins.js';
 import { createProgress } from '../progress.js';
 import { pct } from './train.js';
@@ -49,14 +49,9 @@ export async function evalCommand(o: EvalCommandOptions): Promise<Results> {
   const epsilons = validateEpsilons(o.epsilons, true);
   guardOutput(o.out, { kind: 'results', force: o.force, protect: [{ path: o.model, flag: '--model' }, { path: o.data, flag: '--data' }] });
   const { registry, defaults } = await pluginRegistry({ plugin: o.plugin });
-  const attackOptions = parseAttackOptions(o.opt ?? []);
-  const attacks: AttackPlugin[] = o.attacks.map((name) => {
-    const full = registry.resolve(name, 'attack');
-    return registry.create<AttackPlugin>(full, { ...(defaults[full] ?? {}), ...(attackOptions[name] ?? {}), ...(attackOptions[full] ?? {}) }, 'attack');
-  });
-  for (const key of Object.keys(attackOptions)) {
-    if (!o.attacks.includes(key) && !attacks.some((a) => a.name === key)) registry.resolve(key, 'attack'); // typo in --opt prefix
-  }
+  const listed = o.attacks.map((name) => registry.resolve(name, 'attack'));
+  const attackOptions = pluginOptions(registry, o.opt ?? [], { flag: '--opt', listFlag: '--attack', kind: 'attack', listed, example: 'pgd.steps=10' });
+  const attacks: AttackPlugin[] = listed.map((full) => registry.create<AttackPlugin>(full, { ...(defaults[full] ?? {}), ...(attackOptions.get(full) ?? {}) }, 'attack'));
   const backend = await setupBackend(o.backend);
   const { classifier, meta } = await loadModel(o.model);
   const training = (meta.training ?? {}) as { dataset?: DatasetRef };
