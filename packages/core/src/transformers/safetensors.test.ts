@@ -7,6 +7,7 @@ import {
   float32BitsToBf16Bits,
   float32BitsToHalfBits,
   halfBitsToFloat32Bits,
+  openSafetensorsFile,
   parseSafetensors,
   readSafetensorsFile,
   serializeSafetensors,
@@ -332,4 +333,96 @@ describe('safetensors files', () => {
     fs.writeFileSync(corrupt, b64(REFERENCE_B64).subarray(0, 500));
     expect(() => readSafetensorsFile(corrupt)).toThrow(`${corrupt}: not a valid safetensors file`);
   });
+});
+
+describe('readSafetensorsFile is a bounded reader (header first, then only the tensors)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parry-st-bounded-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const ok = () => ({ t: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } });
+
+  function readError(file: string): Error {
+    try {
+      readSafetensorsFile(file);
+    } catch (e) {
+      return e as Error;
+    }
+    throw new Error('expected an error');
+  }
+
+  it('model.safetensors that is a symlink to /dev/zero is refused as not a regular file, without reading it', () => {
+    if (!fs.existsSync('/dev/zero')) return;
+    const link = path.join(dir, 'zero.safetensors');
+    fs.symlinkSync('/dev/zero', link);
+    const e = readError(link);
+    expect(e).toBeInstanceOf(InputError);
+    expect(e.message).toBe(`${link}: not a regular file (a device, pipe or socket); point at a .safetensors file`);
+  });
+
+  it('a file whose header claims more than the file holds is refused after reading 8 bytes', () => {
+    const file = path.join(dir, 'claims.safetensors');
+    fs.writeFileSync(file, build(ok(), 8, 99_000_000n));
+    expect(readError(file).message).toMatch(/header length 99000000 runs past the end of the \d+-byte file/);
+  });
+
+  it('a header length over the 100 MB cap is refused', () => {
+    const file = path.join(dir, 'cap.safetensors');
+    fs.writeFileSync(file, build(ok(), 8, 100_000_001n));
+    expect(readError(file).message).toMatch(/header length 100000001 is over the 100000000-byte limit/);
+  });
+
+  it('file size must equal 8 + header length + the last data offset (trailing bytes are refused)', () => {
+    const file = path.join(dir, 'trailing.safetensors');
+    fs.writeFileSync(file, build(ok(), 12));
+    expect(readError(file).message).toMatch(/4 unused bytes after the last tensor/);
+  });
+
+  it('openSafetensorsFile reads the header only, then just the tensors asked for', () => {
+    const file = path.join(dir, 'two.safetensors');
+    const tensors: Record<string, HostTensor> = {
+      a: { dtype: 'F32', shape: [2], data: new Float32Array([1, 2]) },
+      b: { dtype: 'F16', shape: [3], data: new Float32Array([0.5, -1, 65504]) },
+    };
+    writeSafetensorsFile(file, tensors, { format: 'pt' });
+    const st = openSafetensorsFile(file);
+    try {
+      expect(st.metadata).toEqual({ format: 'pt' });
+      expect(st.tensors).toEqual({ a: { dtype: 'F32', shape: [2] }, b: { dtype: 'F16', shape: [3] } });
+      expect(st.read(['b'])).toEqual({ b: tensors.b });
+    } finally {
+      st.close();
+    }
+  });
+
+  it('reads tensors in bounded chunks (chunk size 3 bytes gives the same values)', () => {
+    const file = path.join(dir, 'chunks.safetensors');
+    const tensors: Record<string, HostTensor> = { w: { dtype: 'F32', shape: [5], data: new Float32Array([1, 2, 3, 4, 5]) } };
+    writeSafetensorsFile(file, tensors);
+    const st = openSafetensorsFile(file, { chunkBytes: 3 });
+    try {
+      expect(st.read()).toEqual(tensors);
+    } finally {
+      st.close();
+    }
+  });
+
+  // About 20 s and 2.2 GB of memory on the 2-core machine: opt-in (PARRY_BIG_TESTS=1); the chunked reads above are
+  // the same code path at a small size.
+  it.runIf(process.env.PARRY_BIG_TESTS === '1' && os.freemem() > 8 * 2 ** 30)('weights over 2 GiB load (read by tensor; was ERR_FS_FILE_TOO_LARGE)', () => {
+    const file = path.join(dir, 'big.safetensors');
+    const n = 2 ** 30 + 2 ** 26; // two U8 tensors of 1.06 GiB: a 2.1 GiB sparse file
+    const json = Buffer.from(JSON.stringify({ a: { dtype: 'U8', shape: [n], data_offsets: [0, n] }, b: { dtype: 'U8', shape: [n], data_offsets: [n, 2 * n] } }));
+    const head = Buffer.alloc(8);
+    head.writeBigUInt64LE(BigInt(json.length));
+    const fd = fs.openSync(file, 'w');
+    fs.writeSync(fd, head);
+    fs.writeSync(fd, json);
+    fs.writeSync(fd, Buffer.from([7]), 0, 1, 8 + json.length + 2 * n - 1);
+    fs.closeSync(fd);
+    expect(fs.statSync(file).size).toBeGreaterThan(2 ** 31);
+    let got: Record<string, HostTensor> | undefined = readSafetensorsFile(file).tensors;
+    expect(got.a.data.length).toBe(n);
+    expect(got.b.data[n - 1]).toBe(7);
+    got = undefined;
+    fs.rmSync(file);
+  }, 60_000);
 });

@@ -176,24 +176,36 @@ interface Entry {
   end: number;
 }
 
-/**
- * Parse a safetensors file held in memory. F16/BF16 data is widened to float32 (`dtype` keeps the stored type); every
- * tensor gets its own aligned copy. Throws `InputError` naming `source` for any malformed or inconsistent header.
- */
-export function parseSafetensors(
-  bytes: Uint8Array,
-  source = '<buffer>',
-): { metadata?: Record<string, string>; tensors: Record<string, HostTensor> } {
-  const bad = (what: string): InputError => new InputError(`${source}: not a valid safetensors file: ${what}`);
-  if (bytes.length < 8) throw bad(`only ${bytes.length} bytes, shorter than the 8-byte header length`);
-  const n64 = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+interface Header {
+  metadata?: Record<string, string>;
+  /** Sorted by data offset; they cover the data buffer exactly. */
+  entries: Entry[];
+}
+
+type Bad = (what: string) => InputError;
+
+const badFor =
+  (source: string): Bad =>
+  (what) =>
+    new InputError(`${source}: not a valid safetensors file: ${what}`);
+
+/** The header length from the first 8 bytes, checked against the cap and the total size (`total` bytes). */
+function headerLength(first8: Uint8Array, total: number, bad: Bad): number {
+  const n64 = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
   if (n64 > BigInt(MAX_HEADER_BYTES)) throw bad(`header length ${n64} is over the ${MAX_HEADER_BYTES}-byte limit (corrupt or not safetensors)`);
   const n = Number(n64);
-  if (8 + n > bytes.length) throw bad(`header length ${n} runs past the end of the ${bytes.length}-byte file (truncated?)`);
+  if (8 + n > total) throw bad(`header length ${n} runs past the end of the ${total}-byte file (truncated?)`);
+  return n;
+}
 
+/**
+ * Validate a header (the `n` JSON bytes after the length) against a data buffer of `dataLen` bytes: every tensor's
+ * dtype, shape and offsets, and exact coverage of the buffer (no overlaps, no gaps, no trailing bytes).
+ */
+function parseHeader(headerBytes: Uint8Array, dataLen: number, bad: Bad): Header {
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(8, 8 + n));
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(headerBytes);
   } catch {
     throw bad('header is not valid UTF-8');
   }
@@ -202,7 +214,7 @@ export function parseSafetensors(
   try {
     header = JSON.parse(text);
   } catch (e) {
-    throw bad(`header is not valid JSON (${(e as Error).message.split('\n')[0]})`);
+    throw bad(`header is not valid JSON (${String((e as Error)?.message).split('\n')[0]})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) throw bad('header is not a JSON object');
 
@@ -232,7 +244,6 @@ export function parseSafetensors(
     }
     const [begin, end] = offs as [number, number];
     if (end < begin) throw bad(`${where} has data_offsets [${begin}, ${end}] with end before begin`);
-    const dataLen = bytes.length - 8 - n;
     if (end > dataLen) throw bad(`${where} ends at byte ${end}, beyond the ${dataLen}-byte data buffer (truncated?)`);
     const elements = (shape as number[]).reduce((a, b) => a * b, 1);
     const expected = elements * DTYPES[info.dtype].size;
@@ -252,30 +263,146 @@ export function parseSafetensors(
     pos = e.end;
     prev = e;
   }
-  const dataLen = bytes.length - 8 - n;
   if (pos !== dataLen) throw bad(`${dataLen - pos} unused bytes after the last tensor (data buffer is ${dataLen} bytes)`);
+  return metadata ? { metadata, entries: byOffset } : { entries: byOffset };
+}
 
+/**
+ * Parse a safetensors file held in memory. F16/BF16 data is widened to float32 (`dtype` keeps the stored type); every
+ * tensor gets its own aligned copy. Throws `InputError` naming `source` for any malformed or inconsistent header.
+ */
+export function parseSafetensors(
+  bytes: Uint8Array,
+  source = '<buffer>',
+): { metadata?: Record<string, string>; tensors: Record<string, HostTensor> } {
+  const bad = badFor(source);
+  if (bytes.length < 8) throw bad(`only ${bytes.length} bytes, shorter than the 8-byte header length`);
+  const n = headerLength(bytes.subarray(0, 8), bytes.length, bad);
+  const { metadata, entries } = parseHeader(bytes.subarray(8, 8 + n), bytes.length - 8 - n, bad);
   const tensors = Object.create(null) as Record<string, HostTensor>;
   const base = 8 + n;
-  for (const e of byOffset) {
+  for (const e of entries) {
     const raw = copyBytes(bytes, base + e.begin, base + e.end);
     tensors[e.name] = { dtype: e.dtype, shape: e.shape, data: decodeData(e.dtype, raw) };
   }
   return metadata ? { metadata, tensors } : { tensors };
 }
 
-/** Read and parse a safetensors file; `InputError` if it is missing or malformed. */
-export function readSafetensorsFile(path: string): { metadata?: Record<string, string>; tensors: Record<string, HostTensor> } {
-  let bytes: Uint8Array;
+/** A safetensors file opened by {@link openSafetensorsFile}: its validated header, and its tensors on demand. */
+export interface SafetensorsFile {
+  readonly path: string;
+  readonly metadata?: Record<string, string>;
+  /** dtype and shape of every tensor, from the header (no data read). */
+  readonly tensors: Record<string, { dtype: SafetensorsDtype; shape: number[] }>;
+  /** Read the named tensors (all when absent; unknown names are skipped), each into its own buffer. */
+  read(names?: Iterable<string>): Record<string, HostTensor>;
+  close(): void;
+}
+
+/** Bytes per read call (Node refuses reads over 2 GiB). */
+const CHUNK_BYTES = 2 ** 30;
+
+/** Turn an fs error into one line naming the file. */
+function fsError(path: string, e: unknown): InputError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new InputError(`${path}: safetensors file not found; check the path`);
+  if (code === 'EISDIR') return new InputError(`${path}: is a directory, expected a .safetensors file`);
+  return new InputError(`${path}: cannot read safetensors file (${code ?? (e as Error).message})`);
+}
+
+/**
+ * Open a safetensors file as a bounded reader: it must be a regular file (not a device, pipe or link to one); the
+ * 8-byte length and the header are read and validated first (header at most 100 MB; the file size must be exactly
+ * 8 + header + data), and nothing else is read until {@link SafetensorsFile.read} asks for tensors, which are read one
+ * by one, in chunks, straight into their own buffers (peak memory about the size of the tensors read; files over
+ * 2 GiB load). `InputError` naming the path for anything missing or malformed.
+ */
+export function openSafetensorsFile(path: string, options: { chunkBytes?: number } = {}): SafetensorsFile {
+  const bad = badFor(path);
+  let stat: fs.Stats;
   try {
-    bytes = fs.readFileSync(path);
+    stat = fs.statSync(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new InputError(`${path}: safetensors file not found; check the path`);
-    if (code === 'EISDIR') throw new InputError(`${path}: is a directory, expected a .safetensors file`);
-    throw new InputError(`${path}: cannot read safetensors file (${code ?? (e as Error).message})`);
+    throw fsError(path, e);
   }
-  return parseSafetensors(bytes, path);
+  if (stat.isDirectory()) throw new InputError(`${path}: is a directory, expected a .safetensors file`);
+  const notRegular = () => new InputError(`${path}: not a regular file (a device, pipe or socket); point at a .safetensors file`);
+  if (!stat.isFile()) throw notRegular();
+  let fd: number;
+  try {
+    // O_NONBLOCK: should the path have become a FIFO since the stat, open must not wait for a writer.
+    fd = fs.openSync(path, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+  } catch (e) {
+    throw fsError(path, e);
+  }
+  const chunk = Math.max(1, Math.min(options.chunkBytes ?? CHUNK_BYTES, CHUNK_BYTES));
+  /** Fill `into` from `position`; a short file (changed since the header was read) is an InputError. */
+  const readAt = (into: Uint8Array, position: number): void => {
+    let done = 0;
+    while (done < into.length) {
+      let got: number;
+      try {
+        got = fs.readSync(fd, into, done, Math.min(chunk, into.length - done), position + done);
+      } catch (e) {
+        throw fsError(path, e);
+      }
+      if (got === 0) throw bad(`the file ended at byte ${position + done} while reading (truncated or changed since it was opened?)`);
+      done += got;
+    }
+  };
+  let closed = false;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    fs.closeSync(fd);
+  };
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw notRegular();
+    const size = st.size;
+    if (size < 8) throw bad(`only ${size} bytes, shorter than the 8-byte header length`);
+    const first8 = new Uint8Array(8);
+    readAt(first8, 0);
+    const n = headerLength(first8, size, bad);
+    const headerBytes = new Uint8Array(n);
+    readAt(headerBytes, 8);
+    const { metadata, entries } = parseHeader(headerBytes, size - 8 - n, bad);
+    const base = 8 + n;
+    const tensors = Object.create(null) as Record<string, { dtype: SafetensorsDtype; shape: number[] }>;
+    for (const e of entries) tensors[e.name] = { dtype: e.dtype, shape: [...e.shape] };
+    const read = (names?: Iterable<string>): Record<string, HostTensor> => {
+      if (closed) throw new InputError(`${path}: safetensors file was closed; open it again`);
+      const wanted = names === undefined ? undefined : new Set(names);
+      const out = Object.create(null) as Record<string, HostTensor>;
+      for (const e of entries) {
+        if (wanted && !wanted.has(e.name)) continue;
+        let raw: Uint8Array;
+        try {
+          raw = new Uint8Array(e.end - e.begin);
+        } catch {
+          throw new InputError(`${path}: tensor ${show(e.name)} needs ${e.end - e.begin} bytes, more than can be allocated here`);
+        }
+        readAt(raw, base + e.begin);
+        out[e.name] = { dtype: e.dtype, shape: [...e.shape], data: decodeData(e.dtype, raw) };
+      }
+      return out;
+    };
+    return metadata ? { path, metadata, tensors, read, close } : { path, tensors, read, close };
+  } catch (e) {
+    close();
+    throw e;
+  }
+}
+
+/** Read and parse a safetensors file (through {@link openSafetensorsFile}); `InputError` if it is missing or malformed. */
+export function readSafetensorsFile(path: string): { metadata?: Record<string, string>; tensors: Record<string, HostTensor> } {
+  const file = openSafetensorsFile(path);
+  try {
+    const tensors = file.read();
+    return file.metadata ? { metadata: file.metadata, tensors } : { tensors };
+  } finally {
+    file.close();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
