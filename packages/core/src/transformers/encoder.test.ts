@@ -3,8 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend.js';
 import { InputError, UsageError } from '../errors.js';
 import { createRng } from '../rng.js';
-import { type EncoderConfig, parseHfConfig, smallConfig, toHfConfig } from './config.js';
-import { createTransformerClassifier, type TransformerClassifier } from './encoder.js';
+import { countParameters, type EncoderConfig, parseHfConfig, smallConfig, toHfConfig } from './config.js';
+import { createTransformerClassifier, parameterShapes, type TransformerClassifier } from './encoder.js';
 import type { HostTensor, ModelFamily, TextBatch } from './types.js';
 
 const FAMILIES: ModelFamily[] = ['bert', 'electra', 'distilbert', 'roberta'];
@@ -464,4 +464,21 @@ describe('config.json', () => {
     expect(() => smallConfig('bert', { hiddenSize: 10, numHeads: 4 })).toThrow(UsageError);
     expect(() => smallConfig('bert', { numLabels: 3, labelNames: ['a', 'b'] })).toThrow(/numLabels 3 does not match 2 labelNames/);
   });
+});
+
+describe('parameterShapes (a config checked against a checkpoint header before allocation)', () => {
+  for (const family of ['bert', 'electra', 'distilbert', 'roberta'] as const) {
+    it(`${family}: names and shapes equal the built model's stateDict, without allocating`, () => {
+      const cfg = tiny(family, family === 'electra' ? { embeddingSize: 8 } : {});
+      const before = tf.memory().numTensors;
+      const shapes = parameterShapes(cfg);
+      expect(tf.memory().numTensors).toBe(before);
+      const model = createTransformerClassifier(cfg);
+      const sd = model.stateDict();
+      model.dispose();
+      expect([...shapes.keys()]).toEqual(Object.keys(sd));
+      for (const [name, shape] of shapes) expect(shape, name).toEqual(sd[name].shape);
+      expect([...shapes.values()].reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0)).toBe(countParameters(cfg));
+    });
+  }
 });

@@ -40,8 +40,9 @@ export interface TransformerClassifier {
   /** float32 host copies with HF names and HF (torch) layouts, e.g. Linear weights [out, in]. */
   stateDict(): Record<string, HostTensor>;
   /**
-   * Load HF-named tensors (F32 data; transposes Linear weights). Missing or unexpected keys, or shape mismatches ->
-   * InputError listing them (ignore buffers like `*.position_ids`; accept legacy `LayerNorm.gamma/beta` names).
+   * Load HF-named tensors (F32 data; transposes Linear weights). Missing or unexpected keys, shape mismatches, or a
+   * NaN/infinite value (naming the tensor) -> InputError listing them (ignore buffers like `*.position_ids`; accept
+   * legacy `LayerNorm.gamma/beta` names).
    */
   loadStateDict(tensors: Record<string, HostTensor>, options?: { strict?: boolean; source?: string }): void;
   dispose(): void;
@@ -91,6 +92,74 @@ const BUFFER_SUFFIXES = ['embeddings.position_ids', 'embeddings.token_type_ids']
  */
 export function createTransformerClassifier(config: EncoderConfig, options: { seed?: number } = {}): TransformerClassifier {
   return new Classifier(config, options.seed ?? 0);
+}
+
+/**
+ * The trainable parameters a config gives, by HF name, with their HF (torch) shapes (Linear weights `[out, in]`), in
+ * the order of {@link TransformerClassifier.parameters}; computed without allocating anything, so a checkpoint's
+ * header can be checked against a config before a model is built.
+ */
+export function parameterShapes(c: EncoderConfig): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  const H = c.hiddenSize;
+  const E = c.embeddingSize;
+  const p = c.family;
+  const dense = (name: string, inSize: number, outSize: number) => {
+    out.set(`${name}.weight`, [outSize, inSize]);
+    out.set(`${name}.bias`, [outSize]);
+  };
+  const norm = (name: string, size: number) => {
+    out.set(`${name}.weight`, [size]);
+    out.set(`${name}.bias`, [size]);
+  };
+  out.set(`${p}.embeddings.word_embeddings.weight`, [c.vocabSize, E]);
+  if (!c.sinusoidalPosEmbds) out.set(`${p}.embeddings.position_embeddings.weight`, [c.maxPositions, E]);
+  if (c.family !== 'distilbert') out.set(`${p}.embeddings.token_type_embeddings.weight`, [Math.max(1, c.typeVocabSize), E]);
+  norm(`${p}.embeddings.LayerNorm`, E);
+  if (c.family === 'electra' && E !== H) dense('electra.embeddings_project', E, H);
+  for (let i = 0; i < c.numLayers; i++) {
+    if (c.family === 'distilbert') {
+      const n = `distilbert.transformer.layer.${i}`;
+      for (const d of ['q_lin', 'k_lin', 'v_lin', 'out_lin']) dense(`${n}.attention.${d}`, H, H);
+      norm(`${n}.sa_layer_norm`, H);
+      dense(`${n}.ffn.lin1`, H, c.intermediateSize);
+      dense(`${n}.ffn.lin2`, c.intermediateSize, H);
+      norm(`${n}.output_layer_norm`, H);
+    } else {
+      const n = `${p}.encoder.layer.${i}`;
+      for (const d of ['self.query', 'self.key', 'self.value', 'output.dense']) dense(`${n}.attention.${d}`, H, H);
+      norm(`${n}.attention.output.LayerNorm`, H);
+      dense(`${n}.intermediate.dense`, H, c.intermediateSize);
+      dense(`${n}.output.dense`, c.intermediateSize, H);
+      norm(`${n}.output.LayerNorm`, H);
+    }
+  }
+  if (c.family === 'bert') {
+    dense('bert.pooler.dense', H, H);
+    dense('classifier', H, c.numLabels);
+  } else if (c.family === 'distilbert') {
+    dense('pre_classifier', H, H);
+    dense('classifier', H, c.numLabels);
+  } else {
+    dense('classifier.dense', H, H);
+    dense('classifier.out_proj', H, c.numLabels);
+  }
+  return out;
+}
+
+/**
+ * The first NaN or infinity of a checkpoint tensor, as `"a NaN at index 17"`, or undefined when all are finite
+ * (integer tensors always are).
+ */
+export function firstNonFinite(t: HostTensor): string | undefined {
+  const d = t.data;
+  if (!(d instanceof Float32Array || d instanceof Float64Array)) return undefined;
+  for (let i = 0; i < d.length; i++) {
+    const x = d[i];
+    // x - x is 0 for every finite x and NaN for NaN and +-Infinity (faster than Number.isFinite on typed arrays).
+    if (x - x !== 0) return `a ${Number.isNaN(x) ? 'NaN' : x > 0 ? 'Infinity' : '-Infinity'} at index ${i}`;
+  }
+  return undefined;
 }
 
 class Classifier implements TransformerClassifier {
@@ -362,6 +431,9 @@ class Classifier implements TransformerClassifier {
         problems.push(`tensor "${p.name}" has dtype ${t.dtype}, not a float type`);
       } else if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]) || t.data.length !== sizeOf(shape)) {
         problems.push(`tensor "${p.name}" has shape [${t.shape}] but the config needs [${shape}]`);
+      } else if (firstNonFinite(t) !== undefined) {
+        // A NaN or infinite weight makes every prediction meaningless: refuse it here rather than report 45% accuracy.
+        throw new InputError(`${source}: tensor "${p.name}" has ${firstNonFinite(t)}; the checkpoint is corrupt: re-download or re-train it`);
       } else {
         assign.push([p, t]);
       }

@@ -3,13 +3,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InputError } from '../errors.js';
 import { initBackend } from '../backend.js';
 import { smallConfig } from './config.js';
 import { createTransformerClassifier, type TransformerClassifier } from './encoder.js';
 import { loadPretrained, savePretrained } from './pretrained.js';
 import { readSafetensorsFile, writeSafetensorsFile } from './safetensors.js';
 import { wordPieceTokenizer } from './vocab-builder.js';
-import type { TextBatch } from './types.js';
+import type { HostTensor, TextBatch } from './types.js';
 
 let tmp: string;
 beforeAll(async () => {
@@ -99,5 +100,87 @@ describe('savePretrained / loadPretrained', () => {
     fs.copyFileSync(path.join(dir, 'config.json'), path.join(pickled, 'config.json'));
     fs.writeFileSync(path.join(pickled, 'pytorch_model.bin'), 'not read');
     await expect(loadPretrained(pickled)).rejects.toThrow(/safetensors/);
+  });
+
+  /** A saved tiny BERT folder whose tensors `edit` may change (the config.json too). */
+  async function folder(name: string, edit: (t: Record<string, HostTensor>, config: Record<string, unknown>) => void): Promise<string> {
+    const model = createTransformerClassifier(smallConfig('bert', { vocabSize: 40, hiddenSize: 16, intermediateSize: 32 }), { seed: 1 });
+    const dir = path.join(tmp, name);
+    await savePretrained(dir, model, wordPieceTokenizer(vocab, { lowercase: true }));
+    model.dispose();
+    const file = path.join(dir, 'model.safetensors');
+    const { tensors } = readSafetensorsFile(file);
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    edit(tensors, config);
+    writeSafetensorsFile(file, tensors);
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
+    return dir;
+  }
+
+  async function loadError(dir: string, options = {}): Promise<Error> {
+    try {
+      const p = await loadPretrained(dir, options);
+      p.model.dispose();
+    } catch (e) {
+      return e as Error;
+    }
+    throw new Error('expected loadPretrained to fail');
+  }
+
+  it('NaN word embeddings in a loaded folder are refused at load, naming the tensor', async () => {
+    const dir = await folder('nan-emb', (t) => {
+      (t['bert.embeddings.word_embeddings.weight'].data as Float32Array)[17] = NaN;
+    });
+    const before = tf.memory().numTensors;
+    const e = await loadError(dir);
+    expect(e).toBeInstanceOf(InputError);
+    expect(e.message).toMatch(/tensor "bert\.embeddings\.word_embeddings\.weight" has a NaN at index 17; the checkpoint is corrupt/);
+    expect(e.message).not.toMatch(/\n/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('an Inf in any weight (classifier.weight) is refused at load, naming the tensor', async () => {
+    const dir = await folder('inf-head', (t) => {
+      (t['classifier.weight'].data as Float32Array)[3] = -Infinity;
+    });
+    const e = await loadError(dir);
+    expect(e).toBeInstanceOf(InputError);
+    expect(e.message).toMatch(/tensor "classifier\.weight" has a -Infinity at index 3/);
+  });
+
+  it('a fine-tuned folder (BertForSequenceClassification) without classifier.* weights is refused, not evaluated with a random head', async () => {
+    const dir = await folder('no-head', (t) => {
+      delete t['classifier.weight'];
+      delete t['classifier.bias'];
+    });
+    const before = tf.memory().numTensors;
+    const e = await loadError(dir);
+    expect(e).toBeInstanceOf(InputError);
+    expect(e.message).toMatch(/config\.json says BertForSequenceClassification but .*model\.safetensors has no classifier\.bias, classifier\.weight/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('a base checkpoint without a head is refused unless a fresh head is asked for (then listed in newlyInitialized)', async () => {
+    const dir = await folder('base-no-head', (t, config) => {
+      delete t['classifier.weight'];
+      delete t['classifier.bias'];
+      config.architectures = ['BertForMaskedLM'];
+    });
+    expect((await loadError(dir)).message).toMatch(/has no classification head \(classifier\.bias, classifier\.weight\)/);
+    const p = await loadPretrained(dir, { newHead: true });
+    expect(p.newlyInitialized.sort()).toEqual(['classifier.bias', 'classifier.weight']);
+    p.model.dispose();
+  });
+
+  it('config.json whose shapes disagree with the model.safetensors header is refused before the model is allocated', async () => {
+    const dir = await folder('shape-mismatch', (_t, config) => {
+      config.vocab_size = 900_000;
+    });
+    const before = tf.memory();
+    const e = await loadError(dir);
+    expect(e).toBeInstanceOf(InputError);
+    expect(e.message).toMatch(/tensor "bert\.embeddings\.word_embeddings\.weight" has shape \[40, 16\] but config\.json needs \[900000, 16\]/);
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    expect(tf.memory().numBytes).toBe(before.numBytes);
   });
 });

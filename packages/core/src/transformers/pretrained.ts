@@ -8,12 +8,12 @@ import * as path from 'node:path';
 import { InputError, ParryError } from '../errors.js';
 import { recoverInterrupted } from '../fs-atomic.js';
 import { type GuardOptions, writeOutputDir } from '../output-guard.js';
-import { type EncoderConfig, parseHfConfig, toHfConfig } from './config.js';
-import { createTransformerClassifier, type TransformerClassifier } from './encoder.js';
+import { type EncoderConfig, parseHfConfig, toHfConfig, validateConfig } from './config.js';
+import { createTransformerClassifier, parameterShapes, type TransformerClassifier } from './encoder.js';
 import { type HubOptions, resolveModelSource } from './hub.js';
-import { readSafetensorsFile, serializeSafetensors } from './safetensors.js';
+import { openSafetensorsFile, serializeSafetensors } from './safetensors.js';
 import { loadTokenizer } from './tokenizer.js';
-import type { HostTensor, ProblemType, TextTokenizer } from './types.js';
+import type { HostTensor, ProblemType, SafetensorsDtype, TextTokenizer } from './types.js';
 
 export interface LoadPretrainedOptions extends HubOptions {
   /** Replace the label set (a new classification head is initialised when it differs from the checkpoint's). */
@@ -21,6 +21,12 @@ export interface LoadPretrainedOptions extends HubOptions {
   problemType?: ProblemType;
   /** Seed of any newly initialised weights (default 0). */
   seed?: number;
+  /**
+   * Accept a checkpoint without classification-head weights and initialise a fresh head (fine-tuning a base
+   * checkpoint). Without it such a checkpoint is refused: a random head would predict noise. A new label set
+   * (`labelNames` that differ from the checkpoint's) always gets a fresh head.
+   */
+  newHead?: boolean;
 }
 
 export interface Pretrained {
@@ -39,17 +45,21 @@ export interface Pretrained {
 /** Parameters a base (not fine-tuned) checkpoint may lack: they belong to the classification head or pooler. */
 const HEAD_PARAM = /^(classifier\.|pre_classifier\.|bert\.pooler\.)/;
 
+const FLOAT_DTYPES: ReadonlySet<SafetensorsDtype> = new Set(['F32', 'F16', 'BF16', 'F64']);
+
 const FILE_NAMES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'vocab.json', 'merges.txt', 'special_tokens_map.json'] as const;
 
 /**
  * Load a sequence classifier from a local Hugging Face folder or a Hub id (`org/name`, downloaded once into the
- * cache; see {@link resolveModelSource} for offline mode and resume). A base checkpoint without a classification head,
- * or one whose labels differ from `labelNames`, gets a freshly initialised head (listed in `newlyInitialized`);
- * missing encoder weights are an error. Checkpoints saved from the bare encoder (names without the `bert.` /
- * `roberta.` ... prefix) are accepted. `.bin` (pickle) weights are refused.
+ * cache; see {@link resolveModelSource} for offline mode and resume). A checkpoint whose labels differ from
+ * `labelNames`, or one without a classification head when `newHead` is set, gets a freshly initialised head (listed in
+ * `newlyInitialized`); a checkpoint without head weights is otherwise refused, and missing encoder weights are an
+ * error. The config is validated ({@link validateConfig}) and every tensor's dtype and shape checked against the
+ * `model.safetensors` header before any weight is read or allocated; NaN or infinite weights are refused.
+ * Checkpoints saved from the bare encoder (names without the `bert.` / `roberta.` ... prefix) are accepted. `.bin`
+ * (pickle) weights are refused.
  */
 export async function loadPretrained(source: string, options: LoadPretrainedOptions = {}): Promise<Pretrained> {
-  recoverInterrupted(source); // a save cut by kill -9 between its two renames is settled first
   const resolved = await resolveModelSource(source, options);
   const dir = resolved.dir;
   const configFile = path.join(dir, 'config.json');
@@ -65,34 +75,64 @@ export async function loadPretrained(source: string, options: LoadPretrainedOpti
   if (relabel || (options.problemType && options.problemType !== original.problemType)) {
     const labelNames = options.labelNames ?? original.labelNames;
     config = { ...original, labelNames, numLabels: labelNames.length, problemType: options.problemType ?? original.problemType };
+    validateConfig(config, { source: 'options' });
   }
-  const { tensors } = readSafetensorsFile(path.join(dir, 'model.safetensors'));
-  const model = createTransformerClassifier(config, { seed: options.seed ?? 0 });
+  const weightsFile = path.join(dir, 'model.safetensors');
+  // Everything is checked against the header before any weight is read or any tensor allocated.
+  const file = openSafetensorsFile(weightsFile);
+  let use: Record<string, HostTensor>;
+  let missing: string[];
+  const ignored: string[] = [];
   try {
     const prefix = `${config.family}.`;
-    const hasPrefix = Object.keys(tensors).some((k) => k.startsWith(prefix));
-    const wanted = new Set(model.parameters().map((p) => p.name));
+    const names = Object.keys(file.tensors);
+    const hasPrefix = names.some((k) => k.startsWith(prefix));
+    const wanted = parameterShapes(config);
     const headChanged = relabel || config.numLabels !== original.numLabels;
-    const use: Record<string, HostTensor> = {};
-    const ignored: string[] = [];
+    const picked: string[] = [];
     const present = new Set<string>();
-    for (const [key, t] of Object.entries(tensors)) {
+    for (const key of names) {
       const k = hasPrefix || HEAD_PARAM.test(key) ? key : prefix + key;
       const isHead = /^(classifier\.|pre_classifier\.)/.test(k);
       const name = modernName(k);
-      if (wanted.has(name) && !(headChanged && isHead)) {
-        use[k] = t;
+      const shape = wanted.get(name);
+      if (shape && !(headChanged && isHead)) {
+        const t = file.tensors[key];
+        if (!FLOAT_DTYPES.has(t.dtype)) {
+          throw new InputError(`${weightsFile}: tensor "${key}" has dtype ${t.dtype}, not a float type; check that config.json matches the checkpoint`);
+        }
+        if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+          throw new InputError(
+            `${weightsFile}: tensor "${key}" has shape [${t.shape.join(', ')}] but config.json needs [${shape.join(', ')}]; check that config.json is from the same checkpoint`,
+          );
+        }
+        picked.push(key);
         present.add(name);
       } else if (!/position_ids$|token_type_ids$/.test(k)) ignored.push(key);
     }
-    const missing = [...wanted].filter((k) => !present.has(k));
+    missing = [...wanted.keys()].filter((k) => !present.has(k));
     const missingEncoder = missing.filter((k) => !HEAD_PARAM.test(k));
     if (missingEncoder.length > 0) {
       throw new InputError(
-        `${path.join(dir, 'model.safetensors')} lacks ${missingEncoder.length} encoder weight(s) of a ${config.family} model (e.g. ${missingEncoder.slice(0, 3).join(', ')}); is config.json from the same checkpoint?`,
+        `${weightsFile} lacks ${missingEncoder.length} encoder weight(s) of a ${config.family} model (e.g. ${missingEncoder.slice(0, 3).join(', ')}); is config.json from the same checkpoint?`,
       );
     }
-    model.loadStateDict(use, { strict: false, source: path.join(dir, 'model.safetensors') });
+    const missingHead = missing.filter((k) => HEAD_PARAM.test(k)).sort();
+    if (missingHead.length > 0 && !headChanged && !options.newHead) {
+      const arch = Array.isArray(json.architectures) ? json.architectures.find((a) => typeof a === 'string' && a.endsWith('ForSequenceClassification')) : undefined;
+      throw new InputError(
+        typeof arch === 'string'
+          ? `${configFile} says ${arch} but ${weightsFile} has no ${missingHead.join(', ')}; the folder is incomplete: re-save or re-download it (a random head would give meaningless predictions)`
+          : `${weightsFile} has no classification head (${missingHead.join(', ')}): it is a base checkpoint; fine-tune it first (parry train --model ${source}) or ask for a fresh head (newHead: true)`,
+      );
+    }
+    use = file.read(picked);
+  } finally {
+    file.close();
+  }
+  const model = createTransformerClassifier(config, { seed: options.seed ?? 0 });
+  try {
+    model.loadStateDict(use, { strict: false, source: weightsFile });
     const tokenizer = FILE_NAMES.some((f) => fs.existsSync(path.join(dir, f))) ? await loadTokenizer(dir) : undefined;
     return { model, tokenizer, config, dir, newlyInitialized: missing, ignored };
   } catch (e) {
