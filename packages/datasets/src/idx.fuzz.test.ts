@@ -107,7 +107,7 @@ describe('IDX fuzzer (issue 14)', () => {
     );
     // The generator must reach the success path too, not only the refusals.
     expect(valid).toBeGreaterThan(1000);
-  });
+  }, 60_000);
 
   it('readIdx: 1,000 random files, raw, gzipped and cut gzip streams, return consistent data or throw InputError naming the file', () => {
     let n = 0;
@@ -122,5 +122,5 @@ describe('IDX fuzzer (issue 14)', () => {
       }),
       { numRuns: 1000, seed: 14 },
     );
-  });
+  }, 60_000);
 });

@@ -408,6 +408,10 @@ describe('issue 14: hostile text data', () => {
     writeFileSync(join(go, 'train.tsv'), 'a\t0\tx\n');
     expect(errorOf(() => loadGoEmotions(go, 'train'))).toMatch(/labels\.txt:2: invalid UTF-8/);
   });
+  it('a CSV quote after unquoted text (csv-parse INVALID_OPENING_QUOTE, found by the fuzzer) is a file:line quoting error, not a crash', () => {
+    const p = write('q.csv', 'text,label\nfine,0\n100000000",1\n');
+    expect(errorOf(() => loadTextFile(p, csvOpts))).toMatch(/q\.csv:3: bad CSV quoting/);
+  });
   it('a text data path that is a directory or a device is refused in one line', () => {
     const d = join(tmp, `dir${fileNo++}.csv`);
     mkdirSync(d);

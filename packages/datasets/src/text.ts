@@ -5,7 +5,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { parse as parseCsv } from 'csv-parse/sync';
+import { CsvError, parse as parseCsv } from 'csv-parse/sync';
 import { InputError, UsageError } from '@parry/core';
 import { decodeUtf8, readInputBytes } from './read.js';
 
@@ -169,7 +169,8 @@ function parseDelimited(src: string, format: 'csv' | 'tsv', errors: RowErrors): 
       return out;
     } catch (e) {
       const err = e as Error & { lines?: number; code?: string };
-      if (typeof err.code !== 'string' || !err.code.startsWith('CSV_')) throw e;
+      // Every csv-parse error is about the file's quoting or layout (codes CSV_*, also INVALID_OPENING_QUOTE).
+      if (!(e instanceof CsvError) && (typeof err.code !== 'string' || !err.code.startsWith('CSV_'))) throw e;
       const end = Math.min(lines.length, offset + Math.max(1, err.lines ?? 1));
       let start = lastEnd + 1;
       while (start < end && lines[start - 1].trim() === '') start++;
