@@ -367,6 +367,17 @@ describe('a captive portal', () => {
     }
   });
 
+  it('a truncated model.safetensors sent chunked without any size header is refused by the header check, not cached', async () => {
+    hook = (_req, res, file) => {
+      if (file !== 'model.safetensors') return false;
+      res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(MODEL.subarray(0, MODEL.length - 100));
+      return true;
+    };
+    const e = await rejection(resolveModelSource(ID, opts()));
+    expect(e.message).toMatch(/model\.safetensors is not a valid safetensors file: .*nothing was cached/);
+    expect(Object.keys(listFiles(snapshot()))).toEqual(['config.json']);
+  });
+
   it('a JSON file that is not an object (config.json = [1,2]) is refused before it is cached', async () => {
     repo = { ...REPO, 'config.json': Buffer.from('[1,2]') };
     const e = await rejection(resolveModelSource(ID, opts()));

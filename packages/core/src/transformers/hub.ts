@@ -24,6 +24,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InputError, UsageError } from '../errors.js';
+import { openSafetensorsFile } from './safetensors.js';
 
 /** Options of {@link resolveModelSource}. */
 export interface HubOptions {
@@ -88,8 +89,6 @@ export const DEFAULT_CONNECT_TIMEOUT_S = 30;
 export const DEFAULT_IDLE_TIMEOUT_S = 60;
 /** A transfer is idle when it brings fewer bytes than this in one idle-timeout window (a byte every 5 s is a stall). */
 const MIN_PROGRESS_BYTES = 1024;
-/** The safetensors format's own header cap. */
-const MAX_SAFETENSORS_HEADER = 100_000_000;
 
 const HUB_ID = /^[\w.-]+(\/[\w.-]+)?$/;
 const PICKLE_WEIGHTS = /\.(bin|pt|pth|ckpt)$/i;
@@ -260,42 +259,17 @@ function readBounded(file: string, max: number): Buffer {
 }
 
 /**
- * Check a safetensors header without reading the tensors: the 8-byte length, a JSON object header within the format's
- * cap, and data offsets that cover the rest of the file exactly. Returns what is wrong, or undefined.
+ * Check a safetensors header without reading the tensors, with the parser's own bounded reader (length, header, and
+ * offsets that cover the rest of the file exactly). Returns what is wrong, or undefined.
  */
 function safetensorsProblem(file: string): string | undefined {
-  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   try {
-    const size = fs.fstatSync(fd).size;
-    if (size < 8) return `only ${size} bytes, shorter than the 8-byte header length`;
-    const head = Buffer.alloc(8);
-    fs.readSync(fd, head, 0, 8, 0);
-    const n64 = head.readBigUInt64LE(0);
-    if (n64 > BigInt(MAX_SAFETENSORS_HEADER)) return `header length ${n64} is over the ${MAX_SAFETENSORS_HEADER}-byte limit`;
-    const n = Number(n64);
-    if (8 + n > size) return `header length ${n} runs past the end of the ${size}-byte file`;
-    const bytes = Buffer.alloc(n);
-    fs.readSync(fd, bytes, 0, n, 8);
-    let header: unknown;
-    try {
-      header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-    } catch {
-      return 'header is not UTF-8 JSON';
-    }
-    if (typeof header !== 'object' || header === null || Array.isArray(header)) return 'header is not a JSON object';
-    let end = 0;
-    for (const [name, v] of Object.entries(header)) {
-      if (name === '__metadata__') continue;
-      const offs = (v as { data_offsets?: unknown } | null)?.data_offsets;
-      if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isSafeInteger(o) && o >= 0)) {
-        return `tensor ${JSON.stringify(name).slice(0, 60)} has no valid data_offsets`;
-      }
-      end = Math.max(end, offs[1] as number);
-    }
-    if (8 + n + end !== size) return `the tensors end at byte ${8 + n + end} but the file has ${size} bytes`;
+    openSafetensorsFile(file).close();
     return undefined;
-  } finally {
-    fs.closeSync(fd);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    const m = /not a valid safetensors file: (.*)$/.exec(e.message);
+    return m ? m[1] : e.message;
   }
 }
 
