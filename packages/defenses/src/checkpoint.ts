@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { InputError, writeDirAtomic } from '@parry/core';
+import { InputError, UsageError, writeDirAtomic, z } from '@parry/core';
 
 export const CHECKPOINT_FORMAT = 'parry-train-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -71,8 +71,12 @@ export async function writeCheckpoint<S>(dir: string, epoch: number, state: S, t
   return target;
 }
 
-/** Complete checkpoint directories under `dir`, oldest first. */
+/**
+ * Complete checkpoint directories under `dir`, oldest first. `dir` that exists and is not a directory is a
+ * `UsageError` naming `--checkpoint-dir` (never a readdir stack).
+ */
 export function listCheckpoints(dir: string): Array<{ epoch: number; path: string }> {
+  checkCheckpointDir(dir);
   if (!fs.existsSync(dir)) return [];
   return fs
     .readdirSync(dir)
@@ -82,28 +86,140 @@ export function listCheckpoints(dir: string): Array<{ epoch: number; path: strin
     .sort((a, b) => a.epoch - b.epoch);
 }
 
-/** Read a checkpoint; the caller owns (and disposes) the returned tensors. Corruption is an `InputError` naming the file. */
-export function readCheckpoint<S>(checkpointDir: string): { meta: CheckpointMeta<S>; tensors: Record<string, tf.Tensor> } {
+/** Throws a `UsageError` when `dir` exists and is not a directory; call it before training starts. */
+export function checkCheckpointDir(dir: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch {
+    return; // absent: created with the first checkpoint
+  }
+  if (!st.isDirectory()) throw new UsageError(`--checkpoint-dir ${dir} is a file, not a directory; pass a directory (a new one starts fresh)`);
+}
+
+/** Largest `checkpoint.json` read (the trainer's records and plugin state are small). */
+const MAX_JSON_BYTES = 64 * 1024 * 1024;
+/** tfjs keeps a tensor's size in an int32. */
+const MAX_ELEMENTS = 2 ** 31 - 1;
+
+const entrySchema = z.strictObject({
+  name: z.string().min(1).max(1000),
+  shape: z.array(z.number().int().min(0).max(MAX_ELEMENTS)).max(8),
+  dtype: z.enum(['float32', 'int32']),
+  offset: z.number().int().min(0),
+  bytes: z.number().int().min(0),
+});
+
+const metaSchema = z.object({
+  format: z.literal(CHECKPOINT_FORMAT),
+  version: z.number().int().min(1).max(CHECKPOINT_VERSION),
+  epoch: z.number().int().min(1),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hex digits'),
+  tensors: z.array(entrySchema),
+  state: z.looseObject({}),
+});
+
+/** `tensors[1].offset`, `state.records[0].loss` ... */
+function fieldOf(p: readonly PropertyKey[]): string {
+  return p.reduce<string>((s, k) => (typeof k === 'number' ? `${s}[${k}]` : s ? `${s}.${String(k)}` : String(k)), '');
+}
+
+/** The path of the first number in `v` that is not finite (`1e999` parses to Infinity), or undefined. */
+function nonFinite(v: unknown, at: string, depth = 0): string | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? undefined : at;
+  if (depth > 64 || v === null || typeof v !== 'object') return undefined;
+  for (const [k, x] of Object.entries(v)) {
+    const found = nonFinite(x, Array.isArray(v) ? `${at}[${k}]` : `${at}.${k}`, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+export interface ReadCheckpointOptions {
+  /**
+   * Tensors the model being trained needs, by name, with their shapes: a checkpoint that lacks one or stores it with
+   * another shape "does not fit this model" (an `InputError` naming the tensor), checked before any tensor is made.
+   */
+  expected?: Record<string, readonly number[]>;
+}
+
+/**
+ * Read a checkpoint; the caller owns (and disposes) the returned tensors. One validator for the whole checkpoint,
+ * before any tensor is made: `checkpoint.json` against its schema (no non-finite number anywhere, its epoch is its
+ * directory's), the tensor table (each entry's bytes match its shape and dtype, entries are contiguous from 0, unique
+ * names, together exactly the size of `tensors.bin`, checked before the file is read), the checksum, finite float
+ * values and, with `expected`, the names and shapes the model needs. Every problem is one `InputError` line naming
+ * the checkpoint and the fix.
+ */
+export function readCheckpoint<S>(checkpointDir: string, options: ReadCheckpointOptions = {}): { meta: CheckpointMeta<S>; tensors: Record<string, tf.Tensor> } {
   const jsonFile = path.join(checkpointDir, 'checkpoint.json');
   const binFile = path.join(checkpointDir, 'tensors.bin');
-  let meta: CheckpointMeta<S>;
+  const fix = `delete ${checkpointDir} to resume from the checkpoint before it, or pass another --checkpoint-dir`;
+  const corrupt = (what: string) => new InputError(`checkpoint ${checkpointDir} is corrupt: ${what}; ${fix}`);
+  const stat = (file: string): fs.Stats => {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(file);
+    } catch {
+      throw corrupt(`${path.basename(file)} is missing`);
+    }
+    if (!st.isFile()) throw corrupt(`${path.basename(file)} is not a regular file`);
+    return st;
+  };
+  if (stat(jsonFile).size > MAX_JSON_BYTES) throw corrupt(`checkpoint.json is larger than ${MAX_JSON_BYTES} bytes`);
+  let raw: unknown;
   try {
-    meta = JSON.parse(fs.readFileSync(jsonFile, 'utf8'));
+    raw = JSON.parse(fs.readFileSync(jsonFile, 'utf8'));
   } catch (e) {
-    throw new InputError(`checkpoint ${jsonFile} is unreadable (${(e as Error).message}); delete that epoch directory to resume from the one before`);
+    throw corrupt(`checkpoint.json is unreadable (${(e as Error).message.split('\n')[0]})`);
   }
-  if (meta.format !== CHECKPOINT_FORMAT) throw new InputError(`${jsonFile} is not a Parry training checkpoint`);
-  if (meta.version > CHECKPOINT_VERSION) throw new InputError(`checkpoint ${jsonFile} has version ${meta.version}; this Parry reads up to ${CHECKPOINT_VERSION}`);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw corrupt(`checkpoint.json is not an object`);
+  const r = raw as Record<string, unknown>;
+  if (r.format !== CHECKPOINT_FORMAT) throw corrupt(`checkpoint.json is not a Parry training checkpoint (format ${JSON.stringify(r.format)})`);
+  if (typeof r.version === 'number' && r.version > CHECKPOINT_VERSION) {
+    throw new InputError(`checkpoint ${checkpointDir} has version ${r.version}; this Parry reads up to ${CHECKPOINT_VERSION}: upgrade Parry or pass another --checkpoint-dir`);
+  }
+  const inf = nonFinite(raw, 'checkpoint.json');
+  if (inf) throw corrupt(`${inf} is not finite`);
+  const parsed = metaSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw corrupt(`checkpoint.json ${fieldOf(issue.path) || 'field'} ${issue.message.replace(/^Invalid input: /, '').split('\n')[0]}`);
+  }
+  const meta = raw as CheckpointMeta<S>;
+  const dirEpoch = EPOCH_DIR.exec(path.basename(checkpointDir));
+  if (dirEpoch && Number(dirEpoch[1]) !== meta.epoch) throw corrupt(`checkpoint.json says epoch ${meta.epoch}, its directory is ${path.basename(checkpointDir)}`);
+  const names = new Set<string>();
+  let offset = 0;
+  meta.tensors.forEach((e, i) => {
+    const elements = e.shape.reduce((a, b) => a * b, 1);
+    if (elements > MAX_ELEMENTS) throw corrupt(`checkpoint.json tensors[${i}] (${e.name}) has more than ${MAX_ELEMENTS} elements`);
+    if (names.has(e.name)) throw corrupt(`checkpoint.json names ${e.name} twice`);
+    names.add(e.name);
+    if (e.bytes !== elements * 4) throw corrupt(`checkpoint.json tensors[${i}] (${e.name}) has ${e.bytes} bytes, its shape [${e.shape}] needs ${elements * 4}`);
+    if (e.offset !== offset) throw corrupt(`checkpoint.json tensors[${i}] (${e.name}) starts at byte ${e.offset}, expected ${offset}`);
+    offset += e.bytes;
+  });
+  for (const [name, shape] of Object.entries(options.expected ?? {})) {
+    const e = meta.tensors.find((t) => t.name === name);
+    if (!e || e.shape.join() !== shape.join()) {
+      throw new InputError(
+        `checkpoint ${checkpointDir} does not fit this model: ${e ? `${name} has shape [${e.shape}], the model needs [${shape}]` : `it has no ${name}`}; pass the --checkpoint-dir of this model's run, or delete ${checkpointDir}`,
+      );
+    }
+  }
+  const size = stat(binFile).size;
+  if (size !== offset) throw corrupt(`tensors.bin has ${size} bytes, checkpoint.json describes ${offset}`);
   const bin = fs.readFileSync(binFile);
-  if (createHash('sha256').update(bin).digest('hex') !== meta.sha256) {
-    throw new InputError(`checkpoint ${binFile} is corrupt (checksum mismatch); delete that epoch directory to resume from the one before`);
-  }
+  if (createHash('sha256').update(bin).digest('hex') !== meta.sha256) throw corrupt(`tensors.bin does not match the checksum in checkpoint.json`);
+  const values = meta.tensors.map((e) => {
+    const copy = new Uint8Array(bin.subarray(e.offset, e.offset + e.bytes)).buffer;
+    const v = e.dtype === 'int32' ? new Int32Array(copy) : new Float32Array(copy);
+    const bad = e.dtype === 'float32' ? v.findIndex((x) => !Number.isFinite(x)) : -1;
+    if (bad >= 0) throw corrupt(`${e.name}[${bad}] is not finite (${v[bad]})`);
+    return v;
+  });
   const tensors: Record<string, tf.Tensor> = {};
-  for (const e of meta.tensors) {
-    const slice = bin.subarray(e.offset, e.offset + e.bytes);
-    const copy = new Uint8Array(slice).buffer;
-    const values = e.dtype === 'int32' ? new Int32Array(copy) : new Float32Array(copy);
-    tensors[e.name] = tf.tensor(values, e.shape, e.dtype);
-  }
+  meta.tensors.forEach((e, i) => (tensors[e.name] = tf.tensor(values[i], e.shape, e.dtype)));
   return { meta, tensors };
 }
