@@ -320,6 +320,31 @@ describe('links planted in the Hub cache', () => {
     expect(fs.readFileSync(victim, 'utf8')).toBe('');
   });
 
+  it('a hard link planted at model.safetensors.incomplete is refused on resume and the file it links to is untouched', async () => {
+    const victim = path.join(tmp, 'victim.txt');
+    fs.writeFileSync(victim, 'precious');
+    fs.mkdirSync(snapshot(), { recursive: true });
+    fs.linkSync(victim, path.join(snapshot(), 'model.safetensors.incomplete'));
+    const e = await rejection(resolveModelSource(ID, opts()));
+    expect(e.message).toContain(`${path.join(snapshot(), 'model.safetensors.incomplete')} in the Hub cache is a hard link`);
+    expect(fs.readFileSync(victim, 'utf8')).toBe('precious');
+  });
+
+  it('a hard link planted at model.safetensors.incomplete that the server does not resume is replaced, not written through', async () => {
+    const victim = path.join(tmp, 'victim.txt');
+    fs.writeFileSync(victim, 'precious');
+    fs.mkdirSync(snapshot(), { recursive: true });
+    fs.linkSync(victim, path.join(snapshot(), 'model.safetensors.incomplete'));
+    hook = (req, res, file) => {
+      if (file !== 'model.safetensors') return false;
+      res.writeHead(200, { 'content-length': String(MODEL.length) }).end(MODEL); // ignores the Range request
+      return true;
+    };
+    await resolveModelSource(ID, opts());
+    expect(fs.readFileSync(victim, 'utf8')).toBe('precious');
+    expect(fs.readFileSync(path.join(snapshot(), 'model.safetensors')).equals(MODEL)).toBe(true);
+  });
+
   it('a snapshot directory that is a link out of the cache is refused and nothing is written through it', async () => {
     const outside = path.join(tmp, 'outside');
     fs.mkdirSync(outside);

@@ -492,23 +492,34 @@ async function sha256File(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Open the partial file for writing without following a link (and without blocking on a FIFO planted there). */
+/**
+ * Open the partial file for writing without following a link (and without blocking on a FIFO planted there). A fresh
+ * start unlinks whatever is there and creates a new file (O_EXCL), so a hard link planted in the cache is never written
+ * through; a resumed file must be a regular file with no other link to it.
+ */
 function openPartial(partial: string, append: boolean): number {
   const c = fs.constants;
-  const flags = c.O_WRONLY | c.O_CREAT | c.O_NOFOLLOW | c.O_NONBLOCK | (append ? c.O_APPEND : c.O_TRUNC);
+  if (!append) fs.rmSync(partial, { force: true });
+  const flags = c.O_WRONLY | c.O_CREAT | c.O_NOFOLLOW | c.O_NONBLOCK | (append ? c.O_APPEND : c.O_EXCL);
+  let fd: number;
   try {
-    const fd = fs.openSync(partial, flags, 0o644);
-    if (!fs.fstatSync(fd).isFile()) {
-      fs.closeSync(fd);
-      throw new InputError(`${partial} in the Hub cache is not a regular file; remove it and run again`);
-    }
-    return fd;
+    fd = fs.openSync(partial, flags, 0o644);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ELOOP' || code === 'EMLINK') throw linkError(partial);
     if (code === 'ENXIO' || code === 'EISDIR') throw new InputError(`${partial} in the Hub cache is not a regular file; remove it and run again`);
+    if (code === 'EEXIST') throw new InputError(`${partial} appeared while Parry was writing it (another download running?); run again`);
     throw e;
   }
+  const st = fs.fstatSync(fd);
+  if (!st.isFile() || st.nlink > 1) {
+    fs.closeSync(fd);
+    throw new InputError(
+      `${partial} in the Hub cache is ${st.isFile() ? `a hard link (${st.nlink} names for one file)` : 'not a regular file'}; ` +
+        'Parry never writes through links in its Hub cache: remove it and run again',
+    );
+  }
+  return fd;
 }
 
 function writeAll(fd: number, chunk: Uint8Array): void {
