@@ -125,8 +125,12 @@ describe('parry augment', () => {
       [['--data', sst, '--split', 'dev', '-o', out], /has neither dev\.tsv nor stsa\.binary\.dev/],
       [['-o', out], /required option '--data <path>' not specified/],
     ];
+    // keep.tsv is not a parry augment output: refused as it is, and with --force every other check still runs first
+    const guarded = await runAugment(['--data', sst, '-o', out]);
+    expect(guarded.code).toBe(2);
+    expect(guarded.stderr).toMatch(/-o .*keep\.tsv exists and is not a data file written by `parry augment`; .*--force/);
     for (const [args, message] of cases) {
-      const r = await runAugment(args);
+      const r = await runAugment([...args, '--force']);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(message);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);

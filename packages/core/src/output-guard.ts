@@ -21,7 +21,7 @@ export const OUTPUT_MANIFEST = '.parry-output.json';
 export const OUTPUT_MANIFEST_FORMAT = 'parry-output';
 
 /** What Parry writes at an output path. Directories: models and reports; files: results and other single files. */
-export type OutputPathKind = 'image-model' | 'text-model' | 'report' | 'results' | 'file';
+export type OutputPathKind = 'image-model' | 'text-model' | 'report' | 'results' | 'augmented-data' | 'file';
 
 /** The files a report writes into its folder. */
 export const REPORT_FILES = ['report.html', 'report.md'] as const;
@@ -33,6 +33,7 @@ const KIND_WORDS: Record<OutputPathKind, string> = {
   'text-model': 'a Parry text model folder',
   report: 'a Parry report folder',
   results: 'a Parry results file',
+  'augmented-data': 'a data file written by `parry augment`',
   file: 'a file',
 };
 
@@ -140,6 +141,22 @@ function isLegacyReportFile(file: string): boolean {
   }
 }
 
+/** `parry augment` output: a text/label/source_line header (CSV or TSV), or JSONL rows with a `source_line` key. */
+function isAugmentedDataFile(file: string): boolean {
+  try {
+    const fd = fs.openSync(file, 'r');
+    const buf = Buffer.alloc(64 * 1024);
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    fs.closeSync(fd);
+    const first = buf.subarray(0, n).toString('utf8').split('\n')[0];
+    if (/^text([,\t])(pair\1)?label\1source_line\r?$/.test(first)) return true;
+    const row = JSON.parse(first);
+    return row !== null && typeof row === 'object' && 'text' in row && 'source_line' in row;
+  } catch {
+    return false;
+  }
+}
+
 function isParryResultsFile(file: string): boolean {
   try {
     const st = fs.statSync(file);
@@ -228,7 +245,8 @@ export function guardOutput(target: string, o: GuardOptions): void {
     refuse('is not writable', 'choose a writable path');
   }
   if (o.kind === 'results' && isParryResultsFile(abs)) return;
-  refuse(o.kind === 'results' ? 'exists and is not a Parry results file' : 'exists');
+  if (o.kind === 'augmented-data' && isAugmentedDataFile(abs)) return;
+  refuse(o.kind === 'file' ? 'exists' : `exists and is not ${want}`);
 }
 
 /**

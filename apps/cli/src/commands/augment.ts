@@ -26,7 +26,7 @@ export interface AugmentCommandOptions extends TextDataSpec {
   keepOriginal?: boolean;
   /** Output file; its extension picks the format: `.jsonl`/`.ndjson`, `.tsv`/`.tab` or `.csv`. */
   out: string;
-  /** Replace `out` when it exists (Parry cannot tell its own data files from the user's: an existing file is refused without it). */
+  /** Replace `out` even when it exists and is not a file written by `parry augment`. */
   force?: boolean;
   json?: boolean;
   quiet?: boolean;
@@ -104,7 +104,7 @@ export function formatAugmented(ds: TextDataset, format: AugmentOutputFormat): {
 export function augmentCommand(o: AugmentCommandOptions): AugmentOutcome {
   const format = outputFormat(o.out);
   if (path.resolve(o.out) === path.resolve(o.data)) throw new UsageError(`-o ${o.out} is the input file; write the augmented copy to another file`);
-  guardOutput(o.out, { kind: 'file', flag: '-o', force: o.force, protect: [{ path: o.data, flag: '--data' }, { path: o.dev, flag: '--dev' }] });
+  guardOutput(o.out, { kind: 'augmented-data', flag: '-o', force: o.force, protect: [{ path: o.data, flag: '--data' }, { path: o.dev, flag: '--dev' }] });
   const split = o.split ?? 'train';
   if (split !== 'train' && fs.existsSync(o.data) && fs.statSync(o.data).isFile()) {
     throw new UsageError(`--split ${split} applies to SST-2 / GoEmotions directories; --data ${o.data} is a file and is read whole (drop --split)`);
@@ -167,7 +167,7 @@ export function registerAugmentCommand(program: Command, _argv: string[]): void 
     .option('--seed <n>', 'random seed', wrap('--seed', (f, v) => parseInteger(f, v, 0)), 0)
     .option('--no-original', 'write only the augmented copies (default: each original, then its copies)')
     .requiredOption('-o, --out <file>', 'file to write: .jsonl, .tsv or .csv (text, label and source_line columns)')
-    .option('--force', 'replace -o when it exists')
+    .option('--force', 'replace -o even when it exists and is not a file written by `parry augment`')
     .option('--json', 'print the outcome as JSON')
     .option('-q, --quiet', 'no hint on stderr')
     .action((o) => {
