@@ -537,12 +537,15 @@ async function download(ctx: Ctx, url: string, dest: string, file: string, retri
   const pst = fs.lstatSync(partial, { throwIfNoEntry: false });
   if (pst?.isSymbolicLink()) throw linkError(partial);
   if (pst && !pst.isFile()) throw new InputError(`${partial} in the Hub cache is not a regular file; remove it and run again`);
-  if (pst && ctx.force && !retried) fs.rmSync(partial, { force: true });
-  const have = pst && !(ctx.force && !retried) ? pst.size : 0;
   const metadata = isMetadata(file);
-  if (metadata && have > ctx.maxMetadata) fs.rmSync(partial, { force: true });
+  let have = pst?.size ?? 0;
+  if (pst && ((ctx.force && !retried) || (metadata && have > ctx.maxMetadata))) {
+    // --force-download starts every file from scratch; a metadata partial over the cap is not worth resuming.
+    fs.rmSync(partial, { force: true });
+    have = 0;
+  }
   const headers: Record<string, string> = { ...authHeaders(ctx), 'accept-encoding': 'identity' };
-  if (have > 0 && !(metadata && have > ctx.maxMetadata)) headers.range = `bytes=${have}-`;
+  if (have > 0) headers.range = `bytes=${have}-`;
   const abort = new AbortController();
   const res = await request(ctx, url, { headers }, abort);
 
