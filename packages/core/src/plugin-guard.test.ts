@@ -8,7 +8,7 @@ import { defineAttack, type AttackPlugin } from './plugin.js';
 import { guardPluginCall, guardPluginCallSync, PluginError } from './plugin-guard.js';
 import { createRegistry } from './registry.js';
 import { disposeAttackResult, runAttack } from './run-attack.js';
-import { tinyBatch, tinyClassifier } from './testing.js';
+import { checkAttackCall, tinyBatch, tinyClassifier } from './testing.js';
 
 let model: ReturnType<typeof tinyClassifier>;
 beforeAll(async () => {
@@ -106,6 +106,29 @@ describe('the plugin-call guard around attack run()', () => {
     const { error } = await failure(hostile('picky', () => { throw new UsageError('test/picky needs eps <= 0.05; pass --eps 0.05'); }));
     expect(error).toBeInstanceOf(UsageError);
     expect(error.message).toBe('test/picky needs eps <= 0.05; pass --eps 0.05');
+  });
+});
+
+describe('the conformance suite (@parry/core/testing) runs the same guard', () => {
+  it('checkAttackCall fails a leaky attack, one that disposes its input and one that returns garbage, with the CLI\'s line', async () => {
+    const { x, labels } = tinyBatch(model, 4, 3);
+    const leaky = hostile('leaky', (_m, xb, _c, ctx) => {
+      for (let i = 0; i < 50; i++) xb.clone();
+      return { adversarials: clones(xb, ctx.epsilons.length) };
+    });
+    const disposer = hostile('disposer', (_m, xb, _c, ctx) => {
+      const a = clones(xb, ctx.epsilons.length);
+      xb.dispose();
+      return { adversarials: a };
+    });
+    const honest = hostile('honest', (_m, xb, _c, ctx) => ({ adversarials: clones(xb, ctx.epsilons.length) }));
+    await expect(checkAttackCall(leaky, model, x, untargeted(labels), [0.1, 0.2])).rejects.toThrow(/^plugin test\/leaky: run\(\) leaked 50 tensors/);
+    await expect(checkAttackCall(hostile('garbage', () => [42] as never), model, x, untargeted(labels), [0.1])).rejects.toThrow(/^plugin test\/garbage: run\(\) returned \[42\]/);
+    const before = tf.memory().numTensors;
+    await checkAttackCall(honest, model, x, untargeted(labels), [0.1, 0.2]);
+    expect(tf.memory().numTensors).toBe(before);
+    await expect(checkAttackCall(disposer, model, x, untargeted(labels), [0.1])).rejects.toThrow(/^plugin test\/disposer: run\(\) disposed its input x/);
+    tf.dispose(labels);
   });
 });
 

@@ -5,12 +5,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, type BackendName } from './backend.js';
-import { targeted, untargeted, type Criterion } from './criteria.js';
+import { criterionLabels, targeted, untargeted, type Criterion } from './criteria.js';
 import { UsageError } from './errors.js';
 import { fromFunction, type Classifier } from './model.js';
-import type { AttackPlugin, PluginFactory } from './plugin.js';
+import type { AttackPlugin, AttackRunOutput, PluginFactory } from './plugin.js';
+import { guardPluginCall } from './plugin-guard.js';
 import { createRng } from './rng.js';
-import { disposeAttackResult, runAttack } from './run-attack.js';
+import { checkRunOutput, disposeAttackResult, runAttack } from './run-attack.js';
 
 export interface TinyClassifierOptions {
   seed?: number;
@@ -78,6 +79,26 @@ function argmaxRows(values: Float32Array, k: number): number[] {
     out.push(best);
   }
   return out;
+}
+
+/**
+ * One call of `attack.run` under the same plugin-call guard `runAttack` uses: resolves when the output is well formed
+ * (one live float32 batch of the input's shape per epsilon, or one for minimization attacks), the inputs are still
+ * alive, and no tensor is left behind besides the returned ones (which it disposes); otherwise rejects with the
+ * `PluginError` line a user of the CLI would see. The conformance suite runs it; plugin authors can call it directly.
+ */
+export async function checkAttackCall(attack: AttackPlugin<any>, model: Classifier, x: tf.Tensor, criterion: Criterion, epsilons: readonly number[], seed = 0): Promise<void> {
+  const labels = criterionLabels(criterion);
+  const expected = attack.mode === 'fixed-epsilon' ? epsilons.length : 1;
+  const counters = { gradientEvaluations: 0, forwardEvaluations: 0 };
+  const release = (o: AttackRunOutput) => tf.dispose((Array.isArray(o?.adversarials) ? o.adversarials : []).filter((t) => t instanceof tf.Tensor));
+  const out = await guardPluginCall(attack.name, 'run()', () => attack.run(model, x, criterion, { epsilons, rng: createRng(seed), counters }), {
+    inputs: { x, 'criterion labels': labels },
+    validate: (o) => checkRunOutput(o, expected, x.shape),
+    returned: (o) => o.adversarials,
+    release,
+  });
+  release(out);
 }
 
 /**
@@ -206,6 +227,15 @@ export function describeAttackConformance(factory: PluginFactory<AttackPlugin<an
 
     it('rejects an unknown option with a UsageError', () => {
       expect(() => factory({ ...(conformance.options ?? {}), definitelyNotAnOption: 1 })).toThrow(UsageError);
+    });
+
+    it('passes the plugin-call guard: well-formed output, inputs left alive, no tensor left behind', async () => {
+      const { x, labels } = tinyBatch(model, batch, 5);
+      try {
+        await checkAttackCall(attack, model, x, untargeted(labels), sweepEps, seed);
+      } finally {
+        tf.dispose([x, labels]);
+      }
     });
 
     it('leaks no tensors', async () => {
