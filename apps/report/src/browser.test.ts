@@ -79,7 +79,7 @@ describe('reports from what the CLI writes', () => {
       expect(a.examples![0].perEpsilon.map((p) => p.epsilon)).toEqual([0.1, 0.2, 0.3]);
       for (const p of a.perEpsilon) expect(p.sizes!.linf.length).toBe(p.linf?.count ?? 0);
     }
-    expect(fs.readdirSync(path.join(work, 'report')).sort()).toEqual(['report.html', 'report.md']);
+    expect(fs.readdirSync(path.join(work, 'report')).sort()).toEqual(['.parry-output.json', 'report.html', 'report.md']);
   });
 
   it('refuses a broken results file: one line naming the file and the field, exit 2, nothing written', () => {
@@ -96,7 +96,7 @@ describe('reports from what the CLI writes', () => {
     expect(fs.existsSync(target)).toBe(false);
     const missing = parry(['report', path.join(work, 'nope.json'), '-o', target]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/^parry: results file .*nope\.json not found; run `parry eval` to write one\n$/);
+    expect(missing.stderr).toMatch(/^parry: results file .*nope\.json not found; run `parry eval` or `parry train` to write one\n$/);
   });
 
   describe.skipIf(!hasChromium)(`in headless Chromium${hasChromium ? '' : ` (skipped: ${CHROMIUM} not found; run scripts/ci-browser.sh)`}`, () => {

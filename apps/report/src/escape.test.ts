@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeHtml, escapeMarkdown } from './escape.js';
+import { BIDI_CONTROLS, escapeHtml, escapeMarkdown, neutraliseBidi } from './escape.js';
 import { HOSTILE } from './testing/fixtures.js';
 
 describe('escaping', () => {
@@ -17,5 +17,20 @@ describe('escaping', () => {
     expect(escapeMarkdown(HOSTILE.md)).toBe('\\| \\*\\*bold\\*\\* \\[link\\](javascript:alert(1)) \\`code\\`');
     expect(escapeMarkdown('two\nlines\r\nhere')).toBe('two lines here');
     expect(escapeMarkdown('a\\b')).toBe('a\\\\b');
+  });
+});
+
+describe('bidi controls (issue 14)', () => {
+  it('escapeHtml and escapeMarkdown neutralise every control that changes text direction (U+202A–U+202E, U+2066–U+2069, U+200E/U+200F, U+061C)', () => {
+    const all = [0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069, 0x200e, 0x200f, 0x061c].map((c) => String.fromCodePoint(c));
+    expect(new Set(BIDI_CONTROLS)).toEqual(new Set(all));
+    for (const c of all) {
+      const name = `[U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}]`;
+      expect(escapeHtml(`a${c}b`)).toBe(`a${name}b`);
+      expect(escapeMarkdown(`a${c}b`)).toBe(`a\\${name.slice(0, -1)}\\]b`);
+    }
+    // a control followed by "(...)" must not become a Markdown link
+    expect(escapeMarkdown('\u202E(javascript:alert(1))')).toBe('\\[U+202E\\](javascript:alert(1))');
+    expect(neutraliseBidi('plain \u05d0\u05d1 text')).toBe('plain \u05d0\u05d1 text'); // RTL letters themselves stay
   });
 });

@@ -1,5 +1,7 @@
 import { encode } from 'fast-png';
-import type { ImageExample } from '@parry/metrics';
+import { InputError } from '@parry/core';
+import type { ImageExample, Results } from '@parry/metrics';
+import { neutraliseBidi } from './escape.js';
 
 /** How much the perturbation image amplifies `adversarial - original` around mid-grey. */
 export const AMPLIFY = 5;
@@ -37,4 +39,42 @@ export function exampleImages(example: ImageExample, k: number): { original: str
 export function originalImage(example: ImageExample): string {
   const { width, height, channels } = dims(example.shape);
   return pngDataUri(decode(example.original, width * height * channels), example.shape);
+}
+
+/** One line, no control characters: names from a results file as they may appear in an error message. */
+const oneLine = (s: string) => neutraliseBidi(s).replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ');
+
+/**
+ * Check every image example of every results file before anything is drawn: a shape `[h, w]` or `[h, w, c]` of
+ * positive integers with 1 to 4 channels, `original` and each `adversarial` decoding to exactly `h * w * c` bytes,
+ * and the same epsilons in every example of an attack (the grid has one column per epsilon). `validateResults`
+ * checks the bytes too; this guards results given in memory. Throws one `InputError` line naming the results file,
+ * the attack and the example.
+ */
+export function checkImageExamples(sources: readonly { file: string; results: Results }[]): void {
+  for (const { file, results } of sources) {
+    for (const attack of results.attacks) {
+      const examples = attack.examples ?? [];
+      examples.forEach((x, k) => {
+        const bad = (what: string) =>
+          new InputError(`results file ${oneLine(file)}: attack ${oneLine(attack.attack)}, example ${k} (index ${x.index}): ${what}; write the results again with \`parry eval\``);
+        const shape = x.shape;
+        if (!Array.isArray(shape) || shape.length < 2 || shape.length > 3 || !shape.every((d) => Number.isInteger(d) && d > 0) || (shape.length === 3 && shape[2] > 4)) {
+          throw bad(`shape ${JSON.stringify(shape)} is not an image ([height, width] or [height, width, channels] with 1 to 4 channels)`);
+        }
+        const need = shape.reduce((a, b) => a * b, 1);
+        const bytes = (b64: unknown) => (typeof b64 === 'string' ? Buffer.from(b64, 'base64').length : -1);
+        const original = bytes(x.original);
+        if (original !== need) throw bad(`original has ${original} bytes, its shape [${shape}] needs ${need}`);
+        const first = examples[0].perEpsilon.map((p) => p.epsilon);
+        if (x.perEpsilon.length !== first.length || x.perEpsilon.some((p, j) => p.epsilon !== first[j])) {
+          throw bad(`has ${x.perEpsilon.length} epsilon(s) [${x.perEpsilon.map((p) => p.epsilon)}], example 0 has ${first.length} [${first}]`);
+        }
+        for (const p of x.perEpsilon) {
+          const adversarial = bytes(p.adversarial);
+          if (adversarial !== need) throw bad(`adversarial at eps ${p.epsilon} has ${adversarial} bytes, its shape [${shape}] needs ${need}`);
+        }
+      });
+    }
+  }
 }

@@ -139,7 +139,7 @@ describe('writeReport', () => {
     const good = path.join(dir, 'results.json');
     fs.writeFileSync(good, JSON.stringify(evalResults()));
     const written = await writeReport([good], path.join(dir, 'out'), opts);
-    expect(fs.readdirSync(path.join(dir, 'out')).sort()).toEqual(['report.html', 'report.md']);
+    expect(fs.readdirSync(path.join(dir, 'out')).sort()).toEqual(['.parry-output.json', 'report.html', 'report.md']); // the report and the output guard's manifest
     expect(fs.readFileSync(written.html, 'utf8')).toMatch(/^<!doctype html>/);
 
     const bad = path.join(dir, 'bad.json');

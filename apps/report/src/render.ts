@@ -1,8 +1,8 @@
 import type { Results } from '@parry/metrics';
 import { type Chart, renderSvg, reportCharts } from './charts.js';
-import { escapeHtml as h, escapeMarkdown as md } from './escape.js';
+import { escapeHtml as h, escapeMarkdown as md, neutraliseBidi } from './escape.js';
 import { eps } from './format.js';
-import { exampleImages, originalImage } from './images.js';
+import { checkImageExamples, exampleImages, originalImage } from './images.js';
 import {
   type ReportSource,
   type Run,
@@ -50,6 +50,7 @@ export interface ReportContent {
 /** Build the report's content from validated results (no rendering). */
 export function reportContent(sources: ReportSource[], options: RenderOptions = {}): ReportContent {
   if (sources.length === 0) throw new RangeError('a report needs at least one results file');
+  checkImageExamples(sources);
   const runs = groupRuns(sources);
   return {
     title: options.title ?? 'Parry robustness report',
@@ -75,7 +76,8 @@ export function reportContent(sources: ReportSource[], options: RenderOptions = 
 export async function renderReport(sources: ReportSource[] | Results[], options: RenderOptions = {}): Promise<RenderedReport> {
   const list: ReportSource[] = (sources as (ReportSource | Results)[]).map((s, i) => ('results' in s && 'file' in s ? s : { file: `results ${i + 1}`, results: s as Results }));
   const content = reportContent(list, options);
-  const svgs = await Promise.all(content.charts.map((c) => renderSvg(c.spec)));
+  // chart labels (attack and run names) reach the SVG as text: their bidi controls are shown as code points too
+  const svgs = await Promise.all(content.charts.map(async (c) => neutraliseBidi(await renderSvg(c.spec))));
   return { html: renderHtml(content, svgs), markdown: renderMarkdown(content), charts: content.charts };
 }
 
