@@ -6,6 +6,8 @@ import {
   createTransformerClassifier,
   type EncoderConfig,
   guardOutput,
+  downloadProgressLines,
+  type HubOptions,
   InputError,
   loadPretrained,
   readOutputManifest,
@@ -18,6 +20,7 @@ import {
   type TextTokenizer,
   type TransformerClassifier,
   UsageError,
+  validateConfig,
   wordPieceTokenizer,
 } from '@parry/core';
 import { type TextDataset } from '@parry/datasets';
@@ -32,6 +35,11 @@ import { createDefenses, pct } from './train.js';
 
 /** Written next to a trained text model: the data it was trained on and the dev-tuned thresholds. */
 export const TRAINING_FILE = 'parry_training.json';
+
+/** The Hub flags of a text command: offline, forced re-download, and plain progress lines for big files unless quiet. */
+export function hubFlags(o: { offline?: boolean; forceDownload?: boolean; quiet?: boolean }): HubOptions {
+  return { offline: o.offline, forceDownload: o.forceDownload, onProgress: o.quiet ? undefined : downloadProgressLines((line) => log(line)) };
+}
 
 export interface TextTrainCommandOptions extends TextDataSpec {
   /** A family (`bert`, `electra`, `distilbert`, `roberta`: small config from scratch), a config.json, a model folder or a Hub id. */
@@ -62,6 +70,8 @@ export interface TextTrainCommandOptions extends TextDataSpec {
   out: string;
   backend?: string;
   offline?: boolean;
+  /** Download every file of a Hub model again, replacing the cached copies once the new ones are checked. */
+  forceDownload?: boolean;
   /** Comma-separated text defenses (`fgm`, `pgd-embed`, `freelb`, `smart`, `r-drop`, or a plugin's). */
   defense?: string;
   /** `--def-opt <defense>.<key>=<value>`, repeatable. */
@@ -170,6 +180,7 @@ async function buildModel(o: TextTrainCommandOptions, train: TextDataset): Promi
   const scratch = (base: EncoderConfig, tokenizer: TextTokenizer, from: string) => {
     if (base.vocabSize < tokenizer.vocabSize) throw new UsageError(`the config's vocab_size ${base.vocabSize} is smaller than the tokenizer's ${tokenizer.vocabSize}`);
     const config: EncoderConfig = { ...base, labelNames, numLabels: labelNames.length, problemType };
+    validateConfig(config, { source: 'flags' }); // the label count comes from the data
     return { model: createTransformerClassifier(config, { seed: o.seed }), tokenizer, from };
   };
   if (isFamily(o.model)) {
@@ -187,7 +198,7 @@ async function buildModel(o: TextTrainCommandOptions, train: TextDataset): Promi
       padTokenId: tokenizer.padId,
       maxPositions: roberta ? o.maxLength + tokenizer.padId + 1 : o.maxLength,
       labelNames,
-    });
+    }, { source: 'flags' });
     return scratch(config, tokenizer, `${o.model} from scratch`);
   }
   if (o.model.endsWith('.json') && fs.existsSync(o.model) && fs.statSync(o.model).isFile()) {
@@ -199,12 +210,13 @@ async function buildModel(o: TextTrainCommandOptions, train: TextDataset): Promi
     }
     return scratch(parseHfConfig(json, o.model), scratchTokenizer(o, train), `${o.model} from scratch`);
   }
-  const pre = await loadPretrained(o.model, { labelNames, problemType, seed: o.seed, offline: o.offline });
+  // Fine-tuning from an encoder-only checkpoint is legitimate: a fresh head is asked for, and said so below.
+  const pre = await loadPretrained(o.model, { labelNames, problemType, seed: o.seed, ...hubFlags(o), newHead: true });
   if (!pre.tokenizer) {
     pre.model.dispose();
     throw new InputError(`--model ${o.model} has no tokenizer files (tokenizer.json or vocab.txt); add them to the folder`);
   }
-  if (!o.quiet && pre.newlyInitialized.length) log(`new classification head: ${pre.newlyInitialized.join(', ')}`);
+  if (!o.quiet && pre.newlyInitialized.length) log(`classifier head initialised randomly (${pre.newlyInitialized.join(', ')})`);
   return { model: pre.model, tokenizer: pre.tokenizer, from: `fine-tuned from ${o.model}` };
 }
 
@@ -389,6 +401,8 @@ export interface TextRunFlags {
   backend?: string;
   /** Never download: use the Hub cache only. */
   offline?: boolean;
+  /** Download every file of a Hub model again, replacing the cached copies once the new ones are checked. */
+  forceDownload?: boolean;
   json?: boolean;
   quiet?: boolean;
   argv?: string[];
@@ -414,7 +428,7 @@ export async function evalTextCommand(o: TextEvalCommandOptions): Promise<Result
   if (!spec) throw new UsageError(`--data is needed: ${o.model} has no ${TRAINING_FILE} naming its data`);
   const ds = loadTextSplit(spec, o.split);
   const backend = await setupBackend(o.backend);
-  const pre = await loadPretrained(o.model, { offline: o.offline });
+  const pre = await loadPretrained(o.model, hubFlags(o));
   try {
     if (!pre.tokenizer) throw new InputError(`${o.model} has no tokenizer files (tokenizer.json or vocab.txt)`);
     const maxLength = info.maxLength ?? Math.min(pre.config.maxPositions, 512);
