@@ -51,6 +51,7 @@ export function createProgram(argv: string[] = process.argv): Command {
     .option('--multi-label', 'text: label cells hold several labels')
     .option('--limit <n>', 'text: evaluate the first n examples only', wrap('--limit', (f, v) => parseInteger(f, v)))
     .option('--offline', 'text: never download; use the Hub cache only')
+    .option('--force-download', 'text: download a Hub model again even when it is cached (the cached files are replaced once the new ones are checked)')
     .option('--query-budget <n>', 'text attacks: model queries per example, the original included', wrap('--query-budget', (f, v) => parseInteger(f, v)))
     .option('--word-vectors <file>', 'text attacks: GloVe-format word vectors for textfooler (default: the model\'s own input embeddings)')
     .option('--black-box', 'text attacks: query the folder\'s onnx/model.onnx through transformers.js (scores only) instead of the tfjs encoder')

@@ -23,7 +23,7 @@ import { type Results, writeResults } from '@parry/metrics';
 import { createProgress } from '../progress.js';
 import { log, out, resultsHeader, setupBackend } from '../context.js';
 import { loadTextSplit, type TextDataSpec } from '../text-data.js';
-import { readTrainingInfo, type TextRunFlags } from './text.js';
+import { hubFlags, readTrainingInfo, type TextRunFlags } from './text.js';
 
 export interface TextAttackCommandOptions extends Partial<TextDataSpec>, TextRunFlags {
   /** A Parry / Hugging Face model folder (config.json + model.safetensors + tokenizer). */
@@ -65,7 +65,7 @@ export async function textAttackCommand(o: TextAttackCommandOptions): Promise<Re
   if (ds.examples.some((e) => e.pair !== undefined)) throw new UsageError(`--data ${ds.source}: text-pair data sets cannot be attacked yet; use single texts`);
   const examples = ds.examples.slice(0, n).map((e) => ({ text: e.text, label: e.label, labels: e.labels }));
   const backend = await setupBackend(o.backend);
-  const pre = o.victim ? undefined : await loadPretrained(o.model, { offline: o.offline });
+  const pre = o.victim ? undefined : await loadPretrained(o.model, hubFlags(o));
   try {
     let victim = o.victim;
     if (!victim) {

@@ -303,6 +303,7 @@ export function registerTrainCommand(program: Command, argv: string[]): void {
     }), 1)
     .option('--label-smoothing <x>', 'text: label smoothing (multi-label: targets pulled toward 1/2)', wrap('--label-smoothing', parseRate))
     .option('--offline', 'text: never download; use the Hub cache only (also PARRY_OFFLINE=1)')
+    .option('--force-download', 'text: download a Hub model again even when it is cached (the cached files are replaced once the new ones are checked)')
     .option('--pos-weight <auto|x>', 'text, multi-label: weight of each label\'s positive BCE term; auto = negatives / positives per label (capped at 20)')
     .addOption(new Option('--augment <method>', 'text: augment the training set first (EDA or character noise; originals kept)').choices(['eda', 'char']))
     .option('--num-aug <n>', 'text: augmented copies per training example', wrap('--num-aug', (f, v) => parseInteger(f, v)), 4)
