@@ -55,3 +55,27 @@ describe('loadTextSplit: dev and test labels are the training labels, by name (i
     expect(errorOf(() => loadTextSplit(spec, 'dev'))).toMatch(/dev\.csv:2: label "neg" is not a label of the training data/);
   });
 });
+
+describe('loadTextSplit: messages name CLI flags, not loader option keys (issue 14)', () => {
+  const catchAny = (fn: () => unknown): string => {
+    try {
+      fn();
+    } catch (e) {
+      return (e as Error).message;
+    }
+    throw new Error('expected an error');
+  };
+  it('a label column that is not in the header names --label-column', () => {
+    const spec = { ...files('text,label\na,0\n', 'text,label\nb,0\n'), labelColumn: 'y' };
+    expect(catchAny(() => loadTextSplit(spec, 'train'))).toMatch(/^--label-column "y" is not a column of .*train\.csv/);
+  });
+  it('a CSV label 100000000 does not suggest labelBase, which the CLI has no flag for', () => {
+    const msg = errorOf(() => loadTextSplit(files('text,label\na,0\nb,100000000\n', 'text,label\nb,0\n'), 'train'));
+    expect(msg).toMatch(/train\.csv:3: label id 100000000 is out of range 0\.\.99999/);
+    expect(msg).not.toMatch(/labelBase|labelMap|labelNames/);
+  });
+  it('a mixed integer/name label column suggests --label-names, not labelMap', () => {
+    const msg = errorOf(() => loadTextSplit(files('text,label\na,0\nb,pos\n', 'text,label\nb,0\n'), 'train'));
+    expect(msg).toMatch(/train\.csv:3: label "pos" is not an integer id \(check the label cell, or pass --label-names <names> to read labels by name\)/);
+  });
+});

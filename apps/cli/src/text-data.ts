@@ -42,6 +42,21 @@ const column = (v: string | undefined, flag: string): string | number => {
   return /^\d+$/.test(v) ? Number(v) : v;
 };
 
+/** How the loader's options are spelled on the command line; `null`: no flag, so the loader leaves that hint out. */
+const CLI_OPTION_NAMES: TextFileOptions['optionNames'] = {
+  format: '--data-format',
+  textColumn: '--text-column',
+  pairColumn: '--pair-column',
+  labelColumn: '--label-column',
+  multiLabel: '--multi-label',
+  labelNames: '--label-names',
+  header: null,
+  labelSeparator: null,
+  labelMap: null,
+  labelBase: null,
+  columns: null,
+};
+
 /** Label names and how they were read, of the last training file loaded (keyed by its options and stat). */
 let trainLabelsCache: { key: string; labelNames: string[]; labelMap?: 'index' | 'name' } | undefined;
 
@@ -74,6 +89,7 @@ export function loadTextSplit(spec: TextDataSpec, split: 'train' | 'dev' | 'test
     labelColumn: column(spec.labelColumn, '--label-column'),
     multiLabel: spec.multiLabel,
     labelNames: spec.labelNames?.split(',').map((s) => s.trim()),
+    optionNames: CLI_OPTION_NAMES,
   };
   if (options.labelNames) return loadTextFile(file, options);
   const trainKey = cacheKey(spec.data, options);

@@ -106,7 +106,7 @@ describe('text loader fuzzers (issue 14)', () => {
         labelColumn: fc.constantFrom<string | number>('label', 1),
         multiLabel: fc.boolean(),
         skipMalformed: fc.boolean(),
-        labelNames: fc.option(fc.constantFrom(['a', 'b'], ['0', '1', '2'], ['x']), { nil: undefined }),
+        labelNames: fc.option(fc.constantFrom<string[]>(['a', 'b'], ['0', '1', '2'], ['x']), { nil: undefined }),
         labelMap: fc.option(fc.constantFrom<'index' | 'name'>('index', 'name'), { nil: undefined }),
       }),
     },

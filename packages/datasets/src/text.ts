@@ -82,6 +82,28 @@ export interface TextFileOptions {
   skipMalformed?: boolean;
   /** Dataset name (default: the file name). */
   name?: string;
+  /**
+   * How the caller's users spell each option in messages, e.g. `{ labelNames: '--label-names' }` for a CLI; `null`
+   * for an option they cannot set, whose hints are then left out. Default: the option keys themselves.
+   */
+  optionNames?: Partial<Record<TextOptionKey, string | null>>;
+}
+
+/** The options of {@link TextFileOptions} that messages mention. */
+export type TextOptionKey = 'format' | 'textColumn' | 'pairColumn' | 'labelColumn' | 'header' | 'multiLabel' | 'labelSeparator' | 'labelNames' | 'labelMap' | 'labelBase' | 'columns';
+
+/** The user's name of option `key` (see `optionNames`), or null when they cannot set it. */
+function opt(o: TextFileOptions, key: TextOptionKey): string | null {
+  const names = o.optionNames;
+  if (!names || !(key in names)) return key;
+  return names[key] ?? null;
+}
+
+/** `"<option> <value>"` as the user writes it: `labelMap: 'name'` for the library, `--flag value` for a CLI. */
+function setting(o: TextFileOptions, key: TextOptionKey, value: string, cliValue = value.replace(/'/g, '')): string | null {
+  const name = opt(o, key);
+  if (name === null) return null;
+  return name.startsWith('-') ? `${name}${cliValue === 'true' ? '' : ` ${cliValue}`}` : `${name}: ${value}`;
 }
 
 /** One parsed row before labels are resolved. */
@@ -121,12 +143,13 @@ function readText(file: string, what: string): string {
   return decodeUtf8(readInputBytes(file, file, what), file);
 }
 
-function formatFromExtension(file: string): TextFileFormat {
+function formatFromExtension(file: string, o: TextFileOptions): TextFileFormat {
   const ext = extname(file).toLowerCase();
   if (ext === '.csv') return 'csv';
   if (ext === '.tsv' || ext === '.tab') return 'tsv';
   if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
-  throw new UsageError(`cannot tell the format of ${file} from its extension "${ext}"; pass format: 'csv', 'tsv' or 'jsonl'`);
+  const how = setting(o, 'format', "'csv', 'tsv' or 'jsonl'", 'csv, tsv or jsonl');
+  throw new UsageError(`cannot tell the format of ${file} from its extension "${ext}"; ${how ? `pass ${how}` : 'name it .csv, .tsv or .jsonl'}`);
 }
 
 function columnLabel(c: string | number): string {
@@ -192,7 +215,8 @@ function splitLabels(cell: string, multiLabel: boolean, sep: string): string[] {
   return cells.map((s) => s.trim()).filter((s) => s !== '');
 }
 
-function resolveColumn(c: string | number, header: string[] | null, file: string, key: string): number {
+function resolveColumn(c: string | number, header: string[] | null, file: string, k: TextOptionKey, o: TextFileOptions): number {
+  const key = opt(o, k) ?? k;
   if (typeof c === 'number') {
     if (!Number.isInteger(c) || c < 0) throw new UsageError(`${key} ${c} for ${file} must be a 0-based column index or a header name`);
     return c;
@@ -213,15 +237,16 @@ function readDelimitedRows(file: string, src: string, format: 'csv' | 'tsv', o: 
     header = recs[0].record.map((h) => h.trim());
     start = 1;
   }
-  const textCol = resolveColumn(o.textColumn, header, file, 'textColumn');
-  const labelCol = resolveColumn(o.labelColumn, header, file, 'labelColumn');
-  const pairCol = o.pairColumn === undefined ? undefined : resolveColumn(o.pairColumn, header, file, 'pairColumn');
+  const textCol = resolveColumn(o.textColumn, header, file, 'textColumn', o);
+  const labelCol = resolveColumn(o.labelColumn, header, file, 'labelColumn', o);
+  const pairCol = o.pairColumn === undefined ? undefined : resolveColumn(o.pairColumn, header, file, 'pairColumn', o);
   const width = o.columns ?? (header ? header.length : recs.length > start ? recs[start].record.length : 0);
-  if (!Number.isInteger(width) || width < 1) throw new UsageError(`columns ${o.columns} for ${file} must be a positive integer`);
+  if (!Number.isInteger(width) || width < 1) throw new UsageError(`${opt(o, 'columns') ?? 'columns'} ${o.columns} for ${file} must be a positive integer`);
   const need = Math.max(textCol, labelCol, pairCol ?? -1) + 1;
   if (recs.length > start && width < need) {
     const which = o.columns !== undefined ? 'columns is' : header ? 'the header has' : `the first row (line ${recs[start].line}) has`;
-    throw new UsageError(`${file}: ${which} ${width} columns but the options use column ${need - 1}; check textColumn/labelColumn/format`);
+    const check = (['textColumn', 'labelColumn', 'format'] as const).map((k) => opt(o, k)).filter((n) => n !== null).join('/');
+    throw new UsageError(`${file}: ${which} ${width} columns but the options use column ${need - 1}; check ${check}`);
   }
   const multi = o.multiLabel ?? false;
   const sep = o.labelSeparator ?? ',';
@@ -258,7 +283,7 @@ function getPath(obj: unknown, key: string | number): unknown {
 
 function readJsonlRows(file: string, src: string, o: TextFileOptions, errors: RowErrors): RawRow[] {
   for (const [k, c] of [['textColumn', o.textColumn], ['labelColumn', o.labelColumn], ['pairColumn', o.pairColumn]] as const) {
-    if (typeof c === 'number') throw new UsageError(`${k} ${c} for ${file}: JSONL columns are keys (e.g. "text" or "meta.label"), not indices`);
+    if (typeof c === 'number') throw new UsageError(`${opt(o, k) ?? k} ${c} for ${file}: JSONL columns are keys (e.g. "text" or "meta.label"), not indices`);
   }
   const multi = o.multiLabel ?? false;
   const sep = o.labelSeparator ?? ',';
@@ -304,7 +329,8 @@ function readJsonlRows(file: string, src: string, o: TextFileOptions, errors: Ro
     }
     if (Array.isArray(lab)) {
       if (!multi) {
-        errors.report(line, `key "${o.labelColumn}" is an array but multiLabel is false (pass multiLabel: true or give one label)`);
+        const multiHint = setting(o, 'multiLabel', 'true');
+        errors.report(line, `key "${o.labelColumn}" is an array but the data is read as single-label (${multiHint ? `pass ${multiHint} or ` : ''}give one label)`);
         continue;
       }
       if (!lab.every((v) => typeof v === 'string' || typeof v === 'number')) {
@@ -332,12 +358,13 @@ function resolveLabels(
 ): { names: string[]; ids: (number[] | null)[]; mode: 'index' | 'name' } {
   const multi = o.multiLabel ?? false;
   const base = o.labelBase ?? 0;
-  if (!Number.isSafeInteger(base) || Math.abs(base) > MAX_TEXT_LABELS) throw new UsageError(`labelBase ${base} for ${file} must be an integer of at most ${MAX_TEXT_LABELS}`);
-  if (o.labelNames && o.labelNames.length === 0) throw new UsageError(`labelNames for ${file} is empty; give at least one name or leave it out`);
+  const namesOpt = opt(o, 'labelNames') ?? 'labelNames';
+  if (!Number.isSafeInteger(base) || Math.abs(base) > MAX_TEXT_LABELS) throw new UsageError(`${opt(o, 'labelBase') ?? 'labelBase'} ${base} for ${file} must be an integer of at most ${MAX_TEXT_LABELS}`);
+  if (o.labelNames && o.labelNames.length === 0) throw new UsageError(`${namesOpt} for ${file} is empty; give at least one name or leave it out`);
   if (o.labelNames && o.labelNames.length > MAX_TEXT_LABELS) {
-    throw new UsageError(`labelNames for ${file} has ${o.labelNames.length} label names, over the limit of ${MAX_TEXT_LABELS}`);
+    throw new UsageError(`${namesOpt} for ${file} has ${o.labelNames.length} label names, over the limit of ${MAX_TEXT_LABELS}`);
   }
-  if (o.labelNames && new Set(o.labelNames).size !== o.labelNames.length) throw new UsageError(`labelNames for ${file} has duplicate names`);
+  if (o.labelNames && new Set(o.labelNames).size !== o.labelNames.length) throw new UsageError(`${namesOpt} for ${file} has duplicate names`);
   let mode = o.labelMap;
   if (mode === undefined) {
     // All integer -> ids; none -> names; a mix is read as ids (so stray names are reported) unless labelNames are given.
@@ -345,10 +372,14 @@ function resolveLabels(
     const ints = cells.filter((l) => INT_RE.test(l)).length;
     mode = ints === cells.length || (ints > 0 && !o.labelNames) ? 'index' : 'name';
   }
-  if (mode !== 'index' && mode !== 'name') throw new UsageError(`labelMap "${String(mode)}" for ${file} is not 'index' or 'name'`);
+  if (mode !== 'index' && mode !== 'name') throw new UsageError(`${opt(o, 'labelMap') ?? 'labelMap'} "${String(mode)}" for ${file} is not 'index' or 'name'`);
   const ids: (number[] | null)[] = new Array<number[] | null>(rows.length).fill(null);
   let names: string[];
-  const fixLabel = multi ? 'check the label cell and labelSeparator' : 'check the label cell';
+  const sepOpt = opt(o, 'labelSeparator');
+  const fixLabel = multi ? `check the label cell and ${sepOpt ?? `the label separator "${o.labelSeparator ?? ','}"`}` : 'check the label cell';
+  const byNameHint = setting(o, 'labelMap', "'name'") ?? (opt(o, 'labelNames')?.startsWith('-') ? `${opt(o, 'labelNames')} <names> to read labels by name` : null);
+  const baseHint = setting(o, 'labelBase', '1');
+  const namesHint = opt(o, 'labelNames');
   const from = o.labelsFrom;
   if (mode === 'name') {
     names = o.labelNames ? [...o.labelNames] : [...new Set(rows.flatMap((r) => r.labels))].sort();
@@ -380,7 +411,7 @@ function resolveLabels(
             errors.report(r.line, `label "${l}" is not a label of ${from} (known: ${known}); use the same labels in every split`);
             return null;
           }
-          errors.report(r.line, `label "${l}" is not an integer id (${fixLabel}, or pass labelMap: 'name')`);
+          errors.report(r.line, `label "${l}" is not an integer id (${fixLabel}${byNameHint ? `, or pass ${byNameHint}` : ''})`);
           return null;
         }
         const id = Number(l) - base;
@@ -391,9 +422,10 @@ function resolveLabels(
           const fix = from
             ? `the labels of ${from}; use the same labels in every split`
             : o.labelNames
-              ? 'check labelNames'
+              ? `check ${namesHint ?? 'the label names'}`
               : `at most ${MAX_TEXT_LABELS} classes; check the label column`;
-          errors.report(r.line, `label id ${l.replace(/^\+/, '')} is out of range ${range} (${fix}${base === 0 && !from ? ', or set labelBase: 1 for 1-based ids' : ''})`);
+          const oneBased = base === 0 && !from && baseHint ? `, or set ${baseHint} for 1-based ids` : '';
+          errors.report(r.line, `label id ${l.replace(/^\+/, '')} is out of range ${range} (${fix}${oneBased})`);
           return null;
         }
         out.push(id);
@@ -408,7 +440,7 @@ function resolveLabels(
       if (!p) return;
       const bad = p.find((v) => v < 0 || v >= count);
       if (bad !== undefined) {
-        const fix = `${o.labelNames ? 'check labelNames' : 'check the label'}${base === 0 ? ', or set labelBase: 1 for 1-based ids' : ''}`;
+        const fix = `${o.labelNames ? `check ${namesHint ?? 'the label names'}` : 'check the label'}${base === 0 && baseHint ? `, or set ${baseHint} for 1-based ids` : ''}`;
         errors.report(rows[i].line, `label id ${bad + base} is out of range ${base}..${count - 1 + base} (${fix})`);
         return;
       }
@@ -432,7 +464,7 @@ function resolveLabels(
  * (fix)`, or with `skipMalformed` are left out and listed in `dataset.skipped`.
  */
 export function loadTextFile(file: string, options: TextFileOptions): TextDataset {
-  const format = options.format ?? formatFromExtension(file);
+  const format = options.format ?? formatFromExtension(file, options);
   if (format !== 'csv' && format !== 'tsv' && format !== 'jsonl') {
     throw new UsageError(`format "${String(format)}" for ${file} is not one of csv, tsv, jsonl`);
   }
