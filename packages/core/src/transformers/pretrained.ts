@@ -80,16 +80,16 @@ export async function loadPretrained(source: string, options: LoadPretrainedOpti
   const weightsFile = path.join(dir, 'model.safetensors');
   // Everything is checked against the header before any weight is read or any tensor allocated.
   const file = openSafetensorsFile(weightsFile);
-  let use: Record<string, HostTensor>;
   let missing: string[];
   const ignored: string[] = [];
+  /** [name in the file, name as loaded] of each tensor to load. */
+  const picked: Array<[string, string]> = [];
   try {
     const prefix = `${config.family}.`;
     const names = Object.keys(file.tensors);
     const hasPrefix = names.some((k) => k.startsWith(prefix));
     const wanted = parameterShapes(config);
     const headChanged = relabel || config.numLabels !== original.numLabels;
-    const picked: string[] = [];
     const present = new Set<string>();
     for (const key of names) {
       const k = hasPrefix || HEAD_PARAM.test(key) ? key : prefix + key;
@@ -106,7 +106,7 @@ export async function loadPretrained(source: string, options: LoadPretrainedOpti
             `${weightsFile}: tensor "${key}" has shape [${t.shape.join(', ')}] but config.json needs [${shape.join(', ')}]; check that config.json is from the same checkpoint`,
           );
         }
-        picked.push(key);
+        picked.push([key, k]);
         present.add(name);
       } else if (!/position_ids$|token_type_ids$/.test(k)) ignored.push(key);
     }
@@ -126,17 +126,21 @@ export async function loadPretrained(source: string, options: LoadPretrainedOpti
           : `${weightsFile} has no classification head (${missingHead.join(', ')}): it is a base checkpoint; fine-tune it first (parry train --model ${source}) or ask for a fresh head (newHead: true)`,
       );
     }
-    use = file.read(picked);
-  } finally {
+  } catch (e) {
     file.close();
+    throw e;
   }
-  const model = createTransformerClassifier(config, { seed: options.seed ?? 0 });
+  let model: TransformerClassifier | undefined;
   try {
-    model.loadStateDict(use, { strict: false, source: weightsFile });
+    model = createTransformerClassifier(config, { seed: options.seed ?? 0 });
+    // One tensor at a time from the file into the model: host memory holds one tensor, not a second copy of the weights.
+    for (const [key, k] of picked) model.loadStateDict({ [k]: file.read([key])[key] }, { strict: false, source: weightsFile });
+    file.close();
     const tokenizer = FILE_NAMES.some((f) => fs.existsSync(path.join(dir, f))) ? await loadTokenizer(dir) : undefined;
     return { model, tokenizer, config, dir, newlyInitialized: missing, ignored };
   } catch (e) {
-    model.dispose();
+    file.close();
+    model?.dispose();
     throw e;
   }
 }
