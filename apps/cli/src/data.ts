@@ -15,6 +15,10 @@ export interface DatasetRef {
 export function loadDataset(ref: DatasetRef): ImageDataset {
   if (ref.kind === 'mnist-idx') {
     if (!ref.dir || !fs.existsSync(ref.dir)) throw new InputError(`data directory ${ref.dir} not found; pass --data <dir with MNIST IDX files>`);
+    if (!fs.statSync(ref.dir).isDirectory()) {
+      throw new InputError(`--data ${ref.dir} is a file, not a directory; pass the directory that holds the MNIST IDX files`);
+    }
+    // The loader refuses empty, truncated, mismatched and non-regular IDX files in one line naming the file.
     return loadMnistIdx(ref.dir);
   }
   return loadEmbeddedMnist({ seed: ref.seed ?? 0, testFraction: ref.testFraction ?? 0.2 });

@@ -58,6 +58,11 @@ describe('reliability: hostile IDX data through parry train', () => {
     { name: 'IDX files with 0 training images', setup: (d) => mnist(d, { trainImages: idx([0, 28, 28]), trainLabels: idx([0]) }), match: /IDX file .*train-images-idx3-ubyte has 0 images/ },
     { name: 'an IDX label file whose count differs from the images', setup: (d) => mnist(d, { trainLabels: idx([3], 1) }), match: /train-labels-idx1-ubyte has 3 labels but .*train-images-idx3-ubyte has 4 images/ },
     { name: 'a truncated IDX image file', setup: (d) => mnist(d, { testImages: idx([2, 28, 28]).subarray(0, 900) }), match: /t10k-images-idx3-ubyte is truncated or corrupt/ },
+    {
+      name: '--data naming a file instead of the IDX directory',
+      setup: (d) => (fs.writeFileSync(path.join(d, 'train-images-idx3-ubyte'), idx([1, 28, 28])), ['--data', 'train-images-idx3-ubyte', '--epochs', '1', '--out', 'model', '--quiet']),
+      match: /^parry: --data .*train-images-idx3-ubyte is a file, not a directory; pass the directory that holds the MNIST IDX files$/,
+    },
     { name: 'an IDX file that is a link to /dev/zero', setup: (d) => mnist(d, { trainImages: '/dev/zero' }), match: /train-images-idx3-ubyte is not a regular file/, maxRssMb: 600 },
   ];
   for (const c of cases) it(`${c.name}: exit 2, one line, nothing written`, () => refused(c, ['train']));
