@@ -111,9 +111,6 @@ export function encodeDataset(ds: TextDataset, tokenizer: TextTokenizer, maxLeng
   const examples = limit ? ds.examples.slice(0, limit) : ds.examples;
   const encodings: Encoding[] = examples.map((ex) => tokenizer.encode(ex.text, { maxLength, pair: ex.pair }));
   const texts = examples.map((ex) => ex.text);
-  if (ds.multiLabel) {
-    const all = multiHot(ds);
-    return { encodings, labels: all.slice(0, examples.length * ds.labelNames.length), texts };
-  }
+  if (ds.multiLabel) return { encodings, labels: multiHot({ ...ds, examples }), texts };
   return { encodings, labels: Int32Array.from(examples, (ex) => ex.label!), texts };
 }

@@ -412,6 +412,16 @@ describe('issue 14: hostile text data', () => {
     const p = write('q.csv', 'text,label\nfine,0\n100000000",1\n');
     expect(errorOf(() => loadTextFile(p, csvOpts))).toMatch(/q\.csv:3: bad CSV quoting/);
   });
+  it('multi-hot targets of 3,000 examples x 100,000 labels (1.2 GB) are refused before allocation', () => {
+    const ds: TextDataset = {
+      name: 'wide',
+      source: 'wide.csv',
+      multiLabel: true,
+      labelNames: Array.from({ length: 100_000 }, (_, i) => String(i)),
+      examples: Array.from({ length: 3000 }, (_, i) => ({ text: 'x', labels: [99_999], line: i + 2 })),
+    };
+    expect(errorOf(() => multiHot(ds))).toMatch(/wide\.csv: 3000 examples x 100000 labels is too large for multi-hot targets .*fewer labels or fewer examples/);
+  });
   it('a text data path that is a directory or a device is refused in one line', () => {
     const d = join(tmp, `dir${fileNo++}.csv`);
     mkdirSync(d);

@@ -653,9 +653,17 @@ function labelsOf(ds: TextDataset, ex: TextExample): number[] {
   return ids;
 }
 
+/** Most values in a multi-hot target table (2**28 float32, 1 GiB). */
+const MAX_MULTI_HOT = 2 ** 28;
+
 /** Targets as `[n * numLabels]` 0/1 floats, example-major (one-hot for single-label datasets). */
 export function multiHot(ds: TextDataset): Float32Array {
   const k = ds.labelNames.length;
+  if (ds.examples.length * k > MAX_MULTI_HOT) {
+    throw new InputError(
+      `${ds.source}: ${ds.examples.length} examples x ${k} labels is too large for multi-hot targets (over ${MAX_MULTI_HOT} values, 1 GiB); use fewer labels or fewer examples`,
+    );
+  }
   const out = new Float32Array(ds.examples.length * k);
   ds.examples.forEach((ex, i) => {
     for (const id of labelsOf(ds, ex)) out[i * k + id] = 1;
