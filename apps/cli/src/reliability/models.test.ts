@@ -1,0 +1,115 @@
+/**
+ * Reliability suite, saved models, training checkpoints and the report: a tiny image model trained once, then corrupted
+ * copies of its folder (parry.json, model.json), of its checkpoints (`parry train --resume --checkpoint-dir`) and of
+ * its results file (`parry report`). Each refusal: exit 2, one stderr line naming the file and the fix, nothing
+ * written, bounded peak RSS and time. Bidi controls in a results file reach the report only as visible code points.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { diff, expectBounded, expectOneLine, expectUnchanged, runParry, sandbox, snapshot } from './harness.js';
+
+const BOUNDS = { maxRssMb: 1024, maxMs: 30_000 };
+const TRAIN = ['train', '--epochs', '1', '--limit', '256', '-q'];
+const BIDI = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/u;
+
+type Json = any;
+const readJson = (file: string): Json => JSON.parse(fs.readFileSync(file, 'utf8'));
+const writeJson = (file: string, j: unknown) => fs.writeFileSync(file, typeof j === 'string' ? j : JSON.stringify(j));
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('reliability: models, checkpoints and the report', () => {
+  let work: string;
+
+  beforeAll(async () => {
+    work = sandbox('models');
+    const t = await runParry([...TRAIN, '--out', 'm', '--checkpoint-dir', 'ck'], { cwd: work });
+    expect(t.code, t.stderr).toBe(0);
+    const e = await runParry(['eval', '--model', 'm', '--attack', 'fgsm', '--eps', '0.1', '--out', 'results.json', '-q'], { cwd: work });
+    expect(e.code, e.stderr).toBe(0);
+    expect(readJson(path.join(work, 'results.json')).attacks[0].examples.length).toBeGreaterThan(0);
+  });
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  /** A fresh sandbox holding copies of the trained model, its checkpoints and its results, with `edit` applied. */
+  const setup = (name: string, edit: (dir: string) => void): string => {
+    const dir = sandbox(`models-${name}`);
+    for (const f of ['m', 'ck', 'results.json']) fs.cpSync(path.join(work, f), path.join(dir, f), { recursive: true });
+    edit(dir);
+    return dir;
+  };
+  const editModel = (file: 'parry.json' | 'model.json', change: (j: Json) => Json | void) => (dir: string) => {
+    const p = path.join(dir, 'm', file);
+    const j = readJson(p);
+    writeJson(p, change(j) ?? j);
+  };
+  const CKPT = path.join('ck', 'epoch-0001');
+  /** Rewrite checkpoint.json (and tensors.bin), recomputing the checksum as a forger would. */
+  const forgeCheckpoint = (change: (meta: Json, bin: Buffer) => Buffer | void) => (dir: string) => {
+    const metaFile = path.join(dir, CKPT, 'checkpoint.json');
+    const binFile = path.join(dir, CKPT, 'tensors.bin');
+    const meta = readJson(metaFile);
+    const original = fs.readFileSync(binFile);
+    const bin = change(meta, original) ?? original;
+    fs.writeFileSync(binFile, bin);
+    meta.sha256 = sha(bin);
+    writeJson(metaFile, meta);
+  };
+
+  const EVAL = ['eval', '--model', 'm', '--attack', 'fgsm', '--eps', '0.1', '--out', 'r.json', '-q'];
+  const RESUME = [...TRAIN, '--out', 'm2', '--resume', '--checkpoint-dir', 'ck'];
+  const REPORT = ['report', 'results.json', '-o', 'report'];
+
+  const cases: Array<{ name: string; edit: (dir: string) => void; args: string[]; match: RegExp }> = [
+    { name: 'parry.json bounds ["a","b"]', edit: editModel('parry.json', (j) => void (j.bounds = ['a', 'b'])), args: EVAL, match: /parry\.json is invalid: bounds\[0\]/ },
+    { name: 'model.json with shape: null', edit: editModel('model.json', (j) => void (j.weightsManifest[0].weights[0].shape = null)), args: EVAL, match: /model\.json is invalid: weightsManifest\[0\]\.weights\[0\]\.shape/ },
+    { name: 'parry.json inputShape that contradicts model.json', edit: editModel('parry.json', (j) => void (j.inputShape = [32, 32, 3])), args: EVAL, match: /parry\.json is invalid: inputShape \[32,32,3\] contradicts model\.json/ },
+    { name: 'parry.json numClasses that contradicts model.json', edit: editModel('parry.json', (j) => void (j.numClasses = 7)), args: EVAL, match: /parry\.json is invalid: numClasses 7 contradicts model\.json \(10\)/ },
+    { name: 'parry.json that is not an object', edit: editModel('parry.json', () => [1, 2]), args: EVAL, match: /parry\.json is not an object/ },
+    { name: 'model.json that is not an object', edit: editModel('model.json', () => 42), args: EVAL, match: /model\.json is not an object/ },
+    { name: 'weightsManifest entry with a negative shape', edit: editModel('model.json', (j) => void (j.weightsManifest[0].weights[0].shape[0] = -3)), args: EVAL, match: /model\.json is invalid: weightsManifest\[0\]\.weights\[0\]\.shape\[0\]/ },
+    { name: 'weightsManifest entry with a huge shape', edit: editModel('model.json', (j) => void (j.weightsManifest[0].weights[0].shape = [2 ** 30, 2 ** 30])), args: EVAL, match: /model\.json is invalid: weightsManifest\[0\]\.weights\[0\]\.shape/ },
+    { name: 'weightsManifest entry with an unknown dtype', edit: editModel('model.json', (j) => void (j.weightsManifest[0].weights[0].dtype = 'float64')), args: EVAL, match: /model\.json is invalid: weightsManifest\[0\]\.weights\[0\]\.dtype/ },
+    { name: '--resume --checkpoint-dir <a file>', edit: (dir) => fs.writeFileSync(path.join(dir, 'notes.txt'), 'keep'), args: [...TRAIN, '--out', 'm2', '--resume', '--checkpoint-dir', 'notes.txt'], match: /--checkpoint-dir notes\.txt is a file/ },
+    { name: 'a checkpoint missing tensors.bin', edit: (dir) => fs.rmSync(path.join(dir, CKPT, 'tensors.bin')), args: RESUME, match: /checkpoint ck\/epoch-0001 is corrupt: tensors\.bin is missing; .*--checkpoint-dir/ },
+    { name: 'a forged checkpoint whose sizes do not match', edit: forgeCheckpoint((m) => void (m.tensors[0].bytes += 4)), args: RESUME, match: /checkpoint ck\/epoch-0001 is corrupt: .*tensors\[0\].*--checkpoint-dir/ },
+    { name: 'a forged checkpoint whose offsets do not match', edit: forgeCheckpoint((m) => void (m.tensors[1].offset = 0)), args: RESUME, match: /checkpoint ck\/epoch-0001 is corrupt: .*tensors\[1\].*starts at byte 0/ },
+    { name: 'a forged checkpoint whose checksum does not match', edit: (dir) => { const f = path.join(dir, CKPT, 'checkpoint.json'); const m = readJson(f); m.sha256 = '0'.repeat(64); writeJson(f, m); }, args: RESUME, match: /checkpoint ck\/epoch-0001 is corrupt: .*checksum/ },
+    { name: 'a forged checkpoint with non-finite weights', edit: forgeCheckpoint((_, bin) => void bin.writeFloatLE(Number.POSITIVE_INFINITY, 0)), args: RESUME, match: /checkpoint ck\/epoch-0001 is corrupt: .*not finite/ },
+    { name: 'a forged checkpoint with a non-finite number in its state', edit: (dir) => { const f = path.join(dir, CKPT, 'checkpoint.json'); writeJson(f, fs.readFileSync(f, 'utf8').replace(/"optimizerStep":\d+/, '"optimizerStep":1e999')); }, args: RESUME, match: /checkpoint ck\/epoch-0001 is corrupt: .*optimizerStep is not finite/ },
+    { name: 'a checkpoint with wrong variable names for the model being trained', edit: (dir) => { const f = path.join(dir, CKPT, 'checkpoint.json'); const m = readJson(f); for (const t of m.tensors) t.name = t.name.replace(/^weights\//, 'w/'); writeJson(f, m); }, args: RESUME, match: /checkpoint ck\/epoch-0001 does not fit this model/ },
+    { name: 'report with example bytes that do not match their shape', edit: (dir) => { const f = path.join(dir, 'results.json'); const r = readJson(f); r.attacks[0].examples[1].original = Buffer.alloc(10).toString('base64'); writeJson(f, r); }, args: REPORT, match: /results\.json.*examples\.1\.original: 10 bytes, but shape \[28, 28, 1\] needs 784/ },
+  ];
+
+  it.each(cases)('$name: exit 2, one line naming the file, nothing written, bounded', async ({ name, edit, args, match }) => {
+    const dir = setup(name, edit);
+    const before = snapshot(dir);
+    const r = await runParry(args, { cwd: dir, timeoutMs: 60_000 });
+    expectOneLine(r, 2, match);
+    expectBounded(r, BOUNDS);
+    expectUnchanged(diff(before, snapshot(dir)));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('report with bidi controls in model, dataset, label, attack names and text: exit 0, the controls shown as code points', async () => {
+    const dir = setup('bidi', (d) => {
+      const f = path.join(d, 'results.json');
+      const r = readJson(f);
+      r.model.name = '\u202Eledom\u202C';
+      r.model.labelNames = Array.from({ length: 10 }, (_, k) => `\u2067${k}\u2069`);
+      r.dataset.name = 'digits\u200F\u061C';
+      r.attacks[0].attack = 'fgsm\u202D\u200E';
+      writeJson(f, r);
+    });
+    const r = await runParry(REPORT, { cwd: dir, timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expectBounded(r, BOUNDS);
+    for (const file of ['report.html', 'report.md']) {
+      const text = fs.readFileSync(path.join(dir, 'report', file), 'utf8');
+      expect(text, file).not.toMatch(BIDI);
+      expect(text, file).toContain('U+202E');
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
