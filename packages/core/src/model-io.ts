@@ -220,7 +220,7 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
   if (rawMeta && typeof rawMeta === 'object' && !Array.isArray(rawMeta)) {
     if (rawMeta.format !== MODEL_FORMAT) throw new InputError(`model metadata ${metaFile} is not a Parry model (format ${JSON.stringify(rawMeta.format)})`);
     if (typeof rawMeta.version === 'number' && rawMeta.version > MODEL_FORMAT_VERSION) {
-      throw new InputError(`model ${dir} has format version ${rawMeta.version}, this Parry reads up to ${MODEL_FORMAT_VERSION}; upgrade Parry`);
+      throw new InputError(`model metadata ${metaFile} has format version ${rawMeta.version}, this Parry reads up to ${MODEL_FORMAT_VERSION}; upgrade Parry`);
     }
   }
   const meta = validated(metaSchema, rawMeta, metaFile, 'model metadata') as ModelMeta;
