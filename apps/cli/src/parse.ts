@@ -23,27 +23,6 @@ export function parsePositive(flag: string, text: string): number {
   return v;
 }
 
-/**
- * `--opt pgd.steps=10 --opt pgd.norm=l2` -> { pgd: { steps: 10, norm: 'l2' } }. Values are parsed as JSON when they
- * can be (numbers, booleans), else kept as strings.
- */
-export function parseAttackOptions(pairs: string[]): Record<string, Record<string, unknown>> {
-  const out: Record<string, Record<string, unknown>> = {};
-  for (const pair of pairs) {
-    const m = /^([^.=]+(?:\/[^.=]+)?)\.([^=]+)=(.*)$/.exec(pair);
-    if (!m) throw new UsageError(`--opt "${pair}" must look like <attack>.<option>=<value>, e.g. --opt pgd.steps=10`);
-    const [, attack, key, raw] = m;
-    let value: unknown = raw;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      // keep the string
-    }
-    (out[attack] ??= {})[key] = value;
-  }
-  return out;
-}
-
 export function parseRate(flag: string, text: string): number {
   const v = Number(text);
   if (!(Number.isFinite(v) && v >= 0 && v < 1)) throw new UsageError(`${flag} must be a number in [0, 1), got "${text}"`);
