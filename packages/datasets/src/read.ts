@@ -56,6 +56,12 @@ export function readInputBytes(path: string, what: string, expected: string, max
   }
 }
 
+/**
+ * Largest text file the loaders decode (V8's longest string, 2**29 - 24 UTF-16 units, about 512 MiB): UTF-8 never
+ * decodes to more units than it has bytes, so a file within this limit always fits in one string.
+ */
+export const MAX_TEXT_BYTES = 2 ** 29 - 24;
+
 const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Byte offset of the first byte that is not part of a valid UTF-8 sequence, or -1. */

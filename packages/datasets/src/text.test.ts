@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -421,6 +421,14 @@ describe('issue 14: hostile text data', () => {
       examples: Array.from({ length: 3000 }, (_, i) => ({ text: 'x', labels: [99_999], line: i + 2 })),
     };
     expect(errorOf(() => multiHot(ds))).toMatch(/wide\.csv: 3000 examples x 100000 labels is too large for multi-hot targets .*fewer labels or fewer examples/);
+  });
+  it('a 600 MB text file is refused before it is read (no JS string can hold it)', () => {
+    const dir = join(tmp, `big${fileNo++}`);
+    mkdirSync(dir);
+    const p = join(dir, 'huge.csv');
+    writeFileSync(p, '');
+    truncateSync(p, 600 * 1024 ** 2); // sparse: no disk used
+    expect(errorOf(() => loadTextFile(p, csvOpts))).toMatch(/huge\.csv is 600 MiB, over the 512 MiB limit for data files/);
   });
   it('a text data path that is a directory or a device is refused in one line', () => {
     const d = join(tmp, `dir${fileNo++}.csv`);

@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { CsvError, parse as parseCsv } from 'csv-parse/sync';
 import { InputError, UsageError } from '@parry/core';
-import { decodeUtf8, readInputBytes } from './read.js';
+import { decodeUtf8, MAX_TEXT_BYTES, readInputBytes } from './read.js';
 
 /** Most classes a text dataset may have: label ids and name lists are checked against it before any table is sized. */
 export const MAX_TEXT_LABELS = 100_000;
@@ -140,7 +140,7 @@ const INT_RE = /^[+-]?\d+$/;
 
 /** Reads a text file through the bounded reader and decodes it as strict UTF-8 (bad bytes are `file:line` errors). */
 function readText(file: string, what: string): string {
-  return decodeUtf8(readInputBytes(file, file, what), file);
+  return decodeUtf8(readInputBytes(file, file, what, MAX_TEXT_BYTES), file);
 }
 
 function formatFromExtension(file: string, o: TextFileOptions): TextFileFormat {
