@@ -8,6 +8,9 @@ import {
   type TextStepContext,
   type TextTokenizer,
   type TextTrainingSet,
+  guardPluginCall,
+  guardPluginCallSync,
+  PluginError,
   UsageError,
 } from '@parry/core';
 import { multiLabelMetrics } from '@parry/metrics';
@@ -390,7 +393,9 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
       let set: EncodedTextSet = data;
       for (const d of defenses) {
         if (!d.epochData) continue;
-        const next = await d.epochData({ model, data, tokenizer: options.tokenizer, maxLength: options.maxLength, epoch, epochs: options.epochs, seed: epochSeed(options.seed, epoch) });
+        const next = await guardPluginCall(d.name, 'epochData()', () => d.epochData!({ model, data, tokenizer: options.tokenizer, maxLength: options.maxLength, epoch, epochs: options.epochs, seed: epochSeed(options.seed, epoch) }), {
+          validate: (r) => (r === undefined || (r !== null && typeof r === 'object' && Array.isArray((r as EncodedTextSet).encodings)) ? undefined : `returned ${typeof r === 'object' ? JSON.stringify(r) : String(r)}, not an encoded text set or undefined`),
+        });
         if (next) {
           checkSet(`${d.name}'s epoch ${epoch}`, next, L, multi);
           set = next;
@@ -399,11 +404,13 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
       const batches = bucketedBatches(set === data ? lengths : set.encodings.map((e) => e.ids.length), options.batchSize, rng.fork());
       let lossSum = 0;
       let lr = 0;
+      let stepsRun = 0;
       for (const [step, indices] of batches.entries()) {
         // Progress in units of the original set's steps, so an epoch with added examples keeps the schedule's shape.
         const globalStep = Math.round((epoch - 1 + step / batches.length) * steps);
         lr = warmupLinearRate(options.learningRate, globalStep, totalSteps, warmupSteps, options.schedule ?? 'linear');
         const stepRng = rng.fork();
+        const tensorsBefore = tf.memory().numTensors;
         const batch = padBatch(set.encodings, indices, options.padId, padMultiple);
         const targets = targetsFor(set, indices, L, multi, smoothing);
         const ctx: TextStepContext = {
@@ -424,12 +431,16 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
         try {
           lossT = tf.tidy(() => {
             const replacing = defenses.find((d) => d.gradients);
-            const clean = replacing ? replacing.gradients!(ctx) : cleanGradients(ctx, { embedsGrad: defenses.some((d) => d.needsEmbedsGrad) });
+            // plugin hooks run inside this step's tidy: their intermediates are freed with it; the guard names the
+            // plugin when a hook throws or hands back something that is not a loss and gradients
+            const clean = replacing
+              ? guardPluginCallSync(replacing.name, 'gradients()', () => replacing.gradients!(ctx), { noLeakCheck: true, validate: checkStepOutput })
+              : cleanGradients(ctx, { embedsGrad: defenses.some((d) => d.needsEmbedsGrad) });
             let grads = clean.grads;
             let loss: tf.Scalar = clean.loss;
             for (const d of defenses) {
               if (!d.extraGradients) continue;
-              const extra = d.extraGradients(ctx, clean);
+              const extra = guardPluginCallSync(d.name, 'extraGradients()', () => d.extraGradients!(ctx, clean), { noLeakCheck: true, validate: checkStepOutput });
               grads = addGradients(grads, extra.grads);
               loss = tf.add(loss, extra.loss);
             }
@@ -443,6 +454,14 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
         }
         const loss = (await lossT.data())[0];
         lossT.dispose();
+        // what a hook kept alive past the step's tidy (tf.keep, variables it made) is a leak of the defenses used;
+        // the optimizer (and a defense that starts this epoch, e.g. SMART's teacher) makes its state on an epoch's
+        // first step, so counting starts with the second
+        const leaked = tf.memory().numTensors - tensorsBefore;
+        const firstOfEpoch = stepsRun++ === 0;
+        if (leaked > 0 && defenses.length && !firstOfEpoch) {
+          throw new PluginError(defenses.map((d) => d.name).join(', '), `the training step leaked ${leaked} tensor${leaked === 1 ? '' : 's'} (kept alive past the step); dispose what the hooks create`);
+        }
         if (!Number.isFinite(loss)) throw new UsageError(`training loss became ${loss} at epoch ${epoch}, step ${step + 1}; lower the learning rate or enable gradient clipping`);
         lossSum += loss;
         options.onBatch?.({ epoch, step: step + 1, steps: batches.length, loss });
@@ -482,4 +501,13 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
     for (const d of defenses) d.dispose?.();
   }
   return { epochs: records, bestEpoch, resumedFrom, stoppedEarly, hyperparameters };
+}
+
+/** What a step hook must hand back: a scalar loss tensor and a record of gradient tensors (one phrase when not). */
+function checkStepOutput(r: unknown): string | undefined {
+  const o = r as { loss?: unknown; grads?: unknown } | null;
+  if (o === null || typeof o !== 'object') return `returned ${String(r)}, not { loss, grads }`;
+  if (!(o.loss instanceof tf.Tensor) || o.loss.rank !== 0) return 'returned a loss that is not a scalar tensor';
+  if (o.grads === null || typeof o.grads !== 'object' || !Object.values(o.grads).every((g) => g instanceof tf.Tensor)) return 'returned grads that are not a record of tensors';
+  return undefined;
 }
