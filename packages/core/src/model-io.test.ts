@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -180,6 +181,30 @@ describe('model folder validation (issue 14)', () => {
     fs.rmSync(path.join(dir, 'weights.bin'));
     fs.mkdirSync(path.join(dir, 'weights.bin'));
     await refused(dir, /weights\.bin is not a regular file/);
+  });
+
+  it('model.json topology whose layer is far larger than its weights (units 4,000,000) is refused before that weight is allocated', async () => {
+    const dir = copy();
+    edit(dir, 'model.json', (j) => {
+      const dense = j.modelTopology.config.layers.filter((l: any) => l.class_name === 'Dense').at(-1);
+      dense.config.units = 4_000_000; // a [100, 4e6] kernel: 1.6 GB allocated, then "Shape mismatch"
+      return j;
+    });
+    await refused(dir, /model\.json is invalid: .*\[100,4000000\].*larger than any weight in weightsManifest/);
+  });
+
+  it('model.json topology with a layer that has no weights in the manifest is refused', async () => {
+    const dir = copy();
+    edit(dir, 'model.json', (j) => {
+      j.weightsManifest[0].weights.pop(); // the last bias is gone from the manifest, and its bytes from weights.bin
+      return j;
+    });
+    const specs = JSON.parse(fs.readFileSync(path.join(saved, 'model.json'), 'utf8')).weightsManifest[0].weights;
+    const last = specs.at(-1).shape.reduce((a: number, b: number) => a * b, 1) * 4;
+    const w = fs.readFileSync(path.join(dir, 'weights.bin'));
+    fs.writeFileSync(path.join(dir, 'weights.bin'), w.subarray(0, w.length - last));
+    edit(dir, 'parry.json', (j) => ({ ...j, weightsSha256: createHash('sha256').update(w.subarray(0, w.length - last)).digest('hex') }));
+    await refused(dir, /model\.json|could not be built/);
   });
 
   it('still loads the untouched copy (the validator accepts what saveModel writes)', async () => {

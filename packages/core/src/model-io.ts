@@ -199,6 +199,91 @@ function validated<T>(schema: z.ZodType<T>, value: unknown, file: string, what: 
 const sameShape = (claimed: readonly number[], actual: readonly (number | null)[]): boolean =>
   claimed.length === actual.length && claimed.every((d, i) => actual[i] === null || actual[i] === d);
 
+/** What a model being built may still allocate: no weight larger than the manifest's largest, none beyond its total. */
+interface WeightBudget {
+  file: string;
+  max: number;
+  left: number;
+}
+const BUDGETS = new Map<number, WeightBudget>();
+let nextBudget = 0;
+const CHECKED_INIT = 'ParryCheckedZeros';
+let checkedInitRegistered = false;
+
+/**
+ * A zeros initializer (the loaded weights overwrite it) that refuses, before allocating, a weight larger than any in
+ * the manifest or beyond the manifest's total: a topology edited to `units: 4000000` fails here, not after 1.6 GB.
+ */
+function registerCheckedInit(): void {
+  if (checkedInitRegistered) return;
+  const Zeros = tfl.initializers.zeros().constructor as new () => { apply(shape: number[], dtype?: tf.DataType): tf.Tensor };
+  class CheckedZeros extends Zeros {
+    static className = CHECKED_INIT;
+    readonly load: number;
+    constructor(config: { load?: number } = {}) {
+      super();
+      this.load = config.load ?? -1;
+    }
+    override apply(shape: number[], dtype?: tf.DataType): tf.Tensor {
+      const b = BUDGETS.get(this.load);
+      const n = shape.reduce((a, d) => a * d, 1);
+      if (b) {
+        if (n > b.max) throw new InputError(`model topology ${b.file} is invalid: a layer needs a weight of shape [${shape}], larger than any weight in weightsManifest; train or copy the model again`);
+        if (n > b.left) throw new InputError(`model topology ${b.file} is invalid: its layers need more weights than weightsManifest holds; train or copy the model again`);
+        b.left -= n;
+      }
+      return super.apply(shape, dtype);
+    }
+    getConfig(): tf.serialization.ConfigDict {
+      return { load: this.load };
+    }
+  }
+  tf.serialization.registerClass(CheckedZeros as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+  checkedInitRegistered = true;
+}
+
+/** A deep copy of a Keras topology with every `*_initializer` replaced by the checked zeros of budget `load`. */
+function withCheckedInitializers(v: unknown, load: number): unknown {
+  if (Array.isArray(v)) return v.map((x) => withCheckedInitializers(x, load));
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(
+    Object.entries(v).map(([k, x]) => [k, /_initializer$/.test(k) && x !== null && typeof x === 'object' ? { class_name: CHECKED_INIT, config: { load } } : withCheckedInitializers(x, load)]),
+  );
+}
+
+/**
+ * Build the network of model.json and load weights.bin into it, strictly (every weight of the network in the manifest
+ * with the same shape, and no other). Weights are allocated only within the manifest's sizes; anything wrong is one
+ * InputError naming model.json, with nothing left allocated.
+ */
+async function buildModel(dir: string, topologyFile: string, topology: unknown, specs: tf.io.WeightsManifestEntry[], weights: Buffer): Promise<tfl.LayersModel> {
+  const sizes = specs.map((w) => w.shape.reduce((a, b) => a * b, 1));
+  const load = nextBudget++;
+  BUDGETS.set(load, { file: topologyFile, max: Math.max(0, ...sizes), left: sizes.reduce((a, b) => a + b, 0) });
+  registerCheckedInit();
+  const variablesBefore = new Set(Object.keys(tf.engine().registeredVariables));
+  let model: tfl.LayersModel | undefined;
+  try {
+    model = (await tfl.models.modelFromJSON({ modelTopology: withCheckedInitializers(topology, load) as tf.io.ModelJSON['modelTopology'] })) as tfl.LayersModel;
+    const buf = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer;
+    const decoded = tf.io.decodeWeights(buf, specs);
+    try {
+      model.loadWeights(decoded, true);
+    } finally {
+      tf.dispose(Object.values(decoded));
+    }
+    return model;
+  } catch (e) {
+    model?.dispose();
+    // a layer that failed half-way leaves its variables registered: drop them
+    for (const [name, v] of Object.entries(tf.engine().registeredVariables)) if (!variablesBefore.has(name)) v.dispose();
+    if (e instanceof InputError) throw e;
+    throw new InputError(`model ${dir} could not be built from model.json: ${(e as Error).message.split('\n')[0]}`);
+  } finally {
+    BUDGETS.delete(load);
+  }
+}
+
 export interface LoadedModel {
   classifier: Classifier;
   layersModel: tfl.LayersModel;
@@ -237,13 +322,7 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
   if (weights.length !== expected) throw new InputError(`model weights ${weightsFile} changed while being read; try again`);
   const sha = createHash('sha256').update(weights).digest('hex');
   if (sha !== meta.weightsSha256) throw new InputError(`model weights ${weightsFile} are corrupt: checksum does not match parry.json`);
-  let layersModel: tfl.LayersModel;
-  try {
-    const buf = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer;
-    layersModel = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: specs, weightData: buf }));
-  } catch (e) {
-    throw new InputError(`model ${dir} could not be built from model.json: ${(e as Error).message.split('\n')[0]}`);
-  }
+  const layersModel = await buildModel(dir, topologyFile, modelJson.modelTopology, specs, weights);
   try {
     const inShape = layersModel.inputs[0].shape.slice(1);
     const outShape = layersModel.outputs[0].shape;
