@@ -50,6 +50,14 @@ describe('loadTextSplit: dev and test labels are the training labels, by name (i
     expect(dev.labelNames).toEqual(['pos', 'neg']);
     expect(dev.examples.map((e) => e.label)).toEqual([0]);
   });
+  it('dev labels matched against a trained model\'s label names, without reading the training file', () => {
+    const spec = files('text,label\nbad,neg\ngood,pos\n', 'text,label\nfine,positive\nawful,negative\n');
+    fs.writeFileSync(spec.data, Buffer.from([0xff, 0xfe, 0x00])); // reading it would fail
+    const known = { labelNames: ['negative', 'positive'], from: 'the model m' };
+    expect(loadTextSplit(spec, 'dev', known).examples.map((e) => e.label)).toEqual([1, 0]);
+    const other = { labelNames: ['neg', 'pos'], from: 'the model m' };
+    expect(errorOf(() => loadTextSplit(spec, 'dev', other))).toMatch(/dev\.csv:2: label "positive" is not a label of the model m \(known: neg, pos\)/);
+  });
   it('dev labels read by name when training used ids are refused (no match by position)', () => {
     const spec = files('text,label\na,0\nb,1\n', 'text,label\nx,neg\ny,pos\n');
     expect(errorOf(() => loadTextSplit(spec, 'dev'))).toMatch(/dev\.csv:2: label "neg" is not a label of the training data/);

@@ -71,12 +71,19 @@ function cacheKey(file: string, options: TextFileOptions): string {
   return JSON.stringify([path.resolve(file), st, options]);
 }
 
+/** Label names a dev/test split must use, e.g. a trained model's (`from` names them in errors: "the model m"). */
+export interface KnownLabels {
+  labelNames: string[];
+  from: string;
+}
+
 /**
  * Load one split: `train`, or `dev`/`test` (the directory's split, or `--dev <file>`). A dev or test file takes the
  * training file's label names (the `--label-names` when given) and is matched to them by name, so a label the training
- * data never had is refused with `file:line` instead of being matched by position.
+ * data never had is refused with `file:line` instead of being matched by position. With `known` (e.g. a trained model's
+ * labels), a dev/test file is matched to those names instead, and the training file is not read.
  */
-export function loadTextSplit(spec: TextDataSpec, split: 'train' | 'dev' | 'test'): TextDataset {
+export function loadTextSplit(spec: TextDataSpec, split: 'train' | 'dev' | 'test', known?: KnownLabels): TextDataset {
   const format = detect(spec);
   if (format === 'sst2') return loadSst2(spec.data, split);
   if (format === 'goemotions') return loadGoEmotions(spec.data, split);
@@ -92,6 +99,7 @@ export function loadTextSplit(spec: TextDataSpec, split: 'train' | 'dev' | 'test
     optionNames: CLI_OPTION_NAMES,
   };
   if (options.labelNames) return loadTextFile(file, options);
+  if (known && split !== 'train') return loadTextFile(file, { ...options, labelNames: known.labelNames, labelMap: 'name', labelsFrom: known.from });
   const trainKey = cacheKey(spec.data, options);
   if (split === 'train') {
     const ds = loadTextFile(file, options);
