@@ -114,3 +114,43 @@ describe('reliability: models, checkpoints and the report', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
+
+/** Text training writes its checkpoints with the same `writeCheckpoint` and reads them through the same validator. */
+describe('reliability: text training checkpoints', () => {
+  let work: string;
+  const SIZES = ['--model', 'bert', '--hidden', '16', '--layers', '1', '--heads', '2', '--intermediate', '32', '--max-length', '16', '--vocab-size', '100'];
+  const DATA = ['--data', 'train.csv', '--dev', 'dev.csv', '--text-column', 'text', '--label-column', 'label'];
+  const TEXT = ['train', ...SIZES, '--epochs', '1', ...DATA, '--quiet'];
+
+  beforeAll(async () => {
+    work = sandbox('models-text');
+    const rows = (n: number, off: number) => Array.from({ length: n }, (_, i) => `"the film was ${(i + off) % 2 ? 'great' : 'awful'}",${(i + off) % 2}`).join('\n');
+    fs.writeFileSync(path.join(work, 'train.csv'), `text,label\n${rows(20, 0)}\n`);
+    fs.writeFileSync(path.join(work, 'dev.csv'), `text,label\n${rows(6, 1)}\n`);
+    const r = await runParry([...TEXT, '--out', 'tm', '--checkpoint-dir', 'ck'], { cwd: work });
+    expect(r.code, r.stderr).toBe(0);
+  });
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  const CKPT = path.join('ck', 'epoch-0001');
+  const metaOf = (dir: string) => path.join(dir, CKPT, 'checkpoint.json');
+  const RESUME = [...TEXT, '--out', 'tm2', '--resume', '--checkpoint-dir', 'ck'];
+  const cases: Array<{ name: string; edit: (dir: string) => void; args: string[]; match: RegExp }> = [
+    { name: 'text: --resume --checkpoint-dir <a file>', edit: (dir) => fs.writeFileSync(path.join(dir, 'notes.txt'), 'keep'), args: [...TEXT, '--out', 'tm2', '--resume', '--checkpoint-dir', 'notes.txt'], match: /--checkpoint-dir notes\.txt is a file/ },
+    { name: 'text: a checkpoint missing tensors.bin', edit: (dir) => fs.rmSync(path.join(dir, CKPT, 'tensors.bin')), args: RESUME, match: /checkpoint ck\/epoch-0001 is corrupt: tensors\.bin is missing; .*--checkpoint-dir/ },
+    { name: 'text: a forged checkpoint whose sizes do not match', edit: (dir) => { const m = readJson(metaOf(dir)); m.tensors[2].bytes *= 2; writeJson(metaOf(dir), m); }, args: RESUME, match: /checkpoint ck\/epoch-0001 is corrupt: .*tensors\[2\]/ },
+    { name: 'text: a forged checkpoint with a non-finite epoch', edit: (dir) => writeJson(metaOf(dir), fs.readFileSync(metaOf(dir), 'utf8').replace(/"epoch":1,/, '"epoch":1e999,')), args: RESUME, match: /checkpoint ck\/epoch-0001 is corrupt: .*epoch is not finite/ },
+  ];
+
+  it.each(cases)('$name: exit 2, one line naming the checkpoint, nothing written, bounded', async ({ name, edit, args, match }) => {
+    const dir = sandbox(`models-${name}`);
+    for (const f of ['train.csv', 'dev.csv', 'ck']) fs.cpSync(path.join(work, f), path.join(dir, f), { recursive: true });
+    edit(dir);
+    const before = snapshot(dir);
+    const r = await runParry(args, { cwd: dir, timeoutMs: 60_000 });
+    expectOneLine(r, 2, match);
+    expectBounded(r, BOUNDS);
+    expectUnchanged(diff(before, snapshot(dir)));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
