@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError, UsageError, initBackend } from '@parry/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { listCheckpoints, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { checkCheckpointDir, listCheckpoints, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 
 beforeAll(async () => {
   await initBackend();
@@ -64,6 +64,18 @@ describe('checkpoint validation (issue 14)', () => {
     expect(() => listCheckpoints(file)).toThrow(UsageError);
     expect(() => listCheckpoints(file)).toThrow(/--checkpoint-dir .*notes\.txt is a file/);
     expect(fs.readFileSync(file, 'utf8')).toBe('keep me');
+  });
+
+  it('--checkpoint-dir <a file> without --resume is refused when writing, as a UsageError naming the flag (not EEXIST)', async () => {
+    const file = path.join(tmp(), 'notes.txt');
+    fs.writeFileSync(file, 'keep me');
+    const t = tf.tensor1d([1, 2]);
+    await expect(writeCheckpoint(file, 1, {}, { w: t })).rejects.toThrow(UsageError);
+    await expect(writeCheckpoint(file, 1, {}, { w: t })).rejects.toThrow(/--checkpoint-dir .*notes\.txt is a file/);
+    t.dispose();
+    expect(fs.readFileSync(file, 'utf8')).toBe('keep me');
+    expect(() => checkCheckpointDir(file)).toThrow(UsageError);
+    expect(() => checkCheckpointDir(path.join(path.dirname(file), 'absent'))).not.toThrow();
   });
 
   it('a checkpoint missing tensors.bin is refused naming it', async () => {

@@ -36,9 +36,11 @@ export function checkpointPath(dir: string, epoch: number): string {
 
 /**
  * Write one checkpoint directory atomically (`writeDirAtomic`: a kill leaves the previous checkpoints intact and no
- * half-written one), then prune all but the newest `keep` (0 = keep all).
+ * half-written one), then prune all but the newest `keep` (0 = keep all). `dir` that is a file is a `UsageError`
+ * naming `--checkpoint-dir` (trainers should also call `checkCheckpointDir` before the first epoch).
  */
 export async function writeCheckpoint<S>(dir: string, epoch: number, state: S, tensors: Record<string, tf.Tensor>, keep = 0): Promise<string> {
+  checkCheckpointDir(dir);
   const entries: TensorEntry[] = [];
   const chunks: Buffer[] = [];
   let offset = 0;
