@@ -1,10 +1,11 @@
 /**
- * The one bounded reader of the dataset loaders: every data file goes through `readInputBytes` (a regular file, at most
- * `maxBytes`, read errors as one-line `InputError`s) and text goes through `decodeUtf8` (strict UTF-8 with the line of
- * the first bad byte).
+ * The one bounded reader for files a user points Parry at (data sets, results files): `readInputBytes` reads a regular
+ * file of at most `maxBytes` (never a directory, device or FIFO, which could be endless), with every read error as a
+ * one-line `InputError`; `decodeUtf8` decodes strictly, naming the line of the first bad byte. Weights have their own
+ * header-first reader (`openSafetensorsFile`), Hub downloads their own bounded stream.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { InputError } from '@parry/core';
+import { InputError } from './errors.js';
 
 /** Largest data file the loaders read (1 GiB): a JS string or a Node buffer cannot hold much more anyway. */
 export const MAX_INPUT_BYTES = 1024 ** 3;
@@ -20,22 +21,32 @@ function mib(n: number): string {
  * should be. Refuses missing files, directories, devices and FIFOs (which would never end), files over `maxBytes`, and
  * turns any other read error into an `InputError` with its cause.
  */
-export function readInputBytes(path: string, what: string, expected: string, maxBytes = MAX_INPUT_BYTES): Buffer {
+export interface ReadHints {
+  /** The fix when the file is missing (default: `expected <expected>`). */
+  notFound?: string;
+  /** The error for a directory (default: `<what> is a directory (expected <expected>)`). */
+  directory?: () => InputError;
+  /** What the size limit is for (default `data files`) and the fix when the file is over it. */
+  tooLarge?: { limitFor: string; fix: string };
+}
+
+export function readInputBytes(path: string, what: string, expected: string, maxBytes = MAX_INPUT_BYTES, hints: ReadHints = {}): Buffer {
+  const directory = () => hints.directory?.() ?? new InputError(`${what} is a directory (expected ${expected})`);
   let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT') throw new InputError(`${what} not found (expected ${expected})`);
+    if (err.code === 'ENOENT') throw new InputError(`${what} not found${hints.notFound ? `; ${hints.notFound}` : ` (expected ${expected})`}`);
     if (err.code === 'EACCES' || err.code === 'EPERM') throw new InputError(`${what} cannot be read (permission denied); fix its permissions or pass another file`);
-    if (err.code === 'EISDIR') throw new InputError(`${what} is a directory (expected ${expected})`);
+    if (err.code === 'EISDIR') throw directory();
     throw new InputError(`${what} could not be opened: ${oneLine(err.message)} (expected ${expected})`);
   }
   try {
     const st = fstatSync(fd);
-    if (st.isDirectory()) throw new InputError(`${what} is a directory (expected ${expected})`);
+    if (st.isDirectory()) throw directory();
     if (!st.isFile()) throw new InputError(`${what} is not a regular file (a device, FIFO or socket; expected ${expected})`);
-    if (st.size > maxBytes) throw new InputError(`${what} is ${mib(st.size)}, over the ${mib(maxBytes)} limit for data files; split it into smaller files`);
+    if (st.size > maxBytes) throw new InputError(`${what} is ${mib(st.size)}, over the ${mib(maxBytes)} limit for ${hints.tooLarge?.limitFor ?? 'data files'}; ${hints.tooLarge?.fix ?? 'split it into smaller files'}`);
     const buf = Buffer.allocUnsafe(st.size);
     let got = 0;
     while (got < st.size) {
@@ -44,7 +55,7 @@ export function readInputBytes(path: string, what: string, expected: string, max
         n = readSync(fd, buf, got, st.size - got, got);
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
-        if (err.code === 'EISDIR') throw new InputError(`${what} is a directory (expected ${expected})`);
+        if (err.code === 'EISDIR') throw directory();
         throw new InputError(`${what} could not be read: ${oneLine(err.message)}`);
       }
       if (n === 0) break; // shrank while reading: use what is there

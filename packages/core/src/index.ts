@@ -63,6 +63,7 @@ export {
 } from './run-attack.js';
 export { initBackend, getBackendInfo, type BackendInfo, type BackendName, type InitBackendOptions } from './backend.js';
 export { registerWasmPolyfills, type PolyfillOptions } from './polyfills/index.js';
+export { MAX_INPUT_BYTES, MAX_TEXT_BYTES, readInputBytes, decodeUtf8, firstInvalidUtf8, type ReadHints } from './bounded-read.js';
 export { writeFileAtomic, writeDirAtomic, recoverInterrupted, type Recovery, type WriteDirOptions } from './fs-atomic.js';
 export {
   guardOutput,

@@ -1,8 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { InputError, UsageError } from '@parry/core';
-import { MAX_INPUT_BYTES, readInputBytes } from './read.js';
+import { InputError, MAX_INPUT_BYTES, readInputBytes, UsageError } from '@parry/core';
 import type { ImageDataset, ImageSplit } from './types.js';
 
 export type IdxDtype = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';

@@ -28,4 +28,3 @@ export {
   loadMnistIdx,
 } from './idx.js';
 export { type TextExample, type TextDataset, type TextFileOptions, type TextFileFormat, type TextSplit, type SkippedRow, SST2_LABEL_NAMES, MAX_TEXT_LABELS, loadSst2, loadGoEmotions, loadTextFile, multiHot, labelCounts } from './text.js';
-export { MAX_INPUT_BYTES, MAX_TEXT_BYTES, readInputBytes, decodeUtf8, firstInvalidUtf8 } from './read.js';

@@ -6,8 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { CsvError, parse as parseCsv } from 'csv-parse/sync';
-import { InputError, UsageError } from '@parry/core';
-import { decodeUtf8, MAX_TEXT_BYTES, readInputBytes } from './read.js';
+import { decodeUtf8, InputError, MAX_TEXT_BYTES, readInputBytes, UsageError } from '@parry/core';
 
 /** Most classes a text dataset may have: label ids and name lists are checked against it before any table is sized. */
 export const MAX_TEXT_LABELS = 100_000;

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { InputError, writeFileAtomic, z } from '@parry/core';
+import { InputError, readInputBytes, writeFileAtomic, z } from '@parry/core';
 
 /** Name and version of the results format; bump the version on any incompatible change. */
 export const RESULTS_SCHEMA = 'parry-results';
@@ -251,40 +251,11 @@ const RUN = '`parry eval` or `parry train`';
 
 /** The bytes of a results file, or an `InputError` that says exactly why not (missing, a directory, unreadable, ...). */
 function readResultsBytes(file: string): Buffer {
-  const what = `results file ${file}`;
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT') throw new InputError(`${what} not found; run ${RUN} to write one`);
-    if (err.code === 'EACCES' || err.code === 'EPERM') throw new InputError(`${what} cannot be read (permission denied); fix its permissions`);
-    if (err.code === 'EISDIR') throw isDirectory(file);
-    throw new InputError(`${what} could not be opened: ${oneLine(err.message)}`);
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    if (st.isDirectory()) throw isDirectory(file);
-    if (!st.isFile()) throw new InputError(`${what} is not a regular file (a device, FIFO or socket); pass a results.json written by ${RUN}`);
-    if (st.size > MAX_RESULTS_BYTES) throw new InputError(`${what} is ${Math.round(st.size / 1024 ** 2)} MiB, over the ${MAX_RESULTS_BYTES / 1024 ** 2} MiB limit for results files; is it really a results.json?`);
-    const buf = Buffer.alloc(st.size);
-    let got = 0;
-    while (got < st.size) {
-      let n: number;
-      try {
-        n = fs.readSync(fd, buf, got, st.size - got, got);
-      } catch (e) {
-        const err = e as NodeJS.ErrnoException;
-        if (err.code === 'EISDIR') throw isDirectory(file);
-        throw new InputError(`${what} could not be read: ${oneLine(err.message)}`);
-      }
-      if (n === 0) break;
-      got += n;
-    }
-    return buf.subarray(0, got);
-  } finally {
-    fs.closeSync(fd);
-  }
+  return readInputBytes(file, `results file ${file}`, `a results.json written by ${RUN}`, MAX_RESULTS_BYTES, {
+    notFound: `run ${RUN} to write one`,
+    directory: () => isDirectory(file),
+    tooLarge: { limitFor: 'results files', fix: 'is it really a results.json?' },
+  });
 }
 
 function isDirectory(dir: string): InputError {
