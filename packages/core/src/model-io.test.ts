@@ -51,7 +51,7 @@ describe('model save/load', () => {
     await expect(loadModel(dir)).rejects.toThrow(InputError);
     await expect(loadModel(dir)).rejects.toThrow(/model\.json is corrupt/);
     fs.rmSync(path.join(dir, 'parry.json'));
-    await expect(loadModel(dir)).rejects.toThrow(/parry\.json is missing/);
+    await expect(loadModel(dir)).rejects.toThrow(/parry\.json not found; the model directory is incomplete/);
   });
 });
 
@@ -171,6 +171,12 @@ describe('model folder validation (issue 14)', () => {
       return j;
     });
     await refused(dir, /model\.json.*paths/);
+  });
+
+  it('weights.bin far larger than its manifest (a sparse 3 GB file) is refused without reading it', async () => {
+    const dir = copy();
+    fs.truncateSync(path.join(dir, 'weights.bin'), 3 * 1024 ** 3);
+    await refused(dir, /weights\.bin is 3072 MiB, over the .* limit for the \d+ bytes model\.json's manifest describes/);
   });
 
   it('weights.bin that is a directory or a device is refused without reading it', async () => {

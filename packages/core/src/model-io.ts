@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
+import { decodeUtf8, readInputBytes } from './bounded-read.js';
 import { InputError, ParryError } from './errors.js';
 import { recoverInterrupted } from './fs-atomic.js';
 import { type GuardOptions, writeOutputDir } from './output-guard.js';
@@ -111,27 +112,20 @@ export async function saveModel(dir: string, model: tfl.LayersModel, options: Sa
 /** Largest metadata file read (`parry.json`, `model.json`): far above any real topology, far below a blow-up. */
 const MAX_JSON_BYTES = 64 * 1024 * 1024;
 
-/** A regular file of at most `maxBytes`, or one InputError naming it; never reads a device, FIFO or directory. */
-function statModelFile(file: string, what: string, maxBytes: number): fs.Stats {
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(file);
-  } catch {
-    throw new InputError(`${what} ${file} is missing; the model directory is incomplete, train or copy it again`);
-  }
-  if (!st.isFile()) throw new InputError(`${what} ${file} is not a regular file; train or copy the model again`);
-  if (st.size > maxBytes) throw new InputError(`${what} ${file} is ${st.size} bytes, more than the ${maxBytes} this Parry reads; train or copy the model again`);
-  return st;
+/**
+ * A file of the model folder through the one bounded reader: a regular file of at most `maxBytes` (never a device,
+ * FIFO or directory), every problem one InputError naming it.
+ */
+function readModelFile(file: string, what: string, maxBytes: number, tooLarge = { limitFor: what, fix: 'train or copy the model again' }): Buffer {
+  return readInputBytes(file, `${what} ${file}`, 'a file written by `parry train`', maxBytes, {
+    notFound: 'the model directory is incomplete, train or copy it again',
+    directory: () => new InputError(`${what} ${file} is not a regular file (a directory); train or copy the model again`),
+    tooLarge,
+  });
 }
 
 function readJson(file: string, what: string): unknown {
-  statModelFile(file, what, MAX_JSON_BYTES);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new InputError(`${what} ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); train or copy the model again`);
-  }
+  const text = decodeUtf8(readModelFile(file, what, MAX_JSON_BYTES), file);
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -314,12 +308,11 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
   const specs = modelJson.weightsManifest[0].weights as tf.io.WeightsManifestEntry[];
   const weightsFile = path.join(dir, 'weights.bin');
   const expected = specs.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[w.dtype], 0);
-  const size = statModelFile(weightsFile, 'model weights', Number.MAX_SAFE_INTEGER).size;
-  if (size !== expected) {
-    throw new InputError(`model weights ${weightsFile} are corrupt: ${size} bytes, the manifest expects ${expected}`);
+  // larger than the manifest says: refused before it is read; smaller: refused after
+  const weights = readModelFile(weightsFile, 'model weights', expected, { limitFor: `the ${expected} bytes model.json's manifest describes`, fix: 'the weights are corrupt, train or copy the model again' });
+  if (weights.length !== expected) {
+    throw new InputError(`model weights ${weightsFile} are corrupt: ${weights.length} bytes, the manifest expects ${expected}`);
   }
-  const weights = fs.readFileSync(weightsFile);
-  if (weights.length !== expected) throw new InputError(`model weights ${weightsFile} changed while being read; try again`);
   const sha = createHash('sha256').update(weights).digest('hex');
   if (sha !== meta.weightsSha256) throw new InputError(`model weights ${weightsFile} are corrupt: checksum does not match parry.json`);
   const layersModel = await buildModel(dir, topologyFile, modelJson.modelTopology, specs, weights);
