@@ -45,6 +45,8 @@ export interface TextTrainCommandOptions extends TextDataSpec {
   /** A family (`bert`, `electra`, `distilbert`, `roberta`: small config from scratch), a config.json, a model folder or a Hub id. */
   model: string;
   maxLength: number;
+  /** True when --max-length was given on the command line (not the default): a value above a checkpoint's positions is then refused, not capped. */
+  maxLengthGiven?: boolean;
   /** From scratch: `corpus` (WordPiece vocabulary built from the training texts) or `bert-base-uncased`. */
   vocab: string;
   vocabSize: number;
@@ -295,6 +297,13 @@ export async function trainTextCommand(o: TextTrainCommandOptions): Promise<Resu
   const backend = await setupBackend(o.backend);
   const { model, tokenizer, from } = await buildModel(o, train);
   try {
+    // a fine-tuned checkpoint has a fixed number of positions: a longer --max-length would index past its table
+    const positions = model.config.family === 'roberta' ? model.config.maxPositions - tokenizer.padId - 1 : model.config.maxPositions;
+    if (o.maxLength > positions) {
+      if (o.maxLengthGiven) throw new UsageError(`--max-length ${o.maxLength} is above the ${positions} positions of ${from}; pass --max-length ${positions} or less`);
+      if (!o.quiet) log(`--max-length ${o.maxLength} (the default) is above the ${positions} positions of ${from}: using ${positions}`);
+      o = { ...o, maxLength: positions };
+    }
     const trainSet = encodeDataset(train, tokenizer, o.maxLength);
     const devSet = encodeDataset(dev, tokenizer, o.maxLength);
     if (!o.quiet) {

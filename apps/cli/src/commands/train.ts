@@ -308,7 +308,7 @@ export function registerTrainCommand(program: Command, argv: string[]): void {
     .addOption(new Option('--augment <method>', 'text: augment the training set first (EDA or character noise; originals kept)').choices(['eda', 'char']))
     .option('--num-aug <n>', 'text: augmented copies per training example', wrap('--num-aug', (f, v) => parseInteger(f, v)), 4)
     .option('--aug-rate <x>', 'text: EDA alpha for all four operations, or the character-noise probability per word', wrap('--aug-rate', parseRate), 0.1)
-    .action(async (o) => {
+    .action(async (o, command: Command) => {
       if (o.model) {
         const fromScratch = /^(bert|electra|distilbert|roberta)$/.test(o.model) || String(o.model).endsWith('.json');
         if (!o.data) throw new UsageError('--data is needed with --model (an SST-2 / GoEmotions directory, or a csv/tsv/jsonl file)');
@@ -319,6 +319,7 @@ export function registerTrainCommand(program: Command, argv: string[]): void {
           batchSize: o.batchSize ?? 32,
           lr: o.lr ?? (fromScratch ? 5e-4 : 5e-5),
           out: o.out ?? 'runs/text-model',
+          maxLengthGiven: command.getOptionValueSource('maxLength') === 'cli',
           argv,
         });
         return;

@@ -83,6 +83,17 @@ describe('reliability: text model folders', () => {
     expect(fs.readFileSync(path.join(dir, 'notes.md'), 'utf8')).toBe('mine');
   });
 
+  it('fine-tuning with --max-length above the checkpoint positions is refused; the default is capped with a note', async () => {
+    const ft = ['train', '--model', model, '--epochs', '1', '--text-column', 'text', '--label-column', 'label', '--data', 'train.csv', '--dev', 'dev.csv'];
+    const r = await runParry([...ft, '--max-length', '64', '--out', 'ft1', '-q'], { cwd: work });
+    expectOneLine(r, 2, /--max-length 64 is above the 16 positions of .*; pass --max-length 16 or less/);
+    expect(fs.existsSync(path.join(work, 'ft1'))).toBe(false);
+    const capped = await runParry([...ft, '--out', 'ft2'], { cwd: work });
+    expect(capped.code, capped.stderr).toBe(0);
+    expect(capped.stderr).toMatch(/--max-length 128 \(the default\) is above the 16 positions .*: using 16/);
+    expect(JSON.parse(fs.readFileSync(path.join(work, 'ft2', 'parry_training.json'), 'utf8')).maxLength).toBe(16);
+  });
+
   it('parry report -o <an existing file> is one line, and the file is kept', async () => {
     fs.writeFileSync(path.join(work, 'out.html'), 'mine');
     const r = await runParry(['report', path.join(model, 'train-results.json'), '-o', 'out.html', '-q'], { cwd: work });
