@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { InputError, UsageError, writeDirAtomic, z } from '@parry/core';
+import { InputError, UsageError, decodeUtf8, readInputBytes, writeDirAtomic, z } from '@parry/core';
 
 export const CHECKPOINT_FORMAT = 'parry-train-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -158,21 +158,22 @@ export function readCheckpoint<S>(checkpointDir: string, options: ReadCheckpoint
   const binFile = path.join(checkpointDir, 'tensors.bin');
   const fix = `delete ${checkpointDir} to resume from the checkpoint before it, or pass another --checkpoint-dir`;
   const corrupt = (what: string) => new InputError(`checkpoint ${checkpointDir} is corrupt: ${what}; ${fix}`);
-  const stat = (file: string): fs.Stats => {
-    let st: fs.Stats;
+  /** Through the one bounded reader (never a directory, device or FIFO; never more than `maxBytes`), errors named for this checkpoint. */
+  const read = (file: string, maxBytes: number, limitFor: string): Buffer => {
     try {
-      st = fs.statSync(file);
-    } catch {
-      throw corrupt(`${path.basename(file)} is missing`);
+      return readInputBytes(file, path.basename(file), 'a file written by `parry train`', maxBytes, {
+        directory: () => new InputError(`${path.basename(file)} is a directory`),
+        tooLarge: { limitFor, fix: 'the file is not the one checkpoint.json describes' },
+      });
+    } catch (e) {
+      throw e instanceof InputError ? corrupt(e.message) : e;
     }
-    if (!st.isFile()) throw corrupt(`${path.basename(file)} is not a regular file`);
-    return st;
   };
-  if (stat(jsonFile).size > MAX_JSON_BYTES) throw corrupt(`checkpoint.json is larger than ${MAX_JSON_BYTES} bytes`);
   let raw: unknown;
   try {
-    raw = JSON.parse(fs.readFileSync(jsonFile, 'utf8'));
+    raw = JSON.parse(decodeUtf8(read(jsonFile, MAX_JSON_BYTES, 'checkpoint metadata'), 'checkpoint.json'));
   } catch (e) {
+    if (e instanceof InputError && e.message.startsWith(`checkpoint ${checkpointDir} `)) throw e;
     throw corrupt(`checkpoint.json is unreadable (${(e as Error).message.split('\n')[0]})`);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw corrupt(`checkpoint.json is not an object`);
@@ -210,9 +211,10 @@ export function readCheckpoint<S>(checkpointDir: string, options: ReadCheckpoint
       );
     }
   }
-  const size = stat(binFile).size;
-  if (size !== offset) throw corrupt(`tensors.bin has ${size} bytes, checkpoint.json describes ${offset}`);
-  const bin = fs.readFileSync(binFile);
+  const st = fs.statSync(binFile, { throwIfNoEntry: false });
+  if (st?.isFile() && st.size !== offset) throw corrupt(`tensors.bin has ${st.size} bytes, checkpoint.json describes ${offset}`); // before it is read
+  const bin = read(binFile, offset, `the ${offset} bytes checkpoint.json describes`);
+  if (bin.length !== offset) throw corrupt(`tensors.bin has ${bin.length} bytes, checkpoint.json describes ${offset}`);
   if (createHash('sha256').update(bin).digest('hex') !== meta.sha256) throw corrupt(`tensors.bin does not match the checksum in checkpoint.json`);
   const values = meta.tensors.map((e) => {
     const copy = new Uint8Array(bin.subarray(e.offset, e.offset + e.bytes)).buffer;

@@ -73,7 +73,7 @@ describe('reliability: models, checkpoints and the report', () => {
     { name: 'weightsManifest entry with an unknown dtype', edit: editModel('model.json', (j) => void (j.weightsManifest[0].weights[0].dtype = 'float64')), args: EVAL, match: /model\.json is invalid: weightsManifest\[0\]\.weights\[0\]\.dtype/ },
     { name: 'model.json topology with units 4,000,000 (1.6 GB before the mismatch)', edit: editModel('model.json', (j) => void (j.modelTopology.config.layers.filter((l: Json) => l.class_name === 'Dense').at(-1).config.units = 4_000_000)), args: EVAL, match: /model\.json is invalid: .*larger than any weight in weightsManifest/ },
     { name: '--resume --checkpoint-dir <a file>', edit: (dir) => fs.writeFileSync(path.join(dir, 'notes.txt'), 'keep'), args: [...TRAIN, '--out', 'm2', '--resume', '--checkpoint-dir', 'notes.txt'], match: /--checkpoint-dir notes\.txt is a file/ },
-    { name: 'a checkpoint missing tensors.bin', edit: (dir) => fs.rmSync(path.join(dir, CKPT, 'tensors.bin')), args: RESUME, match: /checkpoint ck\/epoch-0001 is corrupt: tensors\.bin is missing; .*--checkpoint-dir/ },
+    { name: 'a checkpoint missing tensors.bin', edit: (dir) => fs.rmSync(path.join(dir, CKPT, 'tensors.bin')), args: RESUME, match: /checkpoint ck\/epoch-0001 is corrupt: tensors\.bin not found.*; .*--checkpoint-dir/ },
     { name: 'a forged checkpoint whose sizes do not match', edit: forgeCheckpoint((m) => void (m.tensors[0].bytes += 4)), args: RESUME, match: /checkpoint ck\/epoch-0001 is corrupt: .*tensors\[0\].*--checkpoint-dir/ },
     { name: 'a forged checkpoint whose offsets do not match', edit: forgeCheckpoint((m) => void (m.tensors[1].offset = 0)), args: RESUME, match: /checkpoint ck\/epoch-0001 is corrupt: .*tensors\[1\].*starts at byte 0/ },
     { name: 'a forged checkpoint whose checksum does not match', edit: (dir) => { const f = path.join(dir, CKPT, 'checkpoint.json'); const m = readJson(f); m.sha256 = '0'.repeat(64); writeJson(f, m); }, args: RESUME, match: /checkpoint ck\/epoch-0001 is corrupt: .*checksum/ },
@@ -137,7 +137,7 @@ describe('reliability: text training checkpoints', () => {
   const RESUME = [...TEXT, '--out', 'tm2', '--resume', '--checkpoint-dir', 'ck'];
   const cases: Array<{ name: string; edit: (dir: string) => void; args: string[]; match: RegExp }> = [
     { name: 'text: --resume --checkpoint-dir <a file>', edit: (dir) => fs.writeFileSync(path.join(dir, 'notes.txt'), 'keep'), args: [...TEXT, '--out', 'tm2', '--resume', '--checkpoint-dir', 'notes.txt'], match: /--checkpoint-dir notes\.txt is a file/ },
-    { name: 'text: a checkpoint missing tensors.bin', edit: (dir) => fs.rmSync(path.join(dir, CKPT, 'tensors.bin')), args: RESUME, match: /checkpoint ck\/epoch-0001 is corrupt: tensors\.bin is missing; .*--checkpoint-dir/ },
+    { name: 'text: a checkpoint missing tensors.bin', edit: (dir) => fs.rmSync(path.join(dir, CKPT, 'tensors.bin')), args: RESUME, match: /checkpoint ck\/epoch-0001 is corrupt: tensors\.bin not found.*; .*--checkpoint-dir/ },
     { name: 'text: a forged checkpoint whose sizes do not match', edit: (dir) => { const m = readJson(metaOf(dir)); m.tensors[2].bytes *= 2; writeJson(metaOf(dir), m); }, args: RESUME, match: /checkpoint ck\/epoch-0001 is corrupt: .*tensors\[2\]/ },
     { name: 'text: a forged checkpoint with a non-finite epoch', edit: (dir) => writeJson(metaOf(dir), fs.readFileSync(metaOf(dir), 'utf8').replace(/"epoch":1,/, '"epoch":1e999,')), args: RESUME, match: /checkpoint ck\/epoch-0001 is corrupt: .*epoch is not finite/ },
   ];
