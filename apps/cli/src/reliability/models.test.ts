@@ -7,6 +7,10 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { InputError, initBackend } from '@parry/core';
+import { readCheckpoint, writeCheckpoint } from '@parry/defenses';
+import * as tf from '@tensorflow/tfjs-core';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diff, expectBounded, expectOneLine, expectUnchanged, runParry, sandbox, snapshot } from './harness.js';
 
@@ -152,5 +156,101 @@ describe('reliability: text training checkpoints', () => {
     expectBounded(r, BOUNDS);
     expectUnchanged(diff(before, snapshot(dir)));
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+/**
+ * Property-based fuzzer for the checkpoint validator (in process; fast-check is a dev dependency of the CLI, not of
+ * defenses): mutations of a real checkpoint — a field of checkpoint.json replaced by any JSON value or a hostile
+ * number, a field deleted, the text cut, tensors.bin resized or a byte flipped, the checksum recomputed as a forger
+ * would. Property: `readCheckpoint` returns tensors that match the table it validated, or throws one `InputError`
+ * line naming the checkpoint and `--checkpoint-dir`; never another error, and no tensor is left behind.
+ */
+describe('reliability: checkpoint fuzzer', () => {
+  let base: string;
+  let json: Json;
+  let bin: Buffer;
+  beforeAll(async () => {
+    await initBackend();
+    base = sandbox('ckpt-fuzz');
+    const tensors = { 'weights/0': tf.tensor2d([[1, 2, 3], [4, 5, 6]]), 'weights/1': tf.tensor1d([0.5, -0.5]), 'opt/step': tf.tensor1d([7], 'int32') };
+    const dir = await writeCheckpoint(path.join(base, 'src'), 1, { configKey: 'k', records: [{ epoch: 1, loss: 0.5 }], optimizerStep: 3 }, tensors);
+    tf.dispose(Object.values(tensors));
+    json = readJson(path.join(dir, 'checkpoint.json'));
+    bin = fs.readFileSync(path.join(dir, 'tensors.bin'));
+  });
+  afterAll(() => fs.rmSync(base, { recursive: true, force: true }));
+
+  const PATHS: (string | number)[][] = [
+    ['format'], ['version'], ['epoch'], ['sha256'], ['tensors'], ['state'], ['state', 'records'], ['state', 'optimizerStep'],
+    ...[0, 1, 2].flatMap((i) => [['tensors', i], ['tensors', i, 'name'], ['tensors', i, 'shape'], ['tensors', i, 'shape', 0], ['tensors', i, 'dtype'], ['tensors', i, 'offset'], ['tensors', i, 'bytes']]),
+  ];
+  const HOSTILE = fc.constantFrom<unknown>(-1, 0, 0.5, 1, 2, 3, 4, 8, 24, 2 ** 31, 2 ** 53, 1e308, '', 'weights/0', 'float64', 'int32', null, [], {}, [2, 3], [3, 2], [2 ** 31, 2 ** 31]);
+  type Mutation =
+    | { kind: 'set'; at: number; value: unknown }
+    | { kind: 'delete'; at: number }
+    | { kind: 'cut'; at: number }
+    | { kind: 'resize'; bytes: number }
+    | { kind: 'flip'; at: number; value: number }
+    | { kind: 'infinity' };
+  const mutation: fc.Arbitrary<Mutation> = fc.oneof(
+    { weight: 6, arbitrary: fc.record({ kind: fc.constant('set' as const), at: fc.nat(), value: fc.oneof(HOSTILE, fc.jsonValue({ maxDepth: 2 })) }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('delete' as const), at: fc.nat() }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('cut' as const), at: fc.nat() }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('resize' as const), bytes: fc.integer({ min: -8, max: 8 }) }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'infinity' as const }) },
+  );
+
+  it('3,000 mutated checkpoints: each reads consistently or is refused with one InputError line naming it', async () => {
+    const before = tf.memory().numTensors;
+    let n = 0;
+    let loaded = 0;
+    fc.assert(
+      fc.property(fc.array(mutation, { minLength: 1, maxLength: 3 }), fc.boolean(), (muts, reseal) => {
+        const dir = path.join(base, `epoch-${String(1).padStart(4, '0')}`);
+        fs.rmSync(dir, { recursive: true, force: true });
+        fs.mkdirSync(dir);
+        const j = structuredClone(json);
+        let b = Buffer.from(bin);
+        let text: string | undefined;
+        for (const m of muts) {
+          if (m.kind === 'resize') b = m.bytes < 0 ? b.subarray(0, Math.max(0, b.length + m.bytes)) : Buffer.concat([b, Buffer.alloc(m.bytes)]);
+          else if (m.kind === 'flip') {
+            if (b.length) b[m.at % b.length] = m.value;
+          } else if (m.kind === 'infinity') b.writeFloatLE(Number.POSITIVE_INFINITY, 4);
+          else if (m.kind === 'cut') text = JSON.stringify(j).slice(0, m.at % JSON.stringify(j).length);
+          else {
+            const p = PATHS[m.at % PATHS.length];
+            let o: Json = j;
+            for (const k of p.slice(0, -1)) o = o && typeof o === 'object' ? o[k] : undefined;
+            if (o && typeof o === 'object') {
+              if (m.kind === 'delete') delete o[p[p.length - 1]];
+              else o[p[p.length - 1]] = m.value;
+            }
+          }
+        }
+        if (reseal) j.sha256 = sha(b);
+        fs.writeFileSync(path.join(dir, 'checkpoint.json'), text ?? JSON.stringify(j));
+        fs.writeFileSync(path.join(dir, 'tensors.bin'), b);
+        n++;
+        try {
+          const { meta, tensors } = readCheckpoint<Json>(dir);
+          loaded++;
+          for (const e of meta.tensors) expect(tensors[e.name].shape).toEqual(e.shape);
+          expect(Object.keys(tensors)).toHaveLength(meta.tensors.length);
+          tf.dispose(Object.values(tensors));
+        } catch (e) {
+          if (!(e instanceof InputError)) throw e;
+          expect(e.message).not.toContain('\n');
+          expect(e.message).toContain(dir);
+          expect(e.message).toMatch(/--checkpoint-dir|upgrade Parry/);
+        }
+        expect(tf.memory().numTensors).toBe(before);
+      }),
+      { numRuns: 3000, seed: 14 },
+    );
+    expect(n).toBe(3000);
+    expect(loaded).toBeGreaterThan(0);
   });
 });
