@@ -228,7 +228,7 @@ const DIST = resolve(dirname(fileURLToPath(import.meta.url)), '../dist/index.js'
 /** Runs an ES module snippet in a child node (10 s limit); prints `Name: message` of what it throws. */
 function inChild(code: string): { out: string; timedOut: boolean } {
   const wrapped = `try { ${code} console.log('returned'); } catch (e) { console.log(e.name + ': ' + e.message); }`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', wrapped], { encoding: 'utf8', timeout: 10_000, maxBuffer: 1 << 20 });
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', wrapped], { encoding: 'utf8', timeout: 30_000, maxBuffer: 1 << 20 });
   return { out: `${r.stdout}${r.stderr}`.trim(), timedOut: r.error !== undefined || r.signal !== null };
 }
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { UsageError } from '@parry/core';
+import { InputError, UsageError } from '@parry/core';
 
 /**
  * Adam and SGD written out in tfjs ops, so their whole state (step count and slots) can be saved and restored
@@ -112,7 +112,7 @@ export function createOptimizer(config: OptimizerConfig, variables: readonly tf.
     restore(s, saved) {
       for (const [name, v] of slots) {
         const t = saved[name];
-        if (!t || t.shape.join() !== v.shape.join()) throw new Error(`checkpoint has no optimizer slot ${name} of shape [${v.shape}]`);
+        if (!t || t.shape.join() !== v.shape.join()) throw new InputError(`the checkpoint has no optimizer slot ${name} of shape [${v.shape}]: it was written for another model or optimizer; pass another --checkpoint-dir`);
         v.assign(t);
       }
       step = s;

@@ -15,7 +15,7 @@ import {
   UsageError,
 } from '@parry/core';
 import { pgdAccuracy, type RobustEvalOptions } from './adversarial.js';
-import { checkpointPath, listCheckpoints, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { checkCheckpointDir, checkpointPath, listCheckpoints, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { earlyStopping } from './early-stopping.js';
 import { createOptimizer, type OptimizerConfig, type OptimizerKind } from './optimizer.js';
 import { checkSchedule, learningRateAt, type ScheduleKind, type ScheduleOptions, scheduledRate } from './schedule.js';
@@ -199,6 +199,7 @@ export async function train(model: Classifier, data: LabelledTensors, options: A
   const schedule = options.schedule ?? 'constant';
   checkSchedule(schedule, options.scheduleOptions);
   if (options.resume && !options.checkpointDir) throw new UsageError('resume needs a checkpoint directory (--checkpoint-dir)');
+  if (options.checkpointDir) checkCheckpointDir(options.checkpointDir); // before the first epoch, not after it
   const robustSet = options.robustEvalSet ?? options.evalSet;
   if (options.robustEval && !robustSet) throw new UsageError('robust evaluation needs an evaluation set');
   const optimizerConfig = resolveOptimizer(options.optimizer);
@@ -240,7 +241,12 @@ export async function train(model: Classifier, data: LabelledTensors, options: A
     if (options.resume) {
       const latest = listCheckpoints(options.checkpointDir!).at(-1);
       if (latest) {
-        const { meta, tensors } = readCheckpoint<TrainerState>(latest.path);
+        // names and shapes of everything this model and optimizer need, checked before any tensor is made
+        const expected = Object.fromEntries([
+          ...weights.map((w, i) => [`weights/${i}`, w.shape] as const),
+          ...optimizer.slots().map((s) => [`opt/${s.name}`, s.tensor.shape] as const),
+        ]);
+        const { meta, tensors } = readCheckpoint<TrainerState>(latest.path, { expected });
         try {
           const s = meta.state;
           if (s.configKey !== configKey) {

@@ -14,7 +14,7 @@ import {
   UsageError,
 } from '@parry/core';
 import { multiLabelMetrics } from '@parry/metrics';
-import { listCheckpoints, readCheckpoint, writeCheckpoint } from '../checkpoint.js';
+import { checkCheckpointDir, listCheckpoints, readCheckpoint, writeCheckpoint } from '../checkpoint.js';
 import { createOptimizer } from '../optimizer.js';
 import { epochSeed } from '../trainer.js';
 import { bucketedBatches, disposeBatch, lengthSortedBatches, padBatch } from './batching.js';
@@ -304,6 +304,7 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
   const smoothing = options.labelSmoothing ?? 0;
   if (!(smoothing >= 0 && smoothing < 1)) throw new UsageError(`label smoothing must be in [0, 1), got ${smoothing}`);
   if (options.resume && !options.checkpointDir) throw new UsageError('resume needs a checkpoint directory (--checkpoint-dir)');
+  if (options.checkpointDir) checkCheckpointDir(options.checkpointDir); // before the first epoch, not after it
   const defenses = options.defenses ?? [];
   for (const d of defenses) {
     if ((d as { kind?: string }).kind === 'defense' && d.domain !== 'text') {
@@ -366,7 +367,12 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
     if (options.resume) {
       const latest = listCheckpoints(options.checkpointDir!).at(-1);
       if (latest) {
-        const { meta, tensors } = readCheckpoint<TextTrainerState>(latest.path);
+        // names and shapes of everything this model and optimizer need, checked before any tensor is made
+        const expected = Object.fromEntries([
+          ...params.map((p) => [`param/${p.name}`, p.variable.shape] as const),
+          ...optimizer.slots().map((s) => [`opt/${s.name}`, s.tensor.shape] as const),
+        ]);
+        const { meta, tensors } = readCheckpoint<TextTrainerState>(latest.path, { expected });
         try {
           const s = meta.state;
           if (s.configKey !== configKey) {
