@@ -95,7 +95,7 @@ describe('issue 14: reading hostile results files', () => {
   it('a missing results file says not found', () => {
     expect(refusal(path.join(dir, 'nope.json'))).toMatch(/results file .*nope\.json not found; run `parry eval`/);
   });
-  it.skipIf(process.getuid?.() === 0)('an unreadable results file says permission denied', () => {
+  it.skipIf(process.getuid?.() === 0)('an unreadable results file says permission denied (skipped as root, who can read any file)', () => {
     const p = put('locked.json', JSON.stringify(good));
     fs.chmodSync(p, 0o000);
     expect(refusal(p)).toMatch(/locked\.json cannot be read \(permission denied\)/);

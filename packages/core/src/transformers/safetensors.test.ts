@@ -407,7 +407,7 @@ describe('readSafetensorsFile is a bounded reader (header first, then only the t
 
   // About 20 s and 2.2 GB of memory on the 2-core machine: opt-in (PARRY_BIG_TESTS=1); the chunked reads above are
   // the same code path at a small size.
-  it.runIf(process.env.PARRY_BIG_TESTS === '1' && os.freemem() > 8 * 2 ** 30)('weights over 2 GiB load (read by tensor; was ERR_FS_FILE_TOO_LARGE)', () => {
+  it.runIf(process.env.PARRY_BIG_TESTS === '1' && os.freemem() > 8 * 2 ** 30)('weights over 2 GiB load (read by tensor; was ERR_FS_FILE_TOO_LARGE) [opt-in: PARRY_BIG_TESTS=1, 2.2 GB, skipped otherwise]', () => {
     const file = path.join(dir, 'big.safetensors');
     const n = 2 ** 30 + 2 ** 26; // two U8 tensors of 1.06 GiB: a 2.1 GiB sparse file
     const json = Buffer.from(JSON.stringify({ a: { dtype: 'U8', shape: [n], data_offsets: [0, n] }, b: { dtype: 'U8', shape: [n], data_offsets: [n, 2 * n] } }));
