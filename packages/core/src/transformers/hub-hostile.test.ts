@@ -3,13 +3,12 @@
  * mid-way, links planted in the cache, captive portals. Every case runs against a local 127.0.0.1 server; fetch is
  * never mocked.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { type FakeHub, serveLfs, sha256, startFakeHub } from '../test-utils/fake-hub.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InputError, UsageError } from '../errors.js';
 import { MAX_METADATA_BYTES, resolveModelSource, type HubOptions } from './hub.js';
@@ -39,61 +38,29 @@ const MODEL = Buffer.from(
 const CONFIG = Buffer.from(JSON.stringify({ model_type: 'bert', hidden_size: 128, num_labels: 2 }));
 const REPO: Record<string, Buffer> = { 'config.json': CONFIG, 'model.safetensors': MODEL };
 const PORTAL = Buffer.from('<!DOCTYPE html><html><head><title>Sign in to Hotel WiFi</title></head><body>Accept the terms</body></html>');
-const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 type Hook = (req: http.IncomingMessage, res: http.ServerResponse, file: string) => boolean;
 
-function serve(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, extra: Record<string, string> = {}): void {
-  const headers: Record<string, string> = { etag: `"${sha256(body)}"`, 'accept-ranges': 'bytes', ...extra };
-  const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
-  if (m) {
-    const start = Number(m[1]);
-    if (start >= body.length) {
-      res.writeHead(416, { 'content-range': `bytes */${body.length}` }).end();
-      return;
-    }
-    res.writeHead(206, { ...headers, 'content-length': String(body.length - start), 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` });
-    res.end(body.subarray(start));
-    return;
-  }
-  res.writeHead(200, { ...headers, 'content-length': String(body.length) });
-  res.end(req.method === 'HEAD' ? undefined : body);
-}
 
-let server: http.Server;
+let hub: FakeHub;
 let endpoint: string;
 let seen: Array<{ method: string; file: string; range?: string; acceptEncoding?: string }> = [];
 let hook: Hook | undefined;
 let repo: Record<string, Buffer> = { ...REPO };
 let tmp: string;
 const timers = new Set<NodeJS.Timeout>();
-/** Responses still open: hooks that never end are destroyed after each case. */
-const open = new Set<http.ServerResponse>();
 const savedEnv: Partial<Record<(typeof ENV_KEYS)[number], string>> = {};
 
 beforeAll(async () => {
-  server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const prefix = `/${ID}/resolve/main/`;
-    const file = url.pathname.startsWith(prefix) ? decodeURIComponent(url.pathname.slice(prefix.length)) : '';
+  hub = await startFakeHub(ID, () => repo, (req, res, file) => {
     seen.push({ method: req.method ?? '', file, range: req.headers.range, acceptEncoding: req.headers['accept-encoding'] });
-    open.add(res);
-    res.on('close', () => open.delete(res));
-    if (hook?.(req, res, file)) return;
-    const body = file ? repo[file] : undefined;
-    if (!body) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('Entry not found');
-      return;
-    }
-    serve(req, res, body);
+    return hook?.(req, res, file) ?? false;
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  endpoint = hub.endpoint;
 });
 
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await hub.close();
 });
 
 beforeEach(() => {
@@ -110,8 +77,8 @@ beforeEach(() => {
 afterEach(() => {
   for (const t of timers) clearInterval(t);
   timers.clear();
-  for (const res of open) res.destroy();
-  open.clear();
+  for (const res of hub.open) res.destroy(); // hooks that never end
+  hub.open.clear();
   for (const k of ENV_KEYS) {
     if (savedEnv[k] === undefined) delete process.env[k];
     else process.env[k] = savedEnv[k];

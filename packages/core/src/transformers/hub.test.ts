@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { type FakeHub, serveLfs, sha256, startFakeHub } from '../test-utils/fake-hub.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InputError } from '../errors.js';
 import { defaultCacheDir, downloadProgressLines, resolveModelSource, type HubOptions } from './hub.js';
@@ -29,7 +29,6 @@ const REPO: Record<string, Buffer> = {
   'tokenizer.json': Buffer.from('{"version":"1.0"}'),
   'vocab.txt': Buffer.from('[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n'),
 };
-const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 interface Seen {
   method: string;
@@ -39,26 +38,8 @@ interface Seen {
 }
 type Hook = (req: http.IncomingMessage, res: http.ServerResponse, file: string) => boolean;
 
-/** Serve `body` like the Hub does for LFS files: sha256 etag, byte ranges. */
-function serve(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, extra: Record<string, string> = {}): void {
-  const headers: Record<string, string> = { etag: `"${sha256(body)}"`, 'accept-ranges': 'bytes', ...extra };
-  const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
-  if (m) {
-    const start = Number(m[1]);
-    if (start >= body.length) {
-      res.writeHead(416, { 'content-range': `bytes */${body.length}` }).end();
-      return;
-    }
-    const range = `bytes ${start}-${body.length - 1}/${body.length}`;
-    res.writeHead(206, { ...headers, 'content-length': String(body.length - start), 'content-range': range });
-    res.end(req.method === 'HEAD' ? undefined : body.subarray(start));
-    return;
-  }
-  res.writeHead(200, { ...headers, 'content-length': String(body.length) });
-  res.end(req.method === 'HEAD' ? undefined : body);
-}
 
-let server: http.Server;
+let hub: FakeHub;
 let endpoint: string;
 let seen: Seen[] = [];
 let hook: Hook | undefined;
@@ -67,26 +48,15 @@ let tmp: string;
 const savedEnv: Partial<Record<(typeof ENV_KEYS)[number], string>> = {};
 
 beforeAll(async () => {
-  server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const prefix = `/${ID}/resolve/main/`;
-    const file = url.pathname.startsWith(prefix) ? decodeURIComponent(url.pathname.slice(prefix.length)) : '';
+  hub = await startFakeHub(ID, () => repo, (req, res, file) => {
     seen.push({ method: req.method ?? '', file, range: req.headers.range, authorization: req.headers.authorization });
-    if (hook?.(req, res, file)) return;
-    const body = file ? repo[file] : undefined;
-    if (!body) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('Entry not found');
-      return;
-    }
-    serve(req, res, body);
+    return hook?.(req, res, file) ?? false;
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  endpoint = hub.endpoint;
 });
 
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await hub.close();
 });
 
 beforeEach(() => {
@@ -230,7 +200,7 @@ describe('resolveModelSource from the Hub', () => {
         'x-linked-size larger than the body',
         (req, res, file) => {
           if (file !== 'model.safetensors') return false;
-          serve(req, res, MODEL, { 'x-linked-size': String(MODEL.length + 5) });
+          serveLfs(req, res, MODEL, { 'x-linked-size': String(MODEL.length + 5) });
           return true;
         },
         new RegExp(`downloaded ${MODEL.length} bytes but the server announced ${MODEL.length + 5}`),
@@ -273,7 +243,7 @@ describe('resolveModelSource from the Hub', () => {
     for (const header of ['etag', 'x-linked-etag']) {
       hook = (req, res, file) => {
         if (file !== 'model.safetensors') return false;
-        serve(req, res, MODEL, { [header]: `"${sha256(Buffer.from('something else'))}"` });
+        serveLfs(req, res, MODEL, { [header]: `"${sha256(Buffer.from('something else'))}"` });
         return true;
       };
       const cacheDir = path.join(tmp, header);
