@@ -160,7 +160,7 @@ function isAugmentedDataFile(file: string): boolean {
 function isParryResultsFile(file: string): boolean {
   try {
     const st = fs.statSync(file);
-    if (st.size > 512 * 1024 * 1024) return false;
+    if (st.size > 256 * 1024 * 1024) return false; // the results reader's own limit (MAX_RESULTS_BYTES)
     const head = fs.readFileSync(file, 'utf8');
     return JSON.parse(head)?.schema === 'parry-results';
   } catch {
