@@ -23,7 +23,7 @@ const RECIPES = ['pwws', 'textfooler', 'deepwordbug', 'hotflip'];
 
 /** Plain batched inference throughput (sentences/s, tokenising included) on the 872 dev sentences, median of 3. */
 async function throughput(modelDir) {
-  const core = await import(path.join(root, 'packages/core/dist/index.js'));
+  const core = { ...(await import(path.join(root, 'packages/core/dist/index.js'))), ...(await import(path.join(root, 'packages/text/dist/index.js'))) };
   const defenses = await import(path.join(root, 'packages/defenses/dist/index.js'));
   const datasets = await import(path.join(root, 'packages/datasets/dist/index.js'));
   await core.initBackend({});

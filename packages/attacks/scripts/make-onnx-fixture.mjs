@@ -13,7 +13,8 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildWordPieceVocab, createTransformerClassifier, initBackend, savePretrained, smallConfig, wordPieceTokenizer } from '@parry/core';
+import { initBackend } from '@parry/core';
+import { buildWordPieceVocab, createTransformerClassifier, savePretrained, smallConfig, wordPieceTokenizer } from '@parry/text';
 import { predictText, trainText } from '@parry/defenses';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -93,5 +93,5 @@ export {
 } from './plugin.js';
 export { givenTarget, randomTarget, leastLikely, dlrLoss, logitMargin } from './criteria.js';
 export { defineConfig, type ParryConfig, type ParryPluginDefaults, type ParryPluginOptions } from './config.js';
-export * from './transformers/index.js';
+export * from './text-types.js';
 export type { TextModel, TextStepContext, StepGradients, TextDefenseHooks, TextTrainingSet, TextEpochContext } from './text-defense.js';

@@ -4,7 +4,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from './rng.js';
-import type { Encoding, ProblemType, TextBatch, TextTokenizer } from './transformers/types.js';
+import type { Encoding, ProblemType, TextBatch, TextTokenizer } from './text-types.js';
 
 /** What the text trainer needs of a model (Parry's `TransformerClassifier` has it). */
 export interface TextModel {

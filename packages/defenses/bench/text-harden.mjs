@@ -51,7 +51,7 @@ export const CONFIGS = {
 };
 
 async function robustness(modelDir, dataName) {
-  const core = await import(path.join(root, 'packages/core/dist/index.js'));
+  const core = { ...(await import(path.join(root, 'packages/core/dist/index.js'))), ...(await import(path.join(root, 'packages/text/dist/index.js'))) };
   const defenses = await import(path.join(root, 'packages/defenses/dist/index.js'));
   const datasets = await import(path.join(root, 'packages/datasets/dist/index.js'));
   await core.initBackend({});
@@ -91,7 +91,7 @@ async function run(name) {
  * (1-layer encoder as above, batch 32, 2 epochs, methods active from the start): median step time / plain's.
  */
 async function methodCost() {
-  const core = await import(path.join(root, 'packages/core/dist/index.js'));
+  const core = { ...(await import(path.join(root, 'packages/core/dist/index.js'))), ...(await import(path.join(root, 'packages/text/dist/index.js'))) };
   const defenses = await import(path.join(root, 'packages/defenses/dist/index.js'));
   const datasets = await import(path.join(root, 'packages/datasets/dist/index.js'));
   await core.initBackend({});

@@ -56,7 +56,7 @@ function run(name) {
 
 /** Median time of a training step at batch 32 x 64 tokens (vocabularies 8,000 and 30,522). */
 async function stepTime() {
-  const core = await import(path.join(root, 'packages/core/dist/index.js'));
+  const core = { ...(await import(path.join(root, 'packages/core/dist/index.js'))), ...(await import(path.join(root, 'packages/text/dist/index.js'))) };
   const defenses = await import(path.join(root, 'packages/defenses/dist/index.js'));
   const tf = createRequire(path.join(root, 'packages/core/package.json'))('@tensorflow/tfjs-core');
   const backend = await core.initBackend({});

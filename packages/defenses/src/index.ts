@@ -41,7 +41,6 @@ export function registerBuiltinDefenses(registry: Registry): Registry {
 
 export {
   trainText,
-  predictText,
   textMetrics,
   textLoss,
   positiveWeightsFor,
@@ -60,7 +59,6 @@ export {
   type TextEpochRecord,
   type TextTrainResult,
 } from './text/trainer.js';
-export { bucketedBatches, lengthSortedBatches, padBatch, disposeBatch } from './text/batching.js';
 export {
   eda,
   charNoise,
@@ -69,11 +67,8 @@ export {
   randomInsertion,
   randomSwap,
   randomDeletion,
-  edaSynonyms,
-  EDA_STOPWORDS,
   EDA_OPERATIONS,
   CHAR_EDITS,
-  KEYBOARD_NEIGHBOURS,
   type EdaOptions,
   type EdaOperation,
   type CharNoiseOptions,
@@ -84,7 +79,6 @@ export {
   type AugmentableExample,
   type SynonymContext,
 } from './text/augment.js';
-export { createWordNet, synonyms, wordnetDbDir, WORDNET_POS, type WordNet, type WordNetPos, type Synset } from './text/wordnet.js';
 export {
   fgm,
   pgdEmbed,

@@ -17,8 +17,9 @@ import {
   type TextVictim,
   type WordVectors,
 } from '@parry/attacks';
-import { guardOutput, InputError, loadPretrained, UsageError } from '@parry/core';
-import { createWordNet, edaSynonyms } from '@parry/defenses';
+import { guardOutput, InputError, UsageError } from '@parry/core';
+import { loadPretrained } from '@parry/text';
+import { createWordNet, edaSynonyms } from '@parry/text';
 import { type Results, writeResults } from '@parry/metrics';
 import { createProgress } from '../progress.js';
 import { log, out, resultsHeader, setupBackend } from '../context.js';

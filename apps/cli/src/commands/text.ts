@@ -1,30 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {
-  bertBaseUncasedTokenizer,
-  buildWordPieceVocab,
-  createTransformerClassifier,
-  type EncoderConfig,
-  guardOutput,
-  downloadProgressLines,
-  type HubOptions,
-  InputError,
-  loadPretrained,
-  readOutputManifest,
-  z,
-  MODEL_FAMILIES,
-  type ModelFamily,
-  parseHfConfig,
-  savePretrained,
-  smallConfig,
-  type TextTokenizer,
-  type TransformerClassifier,
-  UsageError,
-  validateConfig,
-  wordPieceTokenizer,
-} from '@parry/core';
+import { guardOutput, InputError, readOutputManifest, z, type ModelFamily, type TextTokenizer, UsageError } from '@parry/core';
+import { bertBaseUncasedTokenizer, buildWordPieceVocab, createTransformerClassifier, type EncoderConfig, downloadProgressLines, type HubOptions, loadPretrained, MODEL_FAMILIES, parseHfConfig, predictText, savePretrained, smallConfig, type TransformerClassifier, validateConfig, wordPieceTokenizer } from '@parry/text';
 import { type TextDataset } from '@parry/datasets';
-import { augmentDataset, type EncodedTextSet, positiveWeightsFor, predictText, type TextEpochRecord, trainText } from '@parry/defenses';
+import { augmentDataset, type EncodedTextSet, positiveWeightsFor, type TextEpochRecord, trainText } from '@parry/defenses';
 import { multiLabelMetrics, type MultiLabelMetrics, type Results, singleLabelMetrics, tuneThresholds, validateResults, writeResults } from '@parry/metrics';
 import Table from 'cli-table3';
 import { log, out, resultsHeader, setupBackend } from '../context.js';

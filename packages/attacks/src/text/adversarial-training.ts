@@ -4,10 +4,11 @@
  * the training set with the current model and train that epoch on the clean set plus the successful adversarial
  * texts (with their original labels).
  */
-import { createRng, defineDefense, type TextEpochContext, type TextTokenizer, type TextTrainingSet, type TransformerClassifier, UsageError, z } from '@parry/core';
-import { createWordNet } from '@parry/defenses';
+import { createRng, defineDefense, type TextEpochContext, type TextTokenizer, type TextTrainingSet, UsageError, z } from '@parry/core';
+import { type TransformerClassifier } from '@parry/text';
+import { createWordNet } from '@parry/text';
 import { runTextAttack, type TextAttack, type TextAttackExample, type TextAttackSummary } from './attack.js';
-import { modelWordVectors } from './embeddings.js';
+import { modelWordVectors } from '@parry/text';
 import { textRecipe } from './recipes.js';
 import { parryVictim } from './white-box.js';
 

@@ -3,8 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { InputError, UsageError, initBackend, loadPretrained } from '@parry/core';
-import { predictText } from '@parry/defenses';
+import { InputError, UsageError, initBackend } from '@parry/core';
+import { loadPretrained } from '@parry/text';
+import { predictText } from '@parry/text';
 import { afterAll, describe, expect, it } from 'vitest';
 import { transformersJsVictim } from './blackbox.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { acceptCandidate, embeddingCosine, maxEditDistance, maxModificationRate, maxWordsPerturbed, minWordLength, modifiableIndices, noRepeat, stopwords } from './constraints.js';
 import { constraintComponents } from './constraints.js';
-import { wordVectorsFrom } from './embeddings.js';
+import { wordVectorsFrom } from '@parry/text';
 import { TextState } from './words.js';
 
 const s = new TextState('the film is a truly great one indeed');

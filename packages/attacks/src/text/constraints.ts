@@ -3,9 +3,9 @@
  * (checked on each candidate).
  */
 import { z } from '@parry/core';
-import { EDA_STOPWORDS } from '@parry/defenses';
+import { EDA_STOPWORDS } from '@parry/text';
 import { defineTextComponent } from './components.js';
-import type { WordVectors } from './embeddings.js';
+import type { WordVectors } from '@parry/text';
 import { levenshtein, type TextState } from './words.js';
 
 export interface Constraint {

@@ -10,7 +10,7 @@ export type { TextVictim } from './victim.js';
 export * from './words.js';
 export * from './components.js';
 export * from './goals.js';
-export * from './embeddings.js';
+export * from '@parry/text';
 export * from './transformations.js';
 export * from './constraints.js';
 export * from './search.js';

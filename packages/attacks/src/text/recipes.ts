@@ -3,11 +3,11 @@
  * Deviations from the TextAttack definitions are stated per recipe and repeated in the attack's `notes`.
  */
 import { UsageError, z } from '@parry/core';
-import { EDA_STOPWORDS } from '@parry/defenses';
+import { EDA_STOPWORDS } from '@parry/text';
 import type { TextAttack } from './attack.js';
 import { defineTextComponent } from './components.js';
 import { embeddingCosine, maxEditDistance, maxModificationRate, maxWordsPerturbed, noRepeat, stopwords } from './constraints.js';
-import type { WordVectors } from './embeddings.js';
+import type { WordVectors } from '@parry/text';
 import { type GoalFunction, untargetedGoal } from './goals.js';
 import { beamSearch, greedyWir } from './search.js';
 import { charEditSwap, embeddingSwap, hotFlip, wordNetSwap } from './transformations.js';

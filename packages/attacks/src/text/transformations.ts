@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type Rng, type TextTokenizer, UsageError, z } from '@parry/core';
 import { defineTextComponent } from './components.js';
-import { wholeWordVocabulary, type WordVectors } from './embeddings.js';
+import { HOMOGLYPHS, wholeWordVocabulary, type WordVectors } from '@parry/text';
+export { HOMOGLYPHS } from '@parry/text';
 import type { BoundGoal } from './goals.js';
 import type { TextVictim } from './victim.js';
 import { alignWords, embeddingGradient } from './white-box.js';
@@ -81,12 +82,6 @@ export function embeddingSwap(options: { vectors: WordVectors; maxCandidates?: n
 export const CHAR_EDIT_KINDS = ['swap', 'substitute', 'delete', 'insert', 'homoglyph'] as const;
 export type CharEditKind = (typeof CHAR_EDIT_KINDS)[number];
 
-/** Latin letters and a visually identical Cyrillic/Greek/other code point. */
-export const HOMOGLYPHS: Readonly<Record<string, string>> = {
-  a: '\u0430', c: '\u0441', d: '\u0501', e: '\u0435', h: '\u04bb', i: '\u0456', j: '\u0458', l: '\u04cf', o: '\u043e', p: '\u0440',
-  s: '\u0455', x: '\u0445', y: '\u0443', A: '\u0410', B: '\u0412', C: '\u0421', E: '\u0415', H: '\u041d', K: '\u041a', M: '\u041c',
-  O: '\u041e', P: '\u0420', T: '\u0422', X: '\u0425',
-};
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz';
 

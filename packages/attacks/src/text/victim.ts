@@ -1,4 +1,5 @@
-import type { TextTokenizer, TransformerClassifier } from '@parry/core';
+import type { TextTokenizer } from '@parry/core';
+import type { TransformerClassifier } from '@parry/text';
 
 /** A text classifier under attack. Every text passed to `predict` counts as one query. */
 export interface TextVictim {

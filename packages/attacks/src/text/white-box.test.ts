@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng, createTransformerClassifier, initBackend, smallConfig, type TextTokenizer, type TransformerClassifier, wordPieceTokenizer } from '@parry/core';
+import { createRng, initBackend, type TextTokenizer } from '@parry/core';
+import { createTransformerClassifier, smallConfig, type TransformerClassifier, wordPieceTokenizer } from '@parry/text';
 import { trainText } from '@parry/defenses';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { a2t, type A2tEpoch } from './adversarial-training.js';
 import { runTextAttack } from './attack.js';
-import { modelWordVectors } from './embeddings.js';
+import { modelWordVectors } from '@parry/text';
 import { untargetedGoal } from './goals.js';
 import { deepWordBugRecipe, hotFlipRecipe, pwwsRecipe, textFoolerRecipe } from './recipes.js';
 import { greedyWir } from './search.js';

@@ -3,8 +3,9 @@
  * (input-embedding gradients, word-to-token alignment) that HotFlip and gradient saliency need.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type TextTokenizer, type TransformerClassifier, UsageError } from '@parry/core';
-import { predictText } from '@parry/defenses';
+import { type TextTokenizer, UsageError } from '@parry/core';
+import { type TransformerClassifier } from '@parry/text';
+import { predictText } from '@parry/text';
 import type { BoundGoal } from './goals.js';
 import type { TextVictim } from './victim.js';
 import type { WordSpan } from './words.js';

@@ -4,16 +4,13 @@ import {
   augmentDataset,
   type AugmentableDataset,
   charNoise,
-  EDA_STOPWORDS,
   eda,
-  edaSynonyms,
-  KEYBOARD_NEIGHBOURS,
   randomDeletion,
   randomInsertion,
   randomSwap,
   synonymReplacement,
 } from './augment.js';
-import { createWordNet } from './wordnet.js';
+import { createWordNet, EDA_STOPWORDS, edaSynonyms, KEYBOARD_NEIGHBOURS } from '@parry/text';
 
 const wordnet = createWordNet();
 const ctx = { wordnet, stopwords: EDA_STOPWORDS };

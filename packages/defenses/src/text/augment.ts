@@ -9,25 +9,8 @@
  * with single spaces.
  */
 import { createRng, type Rng, UsageError } from '@parry/core';
-import { createWordNet, type WordNet } from './wordnet.js';
+import { createWordNet, EDA_STOPWORDS, edaSynonyms, KEYBOARD_NEIGHBOURS, type WordNet } from '@parry/text';
 
-/**
- * English function words that EDA never replaces or uses as a source of insertions: pronouns, determiners, auxiliaries,
- * prepositions, conjunctions, negations and a few frequent adverbs, plus the fragments of split contractions (`n't`,
- * `'s` read as `s`). Same purpose as the reference code's list (NLTK's), written for Parry.
- */
-export const EDA_STOPWORDS: ReadonlySet<string> = new Set(
-  (
-    'i me my mine myself we us our ours ourselves you your yours yourself yourselves he him his himself she her hers ' +
-    'herself it its itself they them their theirs themselves one ones what which who whom whose this that these those ' +
-    'am is are was were be been being have has had having do does did doing will would shall should can could may might ' +
-    'must ought a an the and but if or nor because as until while so than though although unless whether ' +
-    'of at by for with about against between into through during before after above below to from up down in out on ' +
-    'off over under again further then once here there when where why how all any both each few more most other some ' +
-    'such no not only own same too very just now also s t m d ll re ve don doesn didn isn wasn aren weren haven hasn ' +
-    "hadn won wouldn couldn shouldn mustn cannot can't won't n't"
-  ).split(' '),
-);
 
 /** The EDA operations: synonym replacement, random insertion, random swap, random deletion. */
 export const EDA_OPERATIONS = ['sr', 'ri', 'rs', 'rd'] as const;
@@ -57,7 +40,6 @@ export interface SynonymContext {
 }
 
 const WORD_CORE = /^[A-Za-z]+(?:['-][A-Za-z]+)*$/;
-const PLAIN_LEMMA = /^[a-z]+(?:[ '-][a-z]+)*$/;
 
 /** Splits a token into leading punctuation, core (first to last letter/digit) and trailing punctuation. */
 function splitToken(token: string): { pre: string; core: string; post: string } {
@@ -74,10 +56,6 @@ function candidateWord(token: string, stopwords: ReadonlySet<string>): string | 
   return w;
 }
 
-/** Lower-case, letters-only WordNet synonyms of `word` (proper-noun lemmas and lemmas with digits or dots left out). */
-export function edaSynonyms(word: string, wordnet: WordNet): string[] {
-  return wordnet.synonyms(word).filter((s) => PLAIN_LEMMA.test(s));
-}
 
 function matchCase(replacement: string, original: string): string {
   if (original.length > 1 && original === original.toUpperCase()) return replacement.toUpperCase();
@@ -238,24 +216,6 @@ export interface CharNoiseOptions {
   minLength?: number;
 }
 
-const KEYBOARD_ROWS = ['qwertyuiop', 'asdfghjkl', 'zxcvbnm'];
-/** QWERTY neighbours of each lower-case letter: same row left/right, and the keys above/below at offsets 0 and +-1. */
-export const KEYBOARD_NEIGHBOURS: Readonly<Record<string, string>> = (() => {
-  const pos = new Map<string, [number, number]>();
-  KEYBOARD_ROWS.forEach((row, r) => [...row].forEach((c, i) => pos.set(c, [r, i])));
-  const out: Record<string, string> = {};
-  for (const [c, [r, i]] of pos) {
-    let n = '';
-    for (const [d, e] of pos) {
-      if (d === c) continue;
-      const [r2, i2] = e;
-      const near = (r2 === r && Math.abs(i2 - i) === 1) || (Math.abs(r2 - r) === 1 && (i2 - i === 0 || i2 - i === (r2 > r ? -1 : 1)));
-      if (near) n += d;
-    }
-    out[c] = n;
-  }
-  return out;
-})();
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 

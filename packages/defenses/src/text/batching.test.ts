@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createRng, initBackend } from '@parry/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createOptimizer } from '../optimizer.js';
-import { bucketedBatches, lengthSortedBatches, padBatch } from './batching.js';
+import { bucketedBatches, lengthSortedBatches, padBatch } from '@parry/text';
 import { clipByGlobalNorm, positiveWeightsFor, textLoss, warmupLinearRate } from './trainer.js';
 
 beforeAll(async () => {

@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { createTransformerClassifier, type Encoding, initBackend, InputError, smallConfig, UsageError } from '@parry/core';
+import { type Encoding, initBackend, InputError, UsageError } from '@parry/core';
+import { createTransformerClassifier, smallConfig } from '@parry/text';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EncodedTextSet, trainText } from './trainer.js';
 

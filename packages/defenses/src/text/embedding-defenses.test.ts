@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng, createTransformerClassifier, type Encoding, initBackend, smallConfig, type TransformerClassifier, UsageError } from '@parry/core';
+import { createRng, type Encoding, initBackend, UsageError } from '@parry/core';
+import { createTransformerClassifier, smallConfig, type TransformerClassifier } from '@parry/text';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { disposeBatch, padBatch } from './batching.js';
+import { disposeBatch, padBatch, predictText } from '@parry/text';
 import {
   embeddingPgdAccuracy,
   fgm,
@@ -21,7 +22,6 @@ import {
 import {
   cleanGradients,
   type EncodedTextSet,
-  predictText,
   type StepGradients,
   type TextDefense,
   type TextStepContext,

@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng, defineDefense, parseOptions, type TextBatch, UsageError, z } from '@parry/core';
 import { multiLabelMetrics } from '@parry/metrics';
-import { disposeBatch, lengthSortedBatches, padBatch } from './batching.js';
+import { disposeBatch, lengthSortedBatches, padBatch } from '@parry/text';
 import { cleanGradients, type EncodedTextSet, gradientsAtOffset, type StepGradients, type TextDefense, type TextModel, type TextStepContext, textLoss } from './trainer.js';
 
 /** Norm of an embedding perturbation, taken per example over the whole `[T, E]` slice. */

@@ -1,6 +1,7 @@
 /** The text trainer calls every text-defense hook through core's plugin-call guard (issue 14). */
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng, createTransformerClassifier, type Encoding, initBackend, PluginError, smallConfig } from '@parry/core';
+import { createRng, type Encoding, initBackend, PluginError } from '@parry/core';
+import { createTransformerClassifier, smallConfig } from '@parry/text';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type EncodedTextSet, type TextDefense, trainText } from './trainer.js';
 

@@ -2,9 +2,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng, createTransformerClassifier, type Encoding, initBackend, smallConfig, type TransformerClassifier } from '@parry/core';
+import { createRng, type Encoding, initBackend } from '@parry/core';
+import { createTransformerClassifier, smallConfig, type TransformerClassifier } from '@parry/text';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EncodedTextSet, predictText, trainText } from './trainer.js';
+import { predictText } from '@parry/text';
+import { type EncodedTextSet, trainText } from './trainer.js';
 
 let tmp: string;
 beforeAll(async () => {

@@ -17,7 +17,7 @@ import { multiLabelMetrics } from '@parry/metrics';
 import { checkCheckpointDir, listCheckpoints, readCheckpoint, writeCheckpoint } from '../checkpoint.js';
 import { createOptimizer } from '../optimizer.js';
 import { epochSeed } from '../trainer.js';
-import { bucketedBatches, disposeBatch, lengthSortedBatches, padBatch } from './batching.js';
+import { bucketedBatches, disposeBatch, lengthSortedBatches, padBatch, predictText } from '@parry/text';
 
 /** Tokenised examples and their labels: class ids (single-label) or multi-hot rows `[n * numLabels]` (multi-label). */
 export type EncodedTextSet = TextTrainingSet;
@@ -167,26 +167,6 @@ export function warmupLinearRate(base: number, step: number, total: number, warm
   return (base * Math.max(0, total - step)) / Math.max(1, total - warmupSteps);
 }
 
-/**
- * Class probabilities (softmax, or per-label sigmoid for multi-label models) of every example, `[n * numLabels]`,
- * in the set's order. Batches are formed by length so little padding is computed.
- */
-export async function predictText(model: TextModel, encodings: readonly Encoding[], padId: number, batchSize = 64): Promise<Float32Array> {
-  const L = model.numLabels;
-  const out = new Float32Array(encodings.length * L);
-  for (const idx of lengthSortedBatches(encodings.map((e) => e.ids.length), batchSize)) {
-    const batch = padBatch(encodings, idx, padId, 8);
-    const probs = tf.tidy(() => {
-      const logits = model.logits(batch);
-      return isMulti(model) ? tf.sigmoid(logits) : tf.softmax(logits);
-    });
-    const values = await probs.data();
-    tf.dispose(probs);
-    disposeBatch(batch);
-    idx.forEach((i, r) => out.set(values.subarray(r * L, (r + 1) * L), i * L));
-  }
-  return out;
-}
 
 /** Dev metrics from probabilities: loss, accuracy (subset accuracy for multi-label), micro/macro F1 at 0.5. */
 export function textMetrics(probs: Float32Array, set: EncodedTextSet, numLabels: number, multiLabel: boolean): TextEvalMetrics {

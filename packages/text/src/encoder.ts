@@ -8,10 +8,10 @@
  * convert to and from torch's `[out, in]`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InputError, UsageError } from '../errors.js';
-import { createRng } from '../rng.js';
+import { InputError, UsageError } from '@parry/core';
+import { createRng } from '@parry/core';
 import type { EncoderConfig, HiddenActivation } from './config.js';
-import type { HostTensor, ModelFamily, ProblemType, TextBatch } from './types.js';
+import type { HostTensor, ModelFamily, ProblemType, TextBatch } from '@parry/core';
 
 /** Options of a forward pass. */
 export interface ForwardOptions {

@@ -7,11 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../backend.js';
+import { initBackend } from '@parry/core';
 import { parseHfConfig } from './config.js';
 import { createTransformerClassifier } from './encoder.js';
 import { parseSafetensors } from './safetensors.js';
-import type { HostTensor, ModelFamily } from './types.js';
+import type { HostTensor, ModelFamily } from '@parry/core';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/transformers');
 const FAMILIES: ModelFamily[] = ['bert', 'electra', 'distilbert', 'roberta'];

@@ -10,9 +10,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { InputError } from '../errors.js';
+import { InputError } from '@parry/core';
 import { openSafetensorsFile, parseSafetensors, readSafetensorsFile } from './safetensors.js';
-import type { HostTensor } from './types.js';
+import type { HostTensor } from '@parry/core';
 
 const SIZES: Record<string, number> = { BOOL: 1, U8: 1, I8: 1, I16: 2, F16: 2, BF16: 2, I32: 4, F32: 4, F64: 8, I64: 8 };
 const DTYPES = Object.keys(SIZES);

@@ -109,7 +109,7 @@ try {
 
 describe('kill -9 during a Hub download', () => {
   it('a download killed with SIGKILL at random points resumes with Range, completes with the right sha256, and leaves nothing torn or stray', async () => {
-    expect(fs.existsSync(DIST), `${DIST} is missing: build @parry/core first`).toBe(true);
+    expect(fs.existsSync(DIST), `${DIST} is missing: build @parry/text first`).toBe(true);
     const cacheDir = path.join(tmp, 'cache');
     const snap = path.join(cacheDir, 'models--crash-org--big-bert', 'snapshots', 'main');
     const final = path.join(snap, 'model.safetensors');

@@ -3,12 +3,12 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type FakeHub, serveLfs, sha256, startFakeHub } from '../test-utils/fake-hub.js';
+import { type FakeHub, serveLfs, sha256, startFakeHub } from './test-utils/fake-hub.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { InputError } from '../errors.js';
+import { InputError } from '@parry/core';
 import { defaultCacheDir, downloadProgressLines, resolveModelSource, type HubOptions } from './hub.js';
 import { parseSafetensors, serializeSafetensors } from './safetensors.js';
-import type { HostTensor } from './types.js';
+import type { HostTensor } from '@parry/core';
 
 const ID = 'tiny-org/tiny-bert';
 const ENV_KEYS = ['PARRY_OFFLINE', 'HF_HUB_OFFLINE', 'HF_TOKEN', 'HF_ENDPOINT', 'PARRY_CACHE_DIR', 'XDG_CACHE_HOME'] as const;

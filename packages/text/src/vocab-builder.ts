@@ -3,7 +3,7 @@
  * BERT tokenizer will see them (the `@huggingface/tokenizers` BertNormalizer and BertPreTokenizer), so every word the
  * builder counts is a word the tokenizer later looks up.
  */
-import { UsageError } from '../errors.js';
+import { UsageError } from '@parry/core';
 import { bertWordSplitter } from './tokenizer.js';
 
 export { wordPieceTokenizer } from './tokenizer.js';

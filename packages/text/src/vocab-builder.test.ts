@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../errors.js';
+import { UsageError } from '@parry/core';
 import { tokenizerFromFiles } from './tokenizer.js';
 import { buildWordPieceVocab, countBertWords, WORDPIECE_SPECIAL_TOKENS, wordPieceTokenizer } from './vocab-builder.js';
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { InputError } from '../errors.js';
+import { InputError } from '@parry/core';
 import {
   float32BitsToBf16Bits,
   float32BitsToHalfBits,
@@ -13,7 +13,7 @@ import {
   serializeSafetensors,
   writeSafetensorsFile,
 } from './safetensors.js';
-import type { HostTensor } from './types.js';
+import type { HostTensor } from '@parry/core';
 
 /**
  * Written by the reference implementation (Rust `safetensors` 0.8.0 through its Python binding `serialize`) with

@@ -9,8 +9,8 @@ import * as fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { InputError, UsageError } from '../errors.js';
-import type { Encoding, TextTokenizer } from './types.js';
+import { InputError, UsageError } from '@parry/core';
+import type { Encoding, TextTokenizer } from '@parry/core';
 
 /** The Hugging Face tokenizer files Parry reads from a model folder. */
 export const TOKENIZER_FILE_NAMES = [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InputError, UsageError } from '../errors.js';
+import { InputError, UsageError } from '@parry/core';
 import { CONFIG_LIMITS, countParameters, parseHfConfig, smallConfig, validateConfig } from './config.js';
 
 const SRC = 'models/x/config.json';

@@ -6,9 +6,9 @@
  * round-trips byte for byte.
  */
 import * as fs from 'node:fs';
-import { InputError } from '../errors.js';
-import { writeFileAtomic } from '../fs-atomic.js';
-import type { HostTensor, SafetensorsDtype } from './types.js';
+import { InputError } from '@parry/core';
+import { writeFileAtomic } from '@parry/core';
+import type { HostTensor, SafetensorsDtype } from '@parry/core';
 
 /** The reference implementation refuses headers larger than this. */
 const MAX_HEADER_BYTES = 100_000_000;

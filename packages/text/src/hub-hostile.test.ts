@@ -8,9 +8,9 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { type FakeHub, serveLfs, sha256, startFakeHub } from '../test-utils/fake-hub.js';
+import { type FakeHub, serveLfs, sha256, startFakeHub } from './test-utils/fake-hub.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { InputError, UsageError } from '../errors.js';
+import { InputError, UsageError } from '@parry/core';
 import { MAX_METADATA_BYTES, resolveModelSource, type HubOptions } from './hub.js';
 import { serializeSafetensors } from './safetensors.js';
 

@@ -3,14 +3,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InputError } from '../errors.js';
-import { initBackend } from '../backend.js';
+import { InputError } from '@parry/core';
+import { initBackend } from '@parry/core';
 import { smallConfig } from './config.js';
 import { createTransformerClassifier, type TransformerClassifier } from './encoder.js';
 import { loadPretrained, savePretrained } from './pretrained.js';
 import { readSafetensorsFile, writeSafetensorsFile } from './safetensors.js';
 import { wordPieceTokenizer } from './vocab-builder.js';
-import type { HostTensor, TextBatch } from './types.js';
+import type { HostTensor, TextBatch } from '@parry/core';
 
 let tmp: string;
 beforeAll(async () => {

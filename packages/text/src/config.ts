@@ -5,9 +5,9 @@
  * DistilBertConfig, RobertaConfig).
  */
 import * as os from 'node:os';
-import { z } from 'zod';
-import { InputError, UsageError } from '../errors.js';
-import type { ModelFamily, ProblemType } from './types.js';
+import { z } from '@parry/core';
+import { InputError, UsageError } from '@parry/core';
+import type { ModelFamily, ProblemType } from '@parry/core';
 
 /** Families and activations Parry implements. */
 export const MODEL_FAMILIES: readonly ModelFamily[] = ['bert', 'electra', 'distilbert', 'roberta'];

@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { InputError, UsageError } from '../errors.js';
-import { writeDirAtomic } from '../fs-atomic.js';
+import { InputError, UsageError } from '@parry/core';
+import { writeDirAtomic } from '@parry/core';
 import {
   bertBaseUncasedTokenizer,
   bertBaseUncasedVocab,
@@ -13,7 +13,7 @@ import {
   wordPieceTokenizer,
   type TokenizerFiles,
 } from './tokenizer.js';
-import type { TextTokenizer } from './types.js';
+import type { TextTokenizer } from '@parry/core';
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'parry-tok-'));
 afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../backend.js';
-import { InputError, UsageError } from '../errors.js';
-import { createRng } from '../rng.js';
+import { initBackend } from '@parry/core';
+import { InputError, UsageError } from '@parry/core';
+import { createRng } from '@parry/core';
 import { countParameters, type EncoderConfig, parseHfConfig, smallConfig, toHfConfig } from './config.js';
 import { createTransformerClassifier, parameterShapes, type TransformerClassifier } from './encoder.js';
-import type { HostTensor, ModelFamily, TextBatch } from './types.js';
+import type { HostTensor, ModelFamily, TextBatch } from '@parry/core';
 
 const FAMILIES: ModelFamily[] = ['bert', 'electra', 'distilbert', 'roberta'];
 

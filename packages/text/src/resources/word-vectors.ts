@@ -3,7 +3,8 @@
  * or from a Parry encoder's own input embeddings (whole-word tokens of its vocabulary only).
  */
 import * as fs from 'node:fs';
-import { InputError, type TextTokenizer, type TransformerClassifier } from '@parry/core';
+import { InputError, type TextTokenizer } from '@parry/core';
+import type { TransformerClassifier } from '../encoder.js';
 
 /** Unit-normalised word vectors with nearest-neighbour look-ups by cosine similarity. */
 export interface WordVectors {

@@ -23,7 +23,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { InputError, UsageError } from '../errors.js';
+import { InputError, UsageError } from '@parry/core';
 import { openSafetensorsFile } from './safetensors.js';
 
 /** Options of {@link resolveModelSource}. */

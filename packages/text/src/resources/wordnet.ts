@@ -204,3 +204,10 @@ export function createWordNet(options: { dir?: string } = {}): WordNet {
 export function synonyms(word: string): string[] {
   return createWordNet().synonyms(word);
 }
+
+const PLAIN_LEMMA = /^[a-z]+(?:[ '-][a-z]+)*$/;
+
+/** Lower-case, letters-only WordNet synonyms of `word` (proper-noun lemmas and lemmas with digits or dots left out). */
+export function edaSynonyms(word: string, wordnet: WordNet): string[] {
+  return wordnet.synonyms(word).filter((s) => PLAIN_LEMMA.test(s));
+}

@@ -5,15 +5,15 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InputError, ParryError } from '../errors.js';
-import { recoverInterrupted } from '../fs-atomic.js';
-import { type GuardOptions, writeOutputDir } from '../output-guard.js';
+import { InputError, ParryError } from '@parry/core';
+import { recoverInterrupted } from '@parry/core';
+import { type GuardOptions, writeOutputDir } from '@parry/core';
 import { type EncoderConfig, parseHfConfig, toHfConfig, validateConfig } from './config.js';
 import { createTransformerClassifier, parameterShapes, type TransformerClassifier } from './encoder.js';
 import { type HubOptions, resolveModelSource } from './hub.js';
 import { openSafetensorsFile, serializeSafetensors } from './safetensors.js';
 import { loadTokenizer } from './tokenizer.js';
-import type { HostTensor, ProblemType, SafetensorsDtype, TextTokenizer } from './types.js';
+import type { HostTensor, ProblemType, SafetensorsDtype, TextTokenizer } from '@parry/core';
 
 export interface LoadPretrainedOptions extends HubOptions {
   /** Replace the label set (a new classification head is initialised when it differs from the checkpoint's). */

@@ -1,0 +1,18 @@
+/**
+ * Parry's text runtime: Transformer encoders in tfjs, Hugging Face checkpoint I/O, the Hub cache, tokenizers, and the
+ * word resources that text attacks and augmentation share. The contracts (tokenizer, batch, model handle) are in
+ * `@parry/core`; this package implements them.
+ */
+export * from './config.js';
+export * from './encoder.js';
+export * from './safetensors.js';
+export * from './hub.js';
+export * from './pretrained.js';
+export * from './tokenizer.js';
+export * from './vocab-builder.js';
+export * from './resources/wordnet.js';
+export * from './resources/stopwords.js';
+export * from './resources/keyboard.js';
+export * from './resources/word-vectors.js';
+export * from './batching.js';
+export * from './inference.js';
