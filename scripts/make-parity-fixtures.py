@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Parity fixtures for Parry's tfjs BERT-family encoders (packages/core/src/transformers/encoder.ts).
+"""Parity fixtures for Parry's tfjs BERT-family encoders (packages/text/src/encoder.ts).
 
 For each family (bert, electra, distilbert, roberta) this builds a tiny sequence classifier from PyTorch's own
 building blocks - nn.TransformerEncoderLayer (post-LN, batch_first, dropout 0), nn.Embedding, nn.LayerNorm and
 nn.Linear heads - with seeded random weights (std 0.3, so the comparison is sensitive), runs a padded batch of 3
-sequences through it in float64, and writes under packages/core/test/fixtures/transformers/<family>/:
+sequences through it in float64, and writes under packages/text/test/fixtures/transformers/<family>/:
 
   config.json        Hugging Face config keys of the family (3 labels)
   model.safetensors  the weights in float32 under Hugging Face parameter names and torch layouts (Linear [out, in])
@@ -19,7 +19,7 @@ Output is deterministic.
 
 Run from the repository root with Debian's Python (torch 1.13 + numpy; no transformers or safetensors needed):
 
-    /usr/bin/python3 scripts/make-parity-fixtures.py [--out packages/core/test/fixtures/transformers]
+    /usr/bin/python3 scripts/make-parity-fixtures.py [--out packages/text/test/fixtures/transformers]
 """
 import argparse
 import json
@@ -204,7 +204,7 @@ def make_batch(c, gen):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", default="packages/core/test/fixtures/transformers")
+    parser.add_argument("--out", default="packages/text/test/fixtures/transformers")
     args = parser.parse_args()
     torch.set_num_threads(1)
     for family, c in FAMILIES.items():

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Publishability smoke test: pack @parry/core, -metrics, -defenses, -attacks and the example plugin with pnpm, install the tarballs
+# Publishability smoke test: pack @parry/core, -text, -metrics, -defenses, -attacks and the example plugin with pnpm, install the tarballs
 # into a scratch project outside the workspace with npm (registry only for tfjs), and run an attack from a short script.
 # Needs `pnpm build` first.
 set -euo pipefail
@@ -8,14 +8,14 @@ scratch="$(mktemp -d "${TMPDIR:-/tmp}/parry-pack-smoke-XXXXXX")"
 trap '[ -n "${KEEP:-}" ] || rm -rf "$scratch"' EXIT
 pnpm_cmd=(pnpm)
 command -v pnpm >/dev/null || pnpm_cmd=(npx -y pnpm@12.21.0)   # a clean CI machine has only node and npm
-for pkg in packages/core packages/metrics packages/defenses packages/attacks examples/parry-plugin-example; do
+for pkg in packages/core packages/text packages/metrics packages/defenses packages/attacks examples/parry-plugin-example; do
   (cd "$root/$pkg" && "${pnpm_cmd[@]}" pack --pack-destination "$scratch" >/dev/null)
 done
 cd "$scratch"
-core=$(ls parry-core-*.tgz) metrics=$(ls parry-metrics-*.tgz) defenses=$(ls parry-defenses-*.tgz) attacks=$(ls parry-attacks-*.tgz) plugin=$(ls parry-plugin-example-*.tgz)
+core=$(ls parry-core-*.tgz) text=$(ls parry-text-*.tgz) metrics=$(ls parry-metrics-*.tgz) defenses=$(ls parry-defenses-*.tgz) attacks=$(ls parry-attacks-*.tgz) plugin=$(ls parry-plugin-example-*.tgz)
 cat > package.json <<JSON
 { "name": "parry-pack-smoke", "private": true, "type": "module",
-  "dependencies": { "@parry/core": "file:./$core", "@parry/metrics": "file:./$metrics", "@parry/defenses": "file:./$defenses",
+  "dependencies": { "@parry/core": "file:./$core", "@parry/text": "file:./$text", "@parry/metrics": "file:./$metrics", "@parry/defenses": "file:./$defenses",
                     "@parry/attacks": "file:./$attacks", "parry-plugin-example": "file:./$plugin",
                     "@tensorflow/tfjs-core": "4.22.0", "@tensorflow/tfjs-layers": "4.22.0" } }
 JSON
@@ -35,8 +35,8 @@ for (const name of ['parry/pgd', 'example/noise']) {
   const r = await runAttack(registry.create(name, {}), model, x, untargeted(y), { epsilons: [0.3], seed: 0 });
   console.log(`${name} on ${info.name}: success ${(await r.perEpsilon[0].success.data()).filter(Boolean).length}/8`);
 }
-// text: the packed core's tokenizer (bert-base-uncased vocabulary from its npm dependency), encoder and the defenses' trainer
-const { bertBaseUncasedTokenizer, createTransformerClassifier, smallConfig } = await import('@parry/core');
+// text: the packed @parry/text tokenizer (bert-base-uncased vocabulary from its npm dependency), encoder and the defenses' trainer
+const { bertBaseUncasedTokenizer, createTransformerClassifier, smallConfig } = await import('@parry/text');
 const { trainText } = await import('@parry/defenses');
 const tok = bertBaseUncasedTokenizer();
 const enc = ['a fine film', 'an awful film'].map((t) => tok.encode(t));

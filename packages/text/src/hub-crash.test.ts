@@ -16,7 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serializeSafetensors } from './safetensors.js';
 
-const DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/index.js');
+const DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/index.js');
 const ID = 'crash-org/big-bert';
 const SIZE = 20 * 1024 * 1024;
 const MODEL = Buffer.from(

@@ -13,7 +13,7 @@ import { createTransformerClassifier } from './encoder.js';
 import { parseSafetensors } from './safetensors.js';
 import type { HostTensor, ModelFamily } from '@parry/core';
 
-const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/transformers');
+const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../test/fixtures/transformers');
 const FAMILIES: ModelFamily[] = ['bert', 'electra', 'distilbert', 'roberta'];
 const TOLERANCE = 1e-4;
 

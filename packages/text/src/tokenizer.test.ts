@@ -325,7 +325,7 @@ describe('byte-level BPE (RoBERTa style)', () => {
   });
 });
 
-const FIXTURES = path.resolve(import.meta.dirname, '../../test/fixtures/tokenizers');
+const FIXTURES = path.resolve(import.meta.dirname, '../test/fixtures/tokenizers');
 
 describe('folders written by Python transformers (test/fixtures/tokenizers)', () => {
   it('the tiny RoBERTa BPE re-saved by transformers (RobertaProcessing) encodes to the hand-derived ids', async () => {
