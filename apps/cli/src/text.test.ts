@@ -115,7 +115,7 @@ describe('parry train / eval on text models', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
-    expect(config.problem_type).toBe('multi_label_classification');
+    expect(config.problem_type).toBe('multi-label');
     const results = JSON.parse(fs.readFileSync(path.join(out, 'train-results.json'), 'utf8'));
     expect(results.perLabel.map((l: { label: string }) => l.label)).toEqual(['music', 'negative', 'positive']);
     for (const l of results.perLabel) expect(l.threshold).toBeGreaterThan(0);

@@ -4,12 +4,13 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from './rng.js';
-import type { Encoding, ProblemType, TextBatch, TextTokenizer } from './text-types.js';
+import type { OutputKind } from './model.js';
+import type { Encoding, TextBatch, TextTokenizer } from './text-types.js';
 
 /** What the text trainer needs of a model (Parry's `TransformerClassifier` has it). */
 export interface TextModel {
   readonly numLabels: number;
-  readonly problemType: ProblemType;
+  readonly outputKind: OutputKind;
   parameters(): Array<{ name: string; variable: tf.Variable }>;
   embed(inputIds: tf.Tensor2D): tf.Tensor3D;
   forwardFromEmbeddings(inputsEmbeds: tf.Tensor3D, batch: TextBatch, options?: { training?: boolean; seed?: number }): tf.Tensor2D;

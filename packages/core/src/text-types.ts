@@ -7,8 +7,6 @@ import type * as tf from '@tensorflow/tfjs-core';
 /** Encoder families Parry implements in tfjs (Hugging Face `model_type`). */
 export type ModelFamily = 'bert' | 'electra' | 'distilbert' | 'roberta';
 
-/** Hugging Face `problem_type`: softmax/CE for single-label, sigmoid/BCE for multi-label. */
-export type ProblemType = 'single_label_classification' | 'multi_label_classification';
 
 /** A padded batch: int32 `[B, T]` token ids, attention mask (1 = token, 0 = padding) and segment ids. */
 export interface TextBatch {

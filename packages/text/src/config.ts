@@ -7,7 +7,11 @@
 import * as os from 'node:os';
 import { z } from '@parry/core';
 import { InputError, UsageError } from '@parry/core';
-import type { ModelFamily, ProblemType } from '@parry/core';
+import type { ModelFamily, OutputKind } from '@parry/core';
+
+/** Hugging Face `problem_type` values Parry supports; Parry itself says `single-label` / `multi-label` ({@link OutputKind}). */
+type HfProblemType = 'single_label_classification' | 'multi_label_classification';
+const HF_PROBLEM: Record<OutputKind, HfProblemType> = { 'single-label': 'single_label_classification', 'multi-label': 'multi_label_classification' };
 
 /** Families and activations Parry implements. */
 export const MODEL_FAMILIES: readonly ModelFamily[] = ['bert', 'electra', 'distilbert', 'roberta'];
@@ -57,7 +61,8 @@ export interface EncoderConfig {
   /** DistilBERT: fixed sinusoidal position embeddings (not trained). */
   sinusoidalPosEmbds: boolean;
   initializerRange: number;
-  problemType: ProblemType;
+  /** `single-label` (softmax, cross-entropy) or `multi-label` (per-label sigmoid, binary cross-entropy); HF `problem_type`. */
+  outputKind: OutputKind;
   numLabels: number;
   /** Label name per class id (`id2label`). */
   labelNames: string[];
@@ -65,7 +70,7 @@ export interface EncoderConfig {
   raw: Record<string, unknown>;
 }
 
-const PROBLEM_TYPES: readonly ProblemType[] = ['single_label_classification', 'multi_label_classification'];
+const PROBLEM_TYPES: readonly HfProblemType[] = ['single_label_classification', 'multi_label_classification'];
 
 const ARCHITECTURES: Record<ModelFamily, string> = {
   bert: 'BertForSequenceClassification',
@@ -75,7 +80,7 @@ const ARCHITECTURES: Record<ModelFamily, string> = {
 };
 
 /** Defaults of transformers' config classes, per family. */
-type FamilyDefaults = Omit<EncoderConfig, 'family' | 'classifierDropout' | 'problemType' | 'numLabels' | 'labelNames' | 'raw'>;
+type FamilyDefaults = Omit<EncoderConfig, 'family' | 'classifierDropout' | 'outputKind' | 'numLabels' | 'labelNames' | 'raw'>;
 const FAMILY_DEFAULTS: Record<ModelFamily, FamilyDefaults> = {
   bert: {
     vocabSize: 30522, hiddenSize: 768, numLayers: 12, numHeads: 12, intermediateSize: 3072, hiddenAct: 'gelu',
@@ -214,7 +219,7 @@ export function parseHfConfig(json: unknown, source = 'config.json'): EncoderCon
     layerNormEps: distil ? d.layerNormEps : (c.layer_norm_eps ?? d.layerNormEps),
     sinusoidalPosEmbds: distil ? (c.sinusoidal_pos_embds ?? false) : false,
     initializerRange: c.initializer_range ?? d.initializerRange,
-    problemType: problemType as ProblemType,
+    outputKind: problemType === 'multi_label_classification' ? 'multi-label' : 'single-label',
     numLabels: labelNames.length,
     labelNames,
     raw: { ...raw },
@@ -419,7 +424,7 @@ export function toHfConfig(cfg: EncoderConfig): Record<string, unknown> {
     max_position_embeddings: cfg.maxPositions,
     initializer_range: cfg.initializerRange,
     pad_token_id: cfg.padTokenId,
-    problem_type: cfg.problemType,
+    problem_type: HF_PROBLEM[cfg.outputKind],
     id2label,
     label2id,
   };
@@ -503,7 +508,7 @@ export function smallConfig(
     embeddingSize: hiddenSize,
     sinusoidalPosEmbds: false,
     initializerRange: 0.02,
-    problemType: 'single_label_classification',
+    outputKind: 'single-label',
     ...overrides,
     numLabels: labelNames.length,
     labelNames,
@@ -525,8 +530,8 @@ export function smallConfig(
   if (!(HIDDEN_ACTIVATIONS as readonly string[]).includes(cfg.hiddenAct)) {
     throw new UsageError(`hiddenAct "${cfg.hiddenAct}" is not supported: use one of ${HIDDEN_ACTIVATIONS.join(', ')}`);
   }
-  if (!PROBLEM_TYPES.includes(cfg.problemType)) {
-    throw new UsageError(`problemType "${cfg.problemType}" is not supported: use ${PROBLEM_TYPES.join(' or ')}`);
+  if (!(cfg.outputKind in HF_PROBLEM)) {
+    throw new UsageError(`outputKind "${cfg.outputKind}" is not supported: use single-label or multi-label`);
   }
   if (cfg.labelNames.length !== cfg.numLabels || cfg.numLabels < 1) {
     throw new UsageError(`numLabels ${cfg.numLabels} does not match ${cfg.labelNames.length} labelNames; make them agree`);

@@ -236,10 +236,10 @@ describe('training and inference (default backend)', () => {
   });
 
   it('multi-label config: numLabels outputs and the problem type', () => {
-    const cfg = tiny('roberta', { numLabels: 5, problemType: 'multi_label_classification' });
+    const cfg = tiny('roberta', { numLabels: 5, outputKind: 'multi-label' });
     const model = createTransformerClassifier(cfg);
     expect(model.numLabels).toBe(5);
-    expect(model.problemType).toBe('multi_label_classification');
+    expect(model.outputKind).toBe('multi-label');
     expect(model.labelNames).toEqual(['LABEL_0', 'LABEL_1', 'LABEL_2', 'LABEL_3', 'LABEL_4']);
     const batch = makeBatch(cfg, randomRows(cfg, [3, 5], 1), 5);
     const logits = model.logits(batch);
@@ -415,7 +415,7 @@ describe('config.json', () => {
     expect(cfg).toMatchObject({
       family: 'distilbert', hiddenSize: 32, numLayers: 3, numHeads: 4, intermediateSize: 64, hiddenAct: 'relu',
       vocabSize: 30522, classifierDropout: 0.2, typeVocabSize: 0, layerNormEps: 1e-12, numLabels: 2,
-      labelNames: ['LABEL_0', 'LABEL_1'], problemType: 'single_label_classification',
+      labelNames: ['LABEL_0', 'LABEL_1'], outputKind: 'single-label',
     });
     const roberta = parseHfConfig({ model_type: 'roberta', hidden_dropout_prob: 0.3 });
     expect(roberta).toMatchObject({ padTokenId: 1, classifierDropout: 0.3, hiddenSize: 768, layerNormEps: 1e-12, maxPositions: 512 });
@@ -431,7 +431,7 @@ describe('config.json', () => {
     const cfg = parseHfConfig(json);
     expect(cfg.labelNames).toEqual(['clean', 'toxic', 'spam']);
     expect(cfg.numLabels).toBe(3);
-    expect(cfg.problemType).toBe('multi_label_classification');
+    expect(cfg.outputKind).toBe('multi-label');
     const out = toHfConfig(cfg);
     expect(out).toMatchObject({
       architectures: ['BertForSequenceClassification'], transformers_version: '4.40.0', hidden_size: 48,

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InputError, UsageError } from '@parry/core';
 import { createRng } from '@parry/core';
 import type { EncoderConfig, HiddenActivation } from './config.js';
-import type { HostTensor, ModelFamily, ProblemType, TextBatch } from '@parry/core';
+import type { HostTensor, ModelFamily, OutputKind, TextBatch } from '@parry/core';
 
 /** Options of a forward pass. */
 export interface ForwardOptions {
@@ -27,7 +27,7 @@ export interface TransformerClassifier {
   readonly family: ModelFamily;
   readonly numLabels: number;
   readonly labelNames: string[];
-  readonly problemType: ProblemType;
+  readonly outputKind: OutputKind;
   /** Trainable variables in a fixed order, with their HF parameter names. */
   parameters(): Array<{ name: string; variable: tf.Variable }>;
   /** Word-embedding lookup only: int32 [B,T] -> [B,T,E] (the `inputs_embeds` of HF). */
@@ -275,8 +275,8 @@ class Classifier implements TransformerClassifier {
   get labelNames(): string[] {
     return this.config.labelNames;
   }
-  get problemType(): ProblemType {
-    return this.config.problemType;
+  get outputKind(): OutputKind {
+    return this.config.outputKind;
   }
 
   parameters(): Array<{ name: string; variable: tf.Variable }> {

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Encoding, TextModel } from '@parry/core';
 import { disposeBatch, lengthSortedBatches, padBatch } from './batching.js';
 
-const isMulti = (m: TextModel) => m.problemType === 'multi_label_classification';
+const isMulti = (m: TextModel) => m.outputKind === 'multi-label';
 
 /**
  * Class probabilities (softmax, or per-label sigmoid for multi-label models) of every example, `[n * numLabels]`,

@@ -13,12 +13,12 @@ import { createTransformerClassifier, parameterShapes, type TransformerClassifie
 import { type HubOptions, resolveModelSource } from './hub.js';
 import { openSafetensorsFile, serializeSafetensors } from './safetensors.js';
 import { loadTokenizer } from './tokenizer.js';
-import type { HostTensor, ProblemType, SafetensorsDtype, TextTokenizer } from '@parry/core';
+import type { HostTensor, OutputKind, SafetensorsDtype, TextTokenizer } from '@parry/core';
 
 export interface LoadPretrainedOptions extends HubOptions {
   /** Replace the label set (a new classification head is initialised when it differs from the checkpoint's). */
   labelNames?: string[];
-  problemType?: ProblemType;
+  outputKind?: OutputKind;
   /** Seed of any newly initialised weights (default 0). */
   seed?: number;
   /**
@@ -72,9 +72,9 @@ export async function loadPretrained(source: string, options: LoadPretrainedOpti
   const original = parseHfConfig(json, configFile);
   let config = original;
   const relabel = options.labelNames && options.labelNames.join('\u0000') !== original.labelNames.join('\u0000');
-  if (relabel || (options.problemType && options.problemType !== original.problemType)) {
+  if (relabel || (options.outputKind && options.outputKind !== original.outputKind)) {
     const labelNames = options.labelNames ?? original.labelNames;
-    config = { ...original, labelNames, numLabels: labelNames.length, problemType: options.problemType ?? original.problemType };
+    config = { ...original, labelNames, numLabels: labelNames.length, outputKind: options.outputKind ?? original.outputKind };
     validateConfig(config, { source: 'options' });
   }
   const weightsFile = path.join(dir, 'model.safetensors');

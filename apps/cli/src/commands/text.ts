@@ -156,11 +156,11 @@ function scratchTokenizer(o: TextTrainCommandOptions, train: TextDataset): TextT
 
 /** The model to train: small from-scratch config, a config.json, or a pretrained folder / Hub id to fine-tune. */
 async function buildModel(o: TextTrainCommandOptions, train: TextDataset): Promise<{ model: TransformerClassifier; tokenizer: TextTokenizer; from: string }> {
-  const problemType = train.multiLabel ? 'multi_label_classification' : 'single_label_classification';
+  const outputKind = train.multiLabel ? 'multi-label' : 'single-label';
   const labelNames = train.labelNames;
   const scratch = (base: EncoderConfig, tokenizer: TextTokenizer, from: string) => {
     if (base.vocabSize < tokenizer.vocabSize) throw new UsageError(`the config's vocab_size ${base.vocabSize} is smaller than the tokenizer's ${tokenizer.vocabSize}`);
-    const config: EncoderConfig = { ...base, labelNames, numLabels: labelNames.length, problemType };
+    const config: EncoderConfig = { ...base, labelNames, numLabels: labelNames.length, outputKind };
     validateConfig(config, { source: 'flags' }); // the label count comes from the data
     return { model: createTransformerClassifier(config, { seed: o.seed }), tokenizer, from };
   };
@@ -192,7 +192,7 @@ async function buildModel(o: TextTrainCommandOptions, train: TextDataset): Promi
     return scratch(parseHfConfig(json, o.model), scratchTokenizer(o, train), `${o.model} from scratch`);
   }
   // Fine-tuning from an encoder-only checkpoint is legitimate: a fresh head is asked for, and said so below.
-  const pre = await loadPretrained(o.model, { labelNames, problemType, seed: o.seed, ...hubFlags(o), newHead: true });
+  const pre = await loadPretrained(o.model, { labelNames, outputKind, seed: o.seed, ...hubFlags(o), newHead: true });
   if (!pre.tokenizer) {
     pre.model.dispose();
     throw new InputError(`--model ${o.model} has no tokenizer files (tokenizer.json or vocab.txt); add them to the folder`);
@@ -209,13 +209,13 @@ function modelInfo(model: TransformerClassifier, maxLength: number, dir: string)
     numClasses: model.numLabels,
     bounds: [0, model.config.vocabSize - 1] as [number, number],
     labelNames: model.labelNames,
-    outputKind: model.problemType === 'multi_label_classification' ? 'sigmoid' : 'softmax',
+    outputKind: model.outputKind === 'multi-label' ? 'sigmoid' : 'softmax',
   };
 }
 
 /** Clean metrics from a model's probabilities on an encoded split: accuracy, or multi-label F1s with per-label rows. */
 function cleanMetrics(model: TransformerClassifier, set: EncodedTextSet, probs: Float32Array, thresholds?: number[]) {
-  if (model.problemType === 'multi_label_classification') {
+  if (model.outputKind === 'multi-label') {
     return { multi: multiLabelMetrics(probs, set.labels, model.numLabels, { thresholds: thresholds ?? 0.5, labelNames: model.labelNames }) };
   }
   const L = model.numLabels;
@@ -324,7 +324,7 @@ export async function trainTextCommand(o: TextTrainCommandOptions): Promise<Resu
         if (r.epoch < o.epochs) bar = createProgress(`epoch ${r.epoch + 1}`, steps, { quiet: o.quiet });
       },
     });
-    const multi = model.problemType === 'multi_label_classification';
+    const multi = model.outputKind === 'multi-label';
     let thresholds: number[] | undefined;
     const devProbs = await predictText(model, devSet.encodings, tokenizer.padId);
     const first = cleanMetrics(model, devSet, devProbs);

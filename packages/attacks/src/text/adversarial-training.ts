@@ -58,7 +58,7 @@ export const a2t = defineDefense({
         }
         if (!tokenizer) throw new UsageError('parry/a2t needs the tokenizer (trainText option `tokenizer`)');
         const model = ctx.model as TransformerClassifier;
-        const multi = model.problemType === 'multi_label_classification';
+        const multi = model.outputKind === 'multi-label';
         const L = model.numLabels;
         const n = data.texts.length;
         const pick = createRng(ctx.seed).shuffle([...Array(n).keys()]).slice(0, Math.max(1, Math.round(o.fraction * n)));

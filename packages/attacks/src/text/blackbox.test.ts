@@ -54,7 +54,7 @@ async function whiteBoxProbs(dir: string, maxLength: number): Promise<{ probs: F
   if (!tokenizer) throw new Error(`${dir} has no tokenizer`);
   const encodings = TEXTS.map((t) => tokenizer.encode(t, { maxLength }));
   const probs = await predictText(model, encodings, tokenizer.padId, 32);
-  const multiLabel = model.problemType === 'multi_label_classification';
+  const multiLabel = model.outputKind === 'multi-label';
   model.dispose();
   expect(tf.memory().numTensors).toBe(before);
   return { probs, multiLabel };

@@ -40,7 +40,7 @@ function tinyModel(seed = 0): TransformerClassifier {
     intermediateSize: 64,
     hiddenDropout: 0,
     labelNames: ['neg', 'pos'],
-    problemType: 'single_label_classification',
+    outputKind: 'single-label',
   });
   return createTransformerClassifier(config, { seed });
 }

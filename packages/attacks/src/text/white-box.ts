@@ -28,7 +28,7 @@ export function parryVictim(model: TransformerClassifier, tokenizer: TextTokeniz
   return {
     name: options.name ?? `parry ${model.family}`,
     labelNames: model.labelNames.slice(),
-    multiLabel: model.problemType === 'multi_label_classification',
+    multiLabel: model.outputKind === 'multi-label',
     get queries() {
       return queries;
     },
@@ -80,7 +80,7 @@ export function embeddingGradient(
 ): { grad: Float32Array; dim: number } {
   const { model } = whiteBox;
   const T = ids.length;
-  const multi = model.problemType === 'multi_label_classification';
+  const multi = model.outputKind === 'multi-label';
   const g = tf.tidy(() => {
     const batch = {
       inputIds: tf.tensor2d(Int32Array.from(ids), [1, T], 'int32'),

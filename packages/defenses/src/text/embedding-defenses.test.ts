@@ -72,7 +72,7 @@ interface Step {
 
 /** A training-step context over the first `b` examples, as the trainer builds it. */
 function stepContext(model: TransformerClassifier, set: EncodedTextSet, b: number, seed = 7, globalStep = 0): Step {
-  const multi = model.problemType === 'multi_label_classification';
+  const multi = model.outputKind === 'multi-label';
   const indices = Array.from({ length: b }, (_, i) => i);
   const batch = padBatch(set.encodings, indices, PAD, 8);
   const L = model.numLabels;
@@ -259,7 +259,7 @@ describe('symmetric KL', () => {
 
 describe('hooks on one step', () => {
   it('before startEpoch every method is plain training (clean start for adversarial training from scratch)', async () => {
-    const model = tinyModel(1, { problemType: 'multi_label_classification', numLabels: 3 });
+    const model = tinyModel(1, { outputKind: 'multi-label', numLabels: 3 });
     const data = toyData(6, 1, true);
     const { ctx, dispose } = stepContext(model, data, 6); // epoch 1
     const clean = tf.tidy(() => cleanGradients(ctx) as unknown as tf.TensorContainer) as unknown as StepGradients;
@@ -279,7 +279,7 @@ describe('hooks on one step', () => {
   });
 
   it('FreeLB with K=1 and zero init gives exactly the clean step', async () => {
-    const model = tinyModel(1, { problemType: 'multi_label_classification', numLabels: 3 });
+    const model = tinyModel(1, { outputKind: 'multi-label', numLabels: 3 });
     const data = toyData(6, 1, true);
     const { ctx, dispose } = stepContext(model, data, 6);
     const before = tf.memory().numTensors;
@@ -358,7 +358,7 @@ describe('hooks on one step', () => {
   });
 
   it('SMART: the smoothness term is 0 at delta = 0 and positive after ascent; the proximal term is 0 at init', async () => {
-    const model = tinyModel(4, { problemType: 'multi_label_classification', numLabels: 3 });
+    const model = tinyModel(4, { outputKind: 'multi-label', numLabels: 3 });
     const data = toyData(6, 4, true);
     const run = async (d: TextDefense, globalStep: number) => {
       const { ctx, dispose } = stepContext(model, data, 6, 7, globalStep);
@@ -438,7 +438,7 @@ describe('training with embedding-space defenses', () => {
 
   for (const [label, make] of methods) {
     it(`${label}: a few steps on a multi-label head, finite loss, weights move, no leaked tensors`, async () => {
-      const model = tinyModel(11, { problemType: 'multi_label_classification', numLabels: 3 });
+      const model = tinyModel(11, { outputKind: 'multi-label', numLabels: 3 });
       const data = toyData(12, 11, true);
       const w0 = model.parameters().map((p) => tf.clone(p.variable));
       const before = tf.memory().numTensors;
@@ -467,7 +467,7 @@ describe('training with embedding-space defenses', () => {
 
   it('multi-label label smoothing changes the training loss of the same first step', async () => {
     const first = async (labelSmoothing: number) => {
-      const model = tinyModel(12, { problemType: 'multi_label_classification', numLabels: 3 });
+      const model = tinyModel(12, { outputKind: 'multi-label', numLabels: 3 });
       let loss = NaN;
       await trainText(model, toyData(8, 12, true), {
         epochs: 1, batchSize: 8, learningRate: 1e-3, seed: 1, padId: PAD, labelSmoothing, defenses: [fgm()],
@@ -486,7 +486,7 @@ describe('training with embedding-space defenses', () => {
 describe('embeddingPgdAccuracy', () => {
   it('equals the clean metrics at eps 0, drops under attack, reports micro-F1 for multi-label, and leaks nothing', async () => {
     for (const multi of [false, true]) {
-      const model = tinyModel(21, multi ? { problemType: 'multi_label_classification', numLabels: 3 } : {});
+      const model = tinyModel(21, multi ? { outputKind: 'multi-label', numLabels: 3 } : {});
       const data = toyData(48, 21, multi);
       await trainText(model, data, { epochs: 6, batchSize: 8, learningRate: 5e-3, seed: 2, padId: PAD, warmupRatio: 0 });
       const before = tf.memory().numTensors;

@@ -23,7 +23,7 @@ import { cleanGradients, type EncodedTextSet, gradientsAtOffset, type StepGradie
 /** Norm of an embedding perturbation, taken per example over the whole `[T, E]` slice. */
 export type PerturbNorm = 'l2' | 'linf';
 
-const isMulti = (m: TextModel) => m.problemType === 'multi_label_classification';
+const isMulti = (m: TextModel) => m.outputKind === 'multi-label';
 
 /** float32 `[B, T, 1]` mask: 1 on tokens, 0 on padding. */
 export function tokenMask(batch: TextBatch): tf.Tensor3D {

@@ -50,7 +50,7 @@ function tinyModel(multi: boolean, seed = 0, size: 'tiny' | 'small' = 'tiny'): T
     intermediateSize: size === 'tiny' ? 64 : 128,
     hiddenDropout: 0.1,
     labelNames: multi ? ['good', 'bad'] : ['neg', 'pos'],
-    problemType: multi ? 'multi_label_classification' : 'single_label_classification',
+    outputKind: multi ? 'multi-label' : 'single-label',
   });
   return createTransformerClassifier(config, { seed });
 }

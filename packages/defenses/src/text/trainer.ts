@@ -105,7 +105,7 @@ interface TextTrainerState {
   stoppedEarly: boolean;
 }
 
-const isMulti = (m: TextModel) => m.problemType === 'multi_label_classification';
+const isMulti = (m: TextModel) => m.outputKind === 'multi-label';
 
 /** Mean training loss of `logits` against `targets`: softmax CE (int32 ids or soft rows) or sigmoid BCE (multi-hot). */
 export function textLoss(logits: tf.Tensor2D, targets: tf.Tensor, multiLabel: boolean, positiveWeights?: readonly number[]): tf.Scalar {
@@ -327,7 +327,7 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
     positiveWeights: options.positiveWeights ? Array.from(options.positiveWeights, (w) => Number(w.toFixed(4))) : null,
     seed: options.seed,
     nTrain: data.encodings.length,
-    problemType: model.problemType,
+    outputKind: model.outputKind,
     earlyStop: options.earlyStop ?? null,
     defenses: defenses.map((d) => ({ name: d.name, options: d.options ?? {} })),
   };
