@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  type AttackPlugin,
+  type ImageAttackPlugin,
   type BackendInfo,
   type Classifier,
   ascentDirection,
@@ -135,7 +135,7 @@ interface MeasureOptions {
   classifier: Classifier;
   x: tf.Tensor4D;
   y: tf.Tensor1D;
-  attack: AttackPlugin;
+  attack: ImageAttackPlugin;
   attackName: 'fgsm' | 'pgd';
   label: string;
   steps: number;

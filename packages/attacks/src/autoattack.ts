@@ -13,7 +13,7 @@
  * targets.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type AttackCounters, type AttackPlugin, type AttackStageCount, type Classifier, type Criterion, createRng, UsageError, defineAttack, type Rng } from '@parry/core';
+import { type AttackCounters, type ImageAttackPlugin, type AttackStageCount, type Classifier, type Criterion, createRng, UsageError, defineAttack, type Rng } from '@parry/core';
 import { z } from '@parry/core';
 import { apgd } from './apgd.js';
 import { apgdT } from './apgd-t.js';
@@ -37,10 +37,10 @@ export const autoAttackOptions = z.object({
 export type AutoAttackOptions = z.input<typeof autoAttackOptions>;
 
 /** The stage labels and attacks of a version (`attacks` only for 'custom'). */
-export function autoAttackPlan(input: AutoAttackOptions = {}): { label: string; attack: AttackPlugin<any> }[] {
+export function autoAttackPlan(input: AutoAttackOptions = {}): { label: string; attack: ImageAttackPlugin<any> }[] {
   const o = autoAttackOptions.parse(input);
   const { norm, steps, queries, targetClasses } = o;
-  const make = (stage: AutoAttackStage, restarts = 1, eot = 1): { label: string; attack: AttackPlugin<any> } => {
+  const make = (stage: AutoAttackStage, restarts = 1, eot = 1): { label: string; attack: ImageAttackPlugin<any> } => {
     switch (stage) {
       case 'apgd-ce':
         return { label: stage, attack: apgd({ norm, steps, loss: 'ce', restarts, eot }) };

@@ -39,11 +39,15 @@ export {
 /** Every built-in attack factory, in the order `parry list` shows them. */
 export const builtinAttacks: PluginFactory[] = [fgsm, pgd, bim, mim, deepfool, carliniWagnerL2, apgd, apgdT, fab, fabT, square, autoAttack];
 
-/** Register the built-in attacks through the same `register` call a third-party plugin uses. */
+/**
+ * Register the built-in attacks — image attacks, text recipes and the text components recipes are made of — through
+ * the same `register` call a third-party plugin uses.
+ */
 export function registerBuiltinAttacks(registry: Registry): Registry {
-  for (const f of builtinAttacks) registry.register(f, '@parry/attacks');
+  for (const f of [...builtinAttacks, ...builtinTextAttacks, ...builtinTextComponents]) registry.register(f, '@parry/attacks');
   return registry;
 }
 
 export * from './text/index.js';
+import { builtinTextAttacks, builtinTextComponents } from './text/index.js';
 export { transformersJsVictim, type TransformersJsVictim, type TransformersJsVictimOptions } from './text/blackbox.js';

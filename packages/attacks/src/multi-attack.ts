@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   type AttackCounters,
-  type AttackPlugin,
+  type ImageAttackPlugin,
   type Classifier,
   type Criterion,
   type Rng,
@@ -62,7 +62,7 @@ export async function runSequence(
   model: Classifier,
   x: tf.Tensor,
   criterion: Criterion,
-  attacks: readonly AttackPlugin[],
+  attacks: readonly ImageAttackPlugin[],
   options: SequenceOptions,
 ): Promise<SequenceResult> {
   if (attacks.length === 0) throw new UsageError('a sequence of attacks needs at least one attack');
@@ -141,7 +141,7 @@ const multiOptions = z
  * A fixed-epsilon plugin that runs `attacks` in sequence on the still-robust examples (see `runSequence`).
  * All attacks must share one norm. `name` defaults to `parry/multi`.
  */
-export function multiAttack(attacks: readonly AttackPlugin[], input: { name?: `${string}/${string}`; labels?: readonly string[] } = {}): AttackPlugin<{ attacks: string[] }> {
+export function multiAttack(attacks: readonly ImageAttackPlugin[], input: { name?: `${string}/${string}`; labels?: readonly string[] } = {}): ImageAttackPlugin<{ attacks: string[] }> {
   const options = parseOptions('parry/multi', multiOptions, input) as { name?: `${string}/${string}`; labels?: string[] };
   if (attacks.length === 0) throw new UsageError('multiAttack needs at least one attack');
   const norm = attacks[0].norm;
@@ -152,6 +152,7 @@ export function multiAttack(attacks: readonly AttackPlugin[], input: { name?: `$
   const names = attacks.map((a) => a.name);
   return {
     kind: 'attack',
+    modality: 'image',
     name: options.name ?? 'parry/multi',
     summary: `first success of ${names.join(' -> ')} on the still-robust examples`,
     norm,

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  type AttackPlugin,
+  type ImageAttackPlugin,
   type Classifier,
   type Criterion,
   createRng,
@@ -46,7 +46,7 @@ await initBackend();
 
 const close = (a: number, b: number, tol = 1e-5) => expect(Math.abs(a - b)).toBeLessThanOrEqual(tol);
 
-async function outcome(attack: AttackPlugin<any>, model: Classifier, x: tf.Tensor, c: Criterion, eps?: number, seed = 0) {
+async function outcome(attack: ImageAttackPlugin<any>, model: Classifier, x: tf.Tensor, c: Criterion, eps?: number, seed = 0) {
   const r = await runAttack(attack, model, x, c, { epsilons: eps == null ? [] : [eps], seed });
   const ok = Array.from(await r.perEpsilon[0].success.data()).map(Boolean);
   const dist = Array.from(await r.perEpsilon[0].distance.data());

@@ -38,10 +38,28 @@ export {
   type AttackCounters,
   type AttackNeed,
   type AttackPlugin,
+  type ImageAttackPlugin,
+  type TextAttackPlugin,
+  type TextAttackSpec,
+  type TextBuildContext,
+  type TextComponentKind,
+  type TextComponentInstance,
+  type TextComponentPlugin,
+  type AnyTextComponentPlugin,
+  type TextComponentSpec,
+  type Modality,
+  type PluginKind,
+  PLUGIN_KINDS,
+  defineTextAttack,
+  defineTextComponent,
   type AttackRunOutput,
   type AttackStageCount,
   type AttackSpec,
   type DefensePlugin,
+  type ImageDefensePlugin,
+  type TextDefensePlugin,
+  type ImageDefenseSpec,
+  type TextDefenseSpec,
   type Plugin,
   type PluginFactory,
   type PluginName,
@@ -94,4 +112,6 @@ export {
 export { givenTarget, randomTarget, leastLikely, dlrLoss, logitMargin } from './criteria.js';
 export { defineConfig, type ParryConfig, type ParryPluginDefaults, type ParryPluginOptions } from './config.js';
 export * from './text-types.js';
-export type { TextModel, TextStepContext, StepGradients, TextDefenseHooks, TextTrainingSet, TextEpochContext } from './text-defense.js';
+export type { TextModel, TextStepContext, StepGradients, TextDefenseHooks, TextTrainingSet, TextEpochContext, TextAttackRunner } from './text-defense.js';
+export * from './text-attack/index.js';
+export { composeTextAttack, buildTextAttack, textBuildContext, type ComponentRef, type ComposeTextAttackSpec } from './text-attack/build.js';

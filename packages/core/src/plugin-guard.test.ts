@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { initBackend } from './backend.js';
 import { untargeted } from './criteria.js';
 import { ParryError, UsageError } from './errors.js';
-import { defineAttack, type AttackPlugin } from './plugin.js';
+import { defineAttack, type ImageAttackPlugin } from './plugin.js';
 import { guardPluginCall, guardPluginCallSync, PluginError } from './plugin-guard.js';
 import { createRegistry } from './registry.js';
 import { disposeAttackResult, runAttack } from './run-attack.js';
@@ -18,7 +18,7 @@ beforeAll(async () => {
 afterAll(() => model.dispose());
 
 /** A fixed-epsilon attack whose run is `run`; the rest of the plugin is well formed. */
-function hostile(name: string, run: AttackPlugin['run']): AttackPlugin {
+function hostile(name: string, run: ImageAttackPlugin['run']): ImageAttackPlugin {
   return {
     kind: 'attack',
     name: `test/${name}` as const,
@@ -34,7 +34,7 @@ function hostile(name: string, run: AttackPlugin['run']): AttackPlugin {
 }
 
 /** runAttack over 12 examples in batches of 4 with epsilons [0.1, 0.2]; returns the error it threw (or fails). */
-async function failure(attack: AttackPlugin): Promise<{ error: ParryError; batches: number; leftOver: number }> {
+async function failure(attack: ImageAttackPlugin): Promise<{ error: ParryError; batches: number; leftOver: number }> {
   const { x, labels } = tinyBatch(model, 12, 3);
   const before = tf.memory().numTensors;
   let batches = 0;
@@ -78,7 +78,7 @@ describe('the plugin-call guard around attack run()', () => {
     }
   });
 
-  const garbage: [string, AttackPlugin['run'], RegExp][] = [
+  const garbage: [string, ImageAttackPlugin['run'], RegExp][] = [
     ['an attack whose run() returns undefined', () => undefined as never, /^plugin test\/garbage: run\(\) returned undefined; it must return \{ adversarials: Tensor\[\] \}/],
     ['an attack whose run() returns [42]', () => [42] as never, /^plugin test\/garbage: run\(\) returned \[42\]; it must return \{ adversarials/],
     ['an attack whose run() returns a function', () => function multi() {

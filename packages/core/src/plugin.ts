@@ -1,5 +1,9 @@
 import type { TextDefenseHooks } from './text-defense.js';
 import type * as tf from '@tensorflow/tfjs-core';
+import type { Constraint, SearchMethod, TextAttack, Transformation } from './text-attack/contract.js';
+import type { GoalFunction, GoalKind } from './text-attack/goals.js';
+import type { TextResourceName, TextResources } from './text-attack/resources.js';
+import type { TextVictim } from './text-attack/victim.js';
 import { z } from 'zod';
 import type { Classifier } from './model.js';
 import type { Criterion } from './criteria.js';
@@ -51,9 +55,16 @@ export interface AttackStageCount {
   robust: number;
 }
 
-/** The plain object an attack factory returns. No base class needed; `defineAttack` is a template for the same shape. */
-export interface AttackPlugin<Options extends object = Record<string, unknown>> {
+/** What a plugin works on. Attacks and defenses say it in `modality`; the registry, `parry list` and the CLI read it. */
+export type Modality = 'image' | 'text';
+
+/**
+ * The plain object an image-attack factory returns. No base class needed; `defineAttack` is a template for the same
+ * shape. A plain object without `modality` is taken as an image attack when registered.
+ */
+export interface ImageAttackPlugin<Options extends object = Record<string, unknown>> {
   readonly kind: 'attack';
+  readonly modality: 'image';
   readonly name: PluginName;
   /** One-line description (paper, norm). */
   readonly summary: string;
@@ -147,28 +158,99 @@ export interface DefenseHooks {
   dispose?(): void;
 }
 
-/**
- * Which trainer a defense hooks into: `image` (the default; `train` in @parry/defenses, hooks above) or `text`
- * (`trainText`, the hooks of {@link TextDefenseHooks}: embedding-space adversarial training and regularizers).
- */
-export type DefenseDomain = 'image' | 'text';
-
-/** The plain object a defense factory returns: identity, options and whichever hooks it has. */
-export interface DefensePlugin<Options extends object = Record<string, unknown>> extends DefenseHooks, TextDefenseHooks {
+/** What every defense plugin has: identity and options. */
+interface DefenseBase<Options extends object> {
   readonly kind: 'defense';
-  /** Default `image`. */
-  readonly domain?: DefenseDomain;
   readonly name: PluginName;
   readonly summary: string;
   readonly options: Readonly<Options>;
   readonly optionsSchema: z.ZodType<Options>;
   readonly needs?: readonly AttackNeed[];
+  /** Release what the plugin holds. */
+  dispose?(): void;
 }
 
-export type Plugin = AttackPlugin<any> | DefensePlugin<any>;
+/** A defense of the image trainer (`train` in @parry/defenses): the hooks of {@link DefenseHooks}. */
+export interface ImageDefensePlugin<Options extends object = Record<string, unknown>> extends DefenseBase<Options>, DefenseHooks {
+  readonly modality: 'image';
+}
+
+/** A defense of the text trainer (`trainText`): the hooks of {@link TextDefenseHooks} (embedding-space training, regularizers, A2T). */
+export interface TextDefensePlugin<Options extends object = Record<string, unknown>> extends DefenseBase<Options>, TextDefenseHooks {
+  readonly modality: 'text';
+}
+
+/** A defense plugin, image or text (discriminated by `modality`). */
+export type DefensePlugin<Options extends object = Record<string, unknown>> = ImageDefensePlugin<Options> | TextDefensePlugin<Options>;
+
+/** @deprecated the old name of {@link Modality} for defenses. */
+export type DefenseDomain = Modality;
+
+/** The resources and services a text attack or component is built with. */
+export interface TextBuildContext {
+  /** The model under attack (black-box: `predict` only; white-box: `whiteBox` is set). */
+  readonly victim: TextVictim;
+  /** The goal the attack must reach (from `--goal`, or the model's default). */
+  readonly goal: GoalFunction;
+  /** Word resources, loaded on first use (only those the plugin declares in `needs` are guaranteed). */
+  readonly resources: TextResources;
+  /** Builds registered components by name, so recipes compose them (see `composeTextAttack`). */
+  component<K extends TextComponentKind>(kind: K, name: string, options?: Record<string, unknown>): Promise<TextComponentInstance<K>>;
+}
+
+/**
+ * A text attack (recipe): a plain object with a namespaced name, strict zod options, the resources it needs and a
+ * `create` that builds its goal, transformation, constraints and search for one victim (TextAttack's recipes).
+ */
+export interface TextAttackPlugin<Options extends object = Record<string, unknown>> {
+  readonly kind: 'attack';
+  readonly modality: 'text';
+  readonly name: PluginName;
+  readonly summary: string;
+  /** Resources `create` uses; `gradients` means white-box victims only (a Parry encoder). */
+  readonly needs: readonly TextResourceName[];
+  /** The goals the recipe supports (default: all). */
+  readonly goals: readonly GoalKind[];
+  readonly options: Readonly<Options>;
+  readonly optionsSchema: z.ZodType<Options>;
+  create(context: TextBuildContext): TextAttack | Promise<TextAttack>;
+}
+
+/** An attack plugin, image or text (discriminated by `modality`). */
+export type AttackPlugin<Options extends object = Record<string, unknown>> = ImageAttackPlugin<Options> | TextAttackPlugin<Options>;
+
+/** The kinds of text-attack components. */
+export type TextComponentKind = 'transformation' | 'constraint' | 'search' | 'goal';
+/** What a component of each kind builds. */
+export type TextComponentInstance<K extends TextComponentKind> = K extends 'transformation'
+  ? Transformation
+  : K extends 'constraint'
+    ? Constraint
+    : K extends 'search'
+      ? SearchMethod
+      : GoalFunction;
+
+/** A registered text-attack component: options in (validated by the factory), instance out (built per victim). */
+export interface TextComponentPlugin<K extends TextComponentKind = TextComponentKind, Options extends object = Record<string, unknown>> {
+  readonly kind: K;
+  readonly modality: 'text';
+  readonly name: PluginName;
+  readonly summary: string;
+  readonly needs: readonly TextResourceName[];
+  readonly options: Readonly<Options>;
+  readonly optionsSchema: z.ZodType<Options>;
+  create(context: TextBuildContext): TextComponentInstance<K> | Promise<TextComponentInstance<K>>;
+}
+
+/** A component plugin of any kind (a union over the kinds, so `kind` narrows it). */
+export type AnyTextComponentPlugin = { [K in TextComponentKind]: TextComponentPlugin<K, any> }[TextComponentKind];
+export type Plugin = AttackPlugin<any> | DefensePlugin<any> | AnyTextComponentPlugin;
+/** Every plugin kind the registry holds. */
+export const PLUGIN_KINDS = ['attack', 'defense', 'transformation', 'constraint', 'search', 'goal'] as const;
+export type PluginKind = Plugin['kind'];
 
 /** A plugin factory: options in, plain plugin object out. Calling it with no argument gives the defaults. */
-export type PluginFactory<P extends Plugin = Plugin, Input = any> = (options?: Input) => P;
+export type PluginFactory<P extends Plugin | TextComponentPlugin<any, any> = Plugin, Input = any> = (options?: Input) => P;
 
 /** Turn a zod error into one line that names the plugin, the option and what is wrong. */
 export function formatOptionError(pluginName: string, error: z.ZodError): string {
@@ -192,7 +274,7 @@ export interface AttackSpec<S extends z.ZodObject> {
   summary: string;
   /** A fixed norm, or one chosen by the options (e.g. `{ norm: 'l2' }`). */
   norm: Norm | ((options: z.output<S>) => Norm);
-  mode: AttackPlugin['mode'];
+  mode: ImageAttackPlugin['mode'];
   criteria?: readonly Criterion['kind'][];
   needs: readonly AttackNeed[];
   options: S;
@@ -209,12 +291,13 @@ export interface AttackSpec<S extends z.ZodObject> {
  * Template for an attack factory (Foolbox's `BaseGradientDescent` idea as a function): validates options with the
  * zod schema (strict: unknown keys are errors) and returns the plain plugin object.
  */
-export function defineAttack<S extends z.ZodObject>(spec: AttackSpec<S>): PluginFactory<AttackPlugin<z.output<S>>, z.input<S>> {
+export function defineAttack<S extends z.ZodObject>(spec: AttackSpec<S>): PluginFactory<ImageAttackPlugin<z.output<S>>, z.input<S>> {
   const schema = spec.options.strict() as unknown as z.ZodType<z.output<S>>;
   return (input?: z.input<S>) => {
     const options = parseOptions(spec.name, schema, input);
     return {
       kind: 'attack',
+      modality: 'image',
       name: spec.name,
       summary: spec.summary,
       norm: typeof spec.norm === 'function' ? spec.norm(options) : spec.norm,
@@ -231,31 +314,105 @@ export function defineAttack<S extends z.ZodObject>(spec: AttackSpec<S>): Plugin
 export interface DefenseSpec<S extends z.ZodObject> {
   name: PluginName;
   summary: string;
-  /** `text` for defenses of the text trainer (default `image`). */
-  domain?: DefenseDomain;
   needs?: readonly AttackNeed[];
   options: S;
+}
+
+/** An image defense: the hooks of the image trainer. */
+export interface ImageDefenseSpec<S extends z.ZodObject> extends DefenseSpec<S> {
+  /** Default `image`. */
+  modality?: 'image';
   /** Build the hooks for one instance (state lives in this closure, so every factory call starts fresh). */
-  create(options: z.output<S>): DefenseHooks & TextDefenseHooks;
+  create(options: z.output<S>): DefenseHooks & { dispose?(): void };
+}
+
+/** A text defense: the hooks of the text trainer. */
+export interface TextDefenseSpec<S extends z.ZodObject> extends DefenseSpec<S> {
+  modality: 'text';
+  create(options: z.output<S>): TextDefenseHooks & { dispose?(): void };
 }
 
 /**
  * Template for a defense factory, the counterpart of `defineAttack`: validates options with the zod schema (strict)
  * and returns the plain plugin object with the hooks `create` returned.
  */
-export function defineDefense<S extends z.ZodObject>(spec: DefenseSpec<S>): PluginFactory<DefensePlugin<z.output<S>>, z.input<S>> {
+export function defineDefense<S extends z.ZodObject>(spec: TextDefenseSpec<S>): PluginFactory<TextDefensePlugin<z.output<S>>, z.input<S>>;
+export function defineDefense<S extends z.ZodObject>(spec: ImageDefenseSpec<S>): PluginFactory<ImageDefensePlugin<z.output<S>>, z.input<S>>;
+export function defineDefense<S extends z.ZodObject>(spec: ImageDefenseSpec<S> | TextDefenseSpec<S>): PluginFactory<DefensePlugin<z.output<S>>, z.input<S>> {
   const schema = spec.options.strict() as unknown as z.ZodType<z.output<S>>;
   return (input?: z.input<S>) => {
     const options = parseOptions(spec.name, schema, input);
     return {
       ...spec.create(options),
       kind: 'defense',
+      modality: spec.modality ?? 'image',
       name: spec.name,
       summary: spec.summary,
-      ...(spec.domain ? { domain: spec.domain } : {}),
       options,
       optionsSchema: schema,
       needs: spec.needs ?? [],
+    } as DefensePlugin<z.output<S>>;
+  };
+}
+
+/** The spec of a text attack (recipe) for {@link defineTextAttack}. */
+export interface TextAttackSpec<S extends z.ZodObject> {
+  name: PluginName;
+  summary: string;
+  needs?: readonly TextResourceName[];
+  /** Goals the recipe supports (default: all). */
+  goals?: readonly GoalKind[];
+  options: S;
+  create(context: TextBuildContext, options: z.output<S>): TextAttack | Promise<TextAttack>;
+}
+
+const ALL_GOALS: readonly GoalKind[] = ['untargeted', 'targeted', 'flip-label', 'flip-any-gold', 'remove-all-gold'];
+
+/** Template for a text-attack factory: strict zod options, the plain plugin object. */
+export function defineTextAttack<S extends z.ZodObject>(spec: TextAttackSpec<S>): PluginFactory<TextAttackPlugin<z.output<S>>, z.input<S>> {
+  const schema = spec.options.strict() as unknown as z.ZodType<z.output<S>>;
+  return (input?: z.input<S>) => {
+    const options = parseOptions(spec.name, schema, input);
+    return {
+      kind: 'attack',
+      modality: 'text',
+      name: spec.name,
+      summary: spec.summary,
+      needs: spec.needs ?? [],
+      goals: spec.goals ?? ALL_GOALS,
+      options,
+      optionsSchema: schema,
+      create: (context) => spec.create(context, options),
+    };
+  };
+}
+
+/** The spec of a text-attack component for {@link defineTextComponent}. */
+export interface TextComponentSpec<K extends TextComponentKind, S extends z.ZodObject> {
+  kind: K;
+  name: PluginName;
+  summary: string;
+  needs?: readonly TextResourceName[];
+  options: S;
+  create(context: TextBuildContext, options: z.output<S>): TextComponentInstance<K> | Promise<TextComponentInstance<K>>;
+}
+
+/** Template for a component factory (transformation, constraint, search method or goal). */
+export function defineTextComponent<K extends TextComponentKind, S extends z.ZodObject>(
+  spec: TextComponentSpec<K, S>,
+): PluginFactory<TextComponentPlugin<K, z.output<S>>, z.input<S>> {
+  const schema = spec.options.strict() as unknown as z.ZodType<z.output<S>>;
+  return (input?: z.input<S>) => {
+    const options = parseOptions(spec.name, schema, input);
+    return {
+      kind: spec.kind,
+      modality: 'text',
+      name: spec.name,
+      summary: spec.summary,
+      needs: spec.needs ?? [],
+      options,
+      optionsSchema: schema,
+      create: (context) => spec.create(context, options),
     };
   };
 }

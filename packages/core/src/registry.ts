@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ParryError, UsageError } from './errors.js';
-import { PLUGIN_NAME_RE, type Plugin, type PluginFactory } from './plugin.js';
+import { PLUGIN_KINDS, PLUGIN_NAME_RE, type Plugin, type PluginFactory, type PluginKind, type TextComponentPlugin } from './plugin.js';
 import { firstLine, PluginError } from './plugin-guard.js';
 
 /** One documented option of a plugin, as `parry list` shows it. */
@@ -13,9 +13,11 @@ export interface OptionInfo {
 
 export interface PluginInfo {
   name: string;
-  kind: Plugin['kind'];
+  kind: PluginKind;
   summary: string;
-  /** Attack facts (norm, mode, criteria, needs); for defenses, which models they train (`image` or `text`). */
+  /** `image` or `text`. */
+  modality: 'image' | 'text';
+  /** Image attacks: norm, mode, criteria, needs; text attacks and components: needs, goals; defenses: which models they train. */
   facts: Record<string, string>;
   options: OptionInfo[];
 }
@@ -46,15 +48,24 @@ export function validatePluginShape(p: unknown, source = 'plugin'): Plugin {
   if (typeof o.name !== 'string' || !PLUGIN_NAME_RE.test(o.name)) {
     throw bad(`name ${JSON.stringify(o.name)} must be namespaced like "my-package/my-attack" (lowercase)`);
   }
-  if (o.kind !== 'attack' && o.kind !== 'defense') throw bad(`${o.name}: kind must be "attack" or "defense"`);
+  if (!(PLUGIN_KINDS as readonly unknown[]).includes(o.kind)) throw bad(`${o.name}: kind must be one of ${PLUGIN_KINDS.join(', ')}`);
   if (typeof o.summary !== 'string') throw bad(`${o.name}: summary must be a string`);
   if (!o.optionsSchema || typeof (o.optionsSchema as z.ZodType).safeParse !== 'function') throw bad(`${o.name}: optionsSchema must be a zod schema`);
-  if (o.kind === 'attack') {
-    if (typeof o.run !== 'function') throw bad(`${o.name}: an attack needs a run() function`);
+  // Plugins written before `modality` existed: attacks are image attacks, defenses say it in `domain`.
+  const modality = o.modality ?? (o.kind === 'defense' ? (o.domain ?? 'image') : o.kind === 'attack' ? 'image' : 'text');
+  if (modality !== 'image' && modality !== 'text') throw bad(`${o.name}: modality must be "image" or "text"`);
+  if (o.kind === 'attack' && modality === 'image') {
+    if (typeof o.run !== 'function') throw bad(`${o.name}: an image attack needs a run() function`);
     if (!['linf', 'l2', 'l1', 'l0'].includes(o.norm as string)) throw bad(`${o.name}: norm must be linf, l2, l1 or l0`);
     if (o.mode !== 'fixed-epsilon' && o.mode !== 'minimization') throw bad(`${o.name}: mode must be "fixed-epsilon" or "minimization"`);
     if (!Array.isArray(o.needs) || !Array.isArray(o.criteria)) throw bad(`${o.name}: needs and criteria must be arrays`);
+  } else if (o.kind !== 'defense') {
+    if (modality !== 'text') throw bad(`${o.name}: a ${o.kind} is a text component; modality must be "text"`);
+    if (typeof o.create !== 'function') throw bad(`${o.name}: a text ${o.kind === 'attack' ? 'attack' : o.kind} needs a create() function`);
+    if (!Array.isArray(o.needs)) throw bad(`${o.name}: needs must be an array`);
+    if (o.kind === 'attack' && !Array.isArray(o.goals)) throw bad(`${o.name}: goals must be an array of goal kinds`);
   }
+  if (o.modality === undefined) return { ...o, modality } as unknown as Plugin;
   return o as unknown as Plugin;
 }
 
@@ -117,16 +128,16 @@ export class Registry {
     return this.factories.has(name);
   }
 
-  names(kind?: Plugin['kind']): string[] {
+  names(kind?: PluginKind): string[] {
     return [...this.factories.values()].filter((e) => !kind || e.defaults.kind === kind).map((e) => e.defaults.name).sort();
   }
 
   /** Full name for a name or unambiguous alias, or a UsageError listing what exists. */
-  resolve(name: string, kind?: Plugin['kind']): string {
+  resolve(name: string, kind?: PluginKind): string {
     const what = kind ?? 'plugin';
     if (this.factories.has(name)) {
       const k = this.factories.get(name)!.defaults.kind;
-      if (kind && k !== kind) throw new UsageError(`"${name}" is a ${k}, not an ${what}`);
+      if (kind && k !== kind) throw new UsageError(`"${name}" is a ${k}, not ${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what}`);
       return name;
     }
     const matches = this.names(kind).filter((n) => n.split('/')[1] === name);
@@ -136,7 +147,7 @@ export class Registry {
   }
 
   /** The option names of a registered plugin (see {@link schemaOptionNames}). */
-  optionNames(name: string, kind?: Plugin['kind']): string[] | undefined {
+  optionNames(name: string, kind?: PluginKind): string[] | undefined {
     return schemaOptionNames(this.factories.get(this.resolve(name, kind))!.defaults.optionsSchema);
   }
 
@@ -144,7 +155,7 @@ export class Registry {
    * Instantiate a registered plugin with validated options. Option keys must be the plugin's own option names; a
    * factory that throws (other than its own `ParryError`s) or returns a malformed plugin is a `PluginError` (exit 1).
    */
-  create<P extends Plugin = Plugin>(name: string, options?: unknown, kind?: Plugin['kind']): P {
+  create<P extends Plugin | TextComponentPlugin<any, any> = Plugin>(name: string, options?: unknown, kind?: PluginKind): P {
     const full = this.resolve(name, kind);
     const { factory, defaults } = this.factories.get(full)!;
     const checked = checkedOptions(full, defaults.optionsSchema, options);
@@ -168,12 +179,18 @@ export class Registry {
     }
   }
 
-  info(kind?: Plugin['kind']): PluginInfo[] {
+  info(kind?: PluginKind): PluginInfo[] {
     return this.names(kind).map((name) => {
       const p = this.factories.get(name)!.defaults;
       const facts: Record<string, string> =
-        p.kind === 'attack' ? { norm: p.norm, mode: p.mode, criteria: p.criteria.join(', '), needs: p.needs.join(', ') } : { models: p.domain ?? 'image' };
-      return { name, kind: p.kind, summary: p.summary, facts, options: describeOptions(p.optionsSchema) };
+        p.kind === 'attack' && p.modality === 'image'
+          ? { norm: p.norm, mode: p.mode, criteria: p.criteria.join(', '), needs: p.needs.join(', ') }
+          : p.kind === 'attack'
+            ? { goals: p.goals.join(', '), needs: p.needs.join(', ') || '-' }
+            : p.kind === 'defense'
+              ? { models: p.modality }
+              : { needs: p.needs.join(', ') || '-' };
+      return { name, kind: p.kind, modality: p.modality, summary: p.summary, facts, options: describeOptions(p.optionsSchema) };
     });
   }
 }

@@ -3,7 +3,7 @@ import { type Criterion, criterionLabels, isAdversarial, sliceCriterion } from '
 import { distance, project } from './distances.js';
 import { UsageError } from './errors.js';
 import type { Classifier } from './model.js';
-import type { AttackCounters, AttackPlugin, AttackRunOutput } from './plugin.js';
+import type { AttackCounters, ImageAttackPlugin, AttackRunOutput } from './plugin.js';
 import { describeReturned, guardPluginCall } from './plugin-guard.js';
 import { createRng } from './rng.js';
 
@@ -22,7 +22,7 @@ export interface EpsilonResult {
 
 export interface AttackResult {
   attack: string;
-  norm: AttackPlugin['norm'];
+  norm: ImageAttackPlugin['norm'];
   options: Record<string, unknown>;
   perEpsilon: EpsilonResult[];
   counters: AttackCounters;
@@ -85,7 +85,7 @@ function releaseRunOutput(output: unknown): void {
 }
 
 /** Checks that a model offers what an attack needs and that the attack supports the criterion. */
-export function checkCompatible(attack: AttackPlugin, model: Classifier, criterion: Criterion): void {
+export function checkCompatible(attack: ImageAttackPlugin, model: Classifier, criterion: Criterion): void {
   if (attack.needs.includes('gradients') && !model.capabilities.gradients) {
     throw new UsageError(`${attack.name} needs gradients but model "${model.name}" offers scores only; choose a score-based attack`);
   }
@@ -100,7 +100,7 @@ export function checkCompatible(attack: AttackPlugin, model: Classifier, criteri
  * an example counts as successful at epsilon only if the attack succeeded and its perturbation is within epsilon.
  */
 export async function runAttack(
-  attack: AttackPlugin,
+  attack: ImageAttackPlugin,
   model: Classifier,
   x: tf.Tensor,
   criterion: Criterion,

@@ -8,7 +8,7 @@ import { initBackend, type BackendName } from './backend.js';
 import { criterionLabels, targeted, untargeted, type Criterion } from './criteria.js';
 import { UsageError } from './errors.js';
 import { fromFunction, type Classifier } from './model.js';
-import type { AttackPlugin, AttackRunOutput, PluginFactory } from './plugin.js';
+import type { ImageAttackPlugin, AttackRunOutput, PluginFactory } from './plugin.js';
 import { guardPluginCall } from './plugin-guard.js';
 import { createRng } from './rng.js';
 import { checkRunOutput, disposeAttackResult, runAttack } from './run-attack.js';
@@ -87,7 +87,7 @@ function argmaxRows(values: Float32Array, k: number): number[] {
  * alive, and no tensor is left behind besides the returned ones (which it disposes); otherwise rejects with the
  * `PluginError` line a user of the CLI would see. The conformance suite runs it; plugin authors can call it directly.
  */
-export async function checkAttackCall(attack: AttackPlugin<any>, model: Classifier, x: tf.Tensor, criterion: Criterion, epsilons: readonly number[], seed = 0): Promise<void> {
+export async function checkAttackCall(attack: ImageAttackPlugin<any>, model: Classifier, x: tf.Tensor, criterion: Criterion, epsilons: readonly number[], seed = 0): Promise<void> {
   const labels = criterionLabels(criterion);
   const expected = attack.mode === 'fixed-epsilon' ? epsilons.length : 1;
   const counters = { gradientEvaluations: 0, forwardEvaluations: 0 };
@@ -106,7 +106,7 @@ export async function checkAttackCall(attack: AttackPlugin<any>, model: Classifi
  * epsilon-ball and the bounds (both the attack's own output and the final result), success flags that agree with
  * the model, determinism with a seed, targeted mode when supported, option validation, and no leaked tensors.
  */
-export function describeAttackConformance(factory: PluginFactory<AttackPlugin<any>>, conformance: ConformanceOptions = {}): void {
+export function describeAttackConformance(factory: PluginFactory<ImageAttackPlugin<any>>, conformance: ConformanceOptions = {}): void {
   const { epsilons = [0.05, 0.3], batch = 6, seed = 3, tolerance = 1e-5 } = conformance;
   const attack = factory(conformance.options ?? {});
   const dim = (shape: readonly number[]) => shape.slice(1).reduce((a, b) => a * b, 1);

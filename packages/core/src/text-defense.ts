@@ -5,6 +5,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from './rng.js';
 import type { OutputKind } from './model.js';
+import type { TextAttackExample, TextAttackRecord, TextAttackSummary } from './text-attack/run.js';
 import type { Encoding, TextBatch, TextTokenizer } from './text-types.js';
 
 /** What the text trainer needs of a model (Parry's `TransformerClassifier` has it). */
@@ -65,10 +66,24 @@ export interface TextEpochContext {
   epochs: number;
   /** Seed of this epoch (derived from the run's seed, so a resumed run repeats it). */
   seed: number;
+  /** Runs registered text attacks against the current model (A2T-style defenses); set by the composing layer. */
+  attacks?: TextAttackRunner;
 }
 
 /**
- * The text trainer's hooks of a defense (`domain: 'text'`). `gradients` replaces the clean forward/backward
+ * Runs a registered text attack on examples with a model. The trainer only passes it on: whoever composes training
+ * (`@parry/pipelines`, the CLI) builds it from the plugin registry, so defenses never depend on attack packages.
+ */
+export interface TextAttackRunner {
+  run(
+    attack: string,
+    examples: readonly TextAttackExample[],
+    options: { model: TextModel; tokenizer: TextTokenizer; maxLength: number; seed: number; queryBudget?: number; attackOptions?: Record<string, unknown> },
+  ): Promise<{ records: TextAttackRecord[]; summary: TextAttackSummary }>;
+}
+
+/**
+ * The text trainer's hooks of a defense (`modality: 'text'`). `gradients` replaces the clean forward/backward
  * (FreeLB-style methods whose loss is only adversarial); `extraGradients` adds to it (FGM, PGD, SMART, R-Drop). Both
  * run inside the step's `tf.tidy`, so intermediate tensors are freed.
  */

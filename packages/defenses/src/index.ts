@@ -29,9 +29,11 @@ export { pgdAt } from './pgd-at.js';
 export { trades, tradesKl, softmaxKl } from './trades.js';
 export { weightDecay, labelSmoothing, gaussianNoise, smoothedCrossEntropy } from './regularizers.js';
 export { earlyStopping } from './early-stopping.js';
+export { a2t, a2tOptionsSchema, type A2tEpoch } from './text/a2t.js';
+import { a2t } from './text/a2t.js';
 
 /** Every built-in defense factory, in the order `parry list` shows them. */
-export const builtinDefenses: PluginFactory[] = [fgsmRs, pgdAt, trades, weightDecay, labelSmoothing, gaussianNoise, earlyStopping, fgm, pgdEmbed, freelb, smart, rdrop];
+export const builtinDefenses: PluginFactory[] = [fgsmRs, pgdAt, trades, weightDecay, labelSmoothing, gaussianNoise, earlyStopping, fgm, pgdEmbed, freelb, smart, rdrop, a2t];
 
 /** Register the built-in defenses through the same `register` call a third-party plugin uses. */
 export function registerBuiltinDefenses(registry: Registry): Registry {

@@ -8,11 +8,11 @@
  * would. Without `attack`, a built-in linf PGD on the cross-entropy generates the batch (model in inference mode).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type AttackPlugin, defineDefense, project, untargeted, z } from '@parry/core';
+import { type ImageAttackPlugin, defineDefense, project, untargeted, z } from '@parry/core';
 import { linfPgd, sumCrossEntropy } from './adversarial.js';
 import { warmupFactor } from './fgsm-rs.js';
 
-const attackSchema = z.custom<AttackPlugin>((v) => typeof v === 'object' && v !== null && (v as AttackPlugin).kind === 'attack' && typeof (v as AttackPlugin).run === 'function', {
+const attackSchema = z.custom<ImageAttackPlugin>((v) => typeof v === 'object' && v !== null && (v as ImageAttackPlugin).kind === 'attack' && typeof (v as ImageAttackPlugin).run === 'function', {
   message: 'must be an attack plugin (e.g. pgd({ steps: 7 }))',
 });
 

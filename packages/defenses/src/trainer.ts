@@ -5,6 +5,7 @@ import {
   createRng,
   crossEntropy,
   type DefensePlugin,
+  type ImageDefensePlugin,
   type DefenseStepContext,
   guardPluginCall,
   guardPluginCallSync,
@@ -146,7 +147,7 @@ function describeOptions(options: unknown): unknown {
 }
 
 /** The tensors a plugin keeps across calls, as it declares them through `getState()` (not a leak for the guard). */
-function keptTensors(p: DefensePlugin<any>): (() => tf.Tensor[]) | undefined {
+function keptTensors(p: ImageDefensePlugin<any>): (() => tf.Tensor[]) | undefined {
   if (!p.getState) return undefined;
   return () => {
     try {
@@ -205,12 +206,17 @@ export async function train(model: Classifier, data: LabelledTensors, options: A
   const optimizerConfig = resolveOptimizer(options.optimizer);
   const weights = [...(options.weights ?? Object.values(tf.engine().registeredVariables).filter((v) => v.trainable))];
   if (weights.length === 0) throw new UsageError('no trainable variables to train');
-  const plugins: DefensePlugin<any>[] = [...(options.defenses ?? [])];
+  for (const p of options.defenses ?? []) {
+    // A plain-object plugin written before `modality` existed may still say `domain`.
+    if (p.modality === 'text' || (p as { domain?: string }).domain === 'text') {
+      throw new UsageError(`${p.name} is a defense for text models; use it with \`parry train --model ...\` (trainText)`);
+    }
+  }
+  const plugins = [...(options.defenses ?? [])] as ImageDefensePlugin<any>[];
   if (options.earlyStop != null) {
     plugins.push(earlyStopping(typeof options.earlyStop === 'number' ? { patience: options.earlyStop } : options.earlyStop));
   }
   for (const p of plugins) {
-    if (p.domain === 'text') throw new UsageError(`${p.name} is a defense for text models; use it with \`parry train --model ...\` (trainText)`);
     if (p.needs?.includes('gradients') && !model.capabilities.gradients) throw new UsageError(`${p.name} needs gradients but model "${model.name}" offers scores only`);
   }
 
@@ -428,7 +434,7 @@ async function saveCheckpoint(
   state: TrainerState,
   weights: readonly tf.Variable[],
   optimizer: ReturnType<typeof createOptimizer>,
-  plugins: readonly DefensePlugin<any>[],
+  plugins: readonly ImageDefensePlugin<any>[],
   keep: number,
 ): Promise<void> {
   const tensors: Record<string, tf.Tensor> = {};

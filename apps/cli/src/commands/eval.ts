@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  type AttackPlugin,
+  type ImageAttackPlugin,
   disposeAttackResult,
   guardOutput,
   loadModel,
@@ -51,7 +51,7 @@ export async function evalCommand(o: EvalCommandOptions): Promise<Results> {
   const { registry, defaults } = await pluginRegistry({ plugin: o.plugin });
   const listed = o.attacks.map((name) => registry.resolve(name, 'attack'));
   const attackOptions = pluginOptions(registry, o.opt ?? [], { flag: '--opt', listFlag: '--attack', kind: 'attack', listed, example: 'pgd.steps=10' });
-  const attacks: AttackPlugin[] = listed.map((full) => registry.create<AttackPlugin>(full, { ...(defaults[full] ?? {}), ...(attackOptions.get(full) ?? {}) }, 'attack'));
+  const attacks: ImageAttackPlugin[] = listed.map((full) => registry.create<ImageAttackPlugin>(full, { ...(defaults[full] ?? {}), ...(attackOptions.get(full) ?? {}) }, 'attack'));
   const backend = await setupBackend(o.backend);
   const { classifier, meta } = await loadModel(o.model);
   const training = (meta.training ?? {}) as { dataset?: DatasetRef };

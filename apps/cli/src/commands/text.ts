@@ -256,7 +256,7 @@ export async function trainTextCommand(o: TextTrainCommandOptions): Promise<Resu
   const names = (o.defense ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const defenses = createDefenses(registry, names, o.eps, o.defOpt ?? [], defaults);
   for (const d of defenses) {
-    if (d.domain !== 'text') throw new UsageError(`--defense ${d.name} trains image models; text models take fgm, pgd-embed, freelb, smart, r-drop (see \`parry list\`)`);
+    if (d.modality !== 'text') throw new UsageError(`--defense ${d.name} trains image models; text models take fgm, pgd-embed, freelb, smart, r-drop (see \`parry list\`)`);
   }
   const checkpointDir = o.checkpointDir ?? (o.resume ? `${o.out.replace(/[\\/]+$/, '')}.checkpoints` : undefined);
   const protect = [

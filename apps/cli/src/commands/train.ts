@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { type AttackPlugin, type DefensePlugin, fromLayersModel, guardOutput, mnistCnn, type Registry, saveModel, UsageError } from '@parry/core';
+import { type ImageAttackPlugin, type DefensePlugin, fromLayersModel, guardOutput, mnistCnn, type Registry, saveModel, UsageError } from '@parry/core';
 import { toTensors } from '@parry/datasets';
 import { type EpochRecord, type InitScheme, registerBuiltinDefenses, reinitialize, train } from '@parry/defenses';
 import { validateResults, type Results } from '@parry/metrics';
@@ -90,7 +90,7 @@ export function createDefenses(registry: Registry, names: string[], eps: number 
         throw new UsageError(`--def-opt ${name}.attack=${attackName}: ${(e as Error).message}`);
       }
       for (const sub of attackOptions.keys()) checkOptionKey(attackFull, registry.optionNames(attackFull, 'attack'), sub, `--def-opt ${name}.attack.${sub}`);
-      own.set('attack', registry.create<AttackPlugin>(attackFull, Object.fromEntries(attackOptions), 'attack'));
+      own.set('attack', registry.create<ImageAttackPlugin>(attackFull, Object.fromEntries(attackOptions), 'attack'));
     } else if (attackOptions.size) throw new UsageError(`--def-opt ${name}.attack.<key> needs ${name}.attack=<attack name> too`);
     const defaults = registry.create<DefensePlugin>(full, {}, 'defense');
     if (eps !== undefined && Object.hasOwn(defaults.options as object, 'eps') && own.get('eps') === undefined) own.set('eps', eps);
@@ -107,7 +107,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainOutcome
   const names = (o.defense ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const defenses = createDefenses(registry, names, eps, o.defOpt ?? [], defaults);
   for (const d of defenses) {
-    if (d.domain === 'text') throw new UsageError(`--defense ${d.name} trains text models; use it with --model <family|folder> --data <text data>`);
+    if (d.modality === 'text') throw new UsageError(`--defense ${d.name} trains text models; use it with --model <family|folder> --data <text data>`);
   }
   const schedule = o.schedule ?? 'cosine';
   const optimizer = o.optimizer ?? 'adam';

@@ -8,8 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InputError, UsageError } from '@parry/core';
-import type { TextVictim } from './victim.js';
+import { InputError, type OutputKind, type TextVictim, UsageError } from '@parry/core';
 
 /** Options of {@link transformersJsVictim}. */
 export interface TransformersJsVictimOptions {
@@ -17,8 +16,8 @@ export interface TransformersJsVictimOptions {
   batchSize?: number;
   /** Truncate to this many tokens, special tokens included (default: the smaller of the tokenizer's `model_max_length` and the model's positions). */
   maxLength?: number;
-  /** Score labels independently with a sigmoid (default: `problem_type` in config.json is `multi_label_classification`). */
-  multiLabel?: boolean;
+  /** `multi-label` scores labels independently with a sigmoid (default: from `problem_type` in config.json). */
+  outputKind?: OutputKind;
 }
 
 /** The parts of transformers.js this module uses (structural, so its large type tree stays out of our API). */
@@ -139,7 +138,7 @@ export async function transformersJsVictim(dir: string, options: TransformersJsV
   }
   const config = readJson(configFile);
   const labelNames = labelNamesOf(config, configFile);
-  const multiLabel = options.multiLabel ?? config.problem_type === 'multi_label_classification';
+  const outputKind: OutputKind = options.outputKind ?? (config.problem_type === 'multi_label_classification' ? 'multi-label' : 'single-label');
 
   const hf = await importTransformers();
   const load = { local_files_only: true };
@@ -161,7 +160,7 @@ export async function transformersJsVictim(dir: string, options: TransformersJsV
   }
   const tokMax = tokenizer.model_max_length;
   const maxLength = options.maxLength ?? Math.min(typeof tokMax === 'number' && tokMax > 0 ? tokMax : 512, limit);
-  return new OnnxVictim(root, hf, tokenizer, model, labelNames, multiLabel, batchSize, maxLength);
+  return new OnnxVictim(root, hf, tokenizer, model, labelNames, outputKind, batchSize, maxLength);
 }
 
 class OnnxVictim implements TransformersJsVictim {
@@ -175,7 +174,7 @@ class OnnxVictim implements TransformersJsVictim {
     private readonly tokenizer: HfTokenizer,
     private readonly model: HfModel,
     readonly labelNames: string[],
-    readonly multiLabel: boolean,
+    readonly outputKind: OutputKind,
     private readonly batchSize: number,
     readonly maxLength: number,
   ) {
@@ -204,7 +203,7 @@ class OnnxVictim implements TransformersJsVictim {
           const got = logits ? `[${logits.dims.join(', ')}]` : '(none)';
           throw new InputError(`${this.dir}: the model returned logits ${got}, expected [${chunk.length}, ${L}] (${L} labels in config.json id2label)`);
         }
-        writeProbabilities(logits.data, chunk.length, L, this.multiLabel, out, start * L);
+        writeProbabilities(logits.data, chunk.length, L, this.outputKind === 'multi-label', out, start * L);
       } finally {
         for (const t of Object.values(inputs)) t.dispose?.();
         for (const t of Object.values(outputs ?? {})) t.dispose?.();

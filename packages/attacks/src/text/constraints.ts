@@ -2,21 +2,8 @@
  * Constraints: which words may be modified (checked before transformations), and which replacements are acceptable
  * (checked on each candidate).
  */
-import { z } from '@parry/core';
-import { EDA_STOPWORDS } from '@parry/text';
-import { defineTextComponent } from './components.js';
-import type { WordVectors } from '@parry/text';
-import { levenshtein, type TextState } from './words.js';
+import { type Constraint, defineTextComponent, levenshtein, type TextState, type WordVectors, z } from '@parry/core';
 
-export interface Constraint {
-  readonly name: string;
-  /** May word `index` of `state` be modified? */
-  allowIndex?(state: TextState, index: number): boolean;
-  /** Is replacing word `index` of `state` by `word` acceptable? */
-  allowCandidate?(state: TextState, index: number, word: string): boolean;
-  /** Set when the constraint is inactive (e.g. no word vectors); reported in the attack summary. */
-  readonly note?: string;
-}
 
 /**
  * At most `rate` of the words modified: max(ceil(rate * words), 1) words (TextAttack's MaxModificationRate). Words
@@ -99,37 +86,35 @@ export function acceptCandidate(state: TextState, index: number, word: string, c
   return constraints.every((c) => !c.allowCandidate || c.allowCandidate(state, index, word));
 }
 
-const vectors = z.custom<WordVectors>((v) => !!v && typeof (v as WordVectors).cosine === 'function', 'must be WordVectors (loadWordVectors)');
-
-/** Constraints as components. */
+/** Constraints as registered components (factories). */
 export const constraintComponents = [
   defineTextComponent({
     kind: 'constraint',
     name: 'parry/max-modification-rate',
     summary: 'modify at most this fraction of the words (at least one word)',
     options: z.object({ rate: z.number().gt(0).max(1).default(0.1) }),
-    create: (o) => maxModificationRate(o),
+    create: (_ctx, o) => maxModificationRate(o),
   }),
   defineTextComponent({
     kind: 'constraint',
     name: 'parry/max-words-perturbed',
     summary: 'modify at most this many words',
     options: z.object({ max: z.number().int().positive().default(2) }),
-    create: (o) => maxWordsPerturbed(o),
+    create: (_ctx, o) => maxWordsPerturbed(o),
   }),
   defineTextComponent({
     kind: 'constraint',
     name: 'parry/stopwords',
     summary: 'never modify stopwords (default: the EDA/NLTK-style English list)',
     options: z.object({ words: z.array(z.string()).optional() }),
-    create: (o) => stopwords({ words: o.words ?? EDA_STOPWORDS }),
+    create: (ctx, o) => stopwords({ words: o.words ?? ctx.resources.stopwords() }),
   }),
   defineTextComponent({
     kind: 'constraint',
     name: 'parry/min-word-length',
     summary: 'never modify words shorter than this',
     options: z.object({ min: z.number().int().positive().default(3) }),
-    create: (o) => minWordLength(o),
+    create: (_ctx, o) => minWordLength(o),
   }),
   defineTextComponent({
     kind: 'constraint',
@@ -141,15 +126,16 @@ export const constraintComponents = [
   defineTextComponent({
     kind: 'constraint',
     name: 'parry/embedding-cosine',
-    summary: 'replacement must have cosine >= minCosine to the original word in the word vectors (skipped without vectors)',
-    options: z.object({ vectors: vectors.optional(), minCosine: z.number().min(-1).max(1).default(0.5) }),
-    create: (o) => embeddingCosine(o),
+    summary: 'replacement must have cosine >= minCosine to the original word in the word vectors',
+    needs: ['word-vectors'],
+    options: z.object({ minCosine: z.number().min(-1).max(1).default(0.5) }),
+    create: async (ctx, o) => embeddingCosine({ vectors: await ctx.resources.wordVectors(), minCosine: o.minCosine }),
   }),
   defineTextComponent({
     kind: 'constraint',
     name: 'parry/max-edit-distance',
     summary: 'summed character edit distance of the changed words at most max',
     options: z.object({ max: z.number().int().nonnegative().default(30) }),
-    create: (o) => maxEditDistance(o),
+    create: (_ctx, o) => maxEditDistance(o),
   }),
 ];

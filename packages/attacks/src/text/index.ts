@@ -1,34 +1,23 @@
-/** Text attacks: TextAttack-style goal functions, transformations, constraints, search methods, recipes and runner. */
+/**
+ * Text attacks: TextAttack-style transformations, constraints and search methods as registered components, and the
+ * recipes built from them (one file each under recipes/). The contracts, goals and runner are in `@parry/core`.
+ */
+import type { PluginFactory } from '@parry/core';
 import { constraintComponents } from './constraints.js';
-import { describeTextComponent, type TextComponent, type TextComponentInfo } from './components.js';
 import { goalComponents } from './goals.js';
-import { recipeComponents } from './recipes.js';
+import { deepWordBug, hotFlip, pwws, textFooler } from './recipes/index.js';
 import { searchComponents } from './search.js';
 import { transformationComponents } from './transformations.js';
 
-export type { TextVictim } from './victim.js';
-export * from './words.js';
-export * from './components.js';
-export * from './goals.js';
-export * from '@parry/text';
 export * from './transformations.js';
 export * from './constraints.js';
 export * from './search.js';
-export * from './attack.js';
-export * from './recipes.js';
 export * from './white-box.js';
-export * from './adversarial-training.js';
+export { goalComponents } from './goals.js';
+export { pwws, textFooler, deepWordBug, hotFlip } from './recipes/index.js';
 
-/** Every built-in text-attack component (recipes first), in the order `parry list` shows them. */
-export const textComponents: readonly TextComponent[] = [
-  ...recipeComponents,
-  ...goalComponents,
-  ...transformationComponents,
-  ...constraintComponents,
-  ...searchComponents,
-];
+/** The built-in text recipes, in the order `parry list` shows them. */
+export const builtinTextAttacks: PluginFactory[] = [pwws, textFooler, deepWordBug, hotFlip];
 
-/** `parry list` rows for the text-attack components. */
-export function textComponentInfo(): TextComponentInfo[] {
-  return textComponents.map(describeTextComponent);
-}
+/** The built-in text-attack components (goals, transformations, constraints, search methods). */
+export const builtinTextComponents = [...goalComponents, ...transformationComponents, ...constraintComponents, ...searchComponents] as unknown as PluginFactory[];

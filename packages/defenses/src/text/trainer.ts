@@ -3,6 +3,7 @@ import {
   createRng,
   type Encoding,
   type StepGradients,
+  type TextAttackRunner,
   type TextDefenseHooks,
   type TextModel,
   type TextStepContext,
@@ -22,8 +23,8 @@ import { bucketedBatches, disposeBatch, lengthSortedBatches, padBatch, predictTe
 /** Tokenised examples and their labels: class ids (single-label) or multi-hot rows `[n * numLabels]` (multi-label). */
 export type EncodedTextSet = TextTrainingSet;
 
-/** A defense the text trainer runs: a registered `domain: 'text'` defense plugin, or any object with a name and the hooks. */
-export type TextDefense = { readonly name: string; readonly options?: unknown; readonly domain?: 'image' | 'text'; dispose?(): void } & TextDefenseHooks;
+/** A defense the text trainer runs: a registered `modality: 'text'` defense plugin, or any object with a name and the hooks. */
+export type TextDefense = { readonly name: string; readonly options?: unknown; readonly modality?: 'image' | 'text'; dispose?(): void } & TextDefenseHooks;
 
 export type { TextModel, TextStepContext, StepGradients, TextDefenseHooks };
 
@@ -60,6 +61,8 @@ export interface TextTrainOptions {
   tokenizer?: TextTokenizer;
   /** Token limit the sets were encoded with (handed to `epochData` hooks). */
   maxLength?: number;
+  /** Runs registered text attacks for attack-based defenses (A2T); handed to `epochData` hooks. */
+  attacks?: TextAttackRunner;
   /** A checkpoint after every epoch in `<checkpointDir>/epoch-NNNN/`; `resume` continues from the newest. */
   checkpointDir?: string;
   resume?: boolean;
@@ -287,7 +290,7 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
   if (options.checkpointDir) checkCheckpointDir(options.checkpointDir); // before the first epoch, not after it
   const defenses = options.defenses ?? [];
   for (const d of defenses) {
-    if ((d as { kind?: string }).kind === 'defense' && d.domain !== 'text') {
+    if ((d as { kind?: string }).kind === 'defense' && d.modality !== 'text') {
       throw new UsageError(`${d.name} is a defense for image models; text models take parry/fgm, parry/pgd-embed, parry/freelb, parry/smart, parry/r-drop`);
     }
   }
@@ -379,7 +382,7 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
       let set: EncodedTextSet = data;
       for (const d of defenses) {
         if (!d.epochData) continue;
-        const next = await guardPluginCall(d.name, 'epochData()', () => d.epochData!({ model, data, tokenizer: options.tokenizer, maxLength: options.maxLength, epoch, epochs: options.epochs, seed: epochSeed(options.seed, epoch) }), {
+        const next = await guardPluginCall(d.name, 'epochData()', () => d.epochData!({ model, data, tokenizer: options.tokenizer, maxLength: options.maxLength, attacks: options.attacks, epoch, epochs: options.epochs, seed: epochSeed(options.seed, epoch) }), {
           validate: (r) => (r === undefined || (r !== null && typeof r === 'object' && Array.isArray((r as EncodedTextSet).encodings)) ? undefined : `returned ${typeof r === 'object' ? JSON.stringify(r) : String(r)}, not an encoded text set or undefined`),
         });
         if (next) {

@@ -3,21 +3,10 @@
  * or from a Parry encoder's own input embeddings (whole-word tokens of its vocabulary only).
  */
 import * as fs from 'node:fs';
-import { InputError, type TextTokenizer } from '@parry/core';
+import { InputError, type TextTokenizer, type WordVectors } from '@parry/core';
 import type { TransformerClassifier } from '../encoder.js';
 
-/** Unit-normalised word vectors with nearest-neighbour look-ups by cosine similarity. */
-export interface WordVectors {
-  readonly source: string;
-  readonly dim: number;
-  readonly size: number;
-  /** Words are looked up in lower case. */
-  has(word: string): boolean;
-  /** Cosine similarity of two words, or undefined when either has no vector. */
-  cosine(a: string, b: string): number | undefined;
-  /** The `k` nearest other words by cosine (highest first), or [] when `word` has no vector. */
-  neighbours(word: string, k: number): Array<{ word: string; cosine: number }>;
-}
+export type { WordVectors } from '@parry/core';
 
 /** Word vectors from parallel arrays (rows are normalised to unit length; zero rows are dropped). */
 export function wordVectorsFrom(words: readonly string[], data: Float32Array, dim: number, source: string): WordVectors {

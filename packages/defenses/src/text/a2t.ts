@@ -4,17 +4,11 @@
  * the training set with the current model and train that epoch on the clean set plus the successful adversarial
  * texts (with their original labels).
  */
-import { createRng, defineDefense, type TextEpochContext, type TextTokenizer, type TextTrainingSet, UsageError, z } from '@parry/core';
-import { type TransformerClassifier } from '@parry/text';
-import { createWordNet } from '@parry/text';
-import { runTextAttack, type TextAttack, type TextAttackExample, type TextAttackSummary } from './attack.js';
-import { modelWordVectors } from '@parry/text';
-import { textRecipe } from './recipes.js';
-import { parryVictim } from './white-box.js';
+import { createRng, defineDefense, type TextAttackExample, type TextAttackSummary, type TextEpochContext, type TextTrainingSet, UsageError, z } from '@parry/core';
 
 export const a2tOptionsSchema = z
   .object({
-    recipe: z.enum(['pwws', 'textfooler', 'deepwordbug', 'hotflip']).default('pwws').describe('attack recipe that makes the adversarial texts'),
+    recipe: z.string().min(1).default('parry/pwws').describe('registered text attack that makes the adversarial texts (any recipe of `parry list`)'),
     cleanEpochs: z.number().int().nonnegative().default(1).describe('epochs on clean data before attacks start (A2T: 1)'),
     fraction: z.number().gt(0).max(1).default(0.2).describe('fraction of the training set attacked each adversarial epoch (A2T: 0.2)'),
     queryBudget: z.number().int().positive().optional().describe('model queries per attacked example'),
@@ -30,19 +24,15 @@ export interface A2tEpoch {
   summary: TextAttackSummary;
 }
 
-async function recipeFor(name: string, model: TransformerClassifier, tokenizer: TextTokenizer): Promise<TextAttack> {
-  if (name === 'pwws') return textRecipe('pwws', { synonyms: (w) => createWordNet().synonyms(w) });
-  if (name === 'textfooler') return textRecipe('textfooler', { vectors: await modelWordVectors(model, tokenizer) });
-  return textRecipe(name);
-}
-
 /**
- * A2T-style adversarial training. Needs the training texts (`TextTrainingSet.texts`) and the tokenizer (the trainer's
- * `tokenizer` option); `parry train --model ... --defense a2t` provides both. Deterministic per (seed, epoch).
+ * A2T-style adversarial training. Needs the training texts (`TextTrainingSet.texts`), the tokenizer (the trainer's
+ * `tokenizer` option) and an attack runner (`attacks`, from the plugin registry): `parry train --model ... --defense
+ * a2t` and `trainTextModel` in `@parry/pipelines` provide all three. The recipe is resolved by name through the runner,
+ * so this package never depends on `@parry/attacks`. Deterministic per (seed, epoch).
  */
 export const a2t = defineDefense({
   name: 'parry/a2t',
-  domain: 'text',
+  modality: 'text',
   summary: 'A2T-style training (Yoo & Qi 2021): after clean epochs, add successful attack texts on a fraction of the training set each epoch',
   options: a2tOptionsSchema,
   create: (o) => {
@@ -57,7 +47,8 @@ export const a2t = defineDefense({
           throw new UsageError('parry/a2t needs the training texts (TextTrainingSet.texts); parry train passes them, a library caller must too');
         }
         if (!tokenizer) throw new UsageError('parry/a2t needs the tokenizer (trainText option `tokenizer`)');
-        const model = ctx.model as TransformerClassifier;
+        if (!ctx.attacks) throw new UsageError('parry/a2t needs an attack runner (trainText option `attacks`); trainTextModel in @parry/pipelines passes one');
+        const model = ctx.model;
         const multi = model.outputKind === 'multi-label';
         const L = model.numLabels;
         const n = data.texts.length;
@@ -67,8 +58,7 @@ export const a2t = defineDefense({
           multi ? { text: data.texts![i], labels: labelRow(i).flatMap((z, j) => (z >= 0.5 ? [j] : [])) } : { text: data.texts![i], label: data.labels[i] },
         );
         const maxLength = ctx.maxLength ?? 128;
-        const victim = parryVictim(model, tokenizer, { maxLength });
-        const r = await runTextAttack(await recipeFor(o.recipe, model, tokenizer), victim, examples, { queryBudget: o.queryBudget, seed: ctx.seed });
+        const r = await ctx.attacks.run(o.recipe, examples, { model, tokenizer, maxLength, seed: ctx.seed, queryBudget: o.queryBudget });
         const added = r.records.filter((rec) => rec.status === 'successful').map((rec) => ({ text: rec.perturbed, source: pick[rec.index] }));
         history.push({ epoch: ctx.epoch, attacked: pick.length, added, summary: r.summary });
         const rows = [...Array(n).keys()].concat(added.map((a) => a.source)).flatMap(labelRow);

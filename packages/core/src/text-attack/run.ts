@@ -1,26 +1,11 @@
 /**
- * A text attack = goal function + constraints + transformation + search method (TextAttack's decomposition), the
- * runner over a list of examples, and TextAttack's summary metrics (plus multi-label ones).
+ * The text-attack runner over a list of examples (the text counterpart of `runAttack`), and TextAttack's summary metrics (plus multi-label ones).
  */
-import { createRng, UsageError } from '@parry/core';
-import type { Constraint } from './constraints.js';
-import type { GoalFunction } from './goals.js';
-import type { Evaluation, SearchContext, SearchMethod } from './search.js';
-import type { Transformation } from './transformations.js';
+import { UsageError } from '../errors.js';
+import { createRng } from '../rng.js';
+import type { Evaluation, SearchContext, TextAttack } from './contract.js';
 import type { TextVictim } from './victim.js';
 import { type ChangedSpan, TextState } from './words.js';
-
-export interface TextAttack {
-  readonly name: string;
-  readonly goal: GoalFunction;
-  readonly transformation: Transformation;
-  readonly constraints: readonly Constraint[];
-  readonly search: SearchMethod;
-  /** Deviations and stand-ins the summary repeats (e.g. what replaces the Universal Sentence Encoder). */
-  readonly notes?: readonly string[];
-  /** The recipe options, for the results file. */
-  readonly options?: Record<string, unknown>;
-}
 
 /** One example: a class id (single-label) or gold label ids (multi-label). */
 export interface TextAttackExample {
@@ -108,11 +93,11 @@ export async function runTextAttack(
 ): Promise<{ records: TextAttackRecord[]; summary: TextAttackSummary }> {
   const budget = options.queryBudget ?? Infinity;
   if (!(budget >= 1)) throw new UsageError(`query budget must be >= 1 (it includes the original text), got ${budget}`);
-  if (attack.goal.multiLabel !== victim.multiLabel) {
-    throw new UsageError(`goal ${attack.goal.name} is for ${attack.goal.multiLabel ? 'multi' : 'single'}-label models, but ${victim.name} is not; pick a matching goal`);
+  if (attack.goal.outputKind !== victim.outputKind) {
+    throw new UsageError(`goal ${attack.goal.name} is for ${attack.goal.outputKind} models, but ${victim.name} is ${victim.outputKind}; pick a matching goal (see --goal)`);
   }
   if ((attack.transformation.needsWhiteBox || attack.search.needsWhiteBox) && !victim.whiteBox) {
-    throw new UsageError(`${attack.name} needs gradients (a Parry model); ${victim.name} is black-box: use pwws, textfooler or deepwordbug`);
+    throw new UsageError(`${attack.name} needs gradients (a Parry model); ${victim.name} is black-box: use a black-box recipe (see \`parry list\`)`);
   }
   const L = victim.labelNames.length;
   const t0 = performance.now();
@@ -180,8 +165,8 @@ export async function runTextAttack(
       ...(ex.labels !== undefined ? { labels: [...ex.labels] } : {}),
       originalProbs: [...origProbs],
       perturbedProbs: [...finalProbs],
-      originalPrediction: predicted(origProbs, victim.labelNames, victim.multiLabel),
-      perturbedPrediction: predicted(finalProbs, victim.labelNames, victim.multiLabel),
+      originalPrediction: predicted(origProbs, victim.labelNames, victim.outputKind === 'multi-label'),
+      perturbedPrediction: predicted(finalProbs, victim.labelNames, victim.outputKind === 'multi-label'),
     };
     records.push(rec);
     options.onExample?.(rec, n + 1, examples.length);
@@ -194,7 +179,7 @@ export async function runTextAttack(
 /** TextAttack's summary table (and multi-label extras) from per-example records. */
 export function summarizeTextAttack(
   attack: Pick<TextAttack, 'name' | 'constraints' | 'notes'>,
-  victim: Pick<TextVictim, 'labelNames' | 'multiLabel'>,
+  victim: Pick<TextVictim, 'labelNames' | 'outputKind'>,
   records: readonly TextAttackRecord[],
   run: { wallSeconds: number; totalQueries: number; gradientCalls: number },
 ): TextAttackSummary {
@@ -225,7 +210,7 @@ export function summarizeTextAttack(
     queriesPerSecond: run.wallSeconds > 0 ? run.totalQueries / run.wallSeconds : 0,
     notes: [...(attack.notes ?? []), ...attack.constraints.flatMap((c) => (c.note ? [c.note] : []))],
   };
-  if (victim.multiLabel) {
+  if (victim.outputKind === 'multi-label') {
     const L = victim.labelNames.length;
     const f1 = (key: 'originalProbs' | 'perturbedProbs') => {
       let tp = 0;

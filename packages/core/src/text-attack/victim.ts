@@ -1,0 +1,25 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type { OutputKind } from '../model.js';
+import type { TextModel } from '../text-defense.js';
+import type { TextTokenizer } from '../text-types.js';
+
+/** What white-box text attacks need of a model besides the trainer's {@link TextModel}: names and the embedding table. */
+export interface WhiteBoxTextModel extends TextModel {
+  readonly labelNames: readonly string[];
+  /** The input (word-piece) embedding matrix `[vocab, hidden]`. */
+  wordEmbeddings(): tf.Tensor2D | tf.Variable;
+}
+
+/** A text classifier under attack. Every text passed to `predict` counts as one query. */
+export interface TextVictim {
+  readonly name: string;
+  readonly labelNames: string[];
+  /** `single-label` (softmax) or `multi-label` (per-label sigmoid). */
+  readonly outputKind: OutputKind;
+  /** Class probabilities (softmax; per-label sigmoid when multi-label), [texts.length * labelNames.length], batched internally. */
+  predict(texts: readonly string[]): Promise<Float32Array>;
+  /** Texts scored so far. */
+  readonly queries: number;
+  /** Set for Parry's own tfjs encoders: gradient access for HotFlip / gradient saliency. */
+  readonly whiteBox?: { model: WhiteBoxTextModel; tokenizer: TextTokenizer; maxLength: number };
+}
