@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import { InputError, type TextTokenizer, type WordVectors } from '@parry/core';
-import type { TransformerClassifier } from '../encoder.js';
+import type * as tf from '@tensorflow/tfjs-core';
 
 export type { WordVectors } from '@parry/core';
 
@@ -113,7 +113,7 @@ export function wholeWordVocabulary(tokenizer: TextTokenizer): Array<{ id: numbe
 }
 
 /** Word vectors from a Parry encoder's input (word) embeddings, restricted to whole-word tokens. */
-export async function modelWordVectors(model: TransformerClassifier, tokenizer: TextTokenizer): Promise<WordVectors> {
+export async function modelWordVectors(model: { wordEmbeddings(): tf.Tensor; readonly family?: string }, tokenizer: TextTokenizer): Promise<WordVectors> {
   const vocab = wholeWordVocabulary(tokenizer);
   const emb = model.wordEmbeddings();
   const [, dim] = emb.shape as [number, number];
@@ -124,6 +124,6 @@ export async function modelWordVectors(model: TransformerClassifier, tokenizer: 
     vocab.map((v) => v.word),
     data,
     dim,
-    `${model.family} input embeddings`,
+    `${model.family ?? 'model'} input embeddings`,
   );
 }

@@ -1,0 +1,122 @@
+/**
+ * Attacking text models through the one plugin registry: the word resources recipes declare (WordNet, stopwords,
+ * word vectors), `attackText` (build a registered recipe for a victim, run it, summarise it as a results entry), and
+ * the attack runner that attack-based defenses (A2T) receive from the trainer.
+ */
+import {
+  buildTextAttack,
+  type GoalSpec,
+  type MaskedLanguageModel,
+  type Registry,
+  runTextAttack,
+  type TextAttackExample,
+  type TextAttackRecord,
+  type TextAttackRunner,
+  type TextAttackSummary,
+  type TextResources,
+  type TextVictim,
+  UsageError,
+  type WhiteBoxTextModel,
+  type WordVectors,
+} from '@parry/core';
+import { parryVictim } from '@parry/attacks';
+import { type TextAttackEntry, textAttackEntry } from '@parry/metrics';
+import { createWordNet, EDA_STOPWORDS, edaSynonyms, loadWordVectors, modelWordVectors } from '@parry/text';
+
+/**
+ * The resources of one attack run, each loaded on first use: WordNet 3.1 synonyms (single lower-case lemmas, the same
+ * filter EDA augmentation uses), the EDA/NLTK-style stopwords, and word vectors — the GloVe-format file given, else the
+ * victim's own input embeddings (white-box victims only).
+ */
+export function textResources(o: { victim: TextVictim; wordVectors?: string }): TextResources {
+  let vectors: Promise<WordVectors> | undefined;
+  let synonyms: ((word: string) => string[]) | undefined;
+  return {
+    stopwords: () => EDA_STOPWORDS,
+    async synonyms() {
+      if (!synonyms) {
+        const wordnet = createWordNet();
+        synonyms = (word) => edaSynonyms(word, wordnet);
+      }
+      return synonyms;
+    },
+    wordVectors() {
+      if (!vectors) {
+        if (o.wordVectors) vectors = Promise.resolve(loadWordVectors(o.wordVectors));
+        else if (o.victim.whiteBox) vectors = modelWordVectors(o.victim.whiteBox.model, o.victim.whiteBox.tokenizer);
+        else {
+          return Promise.reject(
+            new UsageError(`this recipe needs word vectors and ${o.victim.name} is black-box: pass --word-vectors <GloVe-format .txt> (wordVectors)`),
+          );
+        }
+      }
+      return vectors;
+    },
+    maskedLm(): Promise<MaskedLanguageModel> {
+      return Promise.reject(new UsageError('this recipe needs a masked language model, and this version of Parry has none to give it'));
+    },
+  };
+}
+
+export interface AttackTextOptions {
+  /** Built-ins and plugins (see `createParryRegistry`). */
+  registry: Registry;
+  /** A registered text attack: full name or unambiguous short name (`pwws`). */
+  attack: string;
+  /** The recipe's own options (validated strictly by its schema). */
+  attackOptions?: Record<string, unknown>;
+  /** Default: untargeted (single-label) or flip-any-gold (multi-label). */
+  goal?: GoalSpec;
+  victim: TextVictim;
+  examples: readonly TextAttackExample[];
+  labelNames: readonly string[];
+  /** Queries per example, the original text included (default unlimited). */
+  queryBudget?: number;
+  seed?: number;
+  /** A GloVe-format word-vector file for recipes that need word vectors (default: the victim's embeddings). */
+  wordVectors?: string;
+  /** Per-example records kept in the results entry (default 50; skipped examples are left out). */
+  keepExamples?: number;
+  onExample?: (record: TextAttackRecord, done: number, total: number) => void;
+}
+
+/** Build a registered text attack for the victim, run it over the examples and summarise it as a results entry. */
+export async function attackText(o: AttackTextOptions): Promise<{ records: TextAttackRecord[]; summary: TextAttackSummary; entry: TextAttackEntry }> {
+  if (o.victim.labelNames.length !== o.labelNames.length) {
+    throw new UsageError(`${o.victim.name} has ${o.victim.labelNames.length} labels but the data has ${o.labelNames.length}; attack it with its own data`);
+  }
+  const goal: GoalSpec = o.goal ?? (o.victim.outputKind === 'multi-label' ? { kind: 'flip-any-gold' } : { kind: 'untargeted' });
+  const resources = textResources({ victim: o.victim, wordVectors: o.wordVectors });
+  const { attack } = await buildTextAttack(o.registry, o.attack, o.attackOptions, { victim: o.victim, goal, resources });
+  const { records, summary } = await runTextAttack(attack, o.victim, o.examples, { queryBudget: o.queryBudget, seed: o.seed ?? 0, onExample: o.onExample });
+  const entry = textAttackEntry({
+    summary,
+    records,
+    goal,
+    options: { ...(attack.options ?? {}), ...(o.wordVectors ? { wordVectors: o.wordVectors } : {}) },
+    queryBudget: o.queryBudget,
+    labelNames: o.labelNames,
+    keepExamples: o.keepExamples,
+  });
+  return { records, summary, entry };
+}
+
+/**
+ * The attack runner the text trainer hands to attack-based defenses (`trainText({ attacks })`, used by `parry/a2t`):
+ * it wraps the model being trained as a white-box victim and runs the named registered recipe.
+ */
+export function registryAttackRunner(registry: Registry, o: { wordVectors?: string } = {}): TextAttackRunner {
+  return {
+    async run(name, examples, options) {
+      const model = options.model as WhiteBoxTextModel;
+      if (typeof model.wordEmbeddings !== 'function' || !Array.isArray(model.labelNames)) {
+        throw new UsageError(`attack ${name} during training needs a Parry encoder (labelNames and word embeddings)`);
+      }
+      const victim = parryVictim(model, options.tokenizer, { maxLength: options.maxLength });
+      const resources = textResources({ victim, wordVectors: o.wordVectors });
+      const goal: GoalSpec = model.outputKind === 'multi-label' ? { kind: 'flip-any-gold' } : { kind: 'untargeted' };
+      const { attack } = await buildTextAttack(registry, name, options.attackOptions, { victim, goal, resources });
+      return runTextAttack(attack, victim, examples, { queryBudget: options.queryBudget, seed: options.seed });
+    },
+  };
+}
