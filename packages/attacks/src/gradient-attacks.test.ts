@@ -11,10 +11,10 @@ import {
 } from '@parry/core';
 import { tinyBatch, tinyClassifier } from '@parry/core/testing';
 import { loadEmbeddedMnist, toTensors } from '@parry/datasets';
-import { trainClassifier } from '@parry/defenses';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fgsm } from './fgsm.js';
 import { pgd } from './pgd.js';
+import { fitClassifier, trainableVariables } from './test-utils/train.js';
 
 await initBackend();
 
@@ -68,7 +68,8 @@ describe('FGSM and PGD on a small model', () => {
   });
 });
 
-// the same recipe as `parry train` / `parry demo` (Wong et al. CNN, dropout 0.3, Adam 2e-3 cosine, 8 epochs)
+// the recipe of `parry train` / `parry demo` (Wong et al. CNN, dropout 0.3, Adam 2e-3 cosine, 8 epochs), trained by the
+// tests' own small Adam loop (test-utils/train.ts) so that @parry/attacks does not depend on @parry/defenses
 describe('on a CNN trained on the embedded MNIST digits', () => {
   const data = loadEmbeddedMnist({ seed: 0 });
   const layers = mnistCnn({ seed: 0, dropout: 0.3 });
@@ -87,7 +88,7 @@ describe('on a CNN trained on the embedded MNIST digits', () => {
 
   beforeAll(async () => {
     const full = toTensors(data.test);
-    const epochs = await trainClassifier(model, train, { epochs: 8, batchSize: 64, learningRate: 2e-3, schedule: 'cosine', seed: 0, evalSet: full });
+    const epochs = await fitClassifier(model, train, { epochs: 8, batchSize: 64, learningRate: 2e-3, schedule: 'cosine', seed: 0, evalSet: full, weights: trainableVariables(layers) });
     tf.dispose([full.x, full.y]);
     cleanAcc = epochs[epochs.length - 1].testAccuracy;
   });

@@ -27,7 +27,6 @@ import {
 } from '@parry/core';
 import { tinyBatch, tinyClassifier } from '@parry/core/testing';
 import { loadEmbeddedMnist, toTensors } from '@parry/datasets';
-import { trainClassifier } from '@parry/defenses';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apgd, apgdCheckpoints } from './apgd.js';
 import { apgdT } from './apgd-t.js';
@@ -41,6 +40,7 @@ import { mim } from './mim.js';
 import { multiAttack, runSequence } from './multi-attack.js';
 import { pgd } from './pgd.js';
 import { square, squareFraction } from './square.js';
+import { fitClassifier, trainableVariables } from './test-utils/train.js';
 
 await initBackend();
 
@@ -157,6 +157,7 @@ describe('multiAttack: first success per example, in order', () => {
   });
 });
 
+// trained by the tests' own small Adam loop (test-utils/train.ts), so that @parry/attacks does not depend on @parry/defenses
 describe('on a CNN trained 3 epochs on the embedded MNIST digits', () => {
   const data = loadEmbeddedMnist({ seed: 0 });
   const layers = mnistCnn({ seed: 0, dropout: 0.3 });
@@ -168,7 +169,7 @@ describe('on a CNN trained 3 epochs on the embedded MNIST digits', () => {
   let clean = 0;
 
   beforeAll(async () => {
-    await trainClassifier(model, train, { epochs: 3, batchSize: 64, learningRate: 2e-3, schedule: 'cosine', seed: 0 });
+    await fitClassifier(model, train, { epochs: 3, batchSize: 64, learningRate: 2e-3, schedule: 'cosine', seed: 0, weights: trainableVariables(layers) });
     const acc = tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(model.logits(test.x), 1), test.y), 'float32')));
     clean = (await acc.data())[0];
     acc.dispose();

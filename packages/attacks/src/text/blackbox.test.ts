@@ -72,7 +72,7 @@ describe('transformersJsVictim (ONNX through transformers.js)', () => {
     const victim = await transformersJsVictim(FIXTURE);
     try {
       expect(victim.labelNames).toEqual(['negative', 'positive']);
-      expect(victim.multiLabel).toBe(false);
+      expect(victim.outputKind).toBe('single-label');
       expect(victim.whiteBox).toBeUndefined();
       expect(victim.maxLength).toBe(64); // max_position_embeddings, below the tokenizer's 512
       const black = await victim.predict(TEXTS);
@@ -123,7 +123,7 @@ describe('transformersJsVictim (ONNX through transformers.js)', () => {
     const victim = await transformersJsVictim(dir);
     const single = await transformersJsVictim(FIXTURE);
     try {
-      expect(victim.multiLabel).toBe(true);
+      expect(victim.outputKind).toBe('multi-label');
       const probs = await victim.predict(TEXTS);
       const soft = await single.predict(TEXTS);
       const { probs: white, multiLabel } = await whiteBoxProbs(dir, victim.maxLength);
@@ -143,9 +143,9 @@ describe('transformersJsVictim (ONNX through transformers.js)', () => {
       await victim.dispose();
       await single.dispose();
     }
-    const forced = await transformersJsVictim(FIXTURE, { multiLabel: true });
+    const forced = await transformersJsVictim(FIXTURE, { outputKind: 'multi-label' });
     try {
-      expect(forced.multiLabel).toBe(true);
+      expect(forced.outputKind).toBe('multi-label');
       const { probs: white } = await whiteBoxProbs(dir, forced.maxLength);
       expect(maxAbsDiff(await forced.predict(TEXTS), white)).toBeLessThan(1e-4);
     } finally {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { acceptCandidate, embeddingCosine, maxEditDistance, maxModificationRate, maxWordsPerturbed, minWordLength, modifiableIndices, noRepeat, stopwords } from './constraints.js';
 import { constraintComponents } from './constraints.js';
 import { wordVectorsFrom } from '@parry/text';
-import { TextState } from './words.js';
+import { createRegistry, TextState, textBuildContext, untargetedGoal } from '@parry/core';
 
 const s = new TextState('the film is a truly great one indeed');
 
@@ -43,11 +43,19 @@ describe('constraints', () => {
     expect(acceptCandidate(t, 5, 'gr', [c])).toBe(true); // re-editing word 5 replaces its distance: 3
   });
 
-  it('components validate their options with one line', () => {
-    const rate = constraintComponents.find((c) => c.name === 'parry/max-modification-rate')!;
-    expect(() => rate.create({ rate: 2 })).toThrow(/parry\/max-modification-rate: option "rate"/);
-    expect(() => rate.create({ rat: 0.1 })).toThrow(/unknown option "rat"/);
-    const sw = constraintComponents.find((c) => c.name === 'parry/stopwords')!.create() as ReturnType<typeof stopwords>;
+  it('components are registered plugins that validate their options with one line', async () => {
+    const registry = createRegistry(constraintComponents as never);
+    expect(() => registry.create('parry/max-modification-rate', { rate: 2 }, 'constraint')).toThrow(/parry\/max-modification-rate: option "rate"/);
+    expect(() => registry.create('parry/max-modification-rate', { rat: 0.1 }, 'constraint')).toThrow(/unknown option "rat"/);
+    const resources = {
+      stopwords: () => new Set(['the', 'is', 'a', 'one']),
+      synonyms: () => Promise.reject(new Error('unused')),
+      wordVectors: () => Promise.reject(new Error('unused')),
+      maskedLm: () => Promise.reject(new Error('unused')),
+    };
+    const victim = { name: 'none', labelNames: ['a', 'b'], outputKind: 'single-label' as const, queries: 0, predict: async () => new Float32Array() };
+    const ctx = textBuildContext(registry, { victim, goal: untargetedGoal(), resources });
+    const sw = await ctx.component('constraint', 'stopwords');
     expect(modifiableIndices(s, [sw])).toEqual([1, 4, 5, 7]);
   });
 });

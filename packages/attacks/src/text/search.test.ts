@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { type TextAttack, runTextAttack } from './attack.js';
+import { flipAnyGoldGoal, flipLabelGoal, removeAllGoldGoal, runTextAttack, type TextAttack, type TextVictim, targetedGoal, untargetedGoal } from '@parry/core';
 import { noRepeat } from './constraints.js';
-import { flipAnyGoldGoal, flipLabelGoal, removeAllGoldGoal, targetedGoal, untargetedGoal } from './goals.js';
 import { beamSearch, greedyWir } from './search.js';
 import { wordNetSwap } from './transformations.js';
-import type { TextVictim } from './victim.js';
 
 /** A scores-only victim that logs every text it scores. */
 function fakeVictim(labelNames: string[], multiLabel: boolean, probs: (text: string) => number[]): TextVictim & { log: string[] } {
@@ -12,7 +10,7 @@ function fakeVictim(labelNames: string[], multiLabel: boolean, probs: (text: str
   return {
     name: 'fake',
     labelNames,
-    multiLabel,
+    outputKind: multiLabel ? 'multi-label' : 'single-label',
     log,
     get queries() {
       return log.length;

@@ -1,16 +1,15 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createRng, InputError, UsageError } from '@parry/core';
+import { createRng, InputError, TextState, type TransformContext, UsageError, untargetedGoal } from '@parry/core';
 import { createWordNet } from '@parry/text';
 import { describe, expect, it } from 'vitest';
 import { loadWordVectors, wholeWordToken, wordVectorsFrom } from '@parry/text';
-import { untargetedGoal } from './goals.js';
-import { charEdits, charEditSwap, embeddingSwap, HOMOGLYPHS, maskedLmSwap, wordNetSwap, type TransformContext } from './transformations.js';
-import { TextState } from './words.js';
+import { HOMOGLYPHS } from '@parry/text';
+import { charEdits, charEditSwap, embeddingSwap, wordNetSwap } from './transformations.js';
 
 const ctx = (seed = 1): TransformContext => ({
-  victim: { name: 'none', labelNames: ['a', 'b'], multiLabel: false, queries: 0, predict: async () => new Float32Array() },
+  victim: { name: 'none', labelNames: ['a', 'b'], outputKind: 'single-label', queries: 0, predict: async () => new Float32Array() },
   goal: untargetedGoal().bind({ label: 0 }, 2),
   rng: createRng(seed),
   counters: { gradientCalls: 0 },
@@ -59,11 +58,6 @@ describe('transformations', () => {
     expect(a.filter((c) => c.index === 0).length).toBeLessThanOrEqual(4);
     expect(a.filter((c) => c.index === 1).length).toBeGreaterThanOrEqual(3);
     for (const c of a) expect(c.word).not.toBe(['movie', 'great'][c.index]);
-  });
-
-  it('masked-LM swap refuses with a clear message', () => {
-    expect(() => maskedLmSwap()).toThrow(UsageError);
-    expect(() => maskedLmSwap()).toThrow(/needs a masked-LM checkpoint; not implemented/);
   });
 
   it('GloVe text files load (header skipped); a bad line is an InputError naming it', () => {

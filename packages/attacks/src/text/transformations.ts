@@ -159,13 +159,6 @@ export function hotFlip(options: { topN?: number } = {}): Transformation {
   };
 }
 
-/** Masked-LM replacement (BAE/BERT-Attack style): not implemented; always refuses with a clear message. */
-export function maskedLmSwap(options: { checkpoint?: string } = {}): Transformation {
-  throw new UsageError(
-    `masked-lm swap needs a masked-LM checkpoint${options.checkpoint ? ` (got ${options.checkpoint})` : ''}; not implemented in this version of Parry`,
-  );
-}
-
 /** Transformations as registered components (factories). */
 export const transformationComponents = [
   defineTextComponent({
@@ -193,7 +186,7 @@ export const transformationComponents = [
   }),
   defineTextComponent({
     kind: 'transformation',
-    name: 'parry/hotflip',
+    name: 'parry/hotflip-swap',
     summary: 'HotFlip: gradient-guided swap of whole-word tokens (white-box Parry models only)',
     needs: ['gradients'],
     options: z.object({ topN: z.number().int().positive().default(1) }),

@@ -1,17 +1,22 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng, initBackend, type TextTokenizer } from '@parry/core';
-import { createTransformerClassifier, smallConfig, type TransformerClassifier, wordPieceTokenizer } from '@parry/text';
-import { trainText } from '@parry/defenses';
+import {
+  buildTextAttack,
+  createRegistry,
+  createRng,
+  initBackend,
+  runTextAttack,
+  type TextResources,
+  TextState,
+  type TextTokenizer,
+  type TextVictim,
+  untargetedGoal,
+} from '@parry/core';
+import { createTransformerClassifier, disposeBatch, EDA_STOPWORDS, modelWordVectors, padBatch, smallConfig, type TransformerClassifier, wordPieceTokenizer } from '@parry/text';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { a2t, type A2tEpoch } from './adversarial-training.js';
-import { runTextAttack } from './attack.js';
-import { modelWordVectors } from '@parry/text';
-import { untargetedGoal } from './goals.js';
-import { deepWordBugRecipe, hotFlipRecipe, pwwsRecipe, textFoolerRecipe } from './recipes.js';
+import { registerBuiltinAttacks } from '../index.js';
 import { greedyWir } from './search.js';
 import { hotFlip } from './transformations.js';
 import { alignWords, embeddingGradient, parryVictim } from './white-box.js';
-import { TextState } from './words.js';
 
 const FILLER = ['the', 'movie', 'film', 'plot', 'was', 'and', 'acting', 'story', 'cast', 'music', 'scenes', 'ending'];
 const VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'great', 'awful', 'fine', ...FILLER];
@@ -45,6 +50,26 @@ function tinyModel(seed = 0): TransformerClassifier {
   return createTransformerClassifier(config, { seed });
 }
 
+/** A few epochs of Adam on cross-entropy (a plain loop, so these tests need no trainer package). */
+async function fit(m: TransformerClassifier, texts: readonly string[], labels: Int32Array, epochs: number): Promise<void> {
+  const encodings = texts.map((t) => tok.encode(t));
+  const params = m.parameters().map((p) => p.variable);
+  const opt = tf.train.adam(3e-3);
+  const rng = createRng(0);
+  for (let e = 0; e < epochs; e++) {
+    const order = rng.shuffle([...encodings.keys()]);
+    for (let i = 0; i < order.length; i += 16) {
+      const idx = order.slice(i, i + 16);
+      const batch = padBatch(encodings, idx, tok.padId);
+      const y = tf.oneHot(tf.tensor1d(idx.map((k) => labels[k]), 'int32'), 2);
+      opt.minimize(() => tf.losses.softmaxCrossEntropy(y, m.logits(batch, { training: true })) as tf.Scalar, false, params);
+      tf.dispose(y);
+      disposeBatch(batch);
+    }
+  }
+  opt.dispose();
+}
+
 let tok: TextTokenizer;
 let model: TransformerClassifier;
 const positives = ['the movie was great', 'great acting and music', 'the plot was great and the cast', 'story great ending'];
@@ -54,7 +79,7 @@ beforeAll(async () => {
   tok = wordPieceTokenizer(VOCAB);
   model = tinyModel();
   const set = toyTexts(200, 1);
-  await trainText(model, { encodings: set.texts.map((t) => tok.encode(t)), labels: set.labels }, { epochs: 6, batchSize: 16, learningRate: 3e-3, seed: 0, padId: 0 });
+  await fit(model, set.texts, set.labels, 6);
 }, 120_000);
 afterAll(() => model?.dispose());
 
@@ -108,21 +133,30 @@ describe('white-box victim (Parry encoder)', () => {
     expect(records[0].queries).toBe(v.queries);
   });
 
-  it('recipes run end-to-end on the trained model', async () => {
+  it('the registered recipes run end-to-end on the trained model', async () => {
     const examples = positives.map((text) => ({ text, label: 1 }));
     const vectors = await modelWordVectors(model, tok);
     expect(vectors.has('great')).toBe(true);
     expect(vectors.has('[CLS]')).toBe(false);
-    const recipes = [
-      pwwsRecipe({ synonyms: (w) => (w === 'great' ? ['fine', 'awful'] : ['film']) }),
-      deepWordBugRecipe(),
-      textFoolerRecipe({ vectors, maxModificationRate: 1, minCosine: -1 }),
-      hotFlipRecipe(),
+    const resources: TextResources = {
+      stopwords: () => EDA_STOPWORDS,
+      synonyms: async () => (w: string) => (w === 'great' ? ['fine', 'awful'] : ['film']),
+      wordVectors: async () => vectors,
+      maskedLm: () => Promise.reject(new Error('not used')),
+    };
+    const registry = registerBuiltinAttacks(createRegistry());
+    const recipes: Array<[string, Record<string, unknown>]> = [
+      ['pwws', {}],
+      ['deepwordbug', {}],
+      ['textfooler', { maxModificationRate: 1, minCosine: -1 }],
+      ['hotflip', { minCosine: -1 }],
     ];
-    for (const recipe of recipes) {
+    for (const [name, options] of recipes) {
       const v = parryVictim(model, tok, { maxLength: 32 });
+      const { attack } = await buildTextAttack(registry, name, options, { victim: v, resources });
+      expect(attack.name).toBe(`parry/${name}`);
       const before = tf.memory().numTensors;
-      const { records, summary } = await runTextAttack(recipe, v, examples, { seed: 1 });
+      const { records, summary } = await runTextAttack(attack, v, examples, { seed: 1 });
       expect(tf.memory().numTensors).toBe(before);
       expect(summary.totalQueries).toBe(v.queries);
       expect(records.reduce((s, r) => s + r.queries, 0)).toBe(v.queries);
@@ -130,53 +164,15 @@ describe('white-box victim (Parry encoder)', () => {
       // "great" is the only signal; every recipe can remove it (pwws: fine/awful, deepwordbug: misspell -> [UNK], hotflip/textfooler: another token)
       expect(summary.successful).toBe(examples.length);
       for (const r of records) expect(r.changed.map((c) => c.before)).toContain('great');
-      if (recipe.name === 'hotflip') {
-        expect(summary.gradientCalls).toBeGreaterThan(0);
-        expect(summary.notes.join(' ')).toMatch(/embedding-cosine >= 0.8 skipped/);
-      }
+      if (name === 'hotflip') expect(summary.gradientCalls).toBeGreaterThan(0);
     }
   }, 120_000);
 
-  it('hotflip refuses a black-box victim', async () => {
+  it('hotflip (needs gradients) is refused for a black-box victim with one line', async () => {
     const v = parryVictim(model, tok);
-    const blackBox = { name: 'bb', labelNames: v.labelNames, multiLabel: false, queries: 0, predict: v.predict };
-    await expect(runTextAttack(hotFlipRecipe(), blackBox, [{ text: 'great', label: 1 }])).rejects.toThrow(/needs gradients/);
-  });
-});
-
-describe('A2T-style adversarial training (parry/a2t on the text trainer)', () => {
-  it('clean epochs first, then adversarial texts added with their labels kept', async () => {
-    const m = tinyModel(3);
-    try {
-      const set = toyTexts(120, 7);
-      const encodings = set.texts.map((t) => tok.encode(t, { maxLength: 32 }));
-      const plugin = a2t({ recipe: 'deepwordbug', cleanEpochs: 5, fraction: 0.5 });
-      const r = await trainText(m, { encodings, labels: set.labels, texts: set.texts }, {
-        epochs: 6, batchSize: 16, learningRate: 5e-3, schedule: 'constant', warmupRatio: 0, seed: 0, padId: tok.padId, tokenizer: tok, maxLength: 32, defenses: [plugin],
-      });
-      const history = (plugin as unknown as { history: A2tEpoch[] }).history;
-      expect(history.map((h) => h.epoch)).toEqual([6]);
-      expect(r.epochs.map((e) => e.trainExamples)).toEqual([undefined, undefined, undefined, undefined, undefined, 120 + history[0].added.length]);
-      expect(history[0].attacked).toBe(60);
-      expect(history[0].summary.successful).toBe(history[0].added.length);
-      expect(history[0].added.length).toBeGreaterThan(0);
-      for (const a of history[0].added) expect(a.text).not.toBe(set.texts[a.source]);
-      // the labels of the added texts are their sources' labels: check through the set the hook returns
-      const again = await plugin.epochData!({ model: m, data: { encodings, labels: set.labels, texts: set.texts }, tokenizer: tok, maxLength: 32, epoch: 6, epochs: 6, seed: 1 });
-      const added = (plugin as unknown as { history: A2tEpoch[] }).history[1].added;
-      expect(Array.from(again!.labels.slice(120))).toEqual(added.map((a) => set.labels[a.source]));
-      expect(again!.texts!.slice(120)).toEqual(added.map((a) => a.text));
-    } finally {
-      m.dispose();
-    }
-  }, 120_000);
-
-  it('refuses a training set without texts', async () => {
-    const m = tinyModel(4);
-    const set = toyTexts(8, 1);
-    await expect(
-      trainText(m, { encodings: set.texts.map((t) => tok.encode(t)), labels: set.labels }, { epochs: 1, batchSize: 4, learningRate: 1e-3, seed: 0, padId: 0, tokenizer: tok, defenses: [a2t({ cleanEpochs: 0 })] }),
-    ).rejects.toThrow(/needs the training texts/);
-    m.dispose();
+    const blackBox: TextVictim = { name: 'bb', labelNames: v.labelNames, outputKind: 'single-label', queries: 0, predict: v.predict };
+    const registry = registerBuiltinAttacks(createRegistry());
+    const resources = { stopwords: () => EDA_STOPWORDS } as unknown as TextResources;
+    await expect(buildTextAttack(registry, 'hotflip', {}, { victim: blackBox, resources })).rejects.toThrow(/parry\/hotflip needs gradients .* bb is black-box/);
   });
 });
