@@ -21,6 +21,7 @@ afterAll(() => model.dispose());
 function hostile(name: string, run: ImageAttackPlugin['run']): ImageAttackPlugin {
   return {
     kind: 'attack',
+    modality: 'image',
     name: `test/${name}` as const,
     summary: 'hostile',
     norm: 'linf',
