@@ -248,3 +248,6 @@ export function describeAttackConformance(factory: PluginFactory<ImageAttackPlug
     });
   });
 }
+
+// The text half of the kit: toy text victim and resources, and the text-attack conformance suite.
+export * from './testing-text.js';
