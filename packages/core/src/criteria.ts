@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { UsageError } from './errors.js';
+import type { GoalSpec } from './text-attack/goals.js';
 
 /**
  * What counts as a successful attack (a Foolbox criterion / TextAttack goal function), as a value in core rather
@@ -133,4 +135,21 @@ export function logitMargin(criterion: Criterion, logits: tf.Tensor2D): tf.Tenso
     const maxOther = tf.max(tf.sub(logits, tf.mul(onehot, 1e9)), 1);
     return (criterion.kind === 'untargeted' ? tf.sub(zc, maxOther) : tf.sub(maxOther, zc)) as tf.Tensor1D;
   });
+}
+
+/**
+ * The image form of a goal of core's goal vocabulary (the text form is `goalFunction`): `untargeted` keeps the true
+ * labels, `targeted` aims every example at `goal.target`. Image attacks work on single-label (softmax) classifiers,
+ * so the multi-label goals are refused with one line. The returned criterion's target tensor (targeted) is owned by
+ * the caller; `labels` stays the caller's.
+ */
+export function criterionFor(goal: GoalSpec, labels: tf.Tensor1D, numClasses: number): Criterion {
+  if (goal.kind === 'untargeted') return untargeted(labels);
+  if (goal.kind === 'targeted') {
+    if (!Number.isInteger(goal.target) || goal.target < 0 || goal.target >= numClasses) {
+      throw new UsageError(`goal targeted:${goal.target}: the target must be a class id in 0..${numClasses - 1}`);
+    }
+    return targeted(tf.fill([labels.shape[0]], goal.target, 'int32') as tf.Tensor1D);
+  }
+  throw new UsageError(`goal ${goal.kind} is for multi-label text models; image attacks take untargeted or targeted:<class>`);
 }

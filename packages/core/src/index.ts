@@ -20,6 +20,7 @@ export {
   crossEntropy,
   isAdversarial,
   sliceCriterion,
+  criterionFor,
 } from './criteria.js';
 export {
   type Norm,

@@ -202,3 +202,20 @@ describe('buildTextAttack and composeTextAttack', () => {
     await expect(buildTextAttack(createRegistry([broken]), 'broken', {}, { victim: victim(), resources })).rejects.toThrow(/returned an attack without a search/);
   });
 });
+
+describe('the image form of the goal vocabulary', () => {
+  it('criterionFor: untargeted keeps labels, targeted aims at the class, multi-label goals are refused', async () => {
+    const tf = await import('@tensorflow/tfjs-core');
+    const { criterionFor } = await import('../criteria.js');
+    const { initBackend } = await import('../backend.js');
+    await initBackend({ backend: 'cpu' });
+    const labels = tf.tensor1d([0, 2], 'int32');
+    expect(criterionFor({ kind: 'untargeted' }, labels, 3)).toEqual({ kind: 'untargeted', labels });
+    const t = criterionFor(parseGoal('targeted:1'), labels, 3);
+    expect(t.kind).toBe('targeted');
+    expect(Array.from(await (t as { targets: import('@tensorflow/tfjs-core').Tensor1D }).targets.data())).toEqual([1, 1]);
+    expect(() => criterionFor({ kind: 'targeted', target: 3 }, labels, 3)).toThrow(/class id in 0\.\.2/);
+    expect(() => criterionFor({ kind: 'flip-any-gold' }, labels, 3)).toThrow(/image attacks take untargeted or targeted/);
+    tf.dispose([labels, (t as { targets: import('@tensorflow/tfjs-core').Tensor1D }).targets]);
+  });
+});
