@@ -33,7 +33,7 @@ async function throughput(modelDir) {
   for (let rep = 0; rep < 3; rep++) {
     const t0 = performance.now();
     const enc = texts.map((t) => pre.tokenizer.encode(t, { maxLength: 64 }));
-    await defenses.predictText(pre.model, enc, pre.tokenizer.padId, 64);
+    await core.predictText(pre.model, enc, pre.tokenizer.padId, 64);
     rates.push(texts.length / ((performance.now() - t0) / 1000));
   }
   pre.model.dispose();
