@@ -1,0 +1,115 @@
+/**
+ * The text conformance kit of `@parry/core/testing` over the built-in recipes (PWWS, TextFooler, DeepWordBug; HotFlip
+ * for the white-box refusal) and one recipe composed from registered components; then a few broken recipes and
+ * records, to show each check of the kit can fail.
+ */
+import { composeTextAttack, type Constraint, defineTextAttack, runTextAttack, type SearchMethod, TextState, z } from '@parry/core';
+import {
+  checkTextBudget,
+  checkTextConstraints,
+  checkTextGoals,
+  checkTextQueries,
+  describeTextAttackConformance,
+  instrumentTextAttack,
+  recordingVictim,
+  toyTextExamples,
+  toyTextResources,
+  toyTextVictim,
+} from '@parry/core/testing';
+import { describe, expect, it } from 'vitest';
+import { builtinTextComponents, charEditSwap, greedyWir, noRepeat, stopwords } from '../index.js';
+import { deepWordBug, hotFlip, pwws, textFooler } from './recipes/index.js';
+
+const components = builtinTextComponents;
+
+describeTextAttackConformance(pwws, { components });
+describeTextAttackConformance(textFooler, { components });
+describeTextAttackConformance(deepWordBug, { components });
+describeTextAttackConformance(hotFlip, { components });
+
+/** Composed from registered components only: WordNet swaps, at most two words, beam search of width 3. */
+const composed = composeTextAttack({
+  name: 'test/wordnet-beam',
+  summary: 'composed test recipe: WordNet swaps, stopwords, two words at most, beam search',
+  options: z.object({ width: z.number().int().positive().default(3) }),
+  transformation: 'parry/wordnet-swap',
+  constraints: ['parry/stopwords', { name: 'parry/max-words-perturbed', options: { max: 2 } }],
+  search: (o) => ({ name: 'parry/beam', options: { width: o.width } }),
+});
+describeTextAttackConformance(composed, { components });
+
+describe('the text conformance checks can fail', () => {
+  const examples = toyTextExamples('single-label');
+  const resources = toyTextResources();
+  const words = resources.stopwords();
+
+  /** A search that changes the first word whatever the constraints say (here a stopword). */
+  const rogueSearch: SearchMethod = {
+    name: 'rogue',
+    async run(initial, _e, ctx) {
+      const next = initial.replace(0, 'Zzz');
+      await ctx.evaluate([next.text]);
+      return next;
+    },
+  };
+
+  it('checkTextConstraints refuses a changed stopword and an edit the transformation never proposed', async () => {
+    const victim = toyTextVictim();
+    const constraints: Constraint[] = [noRepeat(), stopwords({ words })];
+    const { attack, trace } = instrumentTextAttack({ name: 'rogue', goal: { name: 'untargeted', outputKind: 'single-label', bind: () => ({ score: () => 0, success: () => false, tfScore: () => undefined as never }) }, transformation: charEditSwap(), constraints, search: rogueSearch });
+    const { records } = await runTextAttack(attack, victim, examples.slice(0, 1));
+    expect(records[0].changed[0].before).toBe('The');
+    expect(() => checkTextConstraints(records, constraints, trace)).toThrow(/stopwords forbids modifying word 0/);
+    expect(() => checkTextConstraints(records, [], trace)).toThrow(/never proposed by the transformation/);
+  });
+
+  it('checkTextConstraints refuses a word changed twice under no-repeat', () => {
+    const original = 'The film was good but long.';
+    const state = new TextState(original).replace(3, 'goood').replace(3, 'gooood');
+    const trace = { fromOriginal: new Map([[original, new Map([[3, new Set(['goood'])]])]]), any: new Map([[original, new Map([[3, new Set(['goood', 'gooood'])]])]]), finals: new Map([[original, state]]) };
+    const record = { index: 0, original, perturbed: state.text, status: 'successful' as const, queries: 3, gradientCalls: 0, words: 6, modifiedWords: 1, changed: state.changes().map(({ index: _i, ...c }) => c), originalProbs: [], perturbedProbs: [], originalPrediction: [], perturbedPrediction: [] };
+    expect(() => checkTextConstraints([record], [noRepeat()], trace)).toThrow(/never proposed by the transformation for the original word/);
+    expect(() => checkTextConstraints([record], [], trace)).not.toThrow();
+  });
+
+  it('checkTextGoals refuses a success the victim does not confirm', async () => {
+    const lying = defineTextAttack({
+      name: 'test/lying',
+      summary: 'claims success',
+      options: z.object({}),
+      create: (ctx) => ({ name: 'test/lying', goal: ctx.goal, transformation: charEditSwap(), constraints: [], search: greedyWir() }),
+    })();
+    const victim = toyTextVictim();
+    const attack = await lying.create({ victim, goal: { name: 'untargeted', outputKind: 'single-label', bind: () => ({ score: () => 0, success: () => true, tfScore: () => undefined as never }) }, resources, component: () => Promise.reject(new Error('unused')) });
+    const { records } = await runTextAttack(attack, victim, examples);
+    expect(records.every((r) => r.status === 'skipped')).toBe(true);
+    await expect(checkTextGoals(records, examples, { kind: 'untargeted' }, toyTextVictim())).rejects.toThrow(/skipped, but goal untargeted does not hold/);
+  });
+
+  it('checkTextQueries refuses queries the runner did not count, and checkTextBudget an overspent budget', async () => {
+    const inner = toyTextVictim();
+    const victim = recordingVictim(inner);
+    const sneaky: SearchMethod = {
+      name: 'sneaky',
+      async run(initial, _e, ctx) {
+        await ctx.victim.predict(['an extra query the cache never saw']);
+        return initial;
+      },
+    };
+    const attack = { name: 'sneaky', goal: { name: 'untargeted', outputKind: 'single-label' as const, bind: () => ({ score: () => 0, success: () => false, tfScore: () => undefined as never }) }, transformation: charEditSwap(), constraints: [], search: sneaky };
+    const perExample: string[][] = [];
+    let mark = 1;
+    const { records, summary } = await runTextAttack(attack, victim, examples.slice(0, 2), {
+      queryBudget: 1,
+      onExample: () => {
+        perExample.push(victim.calls.slice(mark).flat());
+        mark = victim.calls.length;
+      },
+    });
+    // The runner attributes the extra query to the example, so the counts agree, but the budget of 1 is overspent.
+    expect(() => checkTextQueries(records, summary, victim, perExample)).not.toThrow();
+    expect(() => checkTextBudget(records, records, 1)).toThrow(/spent 2 queries/);
+    expect(() => checkTextQueries(records, { totalQueries: summary.totalQueries - 1 }, victim, perExample)).toThrow(/summary reports/);
+    expect(() => checkTextQueries(records, summary, victim, perExample.map((t) => t.slice(1)))).toThrow(/the victim scored/);
+  });
+});
