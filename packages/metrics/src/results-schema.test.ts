@@ -9,14 +9,14 @@ const file = path.join(root, RESULTS_JSON_SCHEMA_PATH);
 
 const base: ResultsInput = {
   schema: 'parry-results',
-  version: 1,
+  version: 2,
   kind: 'eval',
   createdAt: '2026-11-22T00:00:00.000Z',
   command: [],
   seed: 0,
   environment: {},
   dataset: { name: 'd', source: 's', split: 'test', n: 1 },
-  model: { name: 'm', inputShape: [2, 2, 1], numClasses: 2, bounds: [0, 1] },
+  model: { modality: 'image', name: 'm', inputShape: [2, 2, 1], numClasses: 2, bounds: [0, 1] },
   attacks: [],
 };
 
@@ -31,34 +31,34 @@ describe('the committed JSON Schema', () => {
 
   it('describes the optional report fields', () => {
     const s = JSON.stringify(resultsJsonSchema());
-    for (const key of ['examples', 'textExamples', 'perLabel', 'sizes', 'labelNames']) expect(s).toContain(`"${key}"`);
+    for (const key of ['examples', 'perLabel', 'sizes', 'labelNames', 'modality', 'successBits', 'changed', 'perturbed']) expect(s).toContain(`"${key}"`);
   });
 });
 
 describe('optional report fields', () => {
-  it('accept image, text and multi-label records and keep them through validation', () => {
+  it('accept image and multi-label records and keep them through validation', () => {
     const r = validateResults({
       ...base,
       perLabel: [{ label: 'joy', support: 3, accuracy: 0.9, f1: 0.5 }],
       attacks: [
         {
-          attack: 'a', norm: 'linf', options: {}, cleanAccuracy: 1, n: 1, wallTimeMs: 1, gradientEvaluations: 0, forwardEvaluations: 0,
+          modality: 'image', attack: 'a', norm: 'linf', options: {}, cleanAccuracy: 1, n: 1, wallTimeMs: 1, gradientEvaluations: 0, forwardEvaluations: 0,
           perEpsilon: [{ epsilon: 0.1, robustAccuracy: 0, attackSuccessRate: 1, linf: null, l2: null, sizes: { linf: [0.1], l2: [0.2] }, perLabel: [{ label: 'joy', robustAccuracy: 0.5, flipRate: 0.5 }] }],
           examples: [{ index: 0, shape: [2, 2, 1], label: 1, prediction: 1, original: 'AAAAAA==', perEpsilon: [{ epsilon: 0.1, adversarial: 'AQEBAQ==', prediction: 0, success: true }] }],
-          textExamples: [{ index: 0, label: 'pos', prediction: 'pos', original: 'a good film', perEpsilon: [{ epsilon: null, adversarial: 'a decent film', prediction: 'neg', success: true }] }],
         },
       ],
     });
     expect(r.perLabel?.[0].label).toBe('joy');
-    expect(r.attacks[0].examples?.[0].perEpsilon[0].success).toBe(true);
-    expect(r.attacks[0].textExamples?.[0].perEpsilon[0].adversarial).toBe('a decent film');
-    expect(r.attacks[0].perEpsilon[0].sizes?.l2).toEqual([0.2]);
+    const a = r.attacks[0];
+    if (a.modality !== 'image') throw new Error('expected an image attack');
+    expect(a.examples?.[0].perEpsilon[0].success).toBe(true);
+    expect(a.perEpsilon[0].sizes?.l2).toEqual([0.2]);
   });
 
   it('reject a malformed example with the field path', () => {
     const bad = {
       ...base,
-      attacks: [{ attack: 'a', norm: 'linf', options: {}, cleanAccuracy: 1, n: 1, wallTimeMs: 1, gradientEvaluations: 0, forwardEvaluations: 0, perEpsilon: [], examples: [{ index: 0, shape: [2], label: 1, prediction: 1, original: '', perEpsilon: [] }] }],
+      attacks: [{ modality: 'image', attack: 'a', norm: 'linf', options: {}, cleanAccuracy: 1, n: 1, wallTimeMs: 1, gradientEvaluations: 0, forwardEvaluations: 0, perEpsilon: [], examples: [{ index: 0, shape: [2], label: 1, prediction: 1, original: '', perEpsilon: [] }] }],
     };
     expect(() => validateResults(bad, 'r.json')).toThrow(/r\.json is not a valid Parry results file: attacks\.0\.examples\.0\.shape/);
   });

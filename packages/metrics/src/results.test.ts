@@ -9,17 +9,18 @@ import { readResults, validateResults, writeResults, type ResultsInput } from '.
 
 const good: ResultsInput = {
   schema: 'parry-results',
-  version: 1,
+  version: 2,
   kind: 'eval',
   createdAt: '2026-11-22T00:00:00.000Z',
   command: ['parry', 'eval'],
   seed: 0,
   environment: { backend: { name: 'wasm' } },
   dataset: { name: 'mnist', source: 'test', split: 'test', n: 2 },
-  model: { name: 'm', inputShape: [28, 28, 1], numClasses: 10, bounds: [0, 1] },
+  model: { modality: 'image', name: 'm', inputShape: [28, 28, 1], numClasses: 10, bounds: [0, 1] },
   clean: { accuracy: 1, n: 2 },
   attacks: [
     {
+      modality: 'image',
       attack: 'parry/fgsm',
       norm: 'linf',
       options: {},
@@ -43,8 +44,8 @@ describe('results files', () => {
   });
 
   it('reject broken files with the reason', () => {
-    expect(() => validateResults({ ...good, version: 7 }, 'x.json')).toThrow(/x\.json was written by a newer Parry \(results version 7; this Parry reads version 1\); upgrade Parry/);
-    expect(() => validateResults({ ...good, version: 0 }, 'x.json')).toThrow(/x\.json has results version 0; this Parry reads version 1 \(re-run/);
+    expect(() => validateResults({ ...good, version: 7 } as any, 'x.json')).toThrow(/x\.json was written by a newer Parry \(results version 7; this Parry reads versions 1 to 2\); upgrade Parry/);
+    expect(() => validateResults({ ...good, version: 0 } as any, 'x.json')).toThrow(/x\.json has results version 0; this Parry reads versions 1 to 2; re-run `parry eval` to write a v2 file/);
     expect(() => validateResults({ ...good, seed: 'zero' }, 'x.json')).toThrow(/x\.json is not a valid Parry results file: seed:/);
     const badRate = structuredClone(good) as any;
     badRate.attacks[0].perEpsilon[0].robustAccuracy = 1.5;
@@ -127,7 +128,7 @@ describe('issue 14: reading hostile results files', () => {
     expect(refusal(put('package.json', '{"name":"x","version":"1.0.0"}'))).toMatch(/package\.json is not a Parry results file \(no "schema": "parry-results"\)/);
   });
   it('a results file of a newer schema version says to upgrade Parry', () => {
-    expect(refusal(put('v2.json', JSON.stringify({ ...good, version: 2 })))).toMatch(/v2\.json was written by a newer Parry \(results version 2; this Parry reads version 1\); upgrade Parry/);
+    expect(refusal(put('v3.json', JSON.stringify({ ...good, version: 3 })))).toMatch(/v3\.json was written by a newer Parry \(results version 3; this Parry reads versions 1 to 2\); upgrade Parry/);
   });
   it('image example bytes that do not match their declared shape are refused in validation', () => {
     const four = Buffer.from([0, 64, 128, 255]).toString('base64');

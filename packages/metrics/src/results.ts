@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
-import { InputError, readInputBytes, writeFileAtomic, z } from '@parry/core';
+import { InputError, type OutputKind, readInputBytes, writeFileAtomic, z } from '@parry/core';
+import { migrateV1, resultsV1Schema } from './results-v1.js';
 
 /** Name and version of the results format; bump the version on any incompatible change. */
 export const RESULTS_SCHEMA = 'parry-results';
-export const RESULTS_VERSION = 1;
+export const RESULTS_VERSION = 2;
 
 const stat = z.object({ mean: z.number(), max: z.number(), count: z.number().int() }).nullable();
 
@@ -65,61 +66,131 @@ export const imageExampleSchema = z.object({
   ),
 });
 
-/** A text example: the original and the adversarial text with labels; the report highlights the changed words. */
-export const textExampleSchema = z.object({
-  index: z.number().int().nonnegative(),
-  label: z.string(),
-  prediction: z.string(),
-  original: z.string(),
-  perEpsilon: z.array(
-    z.object({
-      epsilon: z.number().nullable(),
-      adversarial: z.string(),
-      prediction: z.string(),
-      success: z.boolean(),
-    }),
-  ),
-});
+/** How a classifier turns logits into decisions: one class (softmax/argmax) or a set of labels (sigmoid/threshold). The one spelling. */
+export const outputKindSchema = z.enum(['single-label', 'multi-label']);
+// the schema's spelling is core's OutputKind, in both directions
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const _outputKindIsCore: Same<z.infer<typeof outputKindSchema>, OutputKind> = true;
+void _outputKindIsCore;
 
-export const attackSummarySchema = z.object({
+/** An attack on an image classifier: robust accuracy and perturbation sizes per epsilon, image examples for the grid. */
+export const imageAttackEntrySchema = z.strictObject({
+  modality: z.literal('image'),
   attack: z.string(),
   norm: z.string(),
   options: z.record(z.string(), z.unknown()),
-  cleanAccuracy: z.number().min(0).max(1),
+  cleanAccuracy: rate,
   n: z.number().int().nonnegative(),
   perEpsilon: z.array(epsilonSummarySchema),
   wallTimeMs: z.number().nonnegative(),
   gradientEvaluations: z.number().int().nonnegative(),
   forwardEvaluations: z.number().int().nonnegative(),
   /** Compact per-example records: success per epsilon as a string of 0/1, one char per example. */
-  successBits: z.array(z.string()).optional(),
+  successBits: z.array(z.string().regex(/^[01]*$/)).optional(),
   /** Optional examples for the report's image grid. */
   examples: z.array(imageExampleSchema).optional(),
-  /** Optional examples for the report's text diff. */
-  textExamples: z.array(textExampleSchema).optional(),
-  /** Optional, text attacks: TextAttack's summary table (counts, accuracies, perturbed word %, queries) and notes on stand-ins. */
-  textSummary: z
-    .object({
-      successful: z.number().int().nonnegative(),
-      failed: z.number().int().nonnegative(),
-      skipped: z.number().int().nonnegative(),
-      /** Failed attacks stopped by the query budget. */
-      budgetExhausted: z.number().int().nonnegative(),
-      originalAccuracy: rate,
-      accuracyUnderAttack: rate,
-      attackSuccessRate: rate,
-      avgPerturbedWordPct: z.number().min(0).max(100),
-      avgWordsPerInput: z.number().nonnegative(),
-      avgQueries: z.number().nonnegative(),
-      totalQueries: z.number().int().nonnegative(),
-      queriesPerSecond: z.number().nonnegative(),
-      notes: z.array(z.string()),
-      /** Multi-label models: micro-F1 against the gold labels before and after the attack. */
-      microF1Before: rate.optional(),
-      microF1After: rate.optional(),
-    })
-    .optional(),
 });
+
+/** A word changed by a text attack, with character offsets in the original text. */
+export const textChangeSchema = z.strictObject({
+  start: z.number().int().nonnegative(),
+  end: z.number().int().nonnegative(),
+  before: z.string(),
+  after: z.string(),
+});
+
+/** One attacked text: the original and the perturbed text with the gold label(s) and the predictions before and after. */
+export const textExampleSchema = z.strictObject({
+  index: z.number().int().nonnegative(),
+  /** Gold label name (multi-label: the gold names joined with ', ', '(none)' when empty). */
+  label: z.string(),
+  /** Predicted label name(s) on the original text, joined like `label`. */
+  prediction: z.string(),
+  original: z.string(),
+  perturbed: z.string(),
+  perturbedPrediction: z.string(),
+  status: z.enum(['successful', 'failed', 'skipped']),
+  changed: z.array(textChangeSchema),
+});
+
+/** Goal of a text attack as data (core's `GoalSpec`: untargeted, targeted, flip-label, flip-any-gold, remove-all-gold). */
+export const goalSchema = z.looseObject({ kind: z.string().min(1) });
+
+/** An attack on a text classifier: TextAttack's summary table, per-label flip rates (multi-label) and text examples. */
+export const textAttackEntrySchema = z.strictObject({
+  modality: z.literal('text'),
+  /** Full plugin name of the recipe. */
+  attack: z.string(),
+  goal: goalSchema,
+  options: z.record(z.string(), z.unknown()),
+  n: z.number().int().nonnegative(),
+  /** TextAttack's original accuracy: (n - skipped) / n. */
+  cleanAccuracy: rate,
+  /** TextAttack's accuracy under attack: failed / n. */
+  robustAccuracy: rate,
+  /** successful / (successful + failed). */
+  attackSuccessRate: rate,
+  successful: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  skipped: z.number().int().nonnegative(),
+  /** Failed attacks stopped by the query budget. */
+  budgetExhausted: z.number().int().nonnegative(),
+  /** Queries allowed per example (the original included); null when unlimited. */
+  queryBudget: z.number().int().positive().nullable(),
+  avgPerturbedWordPct: z.number().min(0).max(100),
+  avgWordsPerInput: z.number().nonnegative(),
+  avgQueries: z.number().nonnegative(),
+  totalQueries: z.number().int().nonnegative(),
+  queriesPerSecond: z.number().nonnegative(),
+  gradientCalls: z.number().int().nonnegative(),
+  wallTimeMs: z.number().nonnegative(),
+  notes: z.array(z.string()),
+  /** Multi-label models: how often the attack flipped each label's decision. */
+  perLabel: z.array(z.strictObject({ label: z.string(), flipRate: rate })).optional(),
+  /** Multi-label models: micro-F1 against the gold labels before and after the attack. */
+  microF1Before: rate.optional(),
+  microF1After: rate.optional(),
+  /** One '0' or '1' per example, in order: did the attack succeed on it. */
+  successBits: z.string().regex(/^[01]*$/, 'must be a string of 0 and 1'),
+  /** The first attacked (not skipped) examples, for the report's text diffs. */
+  examples: z.array(textExampleSchema),
+});
+
+/** One attack of a results file, image or text (discriminated by `modality`). */
+export const attackEntrySchema = z.discriminatedUnion('modality', [imageAttackEntrySchema, textAttackEntrySchema]);
+
+/** @deprecated The image attack entry; use `imageAttackEntrySchema` (or `attackEntrySchema` for either kind). */
+export const attackSummarySchema = imageAttackEntrySchema;
+
+export const imageModelSchema = z.strictObject({
+  modality: z.literal('image'),
+  path: z.string().optional(),
+  name: z.string(),
+  /** Shape of one input, e.g. `[28, 28, 1]`. */
+  inputShape: z.array(z.number().int().positive()).min(1),
+  numClasses: z.number().int().positive(),
+  /** Pixel range of the inputs, low < high. */
+  bounds: z.tuple([z.number(), z.number()]),
+  labelNames: z.array(z.string()).optional(),
+  outputKind: outputKindSchema.optional(),
+});
+
+export const textModelSchema = z.strictObject({
+  modality: z.literal('text'),
+  path: z.string().optional(),
+  name: z.string(),
+  numLabels: z.number().int().positive(),
+  /** One name per label, in label-id order. */
+  labelNames: z.array(z.string()),
+  outputKind: outputKindSchema,
+  /** Tokens per input the model was run with. */
+  maxLength: z.number().int().positive().optional(),
+  /** Architecture family (bert, distilbert, roberta, ...). */
+  family: z.string().optional(),
+});
+
+/** The evaluated model, image or text (discriminated by `modality`). */
+export const modelInfoSchema = z.discriminatedUnion('modality', [imageModelSchema, textModelSchema]);
 
 export const epochRecordSchema = z.object({
   epoch: z.number().int().nonnegative(),
@@ -156,21 +227,11 @@ export const resultsSchema = z.object({
   seed: z.number().int(),
   environment: z.record(z.string(), z.unknown()),
   dataset: z.object({ name: z.string(), source: z.string(), split: z.string(), n: z.number().int().nonnegative() }),
-  model: z
-    .object({
-      path: z.string().optional(),
-      name: z.string(),
-      inputShape: z.array(z.number()),
-      numClasses: z.number().int(),
-      bounds: z.tuple([z.number(), z.number()]),
-      labelNames: z.array(z.string()).optional(),
-      outputKind: z.string().optional(),
-    })
-    .passthrough(),
+  model: modelInfoSchema,
   clean: cleanMetricsSchema.optional(),
   /** Optional, multi-label models: clean metrics per label. */
   perLabel: z.array(labelMetricsSchema).optional(),
-  attacks: z.array(attackSummarySchema).default([]),
+  attacks: z.array(attackEntrySchema).default([]),
   training: z
     .object({ hyperparameters: z.record(z.string(), z.unknown()), epochs: z.array(epochRecordSchema) })
     .optional(),
@@ -178,10 +239,20 @@ export const resultsSchema = z.object({
 
 export type Results = z.infer<typeof resultsSchema>;
 export type ResultsInput = z.input<typeof resultsSchema>;
+export type ImageModelInfo = z.infer<typeof imageModelSchema>;
+export type TextModelInfo = z.infer<typeof textModelSchema>;
+export type ModelInfo = z.infer<typeof modelInfoSchema>;
+export type ImageAttackEntry = z.infer<typeof imageAttackEntrySchema>;
+export type TextAttackEntry = z.infer<typeof textAttackEntrySchema>;
+export type AttackEntry = z.infer<typeof attackEntrySchema>;
+export type TextChange = z.infer<typeof textChangeSchema>;
 
 function describeIssue(error: z.ZodError): string {
   const i = error.issues[0];
-  return `${i.path.join('.') || '(root)'}: ${i.message}`;
+  const where = i.path.join('.') || '(root)';
+  // a discriminated union with a missing or unknown tag (the path ends at the tag): say which tags there are
+  if (i.code === 'invalid_union' && (i as { note?: string }).note === 'No matching discriminator') return `${where}: must be "image" or "text"`;
+  return `${where}: ${i.message.replace(/\s*\n\s*/g, ' ')}`;
 }
 
 /** Base64 as written by Buffer's `toString('base64')` (padding optional). */
@@ -195,49 +266,98 @@ function base64Bytes(s: string): number {
   return Math.floor((body * 3) / 4);
 }
 
-/**
- * Checks what the schema cannot: each image example's pixels (`original` and every `adversarial`) are base64 of
- * exactly `product(shape)` bytes, the size the report decodes them at. Returns `path: problem` or undefined.
- */
-function checkImageExamples(r: Results): string | undefined {
-  for (const [a, attack] of r.attacks.entries()) {
-    for (const [k, ex] of (attack.examples ?? []).entries()) {
-      const need = ex.shape.reduce((p, d) => p * d, 1);
-      const where = `attacks.${a}.examples.${k}`;
-      const check = (field: string, b64: string): string | undefined => {
-        const got = base64Bytes(b64);
-        if (got < 0) return `${where}.${field}: not base64 (expected ${need} uint8 pixels as base64)`;
-        if (got !== need) return `${where}.${field}: ${got} bytes, but shape [${ex.shape.join(', ')}] needs ${need}`;
-        return undefined;
-      };
-      const bad = check('original', ex.original) ?? ex.perEpsilon.map((p, j) => check(`perEpsilon.${j}.adversarial`, p.adversarial)).find((m) => m !== undefined);
-      if (bad) return bad;
-    }
+/** Each image example's pixels (`original` and every `adversarial`) are base64 of exactly `product(shape)` bytes, the size the report decodes them at. */
+function checkImageExamples(attack: ImageAttackEntry, a: number): string | undefined {
+  for (const [k, ex] of (attack.examples ?? []).entries()) {
+    const need = ex.shape.reduce((p, d) => p * d, 1);
+    const where = `attacks.${a}.examples.${k}`;
+    const check = (field: string, b64: string): string | undefined => {
+      const got = base64Bytes(b64);
+      if (got < 0) return `${where}.${field}: not base64 (expected ${need} uint8 pixels as base64)`;
+      if (got !== need) return `${where}.${field}: ${got} bytes, but shape [${ex.shape.join(', ')}] needs ${need}`;
+      return undefined;
+    };
+    const bad = check('original', ex.original) ?? ex.perEpsilon.map((p, j) => check(`perEpsilon.${j}.adversarial`, p.adversarial)).find((m) => m !== undefined);
+    if (bad) return bad;
   }
   return undefined;
 }
 
-/** Validate a results object; throws an `InputError` naming the source, the field and the problem. */
-export function validateResults(data: unknown, source = 'results'): Results {
-  const head = data as { schema?: unknown; version?: unknown } | null;
-  if (head && typeof head === 'object' && head.schema === RESULTS_SCHEMA && typeof head.version === 'number' && head.version !== RESULTS_VERSION) {
-    if (head.version > RESULTS_VERSION) {
-      throw new InputError(`${source} was written by a newer Parry (results version ${head.version}; this Parry reads version ${RESULTS_VERSION}); upgrade Parry`);
-    }
-    throw new InputError(`${source} has results version ${head.version}; this Parry reads version ${RESULTS_VERSION} (re-run the evaluation with this Parry)`);
+/** The counts of a text attack agree with each other and with its per-example bits. */
+function checkTextAttack(t: TextAttackEntry, a: number): string | undefined {
+  const where = `attacks.${a}`;
+  if (t.successful + t.failed + t.skipped !== t.n) return `${where}: successful + failed + skipped is ${t.successful + t.failed + t.skipped}, but n is ${t.n}`;
+  if (t.budgetExhausted > t.failed) return `${where}.budgetExhausted: ${t.budgetExhausted} is more than the ${t.failed} failed attacks`;
+  if (t.successBits.length !== t.n) return `${where}.successBits: ${t.successBits.length} characters, but n is ${t.n} (one per example)`;
+  const ones = [...t.successBits].filter((c) => c === '1').length;
+  if (ones !== t.successful) return `${where}.successBits: ${ones} successes, but successful is ${t.successful}`;
+  return undefined;
+}
+
+/**
+ * Checks what the schema cannot: the model and every attack are of the same modality, image bounds are a range, a
+ * text model names each label, image example bytes match their shape, text attack counts add up.
+ * Returns `path: problem` or undefined.
+ */
+function checkConsistency(r: Results): string | undefined {
+  const m = r.model;
+  if (m.modality === 'image' && !(m.bounds[0] < m.bounds[1])) return `model.bounds: [${m.bounds.join(', ')}] is not a pixel range (low < high)`;
+  if (m.modality === 'text' && m.labelNames.length !== m.numLabels) return `model.labelNames: ${m.labelNames.length} names, but numLabels is ${m.numLabels}`;
+  for (const [a, attack] of r.attacks.entries()) {
+    if (attack.modality !== m.modality) return `attacks.${a}.modality: a ${attack.modality} attack on a ${m.modality} model (model.modality is "${m.modality}")`;
+    const bad = attack.modality === 'image' ? checkImageExamples(attack, a) : checkTextAttack(attack, a);
+    if (bad) return bad;
   }
-  if (!head || typeof head !== 'object' || Array.isArray(head) || head.schema !== RESULTS_SCHEMA) {
-    throw new InputError(`${source} is not a Parry results file (no "schema": "${RESULTS_SCHEMA}"); pass a results.json written by \`parry eval\` or \`parry train\``);
-  }
+  return undefined;
+}
+
+const rerun = (kind: unknown) => `re-run \`parry ${kind === 'train' ? 'train' : 'eval'}\` to write a v${RESULTS_VERSION} file`;
+
+/** Parse and check a version 2 object; `fail` turns `path: problem` into the error. */
+function parseV2(data: unknown, fail: (problem: string) => InputError): Results {
   const r = resultsSchema.safeParse(data);
-  if (!r.success) throw new InputError(`${source} is not a valid Parry results file: ${describeIssue(r.error)}`);
-  const bad = checkImageExamples(r.data);
-  if (bad) throw new InputError(`${source} is not a valid Parry results file: ${bad}`);
+  if (!r.success) throw fail(describeIssue(r.error));
+  const bad = checkConsistency(r.data);
+  if (bad) throw fail(bad);
   return r.data;
 }
 
-/** Validate, then write atomically (readers never see a half-written file). */
+/** A version 1 object, checked against the v1 schema and migrated to version 2 in memory (see `migrateV1`). */
+function readV1(data: unknown, source: string): Results {
+  const kind = (data as { kind?: unknown }).kind;
+  const v1 = resultsV1Schema.safeParse(data);
+  if (!v1.success) throw new InputError(`${source} is not a valid Parry results file (results version 1): ${describeIssue(v1.error)}`);
+  const cannot = (problem: string) => new InputError(`${source} is a version 1 results file that cannot be read as version ${RESULTS_VERSION} (${problem}); ${rerun(kind)}`);
+  return parseV2(migrateV1(v1.data, (problem) => cannot(problem)), cannot);
+}
+
+/**
+ * Validate a results object; throws an `InputError` naming the source, the field and the problem. Version 2 is read
+ * as is; version 1 (image and text in one shape) is migrated to version 2 in memory, or refused in one line when it
+ * cannot be (a text attack without its TextAttack summary); newer versions are refused.
+ */
+export function validateResults(data: unknown, source = 'results'): Results {
+  const head = data as { schema?: unknown; version?: unknown; kind?: unknown } | null;
+  if (!head || typeof head !== 'object' || Array.isArray(head) || head.schema !== RESULTS_SCHEMA) {
+    throw new InputError(`${source} is not a Parry results file (no "schema": "${RESULTS_SCHEMA}"); pass a results.json written by \`parry eval\` or \`parry train\``);
+  }
+  const v = head.version;
+  if (v === 1) return readV1(data, source);
+  if (v !== RESULTS_VERSION) {
+    if (typeof v === 'number' && v > RESULTS_VERSION) {
+      throw new InputError(`${source} was written by a newer Parry (results version ${v}; this Parry reads versions 1 to ${RESULTS_VERSION}); upgrade Parry`);
+    }
+    throw new InputError(`${source} has results version ${JSON.stringify(v) ?? 'undefined'}; this Parry reads versions 1 to ${RESULTS_VERSION}; ${rerun(head.kind)}`);
+  }
+  return parseV2(data, (problem) => new InputError(`${source} is not a valid Parry results file: ${problem}`));
+}
+
+/** Validate, then write atomically (readers never see a half-written file). Writes version 2 only: a v1 object is refused. */
 export function writeResults(file: string, data: ResultsInput): Results {
+  const version = (data as { version?: unknown } | null)?.version;
+  if (version !== RESULTS_VERSION) {
+    throw new InputError(`results to write have version ${JSON.stringify(version) ?? 'undefined'}; Parry writes results version ${RESULTS_VERSION} only (build them with the v${RESULTS_VERSION} types of @parry/metrics)`);
+  }
   const valid = validateResults(data, 'results to write');
   writeFileAtomic(file, `${JSON.stringify(valid, null, 2)}\n`);
   return valid;
@@ -305,14 +425,14 @@ export type LabelRobustness = z.infer<typeof labelRobustnessSchema>;
 /** Where the committed JSON Schema of this results version lives, relative to the package root. */
 export const RESULTS_JSON_SCHEMA_PATH = `schema/results.v${RESULTS_VERSION}.schema.json`;
 
-/** The results format as JSON Schema (draft 2020-12), generated from the zod schema; committed as `schema/results.v1.schema.json`. */
+/** The results format as JSON Schema (draft 2020-12), generated from the zod schema; committed as `schema/results.v2.schema.json` (`schema/results.v1.schema.json` documents the format that `validateResults` migrates). */
 export function resultsJsonSchema(): Record<string, unknown> {
   const generated = z.toJSONSchema(resultsSchema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>;
   return {
     $schema: generated.$schema,
     $id: `https://parry.dev/schema/results.v${RESULTS_VERSION}.schema.json`,
     title: `Parry results, version ${RESULTS_VERSION}`,
-    description: 'Written by `parry eval` and `parry train`; read by `parry report`. Validated on write and on read.',
+    description: 'Written by `parry eval` and `parry train`; read by `parry report`. Validated on write and on read. `model` and each of `attacks` are discriminated by `modality` ("image" or "text").',
     ...generated,
   };
 }

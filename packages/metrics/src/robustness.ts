@@ -21,7 +21,9 @@ export interface EpsilonSummary {
   stages?: { label: string; robustAccuracy: number }[];
 }
 
+/** The summary of an image attack (the `modality: 'image'` entry of a results file, without the report details). */
 export interface AttackSummary {
+  modality: 'image';
   attack: string;
   norm: string;
   options: Record<string, unknown>;
@@ -104,6 +106,7 @@ export async function summarizeAttack(x: tf.Tensor, cleanCorrect: boolean[], res
     });
   }
   return {
+    modality: 'image',
     attack: result.attack,
     norm: result.norm,
     options: result.options,
