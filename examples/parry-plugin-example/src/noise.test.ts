@@ -10,7 +10,7 @@ describeAttackConformance(exampleNoise, { options: { dist: 'gaussian', norm: 'l2
 describe('example/noise', () => {
   it('registers through the public registry with its capabilities as data', () => {
     const registry = createRegistry(plugins);
-    expect(registry.names()).toEqual(['example/grad-norm', 'example/noise']);
+    expect(registry.names()).toEqual(['example/grad-norm', 'example/noise', 'example/typo-lite', 'example/vowel-drop']);
     const attack = registry.create('noise', { norm: 'l2' }, 'attack');
     expect(attack).toMatchObject({ name: 'example/noise', norm: 'l2', needs: ['scores'], mode: 'fixed-epsilon' });
   });
