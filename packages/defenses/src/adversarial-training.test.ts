@@ -64,6 +64,7 @@ describe('hooks', () => {
     const calls: string[] = [];
     const recorder = (tag: string): DefensePlugin => ({
       kind: 'defense',
+      modality: 'image',
       name: `test/${tag}`,
       summary: '',
       options: {},
@@ -82,7 +83,7 @@ describe('hooks', () => {
       afterStep: (c) => void calls.push(`${tag}:afterStep${c.step}`),
       afterEpoch: (c) => void calls.push(`${tag}:afterEpoch${c.epoch}`),
     });
-    const partial: DefensePlugin = { kind: 'defense', name: 'test/partial', summary: '', options: {}, optionsSchema: z.object({}), afterStep: (c) => void calls.push(`partial:afterStep${c.step}`) };
+    const partial: DefensePlugin = { kind: 'defense', modality: 'image', name: 'test/partial', summary: '', options: {}, optionsSchema: z.object({}), afterStep: (c) => void calls.push(`partial:afterStep${c.step}`) };
     const data = blobs(8, 1);
     const { m, model, weights } = mlp(1);
     await train(model, data, { epochs: 2, batchSize: 4, learningRate: 0.01, seed: 0, defenses: [recorder('a'), partial, recorder('b')], weights });
@@ -97,7 +98,7 @@ describe('hooks', () => {
   });
 
   it('stops when afterEpoch says so and records who and why', async () => {
-    const stopper: DefensePlugin = { kind: 'defense', name: 'test/stop', summary: '', options: {}, optionsSchema: z.object({}), afterEpoch: (c) => (c.epoch === 2 ? { stop: true, reason: 'enough' } : undefined) };
+    const stopper: DefensePlugin = { kind: 'defense', modality: 'image', name: 'test/stop', summary: '', options: {}, optionsSchema: z.object({}), afterEpoch: (c) => (c.epoch === 2 ? { stop: true, reason: 'enough' } : undefined) };
     const data = blobs(8, 1);
     const { m, model, weights } = mlp(1);
     const r = await train(model, data, { epochs: 5, batchSize: 4, learningRate: 0.01, seed: 0, defenses: [stopper], weights });
@@ -410,12 +411,12 @@ describe('registry', () => {
     const r = registerBuiltinDefenses(createRegistry());
     expect(r.names('defense')).toEqual(
       [
-        'parry/early-stopping', 'parry/fgm', 'parry/fgsm-rs', 'parry/freelb', 'parry/gaussian-noise', 'parry/label-smoothing',
+        'parry/a2t', 'parry/early-stopping', 'parry/fgm', 'parry/fgsm-rs', 'parry/freelb', 'parry/gaussian-noise', 'parry/label-smoothing',
         'parry/pgd-at', 'parry/pgd-embed', 'parry/r-drop', 'parry/smart', 'parry/trades', 'parry/weight-decay',
       ],
     );
-    expect(builtinDefenses).toHaveLength(12);
-    expect(r.info('defense').filter((i) => i.facts.models === 'text').map((i) => i.name)).toEqual(['parry/fgm', 'parry/freelb', 'parry/pgd-embed', 'parry/r-drop', 'parry/smart']);
+    expect(builtinDefenses).toHaveLength(13);
+    expect(r.info('defense').filter((i) => i.facts.models === 'text').map((i) => i.name)).toEqual(['parry/a2t', 'parry/fgm', 'parry/freelb', 'parry/pgd-embed', 'parry/r-drop', 'parry/smart']);
     const info = r.info('defense').find((i) => i.name === 'parry/fgsm-rs')!;
     expect(info.options.find((o) => o.name === 'relAlpha')?.default).toBe(1.25);
     expect(r.create<DefensePlugin>('trades', { beta: 1 }, 'defense').options).toMatchObject({ beta: 1, eps: 0.3 });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type DefensePlugin, fromLayersModel, initBackend, ParryError, PluginError, z } from '@parry/core';
+import { type ImageDefensePlugin, fromLayersModel, initBackend, ParryError, PluginError, z } from '@parry/core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { train } from './trainer.js';
@@ -16,12 +16,12 @@ function blobs(n: number, seed: number) {
   });
 }
 
-function defense(name: string, hooks: Partial<DefensePlugin>): DefensePlugin {
-  return { kind: 'defense', name: `test/${name}` as const, summary: 'hostile', options: {}, optionsSchema: z.object({}), ...hooks } as DefensePlugin;
+function defense(name: string, hooks: Partial<ImageDefensePlugin>): ImageDefensePlugin {
+  return { kind: 'defense', modality: 'image', name: `test/${name}` as const, summary: 'hostile', options: {}, optionsSchema: z.object({}), ...hooks } as ImageDefensePlugin;
 }
 
 /** Trains a tiny MLP for 2 epochs of 4 steps with `plugin`; returns the error and how many steps completed. */
-async function trainWith(plugin: DefensePlugin): Promise<{ error?: ParryError; steps: number }> {
+async function trainWith(plugin: ImageDefensePlugin): Promise<{ error?: ParryError; steps: number }> {
   const data = blobs(64, 1);
   const m = tfl.sequential();
   m.add(tfl.layers.dense({ inputShape: [4], units: 2, kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }));
@@ -52,7 +52,7 @@ describe('the plugin-call guard around defense hooks', () => {
     expect(steps).toBe(0);
   });
 
-  const leakIn: (keyof DefensePlugin)[] = ['setup', 'beforeEpoch', 'beforeStep', 'afterStep', 'afterEpoch'];
+  const leakIn: (keyof ImageDefensePlugin)[] = ['setup', 'beforeEpoch', 'beforeStep', 'afterStep', 'afterEpoch'];
   for (const hook of leakIn) {
     it(`a defense whose ${hook}() leaks a tensor is stopped with one line naming the hook`, async () => {
       const { error } = await trainWith(defense('drip', { [hook]: () => void tf.scalar(1) }));
@@ -78,7 +78,7 @@ describe('the plugin-call guard around defense hooks', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  const garbage: [string, Partial<DefensePlugin>, RegExp][] = [
+  const garbage: [string, Partial<ImageDefensePlugin>, RegExp][] = [
     ['a defense whose transformBatch() returns undefined', { transformBatch: () => undefined as never }, /^plugin test\/garbage: transformBatch\(\) returned undefined; it must return a batch/],
     ['a defense whose transformBatch() returns a batch of the wrong shape', { transformBatch: (b) => ({ ...b, x: tf.zeros([16, 3]) }) }, /^plugin test\/garbage: transformBatch\(\) returned a batch x of shape \[16,3\] for examples of shape \[4\]/],
     ['a defense whose transformBatch() disposes its input', { transformBatch: (b) => { const x = b.x.clone(); b.x.dispose(); return { ...b, x }; } }, /^plugin test\/garbage: transformBatch\(\) disposed its input batch\.x/],

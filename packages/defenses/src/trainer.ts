@@ -11,17 +11,17 @@ import {
   guardPluginCallSync,
   isLiveTensor,
   logitsInBatches,
-  type Rng,
   type TrainBatch,
   UsageError,
 } from '@parry/core';
 import { pgdAccuracy, type RobustEvalOptions } from './adversarial.js';
-import { checkCheckpointDir, checkpointPath, listCheckpoints, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { checkpointPath } from './checkpoint.js';
 import { earlyStopping } from './early-stopping.js';
-import { createOptimizer, type OptimizerConfig, type OptimizerKind } from './optimizer.js';
+import { checkLoopOptions, type EpochContext, type EpochOutcome, epochSeed, keptTensors, runEpochLoop } from './loop.js';
+import { createOptimizer, type OptimizerConfig, type OptimizerKind, type TrainOptimizer } from './optimizer.js';
 import { checkSchedule, learningRateAt, type ScheduleKind, type ScheduleOptions, scheduledRate } from './schedule.js';
 
-export { learningRateAt };
+export { learningRateAt, epochSeed };
 
 /** A labelled set held as tensors by the caller: `x` `[n, ...]`, `y` int32 `[n]`. */
 export interface LabelledTensors {
@@ -103,15 +103,6 @@ export interface TrainResult {
   counters: AttackCounters;
 }
 
-interface TrainerState {
-  configKey: string;
-  records: EpochRecord[];
-  optimizerStep: number;
-  stopped?: StopInfo;
-  plugins: Array<{ name: string; json?: unknown; tensors: string[] }>;
-  counters: AttackCounters;
-}
-
 function checkPositiveInt(name: string, v: number): void {
   if (!(Number.isInteger(v) && v > 0)) throw new UsageError(`${name} must be a positive integer, got ${v}`);
 }
@@ -129,14 +120,6 @@ async function accuracyOf(model: Classifier, set: LabelledTensors, limit?: numbe
   return v;
 }
 
-/** A seed for epoch `epoch` of a run with `seed` (splitmix32-style mix), so any epoch's stream is derivable on resume. */
-export function epochSeed(seed: number, epoch: number): number {
-  let h = (Math.trunc(seed) ^ Math.imul(epoch + 1, 0x9e3779b9)) >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
-  return (h ^ (h >>> 16)) | 0;
-}
-
 /** Plugin options as JSON: attack plugins inside the options become `{ name, options }`. */
 function describeOptions(options: unknown): unknown {
   if (options === null || typeof options !== 'object') return options;
@@ -144,18 +127,6 @@ function describeOptions(options: unknown): unknown {
   const o = options as Record<string, unknown>;
   if ((o.kind === 'attack' || o.kind === 'defense') && typeof o.name === 'string') return { name: o.name, options: describeOptions(o.options) };
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, describeOptions(v)]));
-}
-
-/** The tensors a plugin keeps across calls, as it declares them through `getState()` (not a leak for the guard). */
-function keptTensors(p: ImageDefensePlugin<any>): (() => tf.Tensor[]) | undefined {
-  if (!p.getState) return undefined;
-  return () => {
-    try {
-      return Object.values(p.getState!()?.tensors ?? {});
-    } catch {
-      return []; // a getState that throws is reported where the checkpoint calls it
-    }
-  };
 }
 
 /** What is wrong with the batch a `transformBatch` hook returned (one phrase), or undefined. */
@@ -199,18 +170,14 @@ export async function train(model: Classifier, data: LabelledTensors, options: A
   if (!(options.learningRate > 0)) throw new UsageError(`learning rate must be > 0, got ${options.learningRate}`);
   const schedule = options.schedule ?? 'constant';
   checkSchedule(schedule, options.scheduleOptions);
-  if (options.resume && !options.checkpointDir) throw new UsageError('resume needs a checkpoint directory (--checkpoint-dir)');
-  if (options.checkpointDir) checkCheckpointDir(options.checkpointDir); // before the first epoch, not after it
+  checkLoopOptions(options);
   const robustSet = options.robustEvalSet ?? options.evalSet;
   if (options.robustEval && !robustSet) throw new UsageError('robust evaluation needs an evaluation set');
   const optimizerConfig = resolveOptimizer(options.optimizer);
   const weights = [...(options.weights ?? Object.values(tf.engine().registeredVariables).filter((v) => v.trainable))];
   if (weights.length === 0) throw new UsageError('no trainable variables to train');
   for (const p of options.defenses ?? []) {
-    // A plain-object plugin written before `modality` existed may still say `domain`.
-    if (p.modality === 'text' || (p as { domain?: string }).domain === 'text') {
-      throw new UsageError(`${p.name} is a defense for text models; use it with \`parry train --model ...\` (trainText)`);
-    }
+    if (p.modality === 'text') throw new UsageError(`${p.name} is a defense for text models; use it with \`parry train --model ...\` (trainText)`);
   }
   const plugins = [...(options.defenses ?? [])] as ImageDefensePlugin<any>[];
   if (options.earlyStop != null) {
@@ -236,189 +203,155 @@ export async function train(model: Classifier, data: LabelledTensors, options: A
     robustEval: options.robustEval ?? null,
     trainEvalSize: options.trainEvalSize ?? 2000,
   };
-  const configKey = JSON.stringify(hyperparameters);
-  const optimizer = createOptimizer(optimizerConfig, weights);
   const counters: AttackCounters = { gradientEvaluations: 0, forwardEvaluations: 0 };
-  let records: EpochRecord[] = [];
-  let stopped: StopInfo | undefined;
-  let resumedFrom = 0;
+  // Shuffles come from one stream over the run (as the original trainer did); on resume the completed epochs'
+  // shuffles are replayed to reach the same position. Everything else per epoch comes from (seed, epoch).
+  const shuffleRng = createRng(options.seed);
+  const indices = Array.from({ length: n }, (_, i) => i);
+  const optimizer = createOptimizer(optimizerConfig, weights);
 
+  const runEpoch = async ({ epoch, rng }: EpochContext): Promise<EpochOutcome<EpochRecord, StopInfo>> => {
+    const start = performance.now();
+    const order = shuffleRng.shuffle(indices);
+    const evalSeed = rng.tfSeed();
+    for (const p of plugins) {
+      if (p.beforeEpoch) await guardPluginCall(p.name, 'beforeEpoch()', () => p.beforeEpoch!({ model, epoch, epochs: options.epochs, weights, metrics: {} }), { kept: keptTensors(p) });
+    }
+    let lossSum = 0;
+    let lr = options.learningRate;
+    for (let step = 0; step < steps; step++) {
+      const globalStep = (epoch - 1) * steps + step;
+      lr = scheduledRate(schedule, options.learningRate, globalStep / totalSteps, options.scheduleOptions);
+      const stepRng = rng.fork();
+      const contexts: DefenseStepContext[] = plugins.map(() => ({ model, epoch, step, stepsPerEpoch: steps, globalStep, learningRate: lr, rng: stepRng.fork(), weights, counters }));
+      const loss = await trainStep(model, data, order.slice(step * options.batchSize, (step + 1) * options.batchSize), plugins, contexts, optimizer, weights, lr);
+      lossSum += loss;
+      options.onBatch?.({ epoch, step: step + 1, steps, loss });
+    }
+    const trainSeconds = (performance.now() - start) / 1000;
+    const record: EpochRecord = {
+      epoch,
+      loss: lossSum / steps,
+      trainAccuracy: await accuracyOf(model, data, options.trainEvalSize ?? 2000),
+      testAccuracy: options.evalSet ? await accuracyOf(model, options.evalSet) : Number.NaN,
+      learningRate: lr,
+      seconds: 0,
+      trainSeconds,
+    };
+    if (options.robustEval && robustSet) {
+      record.robustAccuracy = await pgdAccuracy(model, robustSet.x, robustSet.y, options.robustEval, evalSeed >>> 0);
+    }
+    const metrics: Record<string, number> = { loss: record.loss, trainAccuracy: record.trainAccuracy, testAccuracy: record.testAccuracy };
+    if (record.robustAccuracy != null) metrics.robustAccuracy = record.robustAccuracy;
+    for (const p of plugins) {
+      if (!p.afterEpoch) continue;
+      const decision = await guardPluginCall(p.name, 'afterEpoch()', () => p.afterEpoch!({ model, epoch, epochs: options.epochs, weights, metrics }), {
+        kept: keptTensors(p),
+        validate: checkDecision,
+      });
+      if (decision) return { record, stop: { epoch, by: p.name, reason: typeof decision === 'object' ? decision.reason : `${p.name} asked to stop` } };
+    }
+    return { record };
+  };
+
+  const r = await runEpochLoop<EpochRecord, StopInfo, { counters: AttackCounters }>({
+    epochs: options.epochs,
+    seed: options.seed,
+    configKey: JSON.stringify(hyperparameters),
+    checkpointDir: options.checkpointDir,
+    resume: options.resume,
+    keepCheckpoints: options.keepCheckpoints,
+    weights: weights.map((w, i) => [`weights/${i}`, w] as const),
+    optimizer,
+    plugins,
+    state: { save: () => ({ counters }), load: (s) => void Object.assign(counters, s.counters) },
+    start: async (resumedFrom) => {
+      for (const p of plugins) {
+        if (p.setup) await guardPluginCall(p.name, 'setup()', () => p.setup!({ model, weights, epochs: options.epochs }), { kept: keptTensors(p) });
+      }
+      for (let e = 1; e <= resumedFrom; e++) shuffleRng.shuffle(indices);
+    },
+    runEpoch,
+    onEpoch: options.onEpoch,
+  });
+  return { epochs: r.records, stopped: r.stopped, resumedFrom: r.resumedFrom, hyperparameters, counters };
+}
+
+/**
+ * One optimizer step on the examples `ids`, through the plugins' step hooks (each with its own context):
+ * `beforeStep` -> `transformBatch` -> loss with every `lossTerm` -> update -> `afterStep`. Returns the loss.
+ */
+async function trainStep(
+  model: Classifier,
+  data: LabelledTensors,
+  ids: readonly number[],
+  plugins: readonly ImageDefensePlugin<any>[],
+  contexts: readonly DefenseStepContext[],
+  optimizer: TrainOptimizer,
+  weights: readonly tf.Variable[],
+  learningRate: number,
+): Promise<number> {
+  plugins.forEach((p, i) => {
+    if (p.beforeStep) guardPluginCallSync(p.name, 'beforeStep()', () => p.beforeStep!(contexts[i]), { kept: keptTensors(p) });
+  });
+  const owned = new Set<tf.Tensor>();
+  const own = (b: TrainBatch) => {
+    owned.add(b.x);
+    owned.add(b.y);
+    owned.add(b.clean);
+    for (const t of Object.values(b.extras)) owned.add(t);
+  };
+  let lossT: tf.Scalar | undefined;
   try {
-    if (options.resume) {
-      const latest = listCheckpoints(options.checkpointDir!).at(-1);
-      if (latest) {
-        // names and shapes of everything this model and optimizer need, checked before any tensor is made
-        const expected = Object.fromEntries([
-          ...weights.map((w, i) => [`weights/${i}`, w.shape] as const),
-          ...optimizer.slots().map((s) => [`opt/${s.name}`, s.tensor.shape] as const),
-        ]);
-        const { meta, tensors } = readCheckpoint<TrainerState>(latest.path, { expected });
-        try {
-          const s = meta.state;
-          if (s.configKey !== configKey) {
-            throw new UsageError(`checkpoint ${latest.path} was written with different settings; pass the same flags as the interrupted run, or use a new --checkpoint-dir`);
-          }
-          weights.forEach((w, i) => {
-            const t = tensors[`weights/${i}`];
-            if (!t || t.shape.join() !== w.shape.join()) throw new UsageError(`checkpoint ${latest.path} does not fit this model (weight ${i})`);
-            w.assign(t);
-          });
-          optimizer.restore(s.optimizerStep, Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith('opt/')).map(([k, v]) => [k.slice(4), v])));
-          plugins.forEach((p, i) => {
-            const saved = s.plugins[i];
-            if (p.setState && saved) {
-              const given = Object.fromEntries(saved.tensors.map((k) => [k, tensors[`plugin/${i}/${k}`]]));
-              guardPluginCallSync(p.name, 'setState()', () => p.setState!({ json: saved.json, tensors: given }), { kept: keptTensors(p), inputs: given });
-            }
-          });
-          records = s.records;
-          stopped = s.stopped;
-          Object.assign(counters, s.counters);
-          resumedFrom = meta.epoch;
-        } finally {
-          tf.dispose(Object.values(tensors));
-        }
-      }
+    let batch: TrainBatch = tf.tidy(() => {
+      const idsT = tf.tensor1d(ids as number[], 'int32');
+      const x = tf.gather(data.x, idsT);
+      return { x, y: tf.gather(data.y, idsT) as tf.Tensor1D, clean: x, extras: {} };
+    });
+    own(batch);
+    for (const [i, p] of plugins.entries()) {
+      if (!p.transformBatch) continue;
+      const input = batch;
+      batch = await guardPluginCall(p.name, 'transformBatch()', () => p.transformBatch!(input, contexts[i]), {
+        inputs: { 'batch.x': input.x, 'batch.y': input.y, 'batch.clean': input.clean, ...Object.fromEntries(Object.entries(input.extras).map(([k, t]) => [`batch.extras.${k}`, t])) },
+        validate: (out) => checkTransformedBatch(out, input),
+        returned: (out) => [out.x, out.y, out.clean, ...Object.values(out.extras)],
+        release: (out) => {
+          const o = out as Partial<TrainBatch> | undefined;
+          if (o && typeof o === 'object') tf.dispose([o.x, o.y, o.clean, ...Object.values(o.extras ?? {})].filter((t): t is tf.Tensor => isLiveTensor(t) && !owned.has(t)));
+        },
+        kept: keptTensors(p),
+      });
+      own(batch);
     }
-    for (const p of plugins) {
-      if (p.setup) await guardPluginCall(p.name, 'setup()', () => p.setup!({ model, weights, epochs: options.epochs }), { kept: keptTensors(p) });
-    }
-
-    // Shuffles come from one stream over the run (as the original trainer did); on resume the completed epochs'
-    // shuffles are replayed to reach the same position. Everything else per epoch comes from (seed, epoch).
-    const shuffleRng = createRng(options.seed);
-    const indices = Array.from({ length: n }, (_, i) => i);
-    for (let e = 1; e <= resumedFrom; e++) shuffleRng.shuffle(indices);
-    for (let epoch = resumedFrom + 1; epoch <= options.epochs && !stopped; epoch++) {
-      const start = performance.now();
-      const order = shuffleRng.shuffle(indices);
-      const rng = createRng(epochSeed(options.seed, epoch));
-      const evalSeed = rng.tfSeed();
-      for (const p of plugins) {
-        if (p.beforeEpoch) await guardPluginCall(p.name, 'beforeEpoch()', () => p.beforeEpoch!({ model, epoch, epochs: options.epochs, weights, metrics: {} }), { kept: keptTensors(p) });
-      }
-      let lossSum = 0;
-      let lr = options.learningRate;
-      for (let step = 0; step < steps; step++) {
-        const globalStep = (epoch - 1) * steps + step;
-        lr = scheduledRate(schedule, options.learningRate, globalStep / totalSteps, options.scheduleOptions);
-        const stepRng: Rng = rng.fork();
-        const contexts: DefenseStepContext[] = plugins.map(() => ({
-          model,
-          epoch,
-          step,
-          stepsPerEpoch: steps,
-          globalStep,
-          learningRate: lr,
-          rng: stepRng.fork(),
-          weights,
-          counters,
-        }));
-        plugins.forEach((p, i) => {
-          if (p.beforeStep) guardPluginCallSync(p.name, 'beforeStep()', () => p.beforeStep!(contexts[i]), { kept: keptTensors(p) });
-        });
-        const owned = new Set<tf.Tensor>();
-        const own = (b: TrainBatch) => {
-          owned.add(b.x);
-          owned.add(b.y);
-          owned.add(b.clean);
-          for (const t of Object.values(b.extras)) owned.add(t);
-        };
-        let lossT: tf.Scalar | undefined;
-        try {
-          let batch: TrainBatch = tf.tidy(() => {
-            const ids = tf.tensor1d(order.slice(step * options.batchSize, (step + 1) * options.batchSize), 'int32');
-            const x = tf.gather(data.x, ids);
-            return { x, y: tf.gather(data.y, ids) as tf.Tensor1D, clean: x, extras: {} };
+    const b = batch;
+    lossT = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => {
+        const logits = model.logits(b.x, { training: true });
+        let loss = tf.mean(crossEntropy(logits, b.y)) as tf.Scalar;
+        for (const [i, p] of plugins.entries()) {
+          if (!p.lossTerm) continue;
+          // inside the tape's tidy: intermediates live until it ends, so only the result is checked here
+          const term = guardPluginCallSync(p.name, 'lossTerm()', () => p.lossTerm!({ ...b, logits }, contexts[i]), {
+            noLeakCheck: true,
+            validate: (t) => (isLiveTensor(t) && t.rank === 0 ? undefined : `returned ${isLiveTensor(t) ? `a tensor of shape [${t.shape}]` : String(t)}; it must return a scalar tensor`),
           });
-          own(batch);
-          for (const [i, p] of plugins.entries()) {
-            if (!p.transformBatch) continue;
-            const input = batch;
-            batch = await guardPluginCall(p.name, 'transformBatch()', () => p.transformBatch!(input, contexts[i]), {
-              inputs: { 'batch.x': input.x, 'batch.y': input.y, 'batch.clean': input.clean, ...Object.fromEntries(Object.entries(input.extras).map(([k, t]) => [`batch.extras.${k}`, t])) },
-              validate: (out) => checkTransformedBatch(out, input),
-              returned: (out) => [out.x, out.y, out.clean, ...Object.values(out.extras)],
-              release: (out) => {
-                const o = out as Partial<TrainBatch> | undefined;
-                if (o && typeof o === 'object') tf.dispose([o.x, o.y, o.clean, ...Object.values(o.extras ?? {})].filter((t): t is tf.Tensor => isLiveTensor(t) && !owned.has(t)));
-              },
-              kept: keptTensors(p),
-            });
-            own(batch);
-          }
-          const b = batch;
-          lossT = tf.tidy(() => {
-            const { value, grads } = tf.variableGrads(() => {
-              const logits = model.logits(b.x, { training: true });
-              let loss = tf.mean(crossEntropy(logits, b.y)) as tf.Scalar;
-              for (const [i, p] of plugins.entries()) {
-                if (!p.lossTerm) continue;
-                // inside the tape's tidy: intermediates live until it ends, so only the result is checked here
-                const term = guardPluginCallSync(p.name, 'lossTerm()', () => p.lossTerm!({ ...b, logits }, contexts[i]), {
-                  noLeakCheck: true,
-                  validate: (t) => (isLiveTensor(t) && t.rank === 0 ? undefined : `returned ${isLiveTensor(t) ? `a tensor of shape [${t.shape}]` : String(t)}; it must return a scalar tensor`),
-                });
-                loss = tf.add(loss, term);
-              }
-              return loss;
-            }, weights as tf.Variable[]);
-            optimizer.apply(grads, lr);
-            return value;
-          });
-        } finally {
-          tf.dispose([...owned]);
+          loss = tf.add(loss, term);
         }
-        const loss = (await lossT.data())[0];
-        lossT.dispose();
-        lossSum += loss;
-        plugins.forEach((p, i) => {
-          if (p.afterStep) guardPluginCallSync(p.name, 'afterStep()', () => p.afterStep!({ ...contexts[i], loss }), { kept: keptTensors(p) });
-        });
-        options.onBatch?.({ epoch, step: step + 1, steps, loss });
-      }
-      const trainSeconds = (performance.now() - start) / 1000;
-      const record: EpochRecord = {
-        epoch,
-        loss: lossSum / steps,
-        trainAccuracy: await accuracyOf(model, data, options.trainEvalSize ?? 2000),
-        testAccuracy: options.evalSet ? await accuracyOf(model, options.evalSet) : Number.NaN,
-        learningRate: lr,
-        seconds: 0,
-        trainSeconds,
-      };
-      if (options.robustEval && robustSet) {
-        record.robustAccuracy = await pgdAccuracy(model, robustSet.x, robustSet.y, options.robustEval, evalSeed >>> 0);
-      }
-      const metrics: Record<string, number> = { loss: record.loss, trainAccuracy: record.trainAccuracy, testAccuracy: record.testAccuracy };
-      if (record.robustAccuracy != null) metrics.robustAccuracy = record.robustAccuracy;
-      for (const p of plugins) {
-        if (!p.afterEpoch) continue;
-        const decision = await guardPluginCall(p.name, 'afterEpoch()', () => p.afterEpoch!({ model, epoch, epochs: options.epochs, weights, metrics }), {
-          kept: keptTensors(p),
-          validate: checkDecision,
-        });
-        if (decision) {
-          stopped = { epoch, by: p.name, reason: typeof decision === 'object' ? decision.reason : `${p.name} asked to stop` };
-          break;
-        }
-      }
-      record.seconds = (performance.now() - start) / 1000;
-      records.push(record);
-      if (options.checkpointDir) await saveCheckpoint(options.checkpointDir, epoch, { configKey, records, optimizerStep: optimizer.step, stopped, counters, plugins: [] }, weights, optimizer, plugins, options.keepCheckpoints ?? 0);
-      await options.onEpoch?.(record);
-    }
+        return loss;
+      }, weights as tf.Variable[]);
+      optimizer.apply(grads, learningRate);
+      return value;
+    });
   } finally {
-    optimizer.dispose();
-    for (const p of plugins) {
-      try {
-        p.dispose?.();
-      } catch {
-        // a plugin that fails to release its tensors must not hide the run's own outcome
-      }
-    }
+    tf.dispose([...owned]);
   }
-  return { epochs: records, stopped, resumedFrom, hyperparameters, counters };
+  const loss = (await lossT.data())[0];
+  lossT.dispose();
+  plugins.forEach((p, i) => {
+    if (p.afterStep) guardPluginCallSync(p.name, 'afterStep()', () => p.afterStep!({ ...contexts[i], loss }), { kept: keptTensors(p) });
+  });
+  return loss;
 }
 
 export function createOptimizerConfigJson(c: OptimizerConfig): Record<string, unknown> {
@@ -426,26 +359,6 @@ export function createOptimizerConfigJson(c: OptimizerConfig): Record<string, un
   return c.kind === 'adam'
     ? { kind: 'adam', beta1: c.beta1 ?? 0.9, beta2: c.beta2 ?? 0.999, epsilon: c.epsilon ?? 1e-7 }
     : { kind: 'sgd', momentum: c.momentum ?? 0.9, nesterov: c.nesterov ?? false };
-}
-
-async function saveCheckpoint(
-  dir: string,
-  epoch: number,
-  state: TrainerState,
-  weights: readonly tf.Variable[],
-  optimizer: ReturnType<typeof createOptimizer>,
-  plugins: readonly ImageDefensePlugin<any>[],
-  keep: number,
-): Promise<void> {
-  const tensors: Record<string, tf.Tensor> = {};
-  weights.forEach((w, i) => (tensors[`weights/${i}`] = w));
-  for (const s of optimizer.slots()) tensors[`opt/${s.name}`] = s.tensor;
-  state.plugins = plugins.map((p, i) => {
-    const s = p.getState ? guardPluginCallSync(p.name, 'getState()', () => p.getState!() ?? {}, { noLeakCheck: true }) : {};
-    for (const [k, t] of Object.entries(s.tensors ?? {})) tensors[`plugin/${i}/${k}`] = t;
-    return { name: p.name, json: s.json, tensors: Object.keys(s.tensors ?? {}) };
-  });
-  await writeCheckpoint(dir, epoch, state, tensors, keep);
 }
 
 export { checkpointPath };

@@ -1,7 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  createRng,
-  type Encoding,
   type StepGradients,
   type TextAttackRunner,
   type TextDefenseHooks,
@@ -15,10 +13,9 @@ import {
   UsageError,
 } from '@parry/core';
 import { multiLabelMetrics } from '@parry/metrics';
-import { checkCheckpointDir, listCheckpoints, readCheckpoint, writeCheckpoint } from '../checkpoint.js';
-import { createOptimizer } from '../optimizer.js';
-import { epochSeed } from '../trainer.js';
-import { bucketedBatches, disposeBatch, lengthSortedBatches, padBatch, predictText } from '@parry/text';
+import { checkLoopOptions, type EpochContext, type EpochOutcome, runEpochLoop } from '../loop.js';
+import { createOptimizer, type TrainOptimizer } from '../optimizer.js';
+import { bucketedBatches, disposeBatch, padBatch, predictText } from '@parry/text';
 
 /** Tokenised examples and their labels: class ids (single-label) or multi-hot rows `[n * numLabels]` (multi-label). */
 export type EncodedTextSet = TextTrainingSet;
@@ -97,15 +94,6 @@ export interface TextTrainResult {
   resumedFrom: number;
   stoppedEarly: boolean;
   hyperparameters: Record<string, unknown>;
-}
-
-interface TextTrainerState {
-  configKey: string;
-  records: TextEpochRecord[];
-  optimizerStep: number;
-  bestEpoch: number;
-  bestMetric: number;
-  stoppedEarly: boolean;
 }
 
 const isMulti = (m: TextModel) => m.outputKind === 'multi-label';
@@ -286,8 +274,7 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
   if (!(warmupRatio >= 0 && warmupRatio < 1)) throw new UsageError(`warm-up ratio must be in [0, 1), got ${warmupRatio}`);
   const smoothing = options.labelSmoothing ?? 0;
   if (!(smoothing >= 0 && smoothing < 1)) throw new UsageError(`label smoothing must be in [0, 1), got ${smoothing}`);
-  if (options.resume && !options.checkpointDir) throw new UsageError('resume needs a checkpoint directory (--checkpoint-dir)');
-  if (options.checkpointDir) checkCheckpointDir(options.checkpointDir); // before the first epoch, not after it
+  checkLoopOptions(options);
   const defenses = options.defenses ?? [];
   for (const d of defenses) {
     if ((d as { kind?: string }).kind === 'defense' && d.modality !== 'text') {
@@ -312,7 +299,6 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
   const vars = params.map((p) => p.variable);
   const decay = params.map((p) => !(/(^|\.)bias$/.test(p.name) || /LayerNorm|layer_norm/.test(p.name)));
   const weightDecay = options.weightDecay ?? 0.01;
-  const optimizer = createOptimizer({ kind: 'adamw', beta1: 0.9, beta2: 0.999, epsilon: 1e-6, weightDecay }, vars, { decay });
   const lengths = data.encodings.map((e) => e.ids.length);
   const steps = Math.ceil(data.encodings.length / options.batchSize);
   const totalSteps = steps * options.epochs;
@@ -334,162 +320,119 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
     earlyStop: options.earlyStop ?? null,
     defenses: defenses.map((d) => ({ name: d.name, options: d.options ?? {} })),
   };
-  const configKey = JSON.stringify(hyperparameters);
-  let records: TextEpochRecord[] = [];
-  let resumedFrom = 0;
-  let bestEpoch = 0;
-  let bestMetric = -1; // metrics lie in [0, 1]; -1 survives JSON (checkpoint state)
-  let stoppedEarly = false;
-  let best: tf.Tensor[] | undefined;
-  const snapshot = () => {
-    tf.dispose(best ?? []);
-    best = vars.map((v) => tf.clone(v));
+
+  const runEpoch = async ({ epoch, seed, rng }: EpochContext): Promise<EpochOutcome<TextEpochRecord, never>> => {
+    const start = performance.now();
+    let set: EncodedTextSet = data;
+    for (const d of defenses) {
+      if (!d.epochData) continue;
+      const next = await guardPluginCall(d.name, 'epochData()', () => d.epochData!({ model, data, tokenizer: options.tokenizer, maxLength: options.maxLength, attacks: options.attacks, epoch, epochs: options.epochs, seed }), {
+        validate: (r) => (r === undefined || (r !== null && typeof r === 'object' && Array.isArray((r as EncodedTextSet).encodings)) ? undefined : `returned ${typeof r === 'object' ? JSON.stringify(r) : String(r)}, not an encoded text set or undefined`),
+      });
+      if (next) {
+        checkSet(`${d.name}'s epoch ${epoch}`, next, L, multi);
+        set = next;
+      }
+    }
+    const batches = bucketedBatches(set === data ? lengths : set.encodings.map((e) => e.ids.length), options.batchSize, rng.fork());
+    let lossSum = 0;
+    let lr = 0;
+    for (const [step, indices] of batches.entries()) {
+      // Progress in units of the original set's steps, so an epoch with added examples keeps the schedule's shape.
+      const globalStep = Math.round((epoch - 1 + step / batches.length) * steps);
+      lr = warmupLinearRate(options.learningRate, globalStep, totalSteps, warmupSteps, options.schedule ?? 'linear');
+      const stepRng = rng.fork();
+      const tensorsBefore = tf.memory().numTensors;
+      const batch = padBatch(set.encodings, indices, options.padId, padMultiple);
+      const targets = targetsFor(set, indices, L, multi, smoothing);
+      const ctx: TextStepContext = {
+        model,
+        batch,
+        targets,
+        params,
+        lossOf: (logits) => textLoss(logits, targets, multi, options.positiveWeights),
+        seed: stepRng.tfSeed(),
+        rng: stepRng,
+        epoch,
+        step,
+        globalStep,
+        totalSteps,
+        learningRate: lr,
+      };
+      let loss: number;
+      try {
+        loss = await textStep(ctx, defenses, optimizer, maxGradNorm);
+      } finally {
+        disposeBatch(batch);
+        targets.dispose();
+      }
+      // what a hook kept alive past the step's tidy (tf.keep, variables it made) is a leak of the defenses used;
+      // the optimizer (and a defense that starts this epoch, e.g. SMART's teacher) makes its state on an epoch's
+      // first step, so counting starts with the second
+      const leaked = tf.memory().numTensors - tensorsBefore;
+      if (leaked > 0 && defenses.length && step > 0) {
+        throw new PluginError(defenses.map((d) => d.name).join(', '), `the training step leaked ${leaked} tensor${leaked === 1 ? '' : 's'} (kept alive past the step); dispose what the hooks create`);
+      }
+      if (!Number.isFinite(loss)) throw new UsageError(`training loss became ${loss} at epoch ${epoch}, step ${step + 1}; lower the learning rate or enable gradient clipping`);
+      lossSum += loss;
+      options.onBatch?.({ epoch, step: step + 1, steps: batches.length, loss });
+    }
+    const trainSeconds = (performance.now() - start) / 1000;
+    const record: TextEpochRecord = { epoch, loss: lossSum / batches.length, learningRate: lr, trainSeconds, seconds: 0, ...(set !== data ? { trainExamples: set.encodings.length } : {}) };
+    if (!options.evalSet) return { record };
+    const probs = await predictText(model, options.evalSet.encodings, options.padId, options.evalBatchSize ?? 64);
+    record.dev = textMetrics(probs, options.evalSet, L, multi);
+    return { record, metric: multi ? record.dev.macroF1! : record.dev.accuracy };
   };
 
+  const optimizer = createOptimizer({ kind: 'adamw', beta1: 0.9, beta2: 0.999, epsilon: 1e-6, weightDecay }, vars, { decay });
   try {
-    if (options.resume) {
-      const latest = listCheckpoints(options.checkpointDir!).at(-1);
-      if (latest) {
-        // names and shapes of everything this model and optimizer need, checked before any tensor is made
-        const expected = Object.fromEntries([
-          ...params.map((p) => [`param/${p.name}`, p.variable.shape] as const),
-          ...optimizer.slots().map((s) => [`opt/${s.name}`, s.tensor.shape] as const),
-        ]);
-        const { meta, tensors } = readCheckpoint<TextTrainerState>(latest.path, { expected });
-        try {
-          const s = meta.state;
-          if (s.configKey !== configKey) {
-            throw new UsageError(`checkpoint ${latest.path} was written with different settings; pass the same flags as the interrupted run, or use a new --checkpoint-dir`);
-          }
-          for (const p of params) {
-            const t = tensors[`param/${p.name}`];
-            if (!t || t.shape.join() !== p.variable.shape.join()) throw new UsageError(`checkpoint ${latest.path} does not fit this model (${p.name})`);
-            p.variable.assign(t);
-          }
-          optimizer.restore(s.optimizerStep, Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith('opt/')).map(([k, v]) => [k.slice(4), v])));
-          if (tensors['best/0']) best = vars.map((_, i) => tf.clone(tensors[`best/${i}`]));
-          ({ records, bestEpoch, bestMetric, stoppedEarly } = s);
-          resumedFrom = meta.epoch;
-        } finally {
-          tf.dispose(Object.values(tensors));
-        }
-      }
-    }
-
-    for (let epoch = resumedFrom + 1; epoch <= options.epochs && !stoppedEarly; epoch++) {
-      const start = performance.now();
-      const rng = createRng(epochSeed(options.seed, epoch));
-      let set: EncodedTextSet = data;
-      for (const d of defenses) {
-        if (!d.epochData) continue;
-        const next = await guardPluginCall(d.name, 'epochData()', () => d.epochData!({ model, data, tokenizer: options.tokenizer, maxLength: options.maxLength, attacks: options.attacks, epoch, epochs: options.epochs, seed: epochSeed(options.seed, epoch) }), {
-          validate: (r) => (r === undefined || (r !== null && typeof r === 'object' && Array.isArray((r as EncodedTextSet).encodings)) ? undefined : `returned ${typeof r === 'object' ? JSON.stringify(r) : String(r)}, not an encoded text set or undefined`),
-        });
-        if (next) {
-          checkSet(`${d.name}'s epoch ${epoch}`, next, L, multi);
-          set = next;
-        }
-      }
-      const batches = bucketedBatches(set === data ? lengths : set.encodings.map((e) => e.ids.length), options.batchSize, rng.fork());
-      let lossSum = 0;
-      let lr = 0;
-      let stepsRun = 0;
-      for (const [step, indices] of batches.entries()) {
-        // Progress in units of the original set's steps, so an epoch with added examples keeps the schedule's shape.
-        const globalStep = Math.round((epoch - 1 + step / batches.length) * steps);
-        lr = warmupLinearRate(options.learningRate, globalStep, totalSteps, warmupSteps, options.schedule ?? 'linear');
-        const stepRng = rng.fork();
-        const tensorsBefore = tf.memory().numTensors;
-        const batch = padBatch(set.encodings, indices, options.padId, padMultiple);
-        const targets = targetsFor(set, indices, L, multi, smoothing);
-        const ctx: TextStepContext = {
-          model,
-          batch,
-          targets,
-          params,
-          lossOf: (logits) => textLoss(logits, targets, multi, options.positiveWeights),
-          seed: stepRng.tfSeed(),
-          rng: stepRng,
-          epoch,
-          step,
-          globalStep,
-          totalSteps,
-          learningRate: lr,
-        };
-        let lossT: tf.Scalar;
-        try {
-          lossT = tf.tidy(() => {
-            const replacing = defenses.find((d) => d.gradients);
-            // plugin hooks run inside this step's tidy: their intermediates are freed with it; the guard names the
-            // plugin when a hook throws or hands back something that is not a loss and gradients
-            const clean = replacing
-              ? guardPluginCallSync(replacing.name, 'gradients()', () => replacing.gradients!(ctx), { noLeakCheck: true, validate: checkStepOutput })
-              : cleanGradients(ctx, { embedsGrad: defenses.some((d) => d.needsEmbedsGrad) });
-            let grads = clean.grads;
-            let loss: tf.Scalar = clean.loss;
-            for (const d of defenses) {
-              if (!d.extraGradients) continue;
-              const extra = guardPluginCallSync(d.name, 'extraGradients()', () => d.extraGradients!(ctx, clean), { noLeakCheck: true, validate: checkStepOutput });
-              grads = addGradients(grads, extra.grads);
-              loss = tf.add(loss, extra.loss);
-            }
-            if (maxGradNorm > 0) grads = clipByGlobalNorm(grads, maxGradNorm);
-            optimizer.apply(Object.fromEntries(params.map((p) => [p.variable.name, grads[p.name]]).filter(([, g]) => g)), lr);
-            return loss;
-          });
-        } finally {
-          disposeBatch(batch);
-          targets.dispose();
-        }
-        const loss = (await lossT.data())[0];
-        lossT.dispose();
-        // what a hook kept alive past the step's tidy (tf.keep, variables it made) is a leak of the defenses used;
-        // the optimizer (and a defense that starts this epoch, e.g. SMART's teacher) makes its state on an epoch's
-        // first step, so counting starts with the second
-        const leaked = tf.memory().numTensors - tensorsBefore;
-        const firstOfEpoch = stepsRun++ === 0;
-        if (leaked > 0 && defenses.length && !firstOfEpoch) {
-          throw new PluginError(defenses.map((d) => d.name).join(', '), `the training step leaked ${leaked} tensor${leaked === 1 ? '' : 's'} (kept alive past the step); dispose what the hooks create`);
-        }
-        if (!Number.isFinite(loss)) throw new UsageError(`training loss became ${loss} at epoch ${epoch}, step ${step + 1}; lower the learning rate or enable gradient clipping`);
-        lossSum += loss;
-        options.onBatch?.({ epoch, step: step + 1, steps: batches.length, loss });
-      }
-      const trainSeconds = (performance.now() - start) / 1000;
-      const record: TextEpochRecord = { epoch, loss: lossSum / batches.length, learningRate: lr, trainSeconds, seconds: 0, ...(set !== data ? { trainExamples: set.encodings.length } : {}) };
-      if (options.evalSet) {
-        const probs = await predictText(model, options.evalSet.encodings, options.padId, options.evalBatchSize ?? 64);
-        record.dev = textMetrics(probs, options.evalSet, L, multi);
-        const metric = multi ? record.dev.macroF1! : record.dev.accuracy;
-        if (metric > bestMetric) {
-          bestMetric = metric;
-          bestEpoch = epoch;
-          snapshot();
-        } else if (options.earlyStop != null && epoch - bestEpoch >= options.earlyStop) {
-          stoppedEarly = true;
-        }
-      } else {
-        bestEpoch = epoch;
-      }
-      record.seconds = (performance.now() - start) / 1000;
-      records.push(record);
-      if (options.checkpointDir) {
-        const tensors: Record<string, tf.Tensor> = {};
-        for (const p of params) tensors[`param/${p.name}`] = p.variable;
-        for (const s of optimizer.slots()) tensors[`opt/${s.name}`] = s.tensor;
-        (best ?? []).forEach((t, i) => (tensors[`best/${i}`] = t));
-        const state: TextTrainerState = { configKey, records, optimizerStep: optimizer.step, bestEpoch, bestMetric, stoppedEarly };
-        await writeCheckpoint(options.checkpointDir, epoch, state, tensors, options.keepCheckpoints ?? 0);
-      }
-      await options.onEpoch?.(record);
-    }
-    if (best && bestEpoch !== records.at(-1)?.epoch) vars.forEach((v, i) => v.assign(best![i]));
+    const r = await runEpochLoop({
+      epochs: options.epochs,
+      seed: options.seed,
+      configKey: JSON.stringify(hyperparameters),
+      checkpointDir: options.checkpointDir,
+      resume: options.resume,
+      keepCheckpoints: options.keepCheckpoints,
+      weights: params.map((p) => [`param/${p.name}`, p.variable] as const),
+      optimizer,
+      best: { patience: options.earlyStop },
+      runEpoch,
+      onEpoch: options.onEpoch,
+    });
+    return { epochs: r.records, bestEpoch: r.bestEpoch, resumedFrom: r.resumedFrom, stoppedEarly: r.stoppedEarly, hyperparameters };
   } finally {
-    optimizer.dispose();
-    tf.dispose(best ?? []);
     for (const d of defenses) d.dispose?.();
   }
-  return { epochs: records, bestEpoch, resumedFrom, stoppedEarly, hyperparameters };
+}
+
+/**
+ * One optimizer step: the clean gradients (or a defense's `gradients` replacing them) plus every `extraGradients`,
+ * clipped by global norm, applied by the optimizer. Runs inside one `tf.tidy`; returns the loss.
+ */
+async function textStep(ctx: TextStepContext, defenses: readonly TextDefense[], optimizer: TrainOptimizer, maxGradNorm: number): Promise<number> {
+  const lossT = tf.tidy(() => {
+    const replacing = defenses.find((d) => d.gradients);
+    // plugin hooks run inside this step's tidy: their intermediates are freed with it; the guard names the
+    // plugin when a hook throws or hands back something that is not a loss and gradients
+    const clean = replacing
+      ? guardPluginCallSync(replacing.name, 'gradients()', () => replacing.gradients!(ctx), { noLeakCheck: true, validate: checkStepOutput })
+      : cleanGradients(ctx, { embedsGrad: defenses.some((d) => d.needsEmbedsGrad) });
+    let grads = clean.grads;
+    let loss: tf.Scalar = clean.loss;
+    for (const d of defenses) {
+      if (!d.extraGradients) continue;
+      const extra = guardPluginCallSync(d.name, 'extraGradients()', () => d.extraGradients!(ctx, clean), { noLeakCheck: true, validate: checkStepOutput });
+      grads = addGradients(grads, extra.grads);
+      loss = tf.add(loss, extra.loss);
+    }
+    if (maxGradNorm > 0) grads = clipByGlobalNorm(grads, maxGradNorm);
+    optimizer.apply(Object.fromEntries(ctx.params.map((p) => [p.variable.name, grads[p.name]]).filter(([, g]) => g)), ctx.learningRate);
+    return loss;
+  });
+  const loss = (await lossT.data())[0];
+  lossT.dispose();
+  return loss;
 }
 
 /** What a step hook must hand back: a scalar loss tensor and a record of gradient tensors (one phrase when not). */
