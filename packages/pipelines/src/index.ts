@@ -1,2 +1,54 @@
 /** Parry's library API (see README): the CLI only wraps these functions. */
-export {};
+export { type Progress, type RunHooks, setupBackend, resultsHeader } from './run.js';
+export { type ImageDataRef, loadImageData } from './image-data.js';
+export { type TextDataFormat, type TextDataSpec, type KnownLabels, loadTextSplit, encodeDataset } from './text-data.js';
+export { TRAINING_FILE, type TrainingInfo, readTrainingInfo, trainingInfoJson } from './training-info.js';
+export { type OptionPair, type PluginOptionsRequest, parseOptionPairs, pluginOptions, checkOptionKey } from './option-pairs.js';
+export {
+  type LoadedPlugin,
+  type LoadedPlugins,
+  type PluginLoaders,
+  CONFIG_FILES,
+  CORE_VERSION,
+  createParryRegistry,
+  factoriesOf,
+  loadPlugins,
+  pluginRegistry,
+  resolveFromCwd,
+} from './plugins.js';
+export { type OptionsByPlugin, attackOptionsFromPairs, createDefenses, createImageAttacks, resolveNames, resolveOptions } from './build-plugins.js';
+export {
+  type EvaluateImageOptions,
+  type ImageRobustnessOptions,
+  type RegistrySource,
+  type TrainImageOptions,
+  type TrainImageOutcome,
+  evaluateImageModel,
+  imageAccuracy,
+  imageAttackEntries,
+  imageModelInfo,
+  imageRobustness,
+  openRegistry,
+  trainImageModel,
+} from './image.js';
+export {
+  type EvaluateTextOptions,
+  type EvaluateTextOutcome,
+  type TextCleanMetrics,
+  type TextModelSpec,
+  type TextRobustnessOptions,
+  type TextSplitName,
+  type TrainTextOptions,
+  type TrainTextOutcome,
+  buildTextModel,
+  evaluateTextModel,
+  hubOptions,
+  isTextModel,
+  textCleanMetrics,
+  textCleanSection,
+  textModelInfo,
+  textRobustness,
+  trainTextModel,
+} from './text.js';
+export { type ImageDataInput, type RobustnessOptions, type TextDataInput, type TextModelInput, robustness } from './robustness.js';
+export * from './text-attack.js';

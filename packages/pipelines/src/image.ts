@@ -1,0 +1,363 @@
+/**
+ * Image pipelines: train the small MNIST CNN (optionally with defenses) and save it with its training results;
+ * evaluate a saved model (clean accuracy, then every attack at every epsilon) into a results file.
+ */
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  type Classifier,
+  type DefensePlugin,
+  disposeAttackResult,
+  fromLayersModel,
+  guardOutput,
+  type ImageAttackPlugin,
+  loadModel,
+  logitsInBatches,
+  mnistCnn,
+  type Registry,
+  runAttack,
+  saveModel,
+  untargeted,
+  UsageError,
+  validateEpsilons,
+} from '@parry/core';
+import { toTensors } from '@parry/datasets';
+import { type EpochRecord, type InitScheme, reinitialize, train } from '@parry/defenses';
+import { type AttackSummary, correctMask, reportDetails, type Results, summarizeAttack, validateResults, writeResults } from '@parry/metrics';
+import { attackOptionsFromPairs, createImageAttacks, type OptionsByPlugin } from './build-plugins.js';
+import { type ImageDataRef, loadImageData } from './image-data.js';
+import { createParryRegistry, type PluginLoaders, pluginRegistry } from './plugins.js';
+import { hooksOf, pct, resultsHeader, type RunHooks, setupBackend } from './run.js';
+
+export interface TrainImageOptions extends RunHooks {
+  /** MNIST IDX directory; default: the 10,000 embedded digits, split 8,000 / 2,000 with `seed`. */
+  data?: string;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  schedule?: 'constant' | 'cosine' | 'cyclic' | 'piecewise';
+  optimizer?: 'adam' | 'sgd';
+  dropout?: number;
+  seed: number;
+  /** Model folder to write. */
+  out: string;
+  backend?: string;
+  /** Use at most this many training examples. */
+  limit?: number;
+  /** Image defense plugins (see `createDefenses`). */
+  defenses?: DefensePlugin[];
+  /** Epsilon of the per-epoch PGD evaluation, recorded with the defenses (default 0.3). */
+  eps?: number;
+  resume?: boolean;
+  /** Replace `out` even when it is not a Parry model folder holding only Parry's files. */
+  force?: boolean;
+  checkpointDir?: string;
+  /** PGD steps of the per-epoch robust evaluation (0 = none; default 10 with a defense, else 0). */
+  evalPgdSteps?: number;
+  /** Held-out examples for the per-epoch robust evaluation (the last n of the test split; default 1000). */
+  evalPgdN?: number;
+  earlyStop?: number;
+  /** Weight initialisation: `he` (mnistCnn's He-normal, default) or `torch` (PyTorch's default, as in Wong et al.). */
+  init?: 'he' | 'torch';
+  /** The command line recorded in the results. */
+  command?: readonly string[];
+  /** Called after each epoch (e.g. to print it). */
+  onEpoch?: (record: EpochRecord) => void;
+}
+
+export interface TrainImageOutcome {
+  modelDir: string;
+  resultsFile: string;
+  results: Results;
+  epochs: EpochRecord[];
+  testAccuracy: number;
+  /** Held-out examples the accuracy is measured on. */
+  testN: number;
+  /** PGD steps of the per-epoch robust evaluation (0: none). */
+  evalPgdSteps: number;
+}
+
+/** Train the small MNIST CNN (Wong et al. 2020), optionally with defenses, and save it with its training curves. */
+export async function trainImageModel(o: TrainImageOptions): Promise<TrainImageOutcome> {
+  const { log, progress } = hooksOf(o);
+  const defenses = o.defenses ?? [];
+  for (const d of defenses) {
+    if (d.modality === 'text') throw new UsageError(`--defense ${d.name} trains text models; use it with --model <family|folder> --data <text data>`);
+  }
+  const eps = o.eps ?? 0.3;
+  if (!(eps >= 0)) throw new UsageError(`--eps must be >= 0, got ${eps}`);
+  const schedule = o.schedule ?? 'cosine';
+  const optimizer = o.optimizer ?? 'adam';
+  const evalPgdSteps = o.evalPgdSteps ?? (defenses.length ? 10 : 0);
+  const checkpointDir = o.checkpointDir ?? (o.resume || defenses.length ? `${o.out.replace(/[\\/]+$/, '')}.checkpoints` : undefined);
+
+  const protect = [{ path: o.data, flag: '--data' }, { path: checkpointDir, flag: '--checkpoint-dir' }];
+  guardOutput(o.out, { kind: 'image-model', force: o.force, protect });
+  const ref: ImageDataRef = o.data ? { kind: 'mnist-idx', dir: path.resolve(o.data) } : { kind: 'embedded-mnist', seed: o.seed, testFraction: 0.2 };
+  const backend = await setupBackend(o.backend);
+  const dataset = loadImageData(ref);
+  const nTrain = Math.min(o.limit ?? dataset.train.n, dataset.train.n);
+  const train_ = toTensors(dataset.train, 0, nTrain);
+  const test = toTensors(dataset.test);
+  const nRobust = Math.min(o.evalPgdN ?? 1000, dataset.test.n);
+  const robustSet = evalPgdSteps > 0 ? toTensors(dataset.test, dataset.test.n - nRobust, dataset.test.n) : undefined;
+  const layers = mnistCnn({ seed: o.seed, dropout: o.dropout ?? 0 });
+  const init = o.init ?? 'he';
+  reinitialize(layers, (init === 'he' ? 'keep' : init) as InitScheme, o.seed);
+  const model = fromLayersModel(layers, { bounds: dataset.bounds, labelNames: dataset.labelNames });
+  log(`training ${layers.name} on ${nTrain} ${dataset.name} digits (${dataset.source}), backend ${backend.name}, seed ${o.seed}` + (defenses.length ? `, defenses ${defenses.map((d) => d.name).join(', ')} (eps ${eps})` : ''));
+  try {
+    const steps = Math.ceil(nTrain / o.batchSize);
+    let bar: ReturnType<typeof progress> | undefined;
+    const result = await train(model, { x: train_.x, y: train_.y }, {
+      epochs: o.epochs,
+      batchSize: o.batchSize,
+      learningRate: o.lr,
+      optimizer,
+      schedule,
+      seed: o.seed,
+      defenses,
+      evalSet: { x: test.x, y: test.y },
+      robustEval: robustSet ? { eps, steps: evalPgdSteps, n: nRobust } : undefined,
+      robustEvalSet: robustSet,
+      earlyStop: o.earlyStop,
+      checkpointDir,
+      resume: o.resume,
+      weights: layers.trainableWeights.map((w) => w.read() as tf.Variable),
+      onBatch: ({ epoch, step, loss }) => {
+        bar ??= progress(`epoch ${epoch}/${o.epochs}`, steps);
+        bar.update(step, `loss ${loss.toFixed(4)}`);
+      },
+      onEpoch: (r) => {
+        const robust = r.robustAccuracy != null ? `, PGD-${evalPgdSteps} acc ${pct(r.robustAccuracy)}` : '';
+        const msg = `epoch ${r.epoch}/${o.epochs}: loss ${r.loss.toFixed(4)}, train acc ${pct(r.trainAccuracy)}, held-out acc ${pct(r.testAccuracy)}${robust} (${r.seconds.toFixed(1)} s)`;
+        if (bar) bar.stop(msg);
+        else log(msg);
+        bar = undefined;
+        o.onEpoch?.(r);
+      },
+    });
+    if (result.resumedFrom > 0) log(`resumed from the checkpoint after epoch ${result.resumedFrom} in ${checkpointDir}`);
+    if (result.stopped) log(`stopped after epoch ${result.stopped.epoch} by ${result.stopped.by}: ${result.stopped.reason}`);
+    const epochs = result.epochs;
+    const last = epochs[epochs.length - 1];
+    // after a rollback (FGSM-RS guard, early stopping) the saved weights are not the last epoch's: measure them
+    const finalTest = result.stopped ? await imageAccuracy(model, test.x, test.y) : last.testAccuracy;
+    const hyperparameters: Record<string, unknown> = {
+      ...result.hyperparameters,
+      schedule,
+      dropout: o.dropout ?? 0,
+      init,
+      eps: defenses.length ? eps : null,
+      architecture: layers.name,
+      backend: backend.name,
+      threads: backend.threads,
+      evalPgd: robustSet ? { steps: evalPgdSteps, n: nRobust, slice: `last ${nRobust} of the test split` } : null,
+      earlyStop: o.earlyStop ?? null,
+      checkpointDir: checkpointDir ?? null,
+      resumedFrom: result.resumedFrom,
+      stopped: result.stopped ?? null,
+      gradientEvaluations: result.counters.gradientEvaluations,
+      curves: epochs.map((e) => ({ epoch: e.epoch, learningRate: e.learningRate, trainSeconds: e.trainSeconds })),
+    };
+    if (!epochs.every((e) => Number.isFinite(e.loss)) || !Number.isFinite(finalTest)) {
+      const bad = epochs.find((e) => !Number.isFinite(e.loss));
+      throw new UsageError(`training diverged (loss ${bad ? `${bad.loss} in epoch ${bad.epoch}` : 'not finite'}): nothing was written to ${o.out}; lower --lr (now ${o.lr})`);
+    }
+    const resultsFile = path.join(o.out, 'train-results.json');
+    const results: Results = validateResults({
+      ...resultsHeader('train', o.command, o.seed),
+      dataset: { name: dataset.name, source: dataset.source, split: 'test', n: dataset.test.n },
+      model: imageModelInfo(model, o.out),
+      clean: { accuracy: finalTest, n: dataset.test.n },
+      attacks: [],
+      training: {
+        hyperparameters,
+        epochs: epochs.map((e) => ({
+          epoch: e.epoch,
+          loss: e.loss,
+          trainAccuracy: e.trainAccuracy,
+          testAccuracy: e.testAccuracy,
+          ...(e.robustAccuracy != null ? { robustAccuracy: e.robustAccuracy } : {}),
+          seconds: e.seconds,
+        })),
+      },
+    }, 'results to write');
+    // the model and its training results appear together or not at all
+    await saveModel(o.out, layers, {
+      bounds: dataset.bounds,
+      labelNames: dataset.labelNames,
+      training: { dataset: ref, hyperparameters, testAccuracy: finalTest, backend: backend.name },
+      extraFiles: { 'train-results.json': `${JSON.stringify(results, null, 2)}\n` },
+      force: o.force,
+      protect,
+    });
+    return { modelDir: o.out, resultsFile, results, epochs, testAccuracy: finalTest, testN: dataset.test.n, evalPgdSteps: robustSet ? evalPgdSteps : 0 };
+  } finally {
+    tf.dispose([train_.x, train_.y, test.x, test.y, ...(robustSet ? [robustSet.x, robustSet.y] : [])]);
+    layers.dispose();
+  }
+}
+
+/** Top-1 accuracy of a classifier on `x`, in batches of 512. */
+export async function imageAccuracy(model: Classifier, x: tf.Tensor, y: tf.Tensor): Promise<number> {
+  const acc = tf.tidy(() => {
+    const parts: tf.Tensor[] = [];
+    for (let i = 0; i < x.shape[0]; i += 512) parts.push(tf.argMax(model.logits(tf.slice(x, i, Math.min(512, x.shape[0] - i))), 1));
+    return tf.mean(tf.cast(tf.equal(tf.concat(parts), tf.cast(y, 'int32')), 'float32'));
+  });
+  const v = (await acc.data())[0];
+  acc.dispose();
+  return v;
+}
+
+/** The `model` section of a results file for an image classifier. */
+export function imageModelInfo(model: Classifier, modelPath?: string) {
+  return {
+    modality: 'image' as const,
+    ...(modelPath !== undefined ? { path: modelPath } : {}),
+    name: model.name,
+    inputShape: [...model.inputShape],
+    numClasses: model.numClasses,
+    bounds: [...model.bounds] as [number, number],
+    ...(model.labelNames ? { labelNames: [...model.labelNames] } : {}),
+    outputKind: model.outputKind,
+  };
+}
+
+export interface ImageRobustnessOptions extends RunHooks {
+  epsilons: number[];
+  seed?: number;
+  batchSize?: number;
+  /** Image examples kept per attack for the report's grid (default 8). */
+  examples?: number;
+}
+
+/** Clean accuracy, then every attack at every epsilon on (x, y): the image part of a results file. */
+export async function imageRobustness(
+  classifier: Classifier,
+  x: tf.Tensor,
+  y: tf.Tensor1D,
+  attacks: readonly ImageAttackPlugin[],
+  o: ImageRobustnessOptions,
+): Promise<{ cleanAccuracy: number; n: number; summaries: AttackSummary[] }> {
+  const { log, progress } = hooksOf(o);
+  const n = x.shape[0];
+  const batchSize = o.batchSize ?? 256;
+  const logits = logitsInBatches(classifier, x, batchSize);
+  const cleanCorrect = await correctMask(logits, y);
+  logits.dispose();
+  const cleanAccuracy = n ? cleanCorrect.filter(Boolean).length / n : 0;
+  log(`clean accuracy ${pct(cleanAccuracy)}`);
+  const summaries: AttackSummary[] = [];
+  for (const attack of attacks) {
+    const bar = progress(`${attack.name}`, n);
+    const result = await runAttack(attack, classifier, x, untargeted(y), {
+      epsilons: o.epsilons,
+      seed: o.seed ?? 0,
+      batchSize,
+      onBatch: (done) => bar.update(done),
+    });
+    try {
+      const summary = await summarizeAttack(x, cleanCorrect, result);
+      const bits = await Promise.all(result.perEpsilon.map(async (e) => Array.from(await e.success.data()).map((v) => (v ? '1' : '0')).join('')));
+      const details = await reportDetails(summary, classifier, x, y, cleanCorrect, result, { examples: o.examples ?? 8 }); // sizes + image grid for the report
+      summaries.push({ ...summary, ...details, successBits: bits } as AttackSummary);
+      bar.stop(`${attack.name}: done in ${(result.wallTimeMs / 1000).toFixed(1)} s`);
+    } finally {
+      disposeAttackResult(result);
+    }
+  }
+  return { cleanAccuracy, n, summaries };
+}
+
+/** Attack entries of a results file from image attack summaries (an unbounded epsilon is written as null). */
+export function imageAttackEntries(summaries: readonly AttackSummary[]) {
+  return summaries.map((s) => ({ ...s, modality: 'image' as const, perEpsilon: s.perEpsilon.map((e) => ({ ...e, epsilon: Number.isFinite(e.epsilon) ? e.epsilon : null })) }));
+}
+
+/** Where the registry comes from: a ready one, or the config file and `--plugin` modules loaded from `cwd`. */
+export interface RegistrySource {
+  /** A registry to use as it is (default: Parry's built-ins, unless `plugins` is given). */
+  registry?: Registry;
+  /** Default options per plugin (a config file's `defaults`), under the run's own options. */
+  defaults?: OptionsByPlugin;
+  /** Load `parry.config.*` from `cwd` and these plugin modules into a fresh registry (what `--plugin` does). */
+  plugins?: { modules?: string[]; cwd?: string; loaders?: PluginLoaders };
+}
+
+/** The registry and config defaults of a run. */
+export async function openRegistry(o: RegistrySource): Promise<{ registry: Registry; defaults: OptionsByPlugin }> {
+  if (o.plugins) {
+    const r = await pluginRegistry({ plugin: o.plugins.modules, cwd: o.plugins.cwd, loaders: o.plugins.loaders });
+    return { registry: r.registry, defaults: { ...r.defaults, ...(o.defaults ?? {}) } };
+  }
+  return { registry: o.registry ?? createParryRegistry(), defaults: o.defaults ?? {} };
+}
+
+export interface EvaluateImageOptions extends RunHooks, RegistrySource {
+  /** Model folder written by `trainImageModel` / `parry train`. */
+  model: string;
+  /** Attack names (default fgsm, pgd). */
+  attacks?: string[];
+  /** Options per attack (any name the registry resolves). */
+  attackOptions?: OptionsByPlugin;
+  /** `--opt <attack>.<key>=<value>` pairs, checked against `attacks`. */
+  optionPairs?: string[];
+  epsilons: number[];
+  /** Held-out examples to attack (default 1000). */
+  n?: number;
+  seed?: number;
+  batchSize?: number;
+  /** Results file to write (atomically, validated). */
+  out?: string;
+  /** Replace `out` even when it exists and is not a Parry results file. */
+  force?: boolean;
+  /** MNIST IDX directory to evaluate on instead of the model's own held-out split. */
+  data?: string;
+  backend?: string;
+  command?: readonly string[];
+}
+
+/**
+ * Evaluate a saved image model: clean accuracy, then every attack at every epsilon on the held-out examples.
+ * All inputs are checked before anything runs; the results file is written once, atomically, at the end.
+ */
+export async function evaluateImageModel(o: EvaluateImageOptions): Promise<{ results: Results; cleanAccuracy: number; summaries: AttackSummary[] }> {
+  const { log } = hooksOf(o);
+  const epsilons = validateEpsilons(o.epsilons, true);
+  if (o.out) guardOutput(o.out, { kind: 'results', force: o.force, protect: [{ path: o.model, flag: '--model' }, { path: o.data, flag: '--data' }] });
+  const { registry, defaults } = await openRegistry(o);
+  const names = o.attacks ?? ['fgsm', 'pgd'];
+  const pairOptions = attackOptionsFromPairs(registry, names, o.optionPairs);
+  const options: OptionsByPlugin = { ...(o.attackOptions ?? {}) };
+  for (const [k, v] of Object.entries(pairOptions)) options[k] = { ...(options[k] ?? {}), ...v };
+  const attacks = createImageAttacks(registry, names, options, defaults);
+  const backend = await setupBackend(o.backend);
+  const { classifier, meta } = await loadModel(o.model);
+  const training = (meta.training ?? {}) as { dataset?: ImageDataRef };
+  const ref: ImageDataRef = o.data ? { kind: 'mnist-idx', dir: path.resolve(o.data) } : (training.dataset ?? { kind: 'embedded-mnist', seed: 0, testFraction: 0.2 });
+  const seed = o.seed ?? 0;
+  try {
+    const dataset = loadImageData(ref);
+    const n = Math.min(o.n ?? 1000, dataset.test.n);
+    const { x, y } = toTensors(dataset.test, 0, n);
+    try {
+      log(`evaluating ${meta.name} on ${n} held-out ${dataset.name} digits, backend ${backend.name}, seed ${seed}`);
+      const r = await imageRobustness(classifier, x, y as tf.Tensor1D, attacks, { ...o, epsilons, seed });
+      const data = {
+        ...resultsHeader('eval', o.command, seed),
+        dataset: { name: dataset.name, source: dataset.source, split: 'test', n },
+        model: { modality: 'image' as const, path: o.model, name: meta.name, inputShape: meta.inputShape, numClasses: meta.numClasses, bounds: meta.bounds },
+        clean: { accuracy: r.cleanAccuracy, n },
+        attacks: imageAttackEntries(r.summaries),
+      };
+      const results = o.out ? writeResults(o.out, data) : validateResults(data, 'results');
+      return { results, cleanAccuracy: r.cleanAccuracy, summaries: r.summaries };
+    } finally {
+      tf.dispose([x, y]);
+    }
+  } finally {
+    classifier.dispose?.();
+  }
+}

@@ -1,0 +1,89 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { InputError } from '@parry/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadTextSplit, type TextDataSpec } from './text-data.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'parry-text-data-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+let n = 0;
+function files(train: string, dev: string): TextDataSpec {
+  const dir = path.join(tmp, `d${n++}`);
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'train.csv'), train);
+  fs.writeFileSync(path.join(dir, 'dev.csv'), dev);
+  return { data: path.join(dir, 'train.csv'), dev: path.join(dir, 'dev.csv'), textColumn: 'text', labelColumn: 'label' };
+}
+function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(InputError);
+    expect((e as Error).message).not.toContain('\n');
+    return (e as Error).message;
+  }
+  throw new Error('expected an InputError, none was thrown');
+}
+
+describe('loadTextSplit: dev and test labels are the training labels, by name (issue 14)', () => {
+  it('train labels neg/pos with dev labels negative/positive are refused with dev file:line naming the label and the known ones', () => {
+    const spec = files('text,label\nbad,neg\ngood,pos\n', 'text,label\nfine,positive\nawful,negative\n');
+    expect(loadTextSplit(spec, 'train').labelNames).toEqual(['neg', 'pos']);
+    const msg = errorOf(() => loadTextSplit(spec, 'dev'));
+    expect(msg).toMatch(/dev\.csv:2: label "positive" is not a label of the training data .*train\.csv \(known: neg, pos\)/);
+  });
+  it('dev labels that are a subset of the training labels, in another order, keep the training ids', () => {
+    const spec = files('text,label\na,cat\nb,dog\nc,emu\n', 'text,label\nx,emu\ny,cat\n');
+    const dev = loadTextSplit(spec, 'dev');
+    expect(dev.labelNames).toEqual(['cat', 'dog', 'emu']);
+    expect(dev.examples.map((e) => e.label)).toEqual([2, 0]);
+  });
+  it('dev integer labels beyond the training range are refused with dev file:line', () => {
+    const spec = files('text,label\na,0\nb,1\n', 'text,label\nx,1\ny,2\n');
+    expect(errorOf(() => loadTextSplit(spec, 'dev'))).toMatch(/dev\.csv:3: label id 2 is out of range 0\.\.1 \(the labels of the training data/);
+  });
+  it('--label-names fixes the order for train and dev alike', () => {
+    const spec = { ...files('text,label\nbad,neg\ngood,pos\n', 'text,label\nfine,pos\n'), labelNames: 'pos,neg' };
+    expect(loadTextSplit(spec, 'train').examples.map((e) => e.label)).toEqual([1, 0]);
+    const dev = loadTextSplit(spec, 'dev');
+    expect(dev.labelNames).toEqual(['pos', 'neg']);
+    expect(dev.examples.map((e) => e.label)).toEqual([0]);
+  });
+  it('dev labels matched against a trained model\'s label names, without reading the training file', () => {
+    const spec = files('text,label\nbad,neg\ngood,pos\n', 'text,label\nfine,positive\nawful,negative\n');
+    fs.writeFileSync(spec.data, Buffer.from([0xff, 0xfe, 0x00])); // reading it would fail
+    const known = { labelNames: ['negative', 'positive'], from: 'the model m' };
+    expect(loadTextSplit(spec, 'dev', known).examples.map((e) => e.label)).toEqual([1, 0]);
+    const other = { labelNames: ['neg', 'pos'], from: 'the model m' };
+    expect(errorOf(() => loadTextSplit(spec, 'dev', other))).toMatch(/dev\.csv:2: label "positive" is not a label of the model m \(known: neg, pos\)/);
+  });
+  it('dev labels read by name when training used ids are refused (no match by position)', () => {
+    const spec = files('text,label\na,0\nb,1\n', 'text,label\nx,neg\ny,pos\n');
+    expect(errorOf(() => loadTextSplit(spec, 'dev'))).toMatch(/dev\.csv:2: label "neg" is not a label of the training data/);
+  });
+});
+
+describe('loadTextSplit: messages name CLI flags, not loader option keys (issue 14)', () => {
+  const catchAny = (fn: () => unknown): string => {
+    try {
+      fn();
+    } catch (e) {
+      return (e as Error).message;
+    }
+    throw new Error('expected an error');
+  };
+  it('a label column that is not in the header names --label-column', () => {
+    const spec = { ...files('text,label\na,0\n', 'text,label\nb,0\n'), labelColumn: 'y' };
+    expect(catchAny(() => loadTextSplit(spec, 'train'))).toMatch(/^--label-column "y" is not a column of .*train\.csv/);
+  });
+  it('a CSV label 100000000 does not suggest labelBase, which the CLI has no flag for', () => {
+    const msg = errorOf(() => loadTextSplit(files('text,label\na,0\nb,100000000\n', 'text,label\nb,0\n'), 'train'));
+    expect(msg).toMatch(/train\.csv:3: label id 100000000 is out of range 0\.\.99999/);
+    expect(msg).not.toMatch(/labelBase|labelMap|labelNames/);
+  });
+  it('a mixed integer/name label column suggests --label-names, not labelMap', () => {
+    const msg = errorOf(() => loadTextSplit(files('text,label\na,0\nb,pos\n', 'text,label\nb,0\n'), 'train'));
+    expect(msg).toMatch(/train\.csv:3: label "pos" is not an integer id \(check the label cell, or pass --label-names <names> to read labels by name\)/);
+  });
+});
