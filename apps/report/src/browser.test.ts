@@ -33,9 +33,10 @@ const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
 
 /** Headline numbers computed straight from the results JSON: clean accuracy and the worst robust accuracy at the largest epsilon. */
 function expectedHeadline(r: Results): { clean: string; robust: string } {
-  const epsilons = r.attacks.flatMap((a) => a.perEpsilon.map((e) => e.epsilon)).filter((e): e is number => e !== null);
+  const attacks = r.attacks.filter((a) => a.modality === 'image');
+  const epsilons = attacks.flatMap((a) => a.perEpsilon.map((e) => e.epsilon)).filter((e): e is number => e !== null);
   const top = Math.max(...epsilons);
-  const robust = Math.min(...r.attacks.flatMap((a) => a.perEpsilon.filter((e) => e.epsilon === top).map((e) => e.robustAccuracy)));
+  const robust = Math.min(...attacks.flatMap((a) => a.perEpsilon.filter((e) => e.epsilon === top).map((e) => e.robustAccuracy)));
   return { clean: pct(r.clean!.accuracy), robust: pct(robust) };
 }
 
@@ -73,6 +74,7 @@ describe('reports from what the CLI writes', () => {
     expect(t.training!.epochs).toHaveLength(1);
     expect(e.attacks.map((a) => a.attack)).toEqual(['parry/fgsm', 'parry/pgd']);
     for (const a of e.attacks) {
+      if (a.modality !== 'image') throw new Error(`${a.attack} is not an image attack`);
       expect(a.examples).toHaveLength(8);
       expect(a.examples![0].shape).toEqual([28, 28, 1]);
       expect(Buffer.from(a.examples![0].original, 'base64')).toHaveLength(784);

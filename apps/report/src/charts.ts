@@ -1,6 +1,6 @@
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { type Run, attacksOf } from './model.js';
+import { type Run, imageAttacksOf } from './model.js';
 
 /** A chart: its Vega-Lite spec (kept for readers who want to re-plot) and the SVG rendered from it at build time. */
 export interface Chart {
@@ -25,11 +25,11 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 
 const seriesName = (runs: Run[], run: Run, name: string) => (runs.length > 1 ? `${run.title} · ${name}` : name);
 
-/** Robust accuracy vs epsilon, one line per attack (and run); epsilon 0 is the clean accuracy. */
+/** Robust accuracy vs epsilon, one line per image attack (and run); epsilon 0 is the clean accuracy. Text attacks have no epsilon: they are in the tables. */
 export function robustnessChart(runs: Run[]): Chart | undefined {
   const values: { series: string; epsilon: number; accuracy: number }[] = [];
   for (const run of runs) {
-    for (const a of attacksOf(run)) {
+    for (const a of imageAttacksOf(run)) {
       const series = seriesName(runs, run, `${a.attack} (${a.norm})`);
       values.push({ series, epsilon: 0, accuracy: a.cleanAccuracy });
       for (const e of a.perEpsilon) if (e.epsilon !== null) values.push({ series, epsilon: e.epsilon, accuracy: e.robustAccuracy });
@@ -67,7 +67,7 @@ export function sizeCharts(runs: Run[]): Chart[] {
     const perExample: { group: string; size: number }[] = [];
     const summary: { group: string; stat: string; size: number }[] = [];
     for (const run of runs) {
-      for (const a of attacksOf(run)) {
+      for (const a of imageAttacksOf(run)) {
         for (const e of a.perEpsilon) {
           const group = seriesName(runs, run, `${a.attack} @ ${e.epsilon === null ? 'unbounded' : e.epsilon}`);
           const sizes = e.sizes?.[normName];

@@ -71,10 +71,12 @@ describe('hostile results in the report (issue 14)', () => {
     });
     const text = structuredClone(textResults());
     const ta = text.attacks[0];
+    if (ta.modality !== 'text') throw new Error('expected a text attack');
     ta.attack = `swap ${rlo('attack')}`;
-    ta.textExamples![0].original = `a \u2066truly\u2069 wonderful ${rlo('film')}`;
-    ta.textExamples![0].perEpsilon[0].adversarial = `a \u2066truly\u2069 wondreful ${rlo('movie')}`;
-    ta.textExamples![0].label = rlo('positive');
+    ta.examples[0].original = `a \u2066truly\u2069 wonderful ${rlo('film')}`;
+    ta.examples[0].perturbed = `a \u2066truly\u2069 wondreful ${rlo('movie')}`;
+    ta.examples[0].label = rlo('positive');
+    ta.notes = [rlo('note')];
     text.model.labelNames = [rlo('joy'), 'anger'];
     text.perLabel![0].label = rlo('joy');
     const train = trainResults({ modelName: rlo('trained') });
@@ -93,5 +95,6 @@ describe('hostile results in the report (issue 14)', () => {
     expect(html).toContain('[U+202E]model[U+202C]');
     expect(markdown).toContain('\\[U+202E\\]model\\[U+202C\\]');
     expect(html).toContain('[U+2066]truly[U+2069]');
+    expect(html).toContain('[U+202E]note[U+202C]'); // text attack notes
   });
 });

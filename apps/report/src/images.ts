@@ -54,6 +54,7 @@ const oneLine = (s: string) => neutraliseBidi(s).replace(/[\u0000-\u001f\u007f\u
 export function checkImageExamples(sources: readonly { file: string; results: Results }[]): void {
   for (const { file, results } of sources) {
     for (const attack of results.attacks) {
+      if (attack.modality !== 'image') continue;
       const examples = attack.examples ?? [];
       examples.forEach((x, k) => {
         const bad = (what: string) =>

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import type { Results } from '@parry/metrics';
+import type { AttackEntry, ImageAttackEntry, Results, TextAttackEntry } from '@parry/metrics';
 import { eps, fixed, pct } from './format.js';
 
 /** One results file with the name the report shows for it. */
@@ -19,7 +19,7 @@ export interface Run {
   first: Results;
 }
 
-export type Attack = Results['attacks'][number];
+export type Attack = AttackEntry;
 
 /** A table as strings: the HTML and the Markdown render the very same cells. */
 export interface Table {
@@ -71,6 +71,10 @@ export function groupRuns(sources: ReportSource[]): Run[] {
 }
 
 export const attacksOf = (run: Run): Attack[] => run.evals.flatMap((r) => r.attacks);
+/** Image attacks: robustness per epsilon, perturbation sizes, image grids. */
+export const imageAttacksOf = (run: Run): ImageAttackEntry[] => attacksOf(run).filter((a): a is ImageAttackEntry => a.modality === 'image');
+/** Text attacks: TextAttack's summary, per-label flip rates, text diffs. */
+export const textAttacksOf = (run: Run): TextAttackEntry[] => attacksOf(run).filter((a): a is TextAttackEntry => a.modality === 'text');
 
 /** Clean accuracy of a run: the evaluation's, else the last training epoch's held-out accuracy. */
 export function cleanOf(run: Run): { accuracy: number; n: number } | undefined {
@@ -82,27 +86,41 @@ export function cleanOf(run: Run): { accuracy: number; n: number } | undefined {
 
 export const labelName = (r: Results, k: number): string => r.model.labelNames?.[k] ?? String(k);
 
-/** Sorted epsilons of a set of attacks; `null` (unbounded) last. */
-export function epsilonsOf(attacks: Attack[]): (number | null)[] {
+/** Sorted epsilons of a set of image attacks; `null` (unbounded) last. */
+export function epsilonsOf(attacks: ImageAttackEntry[]): (number | null)[] {
   const set = new Set<number | null>();
   for (const a of attacks) for (const e of a.perEpsilon) set.add(e.epsilon);
   return [...set].sort((a, b) => (a === null ? 1 : b === null ? -1 : a - b));
 }
 
-/** The strongest attack (lowest robust accuracy) at each epsilon of a run. */
-export function strongestPerEpsilon(run: Run): { epsilon: number | null; attack: Attack; robustAccuracy: number; attackSuccessRate: number }[] {
-  const attacks = attacksOf(run);
-  return epsilonsOf(attacks).map((epsilon) => {
-    let best: { attack: Attack; robustAccuracy: number; attackSuccessRate: number } | undefined;
-    for (const a of attacks) {
-      const e = a.perEpsilon.find((p) => p.epsilon === epsilon);
-      if (e && (!best || e.robustAccuracy < best.robustAccuracy)) best = { attack: a, robustAccuracy: e.robustAccuracy, attackSuccessRate: e.attackSuccessRate };
-    }
-    return { epsilon, ...best! };
-  });
+/** One headline row: the strongest attack of a run at one epsilon (image), or over all its text attacks (`epsilon` undefined). */
+export interface Strongest {
+  epsilon?: number | null;
+  attack: Attack;
+  robustAccuracy: number;
+  attackSuccessRate: number;
 }
 
-/** One sentence per run for the top of the report (same words in HTML and Markdown). */
+/** The strongest attack (lowest robust accuracy) at each epsilon of a run's image attacks, then the strongest of its text attacks. */
+export function strongestPerEpsilon(run: Run): Strongest[] {
+  const images = imageAttacksOf(run);
+  const rows: Strongest[] = epsilonsOf(images).map((epsilon) => {
+    let best: Strongest | undefined;
+    for (const a of images) {
+      const e = a.perEpsilon.find((p) => p.epsilon === epsilon);
+      if (e && (!best || e.robustAccuracy < best.robustAccuracy)) best = { epsilon, attack: a, robustAccuracy: e.robustAccuracy, attackSuccessRate: e.attackSuccessRate };
+    }
+    return best!;
+  });
+  let text: Strongest | undefined;
+  for (const a of textAttacksOf(run)) if (!text || a.robustAccuracy < text.robustAccuracy) text = { attack: a, robustAccuracy: a.robustAccuracy, attackSuccessRate: a.attackSuccessRate };
+  return text ? [...rows, text] : rows;
+}
+
+/** The budget column of a headline row: the epsilon of an image attack, "words" for a text attack. */
+const budgetOf = (s: Strongest): string => (s.epsilon === undefined ? 'words' : eps(s.epsilon));
+
+/** One sentence per run for the top of the report (same words in HTML and Markdown); `at` is absent for text attacks. */
 export function headlineSentence(run: Run): { title: string; clean?: string; robust?: string; at?: string; attack?: string } {
   const clean = cleanOf(run);
   const strongest = strongestPerEpsilon(run);
@@ -111,7 +129,7 @@ export function headlineSentence(run: Run): { title: string; clean?: string; rob
     title: run.title,
     clean: clean ? pct(clean.accuracy) : undefined,
     robust: last ? pct(last.robustAccuracy) : undefined,
-    at: last ? eps(last.epsilon) : undefined,
+    at: last && last.epsilon !== undefined ? eps(last.epsilon) : undefined,
     attack: last?.attack.attack,
   };
 }
@@ -133,15 +151,19 @@ export function headlineTable(runs: Run[]): Table {
   const rows: { run: Run; cells: string[] }[] = [];
   for (const run of runs) {
     const clean = cleanOf(run);
-    for (const s of strongestPerEpsilon(run)) rows.push({ run, cells: [eps(s.epsilon), pct(clean?.accuracy), pct(s.robustAccuracy), s.attack.attack, pct(s.attackSuccessRate)] });
+    for (const s of strongestPerEpsilon(run)) rows.push({ run, cells: [budgetOf(s), pct(clean?.accuracy), pct(s.robustAccuracy), s.attack.attack, pct(s.attackSuccessRate)] });
   }
-  return { id: 'headline', caption: 'Clean vs robust accuracy: the strongest attack at each epsilon', ...runColumn(runs, ['eps', 'clean acc', 'robust acc', 'strongest attack', 'success rate'], rows) };
+  return {
+    id: 'headline',
+    caption: 'Clean vs robust accuracy: the strongest attack at each epsilon (text: over the word-level attacks)',
+    ...runColumn(runs, ['eps', 'clean acc', 'robust acc', 'strongest attack', 'success rate'], rows),
+  };
 }
 
 export function attacksTable(runs: Run[]): Table {
   const rows: { run: Run; cells: string[] }[] = [];
   for (const run of runs) {
-    for (const a of attacksOf(run)) {
+    for (const a of imageAttacksOf(run)) {
       for (const e of a.perEpsilon) {
         rows.push({ run, cells: [
           a.attack,
@@ -162,37 +184,50 @@ export function attacksTable(runs: Run[]): Table {
   }
   return {
     id: 'attacks',
-    caption: 'Every attack at every epsilon (perturbation sizes over the successful adversarials)',
+    caption: 'Every image attack at every epsilon (perturbation sizes over the successful adversarials)',
     ...runColumn(runs, ['attack', 'norm', 'eps', 'clean acc', 'robust acc', 'success rate', 'mean Linf', 'max Linf', 'mean L2', 'max L2', 'grad evals', 'seconds'], rows),
   };
+}
+
+/** A goal as the `--goal` flag spells it: `untargeted`, `targeted:3`, `flip-label:2`, ... */
+export function goalText(goal: { kind: string; [k: string]: unknown }): string {
+  const arg = goal.kind === 'targeted' ? goal.target : goal.kind === 'flip-label' ? goal.label : undefined;
+  return arg === undefined ? goal.kind : `${goal.kind}:${typeof arg === 'string' || typeof arg === 'number' ? arg : JSON.stringify(arg)}`;
 }
 
 /** The TextAttack summary of every text attack (absent when no results file has one). */
 export function textAttackTable(runs: Run[]): Table | undefined {
   const rows: { run: Run; cells: string[] }[] = [];
+  const multi = runs.some((run) => textAttacksOf(run).some((t) => t.microF1Before !== undefined));
   for (const run of runs) {
-    for (const a of attacksOf(run)) {
-      const t = a.textSummary;
-      if (!t) continue;
+    for (const t of textAttacksOf(run)) {
       rows.push({ run, cells: [
-        a.attack,
+        t.attack,
+        goalText(t.goal),
         `${t.successful} / ${t.failed} / ${t.skipped}`,
-        pct(t.originalAccuracy),
-        pct(t.accuracyUnderAttack),
+        pct(t.cleanAccuracy),
+        pct(t.robustAccuracy),
         pct(t.attackSuccessRate),
         `${fixed(t.avgPerturbedWordPct, 1)}%`,
         fixed(t.avgWordsPerInput, 1),
         fixed(t.avgQueries, 1),
-        fixed(a.wallTimeMs / 1000, 1),
+        t.queryBudget === null ? 'none' : `${t.queryBudget} (${t.budgetExhausted} exhausted)`,
+        ...(multi ? [`${fixed(t.microF1Before, 3)} → ${fixed(t.microF1After, 3)}`] : []),
+        fixed(t.wallTimeMs / 1000, 1),
       ] });
     }
   }
   if (rows.length === 0) return undefined;
-  return {
-    id: 'text-attacks',
-    caption: 'Text attacks (TextAttack summary)',
-    ...runColumn(runs, ['attack', 'successful / failed / skipped', 'original acc', 'acc under attack', 'success rate', 'perturbed words', 'words / input', 'avg queries', 'seconds'], rows),
-  };
+  const columns = ['attack', 'goal', 'successful / failed / skipped', 'original acc', 'acc under attack', 'success rate', 'perturbed words', 'words / input', 'avg queries', 'query budget', ...(multi ? ['micro-F1 before → after'] : []), 'seconds'];
+  return { id: 'text-attacks', caption: 'Text attacks (TextAttack summary)', ...runColumn(runs, columns, rows) };
+}
+
+/** The notes of the text attacks (stand-ins, assumptions), one row each; absent when there are none. */
+export function textNotesTable(runs: Run[]): Table | undefined {
+  const rows: { run: Run; cells: string[] }[] = [];
+  for (const run of runs) for (const t of textAttacksOf(run)) for (const note of t.notes) rows.push({ run, cells: [t.attack, note] });
+  if (rows.length === 0) return undefined;
+  return { id: 'text-notes', caption: 'Notes on the text attacks', ...runColumn(runs, ['attack', 'note'], rows), plain: true };
 }
 
 export function trainingTable(run: Run): Table | undefined {
@@ -246,12 +281,16 @@ export function perLabelTables(run: Run): Table[] {
     });
   }
   attacksOf(run).forEach((a, i) => {
+    const id = `${run.id}-labels-${i + 1}`;
+    const byLabel = (x: string[], y: string[]) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0);
+    if (a.modality === 'text') {
+      const rows = (a.perLabel ?? []).map((l) => [l.label, pct(l.flipRate)]);
+      if (rows.length) tables.push({ id, caption: `Flip rate per label under ${a.attack}: ${run.title}`, columns: ['label', 'flip rate'], rows: rows.sort(byLabel) });
+      return;
+    }
     const rows: string[][] = [];
     for (const e of a.perEpsilon) for (const l of e.perLabel ?? []) rows.push([l.label, eps(e.epsilon), pct(l.robustAccuracy), pct(l.flipRate), pct(l.f1)]);
-    if (rows.length) {
-      rows.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
-      tables.push({ id: `${run.id}-labels-${i + 1}`, caption: `Robustness per label under ${a.attack}: ${run.title}`, columns: ['label', 'eps', 'robust acc', 'flip rate', 'F1'], rows });
-    }
+    if (rows.length) tables.push({ id, caption: `Robustness per label under ${a.attack}: ${run.title}`, columns: ['label', 'eps', 'robust acc', 'flip rate', 'F1'], rows: rows.sort(byLabel) });
   });
   return tables;
 }

@@ -5,7 +5,7 @@ import { InputError, UsageError } from '@parry/core';
 import { decode } from 'fast-png';
 import { describe, expect, it } from 'vitest';
 import { renderReport } from './render.js';
-import { evalResults, HOSTILE, textResults, trainResults } from './testing/fixtures.js';
+import { evalResults, HOSTILE, textResults, trainResults, v1TextFile } from './testing/fixtures.js';
 import { htmlTables, markdownTables, numbers, unescapeHtml } from './testing/parse.js';
 import { writeReport } from './write-report.js';
 
@@ -54,7 +54,10 @@ describe('renderReport', () => {
     expect(h.length).toBeGreaterThanOrEqual(8);
     const text = h.find((t) => t.caption === 'Text attacks (TextAttack summary)');
     expect(text?.rows).toHaveLength(1);
-    expect(text!.rows[0].slice(-8)).toEqual(['2 / 1 / 1', '75.00%', '25.00%', '66.67%', '12.5%', '4.0', '10.0', '0.0']);
+    expect(text!.columns.slice(-12)).toEqual(['attack', 'goal', 'successful / failed / skipped', 'original acc', 'acc under attack', 'success rate', 'perturbed words', 'words / input', 'avg queries', 'query budget', 'micro-F1 before → after', 'seconds']);
+    expect(text!.rows[0].slice(-11)).toEqual(['flip-any-gold', '2 / 1 / 1', '75.00%', '25.00%', '66.67%', '12.5%', '4.0', '10.0', 'none', '0.800 → 0.400', '0.0']);
+    // the image attack table holds image attacks only
+    expect(h.find((t) => t.caption.startsWith('Every image attack'))!.rows.every((r) => !r.includes(`text/swap ${HOSTILE.single}`))).toBe(true);
     expect(m.map((t) => t.caption)).toEqual(h.map((t) => t.caption));
     for (let i = 0; i < h.length; i++) {
       expect(m[i].columns, h[i].caption).toEqual(h[i].columns);
@@ -121,7 +124,76 @@ describe('renderReport', () => {
     expect(markdown).toContain('**movie**');
     const tables = htmlTables(html);
     expect(tables.find((t) => t.caption.startsWith('Clean metrics per label'))!.rows[0]).toEqual(['joy', '3', '75.00%', '50.00%', '100.00%', '66.67%']);
-    expect(tables.find((t) => t.caption.startsWith('Robustness per label'))!.rows).toContainEqual([HOSTILE.img, '2', '75.00%', '12.50%', '50.00%']);
+    expect(tables.find((t) => t.caption.startsWith('Flip rate per label'))!.rows).toEqual([
+      [HOSTILE.img, '12.50%'],
+      ['joy', '25.00%'],
+    ]);
+    expect(tables.find((t) => t.caption.startsWith('Notes on the text attacks'))!.rows).toEqual([[`text/swap ${HOSTILE.single}`, `stand-in ${HOSTILE.md}`]]);
+    // every kept example is shown with its status; a failed attack leaves the text unmarked
+    expect(html).toContain('<b>negative</b> (successful)');
+    expect(html).toMatch(/<li class="held"><div class="label">#3 · label <b>joy<\/b>: <b>joy<\/b> → <b>joy<\/b> \(failed\)<\/div><div class="orig">so happy<\/div>/);
+    expect(markdown).toContain('- #3 · label **joy**: **joy** → **joy** (failed)');
+    // a text run: no epsilon, no robustness chart, no image grid; the headline says "accuracy under attack"
+    expect(html).not.toContain('id="robustness"');
+    expect(html).not.toContain('<img');
+    expect(html).toMatch(/data-metric="robust">25\.00%<\/span> accuracy under attack \(text\/swap/);
+    expect(tables.find((t) => t.caption.startsWith('Clean vs robust'))!.rows).toEqual([['words', '75.00%', '25.00%', `text/swap ${HOSTILE.single}`, '66.67%']]);
+  });
+
+  it('renders image and text runs side by side, each from its own kind of entry', async () => {
+    const { html } = await renderReport([{ file: 'img.json', results: evalResults({ modelPath: 'runs/img' }) }, { file: 'text.json', results: textResults() }], opts);
+    const tables = htmlTables(html);
+    const headline = tables.find((t) => t.caption.startsWith('Clean vs robust'))!;
+    expect(headline.rows.map((r) => r[1])).toEqual(['0.1', '0.3', 'words']);
+    expect(tables.find((t) => t.caption.startsWith('Every image attack'))!.rows).toHaveLength(4); // 2 image attacks x 2 eps
+    expect(tables.find((t) => t.caption === 'Text attacks (TextAttack summary)')!.rows).toHaveLength(1);
+  });
+});
+
+describe('version 1 results files in the report', () => {
+  it('a v1 text-attack file is migrated and rendered as a text attack (no dummy fields shown)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parry-report-v1-'));
+    const file = path.join(dir, 'results.json');
+    fs.writeFileSync(file, JSON.stringify(v1TextFile()));
+    const written = await writeReport([file], path.join(dir, 'out'), opts);
+    const html = fs.readFileSync(written.html, 'utf8');
+    const markdown = fs.readFileSync(written.markdown, 'utf8');
+    const tables = htmlTables(html);
+    expect(tables.find((t) => t.caption === 'Text attacks (TextAttack summary)')!.rows).toEqual([
+      ['parry/pwws', 'flip-any-gold', '1 / 1 / 1', '66.67%', '33.33%', '50.00%', '25.0%', '3.0', '30.0', 'none', '0.900 → 0.500', '2.5'],
+    ]);
+    expect(tables.find((t) => t.caption.startsWith('Flip rate per label'))!.rows).toEqual([['anger', '0.00%'], ['joy', '50.00%']]);
+    expect(tables.find((t) => t.caption.startsWith('Notes on the text attacks'))!.rows[0][1]).toMatch(/version 1 .* goal: flip-any-gold .* assumed/);
+    expect(html).toContain('<del>happy</del>');
+    expect(html).toContain('<ins>glad</ins>');
+    expect(markdown).toContain('~~happy~~');
+    // what v1 had to invent for text is gone: no epsilon rows, no image attack table, no bounds
+    expect(html).not.toContain('id="robustness"');
+    expect(html).not.toContain('unbounded');
+    expect(markdownTables(markdown).find((t) => t.caption.startsWith('Every image attack'))).toBeUndefined();
+  });
+
+  it('a v1 text-attack file without its TextAttack summary is refused in one line naming the file and the fix, nothing written', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parry-report-v1-'));
+    const file = path.join(dir, 'old.json');
+    fs.writeFileSync(file, JSON.stringify(v1TextFile({ summary: false })));
+    const err = await writeReport([file], path.join(dir, 'out'), opts).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toBe(
+      `results file ${file} is a version 1 results file that cannot be read as version 2 (attacks.0 (parry/pwws) is a text attack without its TextAttack summary (textSummary)); re-run \`parry eval\` to write a v2 file`,
+    );
+    expect(fs.existsSync(path.join(dir, 'out'))).toBe(false);
+  });
+
+  it('a results file of an unknown future version is refused: upgrade Parry', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parry-report-v3-'));
+    const file = path.join(dir, 'new.json');
+    fs.writeFileSync(file, JSON.stringify({ ...textResults(), version: 3 }));
+    await expect(writeReport([file], path.join(dir, 'out'), opts)).rejects.toThrow(/new\.json was written by a newer Parry \(results version 3; this Parry reads versions 1 to 2\); upgrade Parry$/);
+    expect(fs.existsSync(path.join(dir, 'out'))).toBe(false);
   });
 
   it('reports a training-only file with curves and no attack table', async () => {

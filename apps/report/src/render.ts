@@ -1,4 +1,4 @@
-import type { Results } from '@parry/metrics';
+import type { Results, TextExample } from '@parry/metrics';
 import { type Chart, renderSvg, reportCharts } from './charts.js';
 import { escapeHtml as h, escapeMarkdown as md, neutraliseBidi } from './escape.js';
 import { eps } from './format.js';
@@ -14,6 +14,7 @@ import {
   hyperparameterTable,
   perLabelTables,
   textAttackTable,
+  textNotesTable,
   runsTable,
   trainingTable,
 } from './model.js';
@@ -41,7 +42,7 @@ export interface ReportContent {
   generatedAt: string;
   runs: Run[];
   headline: ReturnType<typeof headlineSentence>[];
-  tables: { headline: Table; runs: Table; attacks: Table; textAttacks?: Table; environment: Table; perLabel: Table[]; training: { run: Run; tables: Table[] }[] };
+  tables: { headline: Table; runs: Table; attacks: Table; textAttacks?: Table; textNotes?: Table; environment: Table; perLabel: Table[]; training: { run: Run; tables: Table[] }[] };
   images: ImageGroup[];
   texts: TextGroup[];
   charts: Chart[];
@@ -62,6 +63,7 @@ export function reportContent(sources: ReportSource[], options: RenderOptions = 
       runs: runsTable(runs),
       attacks: attacksTable(runs),
       textAttacks: textAttackTable(runs),
+      textNotes: textNotesTable(runs),
       environment: environmentTable(sources),
       perLabel: runs.flatMap(perLabelTables),
       training: runs.filter((r) => r.train?.training).map((run) => ({ run, tables: [trainingTable(run)!, hyperparameterTable(run)!] })),
@@ -115,13 +117,14 @@ function htmlImages(g: ImageGroup): string {
   return `<figure class="grid" id="${h(g.id)}-grid"><figcaption>${h(g.attack.attack)} on ${h(g.run.title)}: grey is no change; the perturbation is 0.5 + 5 × (adversarial − original); green: still correct, red: fooled by the attack, grey: wrong before the attack</figcaption><div class="table-wrap"><table class="images"><thead>${head}</thead><tbody>${rows.join('\n')}</tbody></table></div></figure>`;
 }
 
+/** The class of a text example in the HTML: fooled (the attack succeeded), held (it failed), skipped (nothing to attack). */
+const textClass = (x: TextExample): string => (x.status === 'successful' ? 'fooled' : x.status === 'failed' ? 'held' : 'wrong');
+
 function htmlTexts(g: TextGroup): string {
-  const items = g.examples.flatMap((x) =>
-    x.perEpsilon.map((p) => {
-      const d = diffText(x.original, p.adversarial);
-      return `<li class="${p.success ? 'fooled' : 'held'}"><div class="label">#${h(x.index)} · eps ${h(eps(p.epsilon))} · label <b>${h(x.label)}</b>: <b>${h(x.prediction)}</b> → <b>${h(p.prediction)}</b>${p.success ? ' (fooled)' : ''}</div><div class="orig">${htmlSegments(d.original, 'del')}</div><div class="adv">${htmlSegments(d.adversarial, 'ins')}</div></li>`;
-    }),
-  );
+  const items = g.examples.map((x) => {
+    const d = diffText(x.original, x.perturbed);
+    return `<li class="${textClass(x)}"><div class="label">#${h(x.index)} · label <b>${h(x.label)}</b>: <b>${h(x.prediction)}</b> → <b>${h(x.perturbedPrediction)}</b> (${h(x.status)})</div><div class="orig">${htmlSegments(d.original, 'del')}</div><div class="adv">${htmlSegments(d.adversarial, 'ins')}</div></li>`;
+  });
   return `<h3>${h(g.attack.attack)} on ${h(g.run.title)}</h3><ul class="texts" id="${h(g.id)}">${items.join('\n')}</ul>`;
 }
 
@@ -136,7 +139,7 @@ function renderHtml(c: ReportContent, svgs: string[]): string {
       (s, i) =>
         `<div class="card" data-run="${h(c.runs[i].id)}"><h3>${h(s.title)}</h3>` +
         (s.clean ? `<p><span class="big" data-metric="clean">${h(s.clean)}</span> clean accuracy</p>` : '') +
-        (s.robust ? `<p><span class="big" data-metric="robust">${h(s.robust)}</span> robust accuracy at eps ${h(s.at)} (${h(s.attack)})</p>` : '') +
+        (s.robust ? `<p><span class="big" data-metric="robust">${h(s.robust)}</span> ${robustWords(s.at)} (${h(s.attack)})</p>` : '') +
         `</div>`,
     )
     .join('\n');
@@ -147,7 +150,7 @@ function renderHtml(c: ReportContent, svgs: string[]): string {
     parts.push(`<section id="robustness"><h2>Robustness</h2><div class="charts">${chart('chart-robustness')}${chart('chart-size')}</div>${htmlTable(c.tables.attacks)}</section>`);
   }
   if (c.images.length) parts.push(`<section id="examples"><h2>Image examples</h2>${c.images.map((g) => htmlImages(g) + htmlTable(g.table)).join('\n')}</section>`);
-  if (c.tables.textAttacks) parts.push(`<section id="text-attacks"><h2>Text attacks</h2>${htmlTable(c.tables.textAttacks)}</section>`);
+  if (c.tables.textAttacks) parts.push(`<section id="text-attacks"><h2>Text attacks</h2>${htmlTable(c.tables.textAttacks)}${c.tables.textNotes ? htmlTable(c.tables.textNotes) : ''}</section>`);
   if (c.texts.length) parts.push(`<section id="text-examples"><h2>Text examples</h2><p class="meta">Removed or changed words and characters are struck through in the original and highlighted in the adversarial.</p>${c.texts.map(htmlTexts).join('\n')}</section>`);
   if (c.tables.perLabel.length) parts.push(`<section id="labels"><h2>Per label</h2>${c.tables.perLabel.map(htmlTable).join('\n')}</section>`);
   if (c.tables.training.length) {
@@ -170,6 +173,11 @@ ${parts.join('\n')}
 `;
 }
 
+/** "robust accuracy at eps 0.3" for image attacks, "accuracy under attack" for text attacks (no epsilon). */
+function robustWords(at: string | undefined): string {
+  return at === undefined ? 'accuracy under attack' : `robust accuracy at eps ${h(at)}`;
+}
+
 function attacksTableOrNote(t: Table): string {
   return t.rows.length ? htmlTable(t) : '<p class="meta">No attacks in these results: only training curves and clean accuracy.</p>';
 }
@@ -189,7 +197,8 @@ function renderMarkdown(c: ReportContent): string {
   const out: string[] = [`# ${md(c.title)}`, '', `Generated ${md(c.generatedAt)} from ${c.tables.environment.rows.length} results file(s). Charts and image grids are in the HTML report.`, ''];
   out.push('## Headline', '');
   for (const s of c.headline) {
-    const parts = [s.clean ? `clean accuracy ${s.clean}` : '', s.robust ? `robust accuracy ${s.robust} at eps ${md(s.at)} (${md(s.attack)})` : ''].filter(Boolean);
+    const robust = s.at === undefined ? `accuracy under attack ${s.robust}` : `robust accuracy ${s.robust} at eps ${md(s.at)}`;
+    const parts = [s.clean ? `clean accuracy ${s.clean}` : '', s.robust ? `${robust} (${md(s.attack)})` : ''].filter(Boolean);
     out.push(`- **${md(s.title)}**: ${parts.join(', ')}`);
   }
   out.push('');
@@ -197,18 +206,16 @@ function renderMarkdown(c: ReportContent): string {
   out.push(mdTable(c.tables.runs));
   if (c.tables.attacks.rows.length) out.push('## Robustness', '', mdTable(c.tables.attacks));
   if (c.images.length) out.push('## Image examples', '', ...c.images.map((g) => mdTable(g.table)));
-  if (c.tables.textAttacks) out.push('## Text attacks', '', mdTable(c.tables.textAttacks));
+  if (c.tables.textAttacks) out.push('## Text attacks', '', mdTable(c.tables.textAttacks), ...(c.tables.textNotes ? [mdTable(c.tables.textNotes)] : []));
   if (c.texts.length) {
     out.push('## Text examples', '', 'Changed words and characters: ~~struck~~ in the original, **bold** in the adversarial.', '');
     for (const g of c.texts) {
       out.push(`### ${md(g.attack.attack)} on ${md(g.run.title)}`, '');
       for (const x of g.examples) {
-        for (const p of x.perEpsilon) {
-          const d = diffText(x.original, p.adversarial);
-          out.push(`- #${x.index} · eps ${md(eps(p.epsilon))} · label **${md(x.label)}**: **${md(x.prediction)}** → **${md(p.prediction)}**${p.success ? ' (fooled)' : ''}`);
-          out.push(`  - original: ${mdSegments(d.original, '~~')}`);
-          out.push(`  - adversarial: ${mdSegments(d.adversarial, '**')}`);
-        }
+        const d = diffText(x.original, x.perturbed);
+        out.push(`- #${x.index} · label **${md(x.label)}**: **${md(x.prediction)}** → **${md(x.perturbedPrediction)}** (${x.status})`);
+        out.push(`  - original: ${mdSegments(d.original, '~~')}`);
+        out.push(`  - adversarial: ${mdSegments(d.adversarial, '**')}`);
       }
       out.push('');
     }

@@ -1,13 +1,13 @@
-import type { ImageExample, Results, TextExample } from '@parry/metrics';
+import type { ImageAttackEntry, ImageExample, Results, TextAttackEntry, TextExample } from '@parry/metrics';
 import { eps } from './format.js';
-import { type Attack, type Run, type Table, attacksOf, displayPath, labelName } from './model.js';
+import { type Run, type Table, displayPath, labelName, textAttacksOf } from './model.js';
 
 /** Image examples of one attack of one run, with the table of labels that the HTML grid and the Markdown share. */
 export interface ImageGroup {
   id: string;
   run: Run;
   results: Results;
-  attack: Attack;
+  attack: ImageAttackEntry;
   examples: ImageExample[];
   table: Table;
 }
@@ -15,7 +15,7 @@ export interface ImageGroup {
 export interface TextGroup {
   id: string;
   run: Run;
-  attack: Attack;
+  attack: TextAttackEntry;
   examples: TextExample[];
 }
 
@@ -28,6 +28,7 @@ export function imageGroups(runs: Run[]): ImageGroup[] {
   for (const run of runs) {
     for (const results of run.evals) {
       results.attacks.forEach((attack) => {
+        if (attack.modality !== 'image') return;
         const examples = attack.examples ?? [];
         if (!examples.length) return;
         const id = `images-${groups.length + 1}`;
@@ -59,8 +60,8 @@ export function imageGroups(runs: Run[]): ImageGroup[] {
 export function textGroups(runs: Run[]): TextGroup[] {
   const groups: TextGroup[] = [];
   for (const run of runs) {
-    for (const attack of attacksOf(run)) {
-      if (attack.textExamples?.length) groups.push({ id: `text-${groups.length + 1}`, run, attack, examples: attack.textExamples });
+    for (const attack of textAttacksOf(run)) {
+      if (attack.examples.length) groups.push({ id: `text-${groups.length + 1}`, run, attack, examples: attack.examples });
     }
   }
   return groups;

@@ -25,6 +25,7 @@ export function evalResults(o: { modelName?: string; modelPath?: string; labelNa
   const clean = o.clean ?? 0.95;
   const robust = o.robust ?? [0.6, 0.2];
   const attack = (name: string, factor: number) => ({
+    modality: 'image' as const,
     attack: name,
     norm: 'linf',
     options: { steps: 10, note: HOSTILE.script },
@@ -52,14 +53,14 @@ export function evalResults(o: { modelName?: string; modelPath?: string; labelNa
   });
   const input: ResultsInput = {
     schema: 'parry-results',
-    version: 1,
+    version: 2,
     kind: 'eval',
     createdAt: '2026-11-22T00:00:00.000Z',
     command: ['/usr/bin/node', '/x/apps/cli/dist/bin.js', 'eval', HOSTILE.attr],
     seed: 0,
     environment: { backend: { name: 'wasm', threads: 1 }, node: 'v20.20.2', cpuModel: HOSTILE.img, cpuCount: 2 },
     dataset: { name: o.datasetName ?? 'digits', source: 'hand-made', split: 'test', n: 20 },
-    model: { path: o.modelPath, name: o.modelName ?? 'tiny', inputShape: [8, 8, 1], numClasses: 3, bounds: [0, 1], labelNames: o.labelNames },
+    model: { modality: 'image', path: o.modelPath, name: o.modelName ?? 'tiny', inputShape: [8, 8, 1], numClasses: 3, bounds: [0, 1], labelNames: o.labelNames },
     clean: { accuracy: clean, n: 20 },
     attacks: [attack(o.attackName ?? 'parry/fgsm', 1.2), attack('parry/pgd', 1)],
   };
@@ -69,14 +70,14 @@ export function evalResults(o: { modelName?: string; modelPath?: string; labelNa
 export function trainResults(o: { modelName?: string; modelPath?: string; robust?: boolean } = {}): Results {
   return validateResults({
     schema: 'parry-results',
-    version: 1,
+    version: 2,
     kind: 'train',
     createdAt: '2026-11-22T00:00:00.000Z',
     command: [],
     seed: 0,
     environment: {},
     dataset: { name: 'digits', source: 'hand-made', split: 'test', n: 20 },
-    model: { path: o.modelPath, name: o.modelName ?? 'tiny', inputShape: [8, 8, 1], numClasses: 3, bounds: [0, 1] },
+    model: { modality: 'image', path: o.modelPath, name: o.modelName ?? 'tiny', inputShape: [8, 8, 1], numClasses: 3, bounds: [0, 1] },
     clean: { accuracy: 0.95, n: 20 },
     training: {
       hyperparameters: { epochs: 3, optimizer: HOSTILE.script },
@@ -89,14 +90,14 @@ export function trainResults(o: { modelName?: string; modelPath?: string; robust
 export function textResults(): Results {
   return validateResults({
     schema: 'parry-results',
-    version: 1,
+    version: 2,
     kind: 'eval',
     createdAt: '2026-11-22T00:00:00.000Z',
     command: [],
     seed: 1,
     environment: {},
     dataset: { name: `emotions ${HOSTILE.script}`, source: 'hand-made', split: 'test', n: 4 },
-    model: { name: `text ${HOSTILE.attr}`, inputShape: [16], numClasses: 2, bounds: [0, 1], outputKind: 'multi-label' },
+    model: { modality: 'text', name: `text ${HOSTILE.attr}`, numLabels: 2, labelNames: ['joy', HOSTILE.img], outputKind: 'multi-label', maxLength: 16 },
     clean: { accuracy: 0.75, n: 4 },
     perLabel: [
       { label: 'joy', support: 3, accuracy: 0.75, precision: 0.5, recall: 1, f1: 0.6667 },
@@ -104,26 +105,83 @@ export function textResults(): Results {
     ],
     attacks: [
       {
+        modality: 'text',
         attack: `text/swap ${HOSTILE.single}`,
-        norm: 'words',
-        options: {},
-        cleanAccuracy: 0.75,
+        goal: { kind: 'flip-any-gold' },
+        options: { note: HOSTILE.script },
         n: 4,
-        perEpsilon: [
-          { epsilon: 2, robustAccuracy: 0.25, attackSuccessRate: 2 / 3, linf: null, l2: null, perLabel: [{ label: 'joy', robustAccuracy: 0.5, flipRate: 0.25 }, { label: HOSTILE.img, robustAccuracy: 0.75, flipRate: 0.125, f1: 0.5 }] },
-        ],
+        cleanAccuracy: 0.75,
+        robustAccuracy: 0.25,
+        attackSuccessRate: 2 / 3,
+        successful: 2,
+        failed: 1,
+        skipped: 1,
+        budgetExhausted: 0,
+        queryBudget: null,
+        avgPerturbedWordPct: 12.5,
+        avgWordsPerInput: 4,
+        avgQueries: 10,
+        totalQueries: 40,
+        queriesPerSecond: 4000,
+        gradientCalls: 0,
         wallTimeMs: 10,
-        gradientEvaluations: 0,
-        forwardEvaluations: 40,
-        textSummary: {
-          successful: 2, failed: 1, skipped: 1, budgetExhausted: 0, originalAccuracy: 0.75, accuracyUnderAttack: 0.25, attackSuccessRate: 2 / 3,
-          avgPerturbedWordPct: 12.5, avgWordsPerInput: 4, avgQueries: 10, totalQueries: 40, queriesPerSecond: 4000, notes: [],
-        },
-        textExamples: [
-          { index: 0, label: 'positive', prediction: 'positive', original: 'a truly wonderful film', perEpsilon: [{ epsilon: 2, adversarial: 'a truly wondreful movie', prediction: 'negative', success: true }] },
-          { index: 1, label: HOSTILE.attr, prediction: HOSTILE.attr, original: `fine ${HOSTILE.script} here`, perEpsilon: [{ epsilon: 2, adversarial: `fine ${HOSTILE.img} here`, prediction: 'x', success: true }] },
+        notes: [`stand-in ${HOSTILE.md}`],
+        perLabel: [{ label: 'joy', flipRate: 0.25 }, { label: HOSTILE.img, flipRate: 0.125 }],
+        microF1Before: 0.8,
+        microF1After: 0.4,
+        successBits: '0110',
+        examples: [
+          { index: 1, label: 'positive', prediction: 'positive', original: 'a truly wonderful film', perturbed: 'a truly wondreful movie', perturbedPrediction: 'negative', status: 'successful', changed: [{ start: 9, end: 18, before: 'wonderful', after: 'wondreful' }, { start: 19, end: 23, before: 'film', after: 'movie' }] },
+          { index: 2, label: HOSTILE.attr, prediction: HOSTILE.attr, original: `fine ${HOSTILE.script} here`, perturbed: `fine ${HOSTILE.img} here`, perturbedPrediction: 'x', status: 'successful', changed: [] },
+          { index: 3, label: 'joy', prediction: 'joy', original: 'so happy', perturbed: 'so happy', perturbedPrediction: 'joy', status: 'failed', changed: [] },
         ],
       },
     ],
   });
+}
+
+/**
+ * A version 1 results file as `parry text-attack` wrote it before issue 13 (not validated: the raw JSON): dummy image
+ * fields (`inputShape: []`, `bounds: [0, 0]`, `norm: 'words'`, `epsilon: null`), `outputKind: 'sigmoid'`, the
+ * TextAttack summary in `textSummary` and the examples in `textExamples`. `summary: false` leaves the summary out (a
+ * v1 text attack that cannot be migrated).
+ */
+export function v1TextFile(o: { summary?: boolean } = {}): Record<string, unknown> {
+  return {
+    schema: 'parry-results',
+    version: 1,
+    kind: 'eval',
+    createdAt: '2026-11-22T00:00:00.000Z',
+    command: ['parry', 'text-attack'],
+    seed: 0,
+    environment: {},
+    dataset: { name: 'goemotions', source: 'test.tsv', split: 'test', n: 3 },
+    model: { path: 'runs/emo', name: 'runs/emo', inputShape: [], numClasses: 2, bounds: [0, 0], labelNames: ['joy', 'anger'], outputKind: 'sigmoid' },
+    attacks: [
+      {
+        attack: 'parry/pwws',
+        norm: 'words',
+        options: { queryBudget: null, wordVectors: null },
+        cleanAccuracy: 2 / 3,
+        n: 3,
+        perEpsilon: [{ epsilon: null, robustAccuracy: 1 / 3, attackSuccessRate: 0.5, linf: null, l2: null, perLabel: [{ label: 'joy', flipRate: 0.5, robustAccuracy: 0.5 }, { label: 'anger', flipRate: 0, robustAccuracy: 1 }] }],
+        wallTimeMs: 2500,
+        gradientEvaluations: 0,
+        forwardEvaluations: 60,
+        successBits: ['010'],
+        textExamples: [
+          { index: 1, label: 'joy', prediction: 'joy', original: 'what a happy day', perEpsilon: [{ epsilon: null, adversarial: 'what a glad day', prediction: '(none)', success: true }] },
+          { index: 2, label: 'anger', prediction: 'anger', original: 'so mad', perEpsilon: [{ epsilon: null, adversarial: 'so mad', prediction: 'anger', success: false }] },
+        ],
+        ...(o.summary === false
+          ? {}
+          : {
+              textSummary: {
+                successful: 1, failed: 1, skipped: 1, budgetExhausted: 0, originalAccuracy: 2 / 3, accuracyUnderAttack: 1 / 3, attackSuccessRate: 0.5,
+                avgPerturbedWordPct: 25, avgWordsPerInput: 3, avgQueries: 30, totalQueries: 60, queriesPerSecond: 24, notes: [], microF1Before: 0.9, microF1After: 0.5,
+              },
+            }),
+      },
+    ],
+  };
 }
