@@ -38,7 +38,7 @@ const killAt = (epoch: number) => (r: { epoch: number }) => {
 
 /** A plugin that counts epochs in a tensor it keeps; resumable through getState/setState. */
 function counterPlugin() {
-  let count = tf.keep(tf.scalar(0));
+  let count: tf.Tensor = tf.keep(tf.scalar(0));
   let calls = 0;
   return {
     name: 'test/counter',
