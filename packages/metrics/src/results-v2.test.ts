@@ -118,7 +118,7 @@ describe('results version 2: discriminated validation', () => {
 
   it('an attack of the other modality than the model is refused', () => {
     const mixed = edit(image, (r) => r.attacks.push(textAttack));
-    expect(refusal(() => validateResults(mixed, 'm.json'))).toMatch(/attacks\.1\.modality: a text attack on a image model/);
+    expect(refusal(() => validateResults(mixed, 'm.json'))).toMatch(/attacks\.1\.modality: a text attack on an image model/);
   });
 
   it('text attack counts must agree with n and the success bits', () => {

@@ -294,6 +294,8 @@ function checkTextAttack(t: TextAttackEntry, a: number): string | undefined {
   return undefined;
 }
 
+const article = (w: string) => (/^[aeiou]/.test(w) ? 'an' : 'a');
+
 /**
  * Checks what the schema cannot: the model and every attack are of the same modality, image bounds are a range, a
  * text model names each label, image example bytes match their shape, text attack counts add up.
@@ -304,7 +306,7 @@ function checkConsistency(r: Results): string | undefined {
   if (m.modality === 'image' && !(m.bounds[0] < m.bounds[1])) return `model.bounds: [${m.bounds.join(', ')}] is not a pixel range (low < high)`;
   if (m.modality === 'text' && m.labelNames.length !== m.numLabels) return `model.labelNames: ${m.labelNames.length} names, but numLabels is ${m.numLabels}`;
   for (const [a, attack] of r.attacks.entries()) {
-    if (attack.modality !== m.modality) return `attacks.${a}.modality: a ${attack.modality} attack on a ${m.modality} model (model.modality is "${m.modality}")`;
+    if (attack.modality !== m.modality) return `attacks.${a}.modality: ${article(attack.modality)} ${attack.modality} attack on ${article(m.modality)} ${m.modality} model (model.modality is "${m.modality}")`;
     const bad = attack.modality === 'image' ? checkImageExamples(attack, a) : checkTextAttack(attack, a);
     if (bad) return bad;
   }
