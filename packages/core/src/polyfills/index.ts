@@ -4,6 +4,8 @@
  * Missing on wasm, needed for training:
  * - `UnsortedSegmentSum`: the gradient of `gather` (embeddings).
  * - `Conv2DBackpropFilter`: the weight gradient of conv2d.
+ * Wrong on wasm:
+ * - `Sign`: 0 for |x| below ~1.2e-7 (every Linf step takes the sign of a gradient).
  * Performance (the builtins exist but fall off a cliff):
  * - `BatchMatMul`, `_FusedMatMul`: 14-28x slower with a transpose flag (every backward matMul), ~10x when batched.
  * - `Conv2DBackpropInput`: a naive loop; rewritten as an XNNPACK conv2d (every input-gradient step).
@@ -16,6 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { batchMatMulWasm, fusedMatMulWasm } from './batch-mat-mul.js';
 import { conv2DBackpropFilterWasm } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputWasm } from './conv2d-backprop-input.js';
+import { signWasm } from './sign.js';
 import { installKernel, polyfilledKernels, uninstallKernel } from './kernel-utils.js';
 import { unsortedSegmentSumCpu, unsortedSegmentSumWasm } from './unsorted-segment-sum.js';
 
@@ -29,10 +32,11 @@ export interface PolyfillOptions {
   performance?: boolean;
 }
 
-/** Kernels the wasm backend lacks. */
+/** Kernels the wasm backend lacks, or has wrong (`Sign` is 0 below ~1.2e-7 there). */
 const MISSING_ON_WASM: ReadonlyArray<[string, tf.KernelFunc]> = [
   ['UnsortedSegmentSum', unsortedSegmentSumWasm as tf.KernelFunc],
   ['Conv2DBackpropFilter', conv2DBackpropFilterWasm as tf.KernelFunc],
+  ['Sign', signWasm as tf.KernelFunc],
 ];
 
 /** Builtin wasm kernels replaced for speed; each delegates to the builtin it replaces. */

@@ -5,7 +5,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listPolyfills, registerCpuPolyfills, registerWasmPolyfills, unregisterPolyfills } from './index.js';
 
-const ALL_WASM = ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'UnsortedSegmentSum', '_FusedMatMul'];
+const ALL_WASM = ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Sign', 'UnsortedSegmentSum', '_FusedMatMul'];
 
 describe('polyfill registration', () => {
   afterAll(() => {
@@ -29,7 +29,7 @@ describe('polyfill registration', () => {
     expect(listPolyfills('wasm')).toEqual([]);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeUndefined();
     expect(tf.getKernel('BatchMatMul', 'wasm')).toBeDefined();
-    expect(registerWasmPolyfills({ performance: false })).toEqual(['Conv2DBackpropFilter', 'UnsortedSegmentSum']);
+    expect(registerWasmPolyfills({ performance: false })).toEqual(['Conv2DBackpropFilter', 'Sign', 'UnsortedSegmentSum']);
     expect(registerWasmPolyfills()).toEqual(ALL_WASM);
   });
 
