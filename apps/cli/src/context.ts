@@ -1,40 +1,38 @@
-import { a2t, registerBuiltinAttacks } from '@parry/attacks';
-import { registerBuiltinDefenses } from '@parry/defenses';
-import { type BackendInfo, createRegistry, environmentInfo, initBackend, type PluginFactory, type Registry, UsageError } from '@parry/core';
-import { RESULTS_SCHEMA, RESULTS_VERSION } from '@parry/metrics';
-
-const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
-
-/**
- * The registry the CLI uses: built-in attacks and defenses, then the loaded plugins (see `plugins.ts`), all through
- * the public `register` path (which refuses duplicate names and malformed plugins with one line).
- */
-export function cliRegistry(plugins: readonly { factory: PluginFactory; source: string }[] = []): Registry {
-  const registry = registerBuiltinDefenses(registerBuiltinAttacks(createRegistry()));
-  registry.register(a2t, '@parry/attacks');
-  for (const p of plugins) registry.register(p.factory, p.source);
-  return registry;
-}
-
-export async function setupBackend(flag: string | undefined): Promise<BackendInfo> {
-  const b = flag ?? 'auto';
-  if (!(BACKENDS as readonly string[]).includes(b)) throw new UsageError(`--backend "${b}" is not one of ${BACKENDS.join(', ')}`);
-  return initBackend({ backend: b as (typeof BACKENDS)[number] });
-}
+import { UsageError } from '@parry/core';
+import { type PluginLoaders, pluginRegistry } from '@parry/pipelines';
+import semver from 'semver';
+import type { Command } from 'commander';
+import { createProgress } from './progress.js';
 
 /** Output helpers: results to stdout, everything else to stderr. */
 export const log = (msg: string) => process.stderr.write(`${msg}\n`);
 export const out = (msg: string) => process.stdout.write(`${msg}\n`);
 
-/** The fields every results file the CLI writes starts with: format, kind, when, how, seed and environment. */
-export function resultsHeader(kind: 'eval' | 'train', argv: string[] | undefined, seed: number) {
-  return {
-    schema: RESULTS_SCHEMA,
-    version: RESULTS_VERSION,
-    kind,
-    createdAt: new Date().toISOString(),
-    command: argv ?? [],
-    seed,
-    environment: environmentInfo() as unknown as Record<string, unknown>,
-  } as const;
+/** What Node cannot do alone when loading plugins: semver ranges (`parryCore`) and TypeScript configs (jiti). */
+export const PLUGIN_LOADERS: PluginLoaders = {
+  semver,
+  importTypeScript: async (file) => {
+    const { createJiti } = await import('jiti');
+    return (await createJiti(import.meta.url, { moduleCache: false }).import(file)) as Record<string, unknown>;
+  },
+};
+
+/** The registry source of a command: `parry.config.*` in the working directory and the `--plugin` modules. */
+export const pluginsFrom = (plugin: string[] | undefined) => ({ plugins: { modules: plugin ?? [], loaders: PLUGIN_LOADERS } });
+
+/** The registry a command uses (built-ins, config file, `--plugin` modules) and the config's defaults. */
+export const cliRegistry = (plugin: string[] | undefined) => pluginRegistry({ plugin, loaders: PLUGIN_LOADERS });
+
+/** Log and progress hooks for a pipeline: silent with --quiet. */
+export const hooks = (quiet: boolean | undefined) => ({ log: quiet ? undefined : log, progress: (label: string, total: number) => createProgress(label, total, { quiet }) });
+
+/**
+ * Flags that apply to one modality only: each given on the command line for the other one is refused with one line
+ * ("every flag either does what its help says for both modalities or is refused").
+ */
+export function refuseFlags(command: Command, flags: readonly string[], why: string): void {
+  for (const flag of flags) {
+    const opt = command.options.find((x) => x.long === flag);
+    if (opt && command.getOptionValueSource(opt.attributeName()) === 'cli') throw new UsageError(`${flag} ${why}`);
+  }
 }

@@ -1,16 +1,12 @@
 import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import * as fs from 'node:fs';
-import { isParryError, recoverInterrupted, UsageError } from '@parry/core';
-import { evalTextCommand, isTextModel } from './commands/text.js';
-import { textAttackCommand } from './commands/text-attack.js';
-import { transformersJsVictim } from '@parry/attacks';
-import { evalCommand } from './commands/eval.js';
+import { isParryError } from '@parry/core';
+import { evalCommand, registerEvalCommand } from './commands/eval.js';
 import { listCommand } from './commands/list.js';
 import { registerReportCommand, reportCommand } from './commands/report.js';
 import { registerAugmentCommand } from './commands/augment.js';
 import { registerTrainCommand, trainCommand } from './commands/train.js';
-import { parseInteger, parseNumberList } from './parse.js';
+import { parseInteger } from './parse.js';
 
 export { evalCommand, renderTable, type EvalCommandOptions } from './commands/eval.js';
 export { trainCommand, type TrainCommandOptions, type TrainOutcome } from './commands/train.js';
@@ -30,56 +26,7 @@ export function createProgram(argv: string[] = process.argv): Command {
   registerReportCommand(program, argv);
   registerAugmentCommand(program, argv);
 
-  program
-    .command('eval')
-    .description('attack a saved model at several epsilons and write results.json')
-    .option('-m, --model <dir>', 'model directory written by `parry train` (a Hugging Face folder or Hub id: clean text metrics)', 'runs/mnist-cnn')
-    .option('-a, --attack <names>', 'comma-separated attacks (see `parry list`; default fgsm,pgd)')
-    .option('-e, --eps <list>', 'comma-separated epsilons', '0.1,0.2,0.3')
-    .option('-n, --n <count>', 'held-out examples to attack', wrap('--n', (f, v) => parseInteger(f, v)), 1000)
-    .option('--seed <n>', 'attack seed', wrap('--seed', (f, v) => parseInteger(f, v, 0)), 0)
-    .option('--batch-size <n>', 'examples per attack batch', wrap('--batch-size', (f, v) => parseInteger(f, v)), 256)
-    .option('--opt <attack.key=value>', 'attack option, repeatable (e.g. --opt pgd.steps=10)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .addOption(new Option('--version <name>', 'AutoAttack version (same as --opt autoattack.version=<name>)').choices(['standard', 'plus', 'rand', 'custom']))
-    .option('--data <dir>', 'evaluate on the MNIST IDX test split in <dir> instead of the model\'s own held-out split (text: dataset, default the one it was trained on)')
-    .addOption(new Option('--split <name>', 'text: split to evaluate').choices(['train', 'dev', 'test']).default('dev'))
-    .addOption(new Option('--data-format <format>', 'text data format (default: detected)').choices(['auto', 'sst2', 'goemotions', 'csv', 'tsv', 'jsonl']))
-    .option('--dev <file>', 'text: the file to evaluate for csv/tsv/jsonl data')
-    .option('--text-column <col>', 'text: column or JSON key of the text')
-    .option('--label-column <col>', 'text: column of the label(s)')
-    .option('--label-names <names>', 'text: comma-separated label names in id order')
-    .option('--multi-label', 'text: label cells hold several labels')
-    .option('--limit <n>', 'text: evaluate the first n examples only', wrap('--limit', (f, v) => parseInteger(f, v)))
-    .option('--offline', 'text: never download; use the Hub cache only')
-    .option('--force-download', 'text: download a Hub model again even when it is cached (the cached files are replaced once the new ones are checked)')
-    .option('--query-budget <n>', 'text attacks: model queries per example, the original included', wrap('--query-budget', (f, v) => parseInteger(f, v)))
-    .option('--word-vectors <file>', 'text attacks: GloVe-format word vectors for textfooler (default: the model\'s own input embeddings)')
-    .option('--black-box', 'text attacks: query the folder\'s onnx/model.onnx through transformers.js (scores only) instead of the tfjs encoder')
-    .option('--plugin <module>', 'load plugins from a module (package name or path), repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('-o, --out <file>', 'results file to write', 'runs/results.json')
-    .option('--force', 'replace --out even when it exists and is not a Parry results file')
-    .addOption(backendOption())
-    .option('--json', 'print the results object as JSON on stdout')
-    .option('-q, --quiet', 'no progress output')
-    .action(async (o) => {
-      recoverInterrupted(o.model); // a model save cut by kill -9 is settled before the folder is looked at
-      if (isTextModel(o.model) || (!fs.existsSync(o.model) && /^[\w.-]+\/[\w.-]+$/.test(o.model) && !o.model.startsWith('runs/'))) {
-        if (o.attack) {
-          const victim = o.blackBox ? await transformersJsVictim(o.model, { batchSize: o.batchSize }) : undefined;
-          await textAttackCommand({ ...o, format: o.dataFormat, attack: String(o.attack), n: o.limit ?? 100, seed: o.seed, victim, argv });
-          return;
-        }
-        await evalTextCommand({ ...o, format: o.dataFormat, argv });
-        return;
-      }
-      await evalCommand({
-        ...o,
-        attacks: String(o.attack ?? 'fgsm,pgd').split(',').map((s: string) => s.trim()).filter(Boolean),
-        epsilons: parseNumberList('--eps', String(o.eps)),
-        opt: o.version ? [...o.opt, `autoattack.version=${JSON.stringify(o.version)}`] : o.opt,
-        argv,
-      });
-    });
+  registerEvalCommand(program, argv);
 
   program
     .command('list')

@@ -6,7 +6,7 @@ import { augmentDataset, type AugmentMethod } from '@parry/defenses';
 import { type Command, Option } from 'commander';
 import { log, out } from '../context.js';
 import { parseInteger } from '../parse.js';
-import { loadTextSplit, type TextDataFormat, type TextDataSpec } from '../text-data.js';
+import { loadTextSplit, type TextDataFormat, type TextDataSpec } from '@parry/pipelines';
 import { wrap } from '../options.js';
 
 export type AugmentOutputFormat = 'jsonl' | 'tsv' | 'csv';

@@ -1,24 +1,14 @@
-import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
-import {
-  type ImageAttackPlugin,
-  disposeAttackResult,
-  guardOutput,
-  loadModel,
-  logitsInBatches,
-  runAttack,
-  untargeted,
-  validateEpsilons,
-} from '@parry/core';
-import { toTensors } from '@parry/datasets';
-import { type AttackSummary, correctMask, reportDetails, summarizeAttack, writeResults, type Results } from '@parry/metrics';
+import * as fs from 'node:fs';
+import { transformersJsVictim } from '@parry/attacks';
+import { recoverInterrupted, UsageError } from '@parry/core';
+import type { AttackSummary, Results } from '@parry/metrics';
+import { evaluateImageModel, isTextModel } from '@parry/pipelines';
 import Table from 'cli-table3';
-import { log, out, resultsHeader, setupBackend } from '../context.js';
-import { type DatasetRef, loadDataset } from '../data.js';
-import { pluginOptions } from '../option-pairs.js';
-import { pluginRegistry } from '../plugins.js';
-import { createProgress } from '../progress.js';
-import { pct } from './train.js';
+import { type Command, Option } from 'commander';
+import { hooks, out, pluginsFrom, refuseFlags } from '../context.js';
+import { backendOption, wrap } from '../options.js';
+import { parseInteger, parseNumberList } from '../parse.js';
+import { evalTextCommand, pct } from './text.js';
 
 export interface EvalCommandOptions {
   model: string;
@@ -30,9 +20,7 @@ export interface EvalCommandOptions {
   out: string;
   data?: string;
   opt?: string[];
-  /** Replace `out` even when it exists and is not a Parry results file. */
   force?: boolean;
-  /** Plugin modules to load (`--plugin`, repeatable); a `parry.config.mjs` in the working directory is loaded too. */
   plugin?: string[];
   backend?: string;
   json?: boolean;
@@ -40,69 +28,16 @@ export interface EvalCommandOptions {
   argv?: string[];
 }
 
-/**
- * Evaluate a saved model: clean accuracy, then every attack at every epsilon on the held-out examples.
- * All inputs are checked before anything runs; results are written once, atomically, at the end.
- */
+/** `parry eval` on an image model: clean accuracy, then every attack at every epsilon; prints the table. */
 export async function evalCommand(o: EvalCommandOptions): Promise<Results> {
-  // 1. validate everything that does not need the model (no work, no files before this passes)
-  const epsilons = validateEpsilons(o.epsilons, true);
-  guardOutput(o.out, { kind: 'results', force: o.force, protect: [{ path: o.model, flag: '--model' }, { path: o.data, flag: '--data' }] });
-  const { registry, defaults } = await pluginRegistry({ plugin: o.plugin });
-  const listed = o.attacks.map((name) => registry.resolve(name, 'attack'));
-  const attackOptions = pluginOptions(registry, o.opt ?? [], { flag: '--opt', listFlag: '--attack', kind: 'attack', listed, example: 'pgd.steps=10' });
-  const attacks: ImageAttackPlugin[] = listed.map((full) => registry.create<ImageAttackPlugin>(full, { ...(defaults[full] ?? {}), ...(attackOptions.get(full) ?? {}) }, 'attack'));
-  const backend = await setupBackend(o.backend);
-  const { classifier, meta } = await loadModel(o.model);
-  const training = (meta.training ?? {}) as { dataset?: DatasetRef };
-  const ref: DatasetRef = o.data ? { kind: 'mnist-idx', dir: path.resolve(o.data) } : (training.dataset ?? { kind: 'embedded-mnist', seed: 0, testFraction: 0.2 });
-  const dataset = loadDataset(ref);
-  const n = Math.min(o.n, dataset.test.n);
-  const { x, y } = toTensors(dataset.test, 0, n);
-  if (!o.quiet) log(`evaluating ${meta.name} on ${n} held-out ${dataset.name} digits, backend ${backend.name}, seed ${o.seed}`);
-  try {
-    const logits = logitsInBatches(classifier, x, o.batchSize);
-    const cleanCorrect = await correctMask(logits, y);
-    logits.dispose();
-    const cleanAccuracy = cleanCorrect.filter(Boolean).length / n;
-    if (!o.quiet) log(`clean accuracy ${pct(cleanAccuracy)}`);
-    const summaries: AttackSummary[] = [];
-    for (const attack of attacks) {
-      const bar = createProgress(`${attack.name}`, n, { quiet: o.quiet });
-      const result = await runAttack(attack, classifier, x, untargeted(y), {
-        epsilons,
-        seed: o.seed,
-        batchSize: o.batchSize,
-        onBatch: (done) => bar.update(done),
-      });
-      try {
-        const summary = await summarizeAttack(x, cleanCorrect, result);
-        const bits = await Promise.all(result.perEpsilon.map(async (e) => Array.from(await e.success.data()).map((v) => (v ? '1' : '0')).join('')));
-        const details = await reportDetails(summary, classifier, x, y, cleanCorrect, result, { examples: 8 }); // sizes + image grid for `parry report`
-        summaries.push({ ...summary, ...details, successBits: bits } as AttackSummary);
-        bar.stop(`${attack.name}: done in ${(result.wallTimeMs / 1000).toFixed(1)} s`);
-      } finally {
-        disposeAttackResult(result);
-      }
-    }
-    const results = writeResults(o.out, {
-      ...resultsHeader('eval', o.argv, o.seed),
-      dataset: { name: dataset.name, source: dataset.source, split: 'test', n },
-      model: { path: o.model, name: meta.name, inputShape: meta.inputShape, numClasses: meta.numClasses, bounds: meta.bounds },
-      clean: { accuracy: cleanAccuracy, n },
-      attacks: summaries.map((s) => ({ ...s, perEpsilon: s.perEpsilon.map((e) => ({ ...e, epsilon: Number.isFinite(e.epsilon) ? e.epsilon : null })) })),
-    });
-    if (o.json) out(JSON.stringify(results, null, 2));
-    else {
-      out(renderTable(cleanAccuracy, summaries));
-      for (const line of renderStages(summaries)) out(line);
-      out(`results written to ${o.out}`);
-    }
-    return results;
-  } finally {
-    tf.dispose([x, y]);
-    classifier.dispose?.();
+  const r = await evaluateImageModel({ ...o, optionPairs: o.opt, command: o.argv, ...pluginsFrom(o.plugin), ...hooks(o.quiet) });
+  if (o.json) out(JSON.stringify(r.results, null, 2));
+  else {
+    out(renderTable(r.cleanAccuracy, r.summaries));
+    for (const line of renderStages(r.summaries)) out(line);
+    out(`results written to ${o.out}`);
   }
+  return r.results;
 }
 
 /** The robustness table printed by `parry eval`. */
@@ -137,4 +72,83 @@ export function renderStages(summaries: AttackSummary[]): string[] {
       .filter((e) => e.stages?.length)
       .map((e) => `${s.attack} eps ${e.epsilon}: ${e.stages!.map((st) => `${st.label} ${pct(st.robustAccuracy)}`).join(' -> ')}`),
   );
+}
+
+const IMAGE_ONLY = ['--eps', '--version'];
+const TEXT_ONLY = [
+  '--split', '--data-format', '--dev', '--test', '--text-column', '--pair-column', '--label-column', '--label-names', '--multi-label', '--offline', '--force-download',
+  '--query-budget', '--word-vectors', '--black-box', '--goal',
+];
+
+/** A Hugging Face folder, or a Hub id (`org/name`) that is not a local path. */
+const isTextTarget = (model: string) => isTextModel(model) || (!fs.existsSync(model) && /^[\w.-]+\/[\w.-]+$/.test(model) && !model.startsWith('runs/'));
+
+/** The `parry eval` subcommand and its flags. */
+export function registerEvalCommand(program: Command, argv: string[]): void {
+  program
+    .command('eval')
+    .description('evaluate a saved model: clean metrics, then attacks (image: at several epsilons; text: recipes) into results.json')
+    .option('-m, --model <dir>', 'model directory written by `parry train` (a Hugging Face folder or Hub id: a text model)', 'runs/mnist-cnn')
+    .option('-a, --attack <names>', 'comma-separated attacks (see `parry list`; image default fgsm,pgd; text: none, clean metrics only)')
+    .option('-e, --eps <list>', 'image: comma-separated epsilons (default 0.1,0.2,0.3)')
+    .option('-n, --n <count>', 'examples to evaluate and attack (image: held-out digits, default 1000; text: the first n of the split, default all, 100 with --attack)', wrap('--n', (f, v) => parseInteger(f, v)))
+    .option('--limit <n>', 'the same as -n', wrap('--limit', (f, v) => parseInteger(f, v)))
+    .option('--seed <n>', 'attack seed', wrap('--seed', (f, v) => parseInteger(f, v, 0)), 0)
+    .option('--batch-size <n>', 'examples per attack batch (text: texts per model call)', wrap('--batch-size', (f, v) => parseInteger(f, v)))
+    .option('--opt <attack.key=value>', 'attack option, repeatable (e.g. --opt pgd.steps=10, --opt pwws.maxModificationRate=0.1)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .addOption(new Option('--version <name>', 'image: AutoAttack version (same as --opt autoattack.version=<name>)').choices(['standard', 'plus', 'rand', 'custom']))
+    .option('--goal <goal>', 'text attacks: untargeted | targeted:K | flip-label:K | flip-any-gold | remove-all-gold (K: label name or id; default untargeted, multi-label flip-any-gold)')
+    .option('--data <dir>', 'evaluate on the MNIST IDX test split in <dir> instead of the model\'s own held-out split (text: dataset, default the one it was trained on)')
+    .addOption(new Option('--split <name>', 'text: split to evaluate (default dev; test with --test)').choices(['train', 'dev', 'test']))
+    .addOption(new Option('--data-format <format>', 'text data format (default: detected)').choices(['auto', 'sst2', 'goemotions', 'csv', 'tsv', 'jsonl']))
+    .option('--dev <file>', 'text: the dev file to evaluate (csv/tsv/jsonl; without --data, in the columns the model was trained with)')
+    .option('--test <file>', 'text: the test file to evaluate with --split test (csv/tsv/jsonl; default: the one given to `parry train --test`)')
+    .option('--text-column <col>', 'text: column or JSON key of the text (with --data)')
+    .option('--pair-column <col>', 'text: column of the second text of a pair (with --data)')
+    .option('--label-column <col>', 'text: column of the label(s) (with --data)')
+    .option('--label-names <names>', 'text: comma-separated label names in id order (with --data)')
+    .option('--multi-label', 'text: label cells hold several labels (with --data)')
+    .option('--offline', 'text: never download; use the Hub cache only')
+    .option('--force-download', 'text: download a Hub model again even when it is cached (the cached files are replaced once the new ones are checked)')
+    .option('--query-budget <n>', 'text attacks: model queries per example, the original included', wrap('--query-budget', (f, v) => parseInteger(f, v)))
+    .option('--word-vectors <file>', 'text attacks: GloVe-format word vectors for textfooler (default: the model\'s own input embeddings)')
+    .option('--black-box', 'text attacks: query the folder\'s onnx/model.onnx through transformers.js (scores only) instead of the tfjs encoder')
+    .option('--plugin <module>', 'load plugins from a module (package name or path), repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('-o, --out <file>', 'results file to write', 'runs/results.json')
+    .option('--force', 'replace --out even when it exists and is not a Parry results file')
+    .addOption(backendOption())
+    .option('--json', 'print the results object as JSON on stdout')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (o, command: Command) => {
+      if (o.n !== undefined && o.limit !== undefined && o.n !== o.limit) throw new UsageError(`-n ${o.n} and --limit ${o.limit} disagree; they are the same flag, give one`);
+      const n: number | undefined = o.n ?? o.limit;
+      const attacks = o.attack === undefined ? undefined : String(o.attack).split(',').map((s: string) => s.trim()).filter(Boolean);
+      recoverInterrupted(o.model); // a model save cut by kill -9 is settled before the folder is looked at
+      if (isTextTarget(o.model)) {
+        refuseFlags(command, IMAGE_ONLY, 'applies to image models; text attacks are bounded by their own options (see `parry list`)');
+        if (o.blackBox && !attacks?.length) throw new UsageError('--black-box applies to attacks; add --attack <recipe>');
+        const victim = o.blackBox ? await transformersJsVictim(o.model, { batchSize: o.batchSize ?? 32 }) : undefined;
+        await evalTextCommand({
+          ...o,
+          format: o.dataFormat,
+          split: o.split ?? (o.test && !o.dev ? 'test' : 'dev'),
+          limit: n,
+          attacks,
+          optionPairs: o.opt,
+          victim,
+          command: argv,
+        });
+        return;
+      }
+      refuseFlags(command, TEXT_ONLY, `applies to text models; ${o.model} is an image model`);
+      await evalCommand({
+        ...o,
+        attacks: attacks ?? ['fgsm', 'pgd'],
+        epsilons: parseNumberList('--eps', String(o.eps ?? '0.1,0.2,0.3')),
+        n: n ?? 1000,
+        batchSize: o.batchSize ?? 256,
+        opt: o.version ? [...o.opt, `autoattack.version=${JSON.stringify(o.version)}`] : o.opt,
+        argv,
+      });
+    });
 }
