@@ -97,7 +97,7 @@ export function registerEvalCommand(program: Command, argv: string[]): void {
     .option('--batch-size <n>', 'examples per attack batch (text: texts per model call)', wrap('--batch-size', (f, v) => parseInteger(f, v)))
     .option('--opt <attack.key=value>', 'attack option, repeatable (e.g. --opt pgd.steps=10, --opt pwws.maxModificationRate=0.1)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .addOption(new Option('--version <name>', 'image: AutoAttack version (same as --opt autoattack.version=<name>)').choices(['standard', 'plus', 'rand', 'custom']))
-    .option('--goal <goal>', 'text attacks: untargeted | targeted:K | flip-label:K | flip-any-gold | remove-all-gold (K: label name or id; default untargeted, multi-label flip-any-gold)')
+    .option('--goal <goal>', 'text attacks: untargeted | targeted:K | flip-label:K | flip-any-gold | remove-all-gold (K: a label id; default untargeted, multi-label flip-any-gold)')
     .option('--data <dir>', 'evaluate on the MNIST IDX test split in <dir> instead of the model\'s own held-out split (text: dataset, default the one it was trained on)')
     .addOption(new Option('--split <name>', 'text: split to evaluate (default dev; test with --test)').choices(['train', 'dev', 'test']))
     .addOption(new Option('--data-format <format>', 'text data format (default: detected)').choices(['auto', 'sst2', 'goemotions', 'csv', 'tsv', 'jsonl']))
