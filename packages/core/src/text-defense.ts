@@ -4,19 +4,10 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from './rng.js';
-import type { OutputKind } from './model.js';
 import type { TextAttackExample, TextAttackRecord, TextAttackSummary } from './text-attack/run.js';
-import type { Encoding, TextBatch, TextTokenizer } from './text-types.js';
+import type { Encoding, TextBatch, TextModel, TextTokenizer } from './text-types.js';
 
-/** What the text trainer needs of a model (Parry's `TransformerClassifier` has it). */
-export interface TextModel {
-  readonly numLabels: number;
-  readonly outputKind: OutputKind;
-  parameters(): Array<{ name: string; variable: tf.Variable }>;
-  embed(inputIds: tf.Tensor2D): tf.Tensor3D;
-  forwardFromEmbeddings(inputsEmbeds: tf.Tensor3D, batch: TextBatch, options?: { training?: boolean; seed?: number }): tf.Tensor2D;
-  logits(batch: TextBatch, options?: { training?: boolean; seed?: number }): tf.Tensor2D;
-}
+export type { TextModel } from './text-types.js';
 
 /** One training step's inputs, handed to text defenses. */
 export interface TextStepContext {

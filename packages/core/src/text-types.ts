@@ -3,6 +3,7 @@
  * stored in checkpoints, tokenizers, and the model handle that attacks and adversarial training use.
  */
 import type * as tf from '@tensorflow/tfjs-core';
+import type { OutputKind } from './model.js';
 
 /** Encoder families Parry implements in tfjs (Hugging Face `model_type`). */
 export type ModelFamily = 'bert' | 'electra' | 'distilbert' | 'roberta';
@@ -55,4 +56,14 @@ export interface TextTokenizer {
   tokenToId(token: string): number | undefined;
   /** The Hugging Face files that recreate this tokenizer: `tokenizer.json`, `tokenizer_config.json`, and `vocab.txt` for WordPiece. */
   toFiles(): Record<string, string>;
+}
+
+/** What the text trainer needs of a model (Parry's `TransformerClassifier` has it). */
+export interface TextModel {
+  readonly numLabels: number;
+  readonly outputKind: OutputKind;
+  parameters(): Array<{ name: string; variable: tf.Variable }>;
+  embed(inputIds: tf.Tensor2D): tf.Tensor3D;
+  forwardFromEmbeddings(inputsEmbeds: tf.Tensor3D, batch: TextBatch, options?: { training?: boolean; seed?: number }): tf.Tensor2D;
+  logits(batch: TextBatch, options?: { training?: boolean; seed?: number }): tf.Tensor2D;
 }

@@ -1,7 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { OutputKind } from '../model.js';
-import type { TextModel } from '../text-defense.js';
-import type { TextTokenizer } from '../text-types.js';
+import type { TextModel, TextTokenizer } from '../text-types.js';
 
 /** What white-box text attacks need of a model besides the trainer's {@link TextModel}: names and the embedding table. */
 export interface WhiteBoxTextModel extends TextModel {
