@@ -6,7 +6,7 @@
  * robust accuracy, mean perturbation size of the successful examples, wall time; AutoAttack's accuracy after each stage.
  *
  *   pnpm build && pnpm bench:attacks             # everything, then the docs section
- *   node packages/attacks/bench/attacks.mjs --limit 200 --only apgd,autoattack   # a subset (docs untouched)
+ *   node packages/pipelines/bench/attacks.mjs --limit 200 --only apgd,autoattack   # a subset (docs untouched)
  *
  * Results are cached per row in runs/bench-attacks/*.json so that an interrupted run continues; `--fresh` ignores the
  * cache. Only the section between `<!-- attacks:start -->` and `<!-- attacks:end -->` in docs/benchmarks.md is
@@ -20,7 +20,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { distance, fromLayersModel, initBackend, mnistCnn, runAttack, untargeted, disposeAttackResult } from '@parry/core';
 import { loadMnistIdx, toTensors } from '@parry/datasets';
 import { trainClassifier } from '@parry/defenses';
-import * as A from '../dist/index.js';
+import * as A from '@parry/attacks';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const dataDir = path.resolve(process.env.PARRY_DATA_DIR ?? path.join(root, '../shared/data/mnist'));

@@ -6,7 +6,7 @@
  * scripts/export-onnx.py (Debian /usr/bin/python3 with python3-torch). The black-box victim test compares the ONNX
  * path with Parry's tfjs model loaded from the same folder.
  *
- *   pnpm build && node packages/attacks/scripts/make-onnx-fixture.mjs
+ *   pnpm build && node packages/pipelines/scripts/make-onnx-fixture.mjs
  *
  * Deterministic for a given tfjs backend (seeded initialisation, data order and dropout).
  */
@@ -19,7 +19,7 @@ import { predictText, trainText } from '@parry/defenses';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../../..');
-const out = path.resolve(here, '../test/fixtures/onnx-tiny-bert');
+const out = path.resolve(here, '../../attacks/test/fixtures/onnx-tiny-bert');
 
 const positive = ['good', 'great', 'wonderful', 'fun', 'lovely', 'brilliant', 'moving', 'charming'];
 const negative = ['bad', 'awful', 'boring', 'dull', 'terrible', 'weak', 'messy', 'tedious'];
