@@ -45,7 +45,7 @@ describe('parry CLI', () => {
     expect(r.stdout).toMatch(/parry\/pgd/);
     const results = JSON.parse(fs.readFileSync(out, 'utf8'));
     expect(results.schema).toBe('parry-results');
-    expect(results.version).toBe(1);
+    expect(results.version).toBe(2);
     expect(results.attacks.map((a: { attack: string }) => a.attack)).toEqual(['parry/fgsm', 'parry/pgd']);
     expect(results.attacks[1].options.steps).toBe(5);
     expect(results.attacks[0].perEpsilon.map((e: { epsilon: number }) => e.epsilon)).toEqual([0.1, 0.3]);
