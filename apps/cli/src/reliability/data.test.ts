@@ -101,18 +101,18 @@ describe('reliability: hostile text data through parry train', () => {
 describe('reliability: hostile results files through parry report', () => {
   const good = {
     schema: 'parry-results',
-    version: 1,
+    version: 2,
     kind: 'eval',
     createdAt: '2026-11-22T00:00:00.000Z',
     command: ['parry', 'eval'],
     seed: 0,
     environment: {},
     dataset: { name: 'mnist', source: 'test', split: 'test', n: 2 },
-    model: { name: 'm', inputShape: [2, 2, 1], numClasses: 10, bounds: [0, 1] },
+    model: { modality: 'image', name: 'm', inputShape: [2, 2, 1], numClasses: 10, bounds: [0, 1] },
     clean: { accuracy: 1, n: 2 },
     attacks: [
       {
-        attack: 'parry/fgsm', norm: 'linf', options: {}, cleanAccuracy: 1, n: 2, wallTimeMs: 1, gradientEvaluations: 2, forwardEvaluations: 2,
+        modality: 'image', attack: 'parry/fgsm', norm: 'linf', options: {}, cleanAccuracy: 1, n: 2, wallTimeMs: 1, gradientEvaluations: 2, forwardEvaluations: 2,
         perEpsilon: [{ epsilon: 0.1, robustAccuracy: 0.5, attackSuccessRate: 0.5, linf: null, l2: null }],
         examples: [{ index: 0, shape: [2, 2, 1], label: 1, prediction: 1, original: 'AAAAAA==', perEpsilon: [{ epsilon: 0.1, adversarial: 'AAAAAA==', prediction: 2, success: true }] }],
       },
