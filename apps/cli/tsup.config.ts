@@ -1,3 +1,3 @@
 import { packageConfig } from '../../tsup.base';
 
-export default packageConfig(['src/index.ts', 'src/bin.ts', 'src/bench.ts']);
+export default packageConfig(['src/index.ts', 'src/bin.ts']);

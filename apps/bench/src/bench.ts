@@ -4,7 +4,11 @@
  * child process so kernel registrations never bleed. Writes docs/benchmarks.md and prints a summary.
  *
  *   node dist/bench.js [--quick] [--variants a,b] [--out docs/benchmarks.md] [--data <mnist dir>]
+ *   PARRY_BENCH_QUICK=1 pnpm bench                (the same as --quick)
  *   node dist/bench.js --variant <name> --model <dir> ...   (child mode, used by the parent)
+ *
+ * A quick run (fewer images, PGD-5, one repetition, a model trained on 2,000 images) only checks that the bench works:
+ * it prints the summary and leaves docs/benchmarks.md alone unless `--out` names a file.
  *
  * An optional `docs/bench-torch.json` written by `scripts/bench-torch.py` adds measured PyTorch numbers; without it
  * the report cites the research note's figures as not re-measured. Python is never needed.
@@ -34,6 +38,8 @@ interface Args {
   variants: VariantName[];
   model?: string;
   out: string;
+  /** Whether `--out` was given (a quick run writes only then). */
+  outGiven: boolean;
   data: string;
   torch: string;
   quick: boolean;
@@ -45,9 +51,10 @@ function parseArgs(argv: string[]): Args {
   const args: Args = {
     variants: [...VARIANTS],
     out: path.join(ROOT, 'docs', 'benchmarks.md'),
+    outGiven: false,
     data: process.env.PARRY_DATA_DIR ?? path.resolve(ROOT, '..', 'shared', 'data', 'mnist'),
     torch: path.join(ROOT, 'docs', 'bench-torch.json'),
-    quick: false,
+    quick: ['1', 'true'].includes(process.env.PARRY_BENCH_QUICK ?? ''),
     trainExamples: 10_000,
     epochs: 1,
   };
@@ -71,6 +78,7 @@ function parseArgs(argv: string[]): Args {
         break;
       case '--out':
         args.out = path.resolve(value());
+        args.outGiven = true;
         break;
       case '--data':
         args.data = path.resolve(value());
@@ -89,7 +97,7 @@ function parseArgs(argv: string[]): Args {
         break;
       case '-h':
       case '--help':
-        process.stdout.write(`usage: node dist/bench.js [--quick] [--variants ${VARIANTS.join(',')}] [--out file] [--data dir] [--torch file]\n`);
+        process.stdout.write(`usage: node dist/bench.js [--quick] [--variants ${VARIANTS.join(',')}] [--out file] [--data dir] [--torch file]\n(PARRY_BENCH_QUICK=1 is --quick; a quick run writes --out only when it is given)\n`);
         process.exit(0);
         break;
       default:
@@ -157,7 +165,7 @@ async function parent(args: Args): Promise<void> {
     const torch = readTorch(args.torch);
     const input = {
       date: new Date().toISOString(),
-      command: `pnpm bench (node apps/cli/dist/bench.js${args.quick ? ' --quick' : ''})`,
+      command: `pnpm bench (node apps/bench/dist/bench.js${args.quick ? ' --quick' : ''})`,
       machine: machine(loadavgStart),
       train: train as TrainResult,
       variants,
@@ -167,11 +175,15 @@ async function parent(args: Args): Promise<void> {
       totalSeconds: (performance.now() - t0) / 1000,
       quick: args.quick,
     };
-    // keep the sections other benchmarks own (<!-- name:start --> ... <!-- name:end -->)
-    const prev = fs.existsSync(args.out) ? fs.readFileSync(args.out, 'utf8') : '';
-    const kept = [...prev.matchAll(/<!-- ([\w-]+):start -->[\s\S]*?<!-- \1:end -->/g)].map((m) => m[0]);
-    await writeFileAtomic(args.out, [renderMarkdown(input), ...kept].join('\n\n') + '\n');
-    process.stdout.write(`${renderSummary(input)}\nwrote ${path.relative(process.cwd(), args.out) || args.out}\n`);
+    if (args.quick && !args.outGiven) {
+      process.stdout.write(`${renderSummary(input)}\nquick run: ${path.relative(process.cwd(), args.out) || args.out} not written (pass --out to write one)\n`);
+    } else {
+      // keep the sections other benchmarks own (<!-- name:start --> ... <!-- name:end -->)
+      const prev = fs.existsSync(args.out) ? fs.readFileSync(args.out, 'utf8') : '';
+      const kept = [...prev.matchAll(/<!-- ([\w-]+):start -->[\s\S]*?<!-- \1:end -->/g)].map((m) => m[0]);
+      await writeFileAtomic(args.out, [renderMarkdown(input), ...kept].join('\n\n') + '\n');
+      process.stdout.write(`${renderSummary(input)}\nwrote ${path.relative(process.cwd(), args.out) || args.out}\n`);
+    }
     if (failures.length) process.exitCode = 1;
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

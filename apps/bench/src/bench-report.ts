@@ -74,7 +74,7 @@ export function renderMarkdown(r: ReportInput): string {
   const main = r.variants.find((v) => v.variant === 'wasm+polyfills') ?? r.variants[0];
   L.push('# Attack benchmarks');
   L.push('');
-  L.push('Written by `pnpm bench` (`apps/cli/src/bench.ts`); rerun it to refresh this file.');
+  L.push('Written by `pnpm bench` (`apps/bench/src/bench.ts`); rerun it to refresh this file.');
   L.push('');
   L.push('FGSM and PGD-40 (Linf, eps 0.3, step 0.01, random start) on the MNIST CNN of Wong et al. 2020 (conv 16 4x4 s2, conv 32 4x4 s2, dense 100, dense 10), batch 256, through `runAttack` (so each batch also pays the shared projection, one forward pass for the success criterion and the distances).');
   if (r.quick) L.push('', '**Quick run (`--quick`): fewer images, PGD-5 and one repetition; not comparable with a full run.**');

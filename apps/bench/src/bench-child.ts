@@ -25,8 +25,9 @@ import {
   untargeted,
 } from '@parry/core';
 import { fgsm, pgd } from '@parry/attacks';
-import { type ImageDataset, loadEmbeddedMnist, loadMnistIdx, toTensors } from '@parry/datasets';
+import { type ImageDataset, toTensors } from '@parry/datasets';
 import { trainClassifier } from '@parry/defenses';
+import { imageAccuracy, loadImageData } from '@parry/pipelines';
 import {
   type AttackMeasurement,
   type BackendSummary,
@@ -62,13 +63,16 @@ function summary(info: BackendInfo): BackendSummary {
   return { name: info.name, threads: info.threads, polyfills: info.polyfills, versions: info.versions };
 }
 
-/** Real MNIST from `dataDir` when its IDX files are there, else the embedded 10k subset. */
-export function loadData(dataDir: string, limit: number): { data: ImageDataset; real: boolean } {
+/**
+ * Real MNIST from `dataDir` when its IDX files are there, else the embedded 10k subset (seed 0), through the
+ * pipelines' loader; callers take the first examples they need (loading is never timed).
+ */
+export function loadData(dataDir: string): { data: ImageDataset; real: boolean } {
   if (fs.existsSync(path.join(dataDir, 't10k-images-idx3-ubyte.gz')) || fs.existsSync(path.join(dataDir, 't10k-images-idx3-ubyte'))) {
-    return { data: loadMnistIdx(dataDir, { limit }), real: true };
+    return { data: loadImageData({ kind: 'mnist-idx', dir: dataDir }), real: true };
   }
   log(`no MNIST IDX files in ${dataDir}; using the embedded 10k subset`);
-  return { data: loadEmbeddedMnist({ seed: 0 }), real: false };
+  return { data: loadImageData({ kind: 'embedded-mnist', seed: 0 }), real: false };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -76,7 +80,7 @@ export function loadData(dataDir: string, limit: number): { data: ImageDataset; 
 
 export async function runTrain(args: { dataDir: string; modelDir: string; trainExamples: number; epochs: number }): Promise<TrainResult> {
   const info = await initBackend({ backend: 'wasm', polyfills: true, threads: 1 });
-  const { data, real } = loadData(args.dataDir, args.trainExamples);
+  const { data, real } = loadData(args.dataDir);
   const nTrain = Math.min(args.trainExamples, data.train.n);
   const train = toTensors(data.train, 0, nTrain);
   const test = toTensors(data.test, 0, Math.min(2000, data.test.n));
@@ -299,13 +303,13 @@ export async function runVariant(args: VariantArgs): Promise<VariantResult> {
   const cpu = args.variant === 'cpu';
   const nFgsm = cpu || args.quick ? BATCH : 4 * BATCH;
   const nPgd = cpu || args.quick ? BATCH : 2 * BATCH;
-  const { data } = loadData(args.dataDir, Math.max(nFgsm, nPgd));
+  const { data } = loadData(args.dataDir);
   const n = Math.min(Math.max(nFgsm, nPgd), data.test.n);
   const { x, y } = toTensors(data.test, 0, n);
   const loaded = await loadModel(args.modelDir);
   const classifier = loaded.classifier;
   try {
-    const cleanAccuracy = tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(classifier.logits(x), 1), y), 'float32')).dataSync()[0]);
+    const cleanAccuracy = await imageAccuracy(classifier, x, y);
     const attacks: AttackMeasurement[] = [];
     const reps = cpu ? 1 : args.quick ? 1 : 3;
     attacks.push(await measure({ classifier, x, y, attack: fgsm(), attackName: 'fgsm', label: 'FGSM', steps: 1, images: Math.min(nFgsm, n), reps }));
