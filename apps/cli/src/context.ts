@@ -1,6 +1,5 @@
 import { UsageError } from '@parry/core';
-import { type PluginLoaders, pluginRegistry } from '@parry/pipelines';
-import semver from 'semver';
+import { DEFAULT_PLUGIN_LOADERS, type PluginLoaders, pluginRegistry } from '@parry/pipelines';
 import type { Command } from 'commander';
 import { createProgress } from './progress.js';
 
@@ -9,13 +8,7 @@ export const log = (msg: string) => process.stderr.write(`${msg}\n`);
 export const out = (msg: string) => process.stdout.write(`${msg}\n`);
 
 /** What Node cannot do alone when loading plugins: semver ranges (`parryCore`) and TypeScript configs (jiti). */
-export const PLUGIN_LOADERS: PluginLoaders = {
-  semver,
-  importTypeScript: async (file) => {
-    const { createJiti } = await import('jiti');
-    return (await createJiti(import.meta.url, { moduleCache: false }).import(file)) as Record<string, unknown>;
-  },
-};
+export const PLUGIN_LOADERS: PluginLoaders = DEFAULT_PLUGIN_LOADERS;
 
 /** The registry source of a command: `parry.config.*` in the working directory and the `--plugin` modules. */
 export const pluginsFrom = (plugin: string[] | undefined) => ({ plugins: { modules: plugin ?? [], loaders: PLUGIN_LOADERS } });

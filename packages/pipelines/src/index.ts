@@ -8,6 +8,7 @@ export {
   type LoadedPlugin,
   type LoadedPlugins,
   type PluginLoaders,
+  DEFAULT_PLUGIN_LOADERS,
   CONFIG_FILES,
   CORE_VERSION,
   createParryRegistry,

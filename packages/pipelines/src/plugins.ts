@@ -19,19 +19,29 @@ import { pathToFileURL } from 'node:url';
 import { registerBuiltinAttacks } from '@parry/attacks';
 import { checkOptionKey, createRegistry, type ParryConfig, type PluginFactory, type Registry, UsageError } from '@parry/core';
 import { registerBuiltinDefenses } from '@parry/defenses';
+import semver from 'semver';
 
 /** The running @parry/core version, which plugins' `parryCore` ranges are checked against. */
 export const CORE_VERSION: string = createRequire(import.meta.url)('@parry/core/package.json').version;
 
 /**
- * What loading plugin modules needs beyond Node: a semver range check for `parryCore` (e.g. the `semver` package's
- * `validRange` and `satisfies`) and, for `parry.config.ts`/`.mts`, a TypeScript importer (e.g. `jiti`). Without
- * `semver`, a module that declares `parryCore` is refused; without `importTypeScript`, a TypeScript config is refused.
+ * What loading plugin modules needs beyond Node: a semver range check for `parryCore` and, for
+ * `parry.config.ts`/`.mts`, a TypeScript importer. The defaults ({@link DEFAULT_PLUGIN_LOADERS}) are the `semver`
+ * package and `jiti`; pass others to replace them (e.g. a bundler's importer).
  */
 export interface PluginLoaders {
   semver?: { validRange(range: string): string | null; satisfies(version: string, range: string): boolean };
   importTypeScript?: (file: string) => Promise<Record<string, unknown>>;
 }
+
+/** `semver` for `parryCore` ranges and `jiti` for TypeScript configs (Node 20 cannot import TypeScript itself). */
+export const DEFAULT_PLUGIN_LOADERS: PluginLoaders = {
+  semver,
+  importTypeScript: async (file) => {
+    const { createJiti } = await import('jiti');
+    return (await createJiti(import.meta.url, { moduleCache: false }).import(file)) as Record<string, unknown>;
+  },
+};
 
 /**
  * The one registry: Parry's built-in attacks (image and text, with the text components) and defenses, then `plugins`
@@ -147,7 +157,7 @@ async function importFile(file: string, source: string, loaders: PluginLoaders):
 
 /** Find and load the config file in `cwd`, then every `--plugin` module, in that order. */
 export async function loadPlugins(o: { plugin?: string[]; cwd?: string; loaders?: PluginLoaders } = {}): Promise<LoadedPlugins> {
-  const loaders = o.loaders ?? {};
+  const loaders = o.loaders ?? DEFAULT_PLUGIN_LOADERS;
   const cwd = o.cwd ?? process.cwd();
   const loaded: LoadedPlugins = { plugins: [], defaults: {} };
   const configName = CONFIG_FILES.find((f) => fs.existsSync(path.join(cwd, f)));
