@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Optional PyTorch CPU reference for `pnpm bench` (apps/cli/src/bench.ts).
+"""Optional PyTorch CPU reference for `pnpm bench` (apps/bench/src/bench.ts).
 
 Same attack as the Node bench: FGSM and PGD-40 (Linf, eps 0.3, step 0.01, random start) on the MNIST CNN of
 Wong et al. 2020 (conv 16 4x4 s2, conv 32 4x4 s2, dense 100, dense 10), batch 256, torch.set_num_threads(2).
