@@ -147,6 +147,13 @@ export function renderMarkdown(r: ReportInput): string {
     const t = r.torch;
     L.push(`Measured with \`scripts/bench-torch.py\` (PyTorch ${t.torch}, CPU, torch.set_num_threads(${t.threads}), batch ${t.batchSize}, ${t.data ?? 'same model shape'}${t.date ? `, ${t.date}` : ''}${t.loadavg ? `, load average at start ${la(t.loadavg)}` : ''}); read from \`${r.torchFile}\`.`);
     L.push('');
+    const busy = Math.max(t.loadavg?.[0] ?? 0, r.machine.loadavgStart[0] ?? 0) > 0.5 * r.machine.cores;
+    if (busy || !t.alternating) {
+      L.push(
+        `**Not a claim.** ${busy ? `These figures were taken on a busy machine (load average above half the ${r.machine.cores} cores), ` : ''}${!t.alternating ? `${busy ? 'and ' : ''}PyTorch and Parry were not run alternately in one session, ` : ''}so the ratios below say nothing about relative speed. A fair comparison runs both alternately in one idle session at 1 and 2 threads, with OpenBLAS for torch (Debian: \`libopenblas0-pthread\`).`,
+      );
+      L.push('');
+    }
     const has1 = !!t.oneThread?.results?.length;
     L.push(`| attack | PyTorch ${t.threads} threads img/s${has1 ? ' | PyTorch 1 thread img/s' : ''} | Parry wasm+polyfills (1 thread) img/s | Parry / PyTorch ${t.threads} threads | best Parry variant img/s |`);
     L.push(`|---|---:|${has1 ? '---:|' : ''}---:|---:|---:|`);
@@ -213,8 +220,11 @@ function interpret(r: ReportInput): string {
     const ref = useOne ? torchPgd1! : torchPgd;
     const refLabel = `PyTorch ${r.torch!.torch} CPU at ${useOne ? '1 thread' : `${r.torch!.threads} threads`} (${rate(ref)} img/s, the faster of its ${torchPgd1 ? '1- and 2-thread runs' : 'runs'})`;
     const ratio = best.rate / ref;
+    const busy = Math.max(r.torch!.loadavg?.[0] ?? 0, r.machine.loadavgStart[0] ?? 0) > 0.5 * r.machine.cores;
     s.push(
-      ratio >= 1
+      busy || !r.torch!.alternating
+        ? `Against ${refLabel} the best Parry configuration (${best.variant}) ran PGD-40 at ${ratio.toFixed(2)}x, which, measured ${busy ? 'on a busy machine' : 'without alternating runs'}, is not evidence either way about the target (at least as fast as PyTorch CPU).`
+        : ratio >= 1
         ? `Against ${refLabel} the best Parry configuration (${best.variant}) runs PGD-40 at ${ratio.toFixed(2)}x${torchFgsm ? `, and FGSM at ${(bestWasm(r.variants, 'fgsm')!.rate / Math.max(torchFgsm, torchRate(r.torch, 'fgsm', true) ?? 0)).toFixed(2)}x` : ''}, so on this run the target (at least as fast as PyTorch CPU) is met${ratio < 1.3 ? ', but by a margin that load noise on this shared box can erase' : ''}.`
         : `Against ${refLabel} the best Parry configuration (${best.variant}) reaches ${pct(ratio)} on PGD-40, so the target (at least as fast as PyTorch CPU) is missed; closing the gap needs faster conv/matMul kernels (above all the strided conv input gradient) or less per-op overhead, not attack code.`,
     );

@@ -114,6 +114,8 @@ export interface TorchResult {
   results: TorchAttack[];
   stepMs?: number;
   loadavg?: number[];
+  /** Set by a protocol that ran PyTorch and Parry alternately in one session (none does yet). */
+  alternating?: boolean;
   /** The same at torch.set_num_threads(1), when measured. */
   oneThread?: { threads: number; results: TorchAttack[]; stepMs?: number; loadavg?: number[] } | null;
 }
