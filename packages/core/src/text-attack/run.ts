@@ -71,7 +71,42 @@ export interface RunTextAttackOptions {
   /** Queries allowed per example, the original text included (default: unlimited). */
   queryBudget?: number;
   seed?: number;
+  /**
+   * Examples attacked at the same time (default 1). Above 1, the candidate texts of the examples in flight are scored
+   * together: every model call is filled from several examples' candidate sets (cross-example batching). Records,
+   * query counts and budgets stay per example and do not depend on it (with a victim whose scores do not depend on
+   * the batch a text is scored in); `onExample` then reports examples in the order they finish.
+   */
+  concurrency?: number;
   onExample?: (record: TextAttackRecord, done: number, total: number) => void;
+}
+
+/**
+ * One victim call for the texts all in-flight searches asked for in the same turn of the event loop: requests are
+ * queued and flushed together on the next macrotask, by which time every runnable search has reached its next
+ * `evaluate`. Each request gets its own slice of the probabilities back.
+ */
+function batchingPredict(victim: TextVictim, L: number): (texts: readonly string[]) => Promise<Float32Array> {
+  let queue: Array<{ texts: readonly string[]; resolve: (p: Float32Array) => void; reject: (e: unknown) => void }> = [];
+  const flush = async () => {
+    const batch = queue;
+    queue = [];
+    try {
+      const probs = await victim.predict(batch.flatMap((r) => r.texts));
+      let at = 0;
+      for (const r of batch) {
+        r.resolve(probs.slice(at * L, (at + r.texts.length) * L));
+        at += r.texts.length;
+      }
+    } catch (e) {
+      for (const r of batch) r.reject(e);
+    }
+  };
+  return (texts) =>
+    new Promise((resolve, reject) => {
+      if (queue.length === 0) setImmediate(() => void flush());
+      queue.push({ texts, resolve, reject });
+    });
 }
 
 const predicted = (probs: ArrayLike<number>, names: readonly string[], multi: boolean): string[] => {
@@ -83,7 +118,8 @@ const predicted = (probs: ArrayLike<number>, names: readonly string[], multi: bo
 
 /**
  * Attack every example. Originals are scored in one batched call; each example's search then queries through a
- * per-example cache (a text is never scored twice) under the query budget. Query counts are read from the victim.
+ * per-example cache (a text is never scored twice) under the query budget, counting every text it sends; with
+ * `concurrency` above 1, several examples are attacked at once and their candidates share model calls.
  */
 export async function runTextAttack(
   attack: TextAttack,
@@ -99,27 +135,32 @@ export async function runTextAttack(
   if ((attack.transformation.needsWhiteBox || attack.search.needsWhiteBox) && !victim.whiteBox) {
     throw new UsageError(`${attack.name} needs gradients (a Parry model); ${victim.name} is black-box: use a black-box recipe (see \`parry list\`)`);
   }
+  const concurrency = options.concurrency ?? 1;
+  if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw new UsageError(`concurrency must be a positive integer, got ${concurrency}`);
   const L = victim.labelNames.length;
   const t0 = performance.now();
   const q0 = victim.queries;
   const rng = createRng(options.seed ?? 0);
+  const streams = examples.map(() => rng.fork()); // forked in example order, so a stream never depends on timing
   const origAll = await victim.predict(examples.map((e) => e.text));
-  const records: TextAttackRecord[] = [];
+  const predict = concurrency > 1 ? batchingPredict(victim, L) : (texts: readonly string[]) => victim.predict(texts);
+  const records: TextAttackRecord[] = new Array(examples.length);
   let gradientCalls = 0;
-  for (let n = 0; n < examples.length; n++) {
+  let done = 0;
+  const attackOne = async (n: number): Promise<void> => {
     const ex = examples[n];
     const goal = attack.goal.bind(ex, L);
     const origProbs = origAll.slice(n * L, (n + 1) * L);
     const cache = new Map<string, Evaluation>();
     const judge = (probs: Float32Array): Evaluation => ({ probs, score: goal.score(probs), success: goal.success(probs) });
     cache.set(ex.text, judge(origProbs));
-    const qStart = victim.queries - 1; // the original's query happened in the batch above
+    let queries = 1; // the original, scored in the batch above
     let exhausted = false;
     const counters = { gradientCalls: 0 };
     const ctx: SearchContext = {
       goal,
       victim,
-      rng: rng.fork(),
+      rng: streams[n],
       transformation: attack.transformation,
       constraints: attack.constraints,
       counters,
@@ -128,11 +169,12 @@ export async function runTextAttack(
       },
       async evaluate(texts) {
         const fresh = [...new Set(texts.filter((t) => !cache.has(t)))];
-        const left = budget - (victim.queries - qStart);
+        const left = budget - queries;
         const run = fresh.slice(0, Math.max(0, left));
         if (run.length < fresh.length) exhausted = true;
         if (run.length) {
-          const probs = await victim.predict(run);
+          queries += run.length;
+          const probs = await predict(run);
           run.forEach((t, k) => cache.set(t, judge(probs.slice(k * L, (k + 1) * L))));
         }
         return texts.map((t) => cache.get(t) ?? null);
@@ -156,7 +198,7 @@ export async function runTextAttack(
       perturbed: final.text,
       status,
       ...(status === 'failed' && exhausted ? { reason: 'budget' as const } : {}),
-      queries: victim.queries - qStart,
+      queries,
       gradientCalls: counters.gradientCalls,
       words: initial.numWords,
       modifiedWords: changed.length,
@@ -168,9 +210,22 @@ export async function runTextAttack(
       originalPrediction: predicted(origProbs, victim.labelNames, victim.outputKind === 'multi-label'),
       perturbedPrediction: predicted(finalProbs, victim.labelNames, victim.outputKind === 'multi-label'),
     };
-    records.push(rec);
-    options.onExample?.(rec, n + 1, examples.length);
-  }
+    records[n] = rec;
+    options.onExample?.(rec, ++done, examples.length);
+  };
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < examples.length) {
+      try {
+        await attackOne(next++);
+      } catch (e) {
+        failed = true; // the other workers stop after their current example
+        throw e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, examples.length)) }, worker));
   const wallSeconds = (performance.now() - t0) / 1000;
   const summary = summarizeTextAttack(attack, victim, records, { wallSeconds, totalQueries: victim.queries - q0, gradientCalls });
   return { records, summary };

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import type { SearchMethod, TextAttack, Transformation } from './contract.js';
+import { flipAnyGoldGoal, untargetedGoal } from './goals.js';
+import { runTextAttack } from './run.js';
+import type { TextVictim } from './victim.js';
+
+/** Bag-of-words sentiment: "good"/"great" push positive, "bad" negative. Logs every call. */
+function victim(outputKind: 'single-label' | 'multi-label' = 'single-label'): TextVictim & { calls: string[][] } {
+  const calls: string[][] = [];
+  let queries = 0;
+  const score = (t: string): number[] => {
+    const w = t.split(/\s+/);
+    const z = w.filter((x) => x === 'good' || x === 'great').length - w.filter((x) => x === 'bad').length;
+    const p = 1 / (1 + Math.exp(-2 * z));
+    return outputKind === 'multi-label' ? [p, 1 - p] : [1 - p, p];
+  };
+  return {
+    name: 'bow',
+    labelNames: ['neg', 'pos'],
+    outputKind,
+    calls,
+    get queries() {
+      return queries;
+    },
+    async predict(texts) {
+      calls.push([...texts]);
+      queries += texts.length;
+      return Float32Array.from(texts.flatMap(score));
+    },
+  };
+}
+
+/** Replace a word by "bad", "meh" or "so" — several candidates per word, in a fixed order. */
+const swap: Transformation = {
+  name: 'swap',
+  candidates: (state, indices) => indices.flatMap((index) => ['meh', 'so', 'bad'].map((word) => ({ index, word }))),
+};
+
+/** Greedy over words in a random order (uses the rng, so determinism per example is tested too). */
+const randomGreedy: SearchMethod = {
+  name: 'random-greedy',
+  async run(initial, initialEval, ctx) {
+    let state = initial;
+    let best = initialEval;
+    for (const i of ctx.rng.shuffle([...Array(state.numWords).keys()])) {
+      const cands = ctx.transformation.candidates(state, [i], ctx).map((c) => state.replace(c.index, c.word));
+      const evals = await ctx.evaluate(cands.map((c) => c.text));
+      let k = -1;
+      evals.forEach((e, j) => {
+        if (e && e.score > best.score) {
+          best = e;
+          k = j;
+        }
+      });
+      if (k >= 0) state = cands[k];
+      if (best.success || ctx.exhausted) break;
+    }
+    return state;
+  },
+};
+
+const attack = (goal = untargetedGoal()): TextAttack => ({ name: 'test/random-greedy', goal, transformation: swap, constraints: [], search: randomGreedy });
+const EXAMPLES = [
+  { text: 'a good film with a great cast and good music', label: 1 },
+  { text: 'good', label: 1 },
+  { text: 'the plot was bad', label: 0 },
+  { text: 'great great good and a good ending', label: 1 },
+  { text: 'good acting', label: 1 },
+  { text: 'a fine film', label: 0 },
+];
+
+describe('runTextAttack: cross-example batching', () => {
+  it('attacking several examples at once gives the same records and query counts in fewer model calls', async () => {
+    const v1 = victim();
+    const seq = await runTextAttack(attack(), v1, EXAMPLES, { seed: 3 });
+    const v4 = victim();
+    const par = await runTextAttack(attack(), v4, EXAMPLES, { seed: 3, concurrency: 4 });
+    expect(par.records).toEqual(seq.records);
+    expect(par.summary.totalQueries).toBe(seq.summary.totalQueries);
+    expect(v4.queries).toBe(v1.queries);
+    expect(par.records.reduce((s, r) => s + r.queries, 0)).toBe(v4.queries);
+    expect(v4.calls.length).toBeLessThan(v1.calls.length);
+    // some call really mixes candidates of different examples
+    const owner = (t: string) => EXAMPLES.findIndex((e) => e.text.split(' ').length === t.split(' ').length);
+    expect(v4.calls.slice(1).some((c) => new Set(c.map(owner)).size > 1)).toBe(true);
+  });
+
+  it('the query budget holds per example, with the same records as one at a time', async () => {
+    const seq = await runTextAttack(attack(), victim(), EXAMPLES, { seed: 1, queryBudget: 4 });
+    const par = await runTextAttack(attack(), victim(), EXAMPLES, { seed: 1, queryBudget: 4, concurrency: 3 });
+    expect(par.records).toEqual(seq.records);
+    for (const r of par.records) expect(r.queries).toBeLessThanOrEqual(4);
+    expect(par.summary.budgetExhausted).toBeGreaterThan(0);
+  });
+
+  it('multi-label goals batch the same way; onExample reports every example once', async () => {
+    const seen: number[] = [];
+    const seq = await runTextAttack(attack(flipAnyGoldGoal()), victim('multi-label'), EXAMPLES.map((e) => ({ text: e.text, labels: [0] })), { seed: 2 });
+    const par = await runTextAttack(attack(flipAnyGoldGoal()), victim('multi-label'), EXAMPLES.map((e) => ({ text: e.text, labels: [0] })), {
+      seed: 2,
+      concurrency: 6,
+      onExample: (r, done, total) => {
+        seen.push(r.index);
+        expect(done).toBe(seen.length);
+        expect(total).toBe(EXAMPLES.length);
+      },
+    });
+    expect(par.records).toEqual(seq.records);
+    expect(seen.sort()).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('a failing victim call rejects the run, and a bad concurrency is refused with one line', async () => {
+    const broken: TextVictim = { ...victim(), predict: async (t) => (t.length > 1 && t.length < 6 ? Promise.reject(new Error('model down')) : new Float32Array(t.length * 2).fill(0.5)) };
+    await expect(runTextAttack(attack(), broken, EXAMPLES, { concurrency: 3 })).rejects.toThrow(/model down/);
+    await expect(runTextAttack(attack(), victim(), EXAMPLES, { concurrency: 0 })).rejects.toThrow(/concurrency must be a positive integer, got 0/);
+  });
+});
