@@ -21,18 +21,18 @@ import {
 } from '@parry/core';
 import { parryVictim } from '@parry/attacks';
 import { type TextAttackEntry, textAttackEntry } from '@parry/metrics';
-import { createWordNet, EDA_STOPWORDS, edaSynonyms, loadWordVectors, modelWordVectors } from '@parry/text';
+import { createWordNet, edaSynonyms, loadWordVectors, modelWordVectors, STOPWORD_SETS } from '@parry/text';
 
 /**
  * The resources of one attack run, each loaded on first use: WordNet 3.1 synonyms (single lower-case lemmas, the same
- * filter EDA augmentation uses), the EDA/NLTK-style stopwords, and word vectors — the GloVe-format file given, else the
+ * filter EDA augmentation uses), the stopword list a recipe names (NLTK's, TextFooler's, or EDA's by default), and word vectors — the GloVe-format file given, else the
  * victim's own input embeddings (white-box victims only).
  */
 export function textResources(o: { victim: TextVictim; wordVectors?: string }): TextResources {
   let vectors: Promise<WordVectors> | undefined;
   let synonyms: ((word: string) => string[]) | undefined;
   return {
-    stopwords: () => EDA_STOPWORDS,
+    stopwords: (list) => STOPWORD_SETS[list ?? 'eda'],
     async synonyms() {
       if (!synonyms) {
         const wordnet = createWordNet();
@@ -77,6 +77,8 @@ export interface AttackTextOptions {
   wordVectors?: string;
   /** Per-example records kept in the results entry (default 50; skipped examples are left out). */
   keepExamples?: number;
+  /** Examples attacked at once, their candidates scored in shared model calls (default 8; 1 = one at a time). */
+  concurrency?: number;
   onExample?: (record: TextAttackRecord, done: number, total: number) => void;
 }
 
@@ -88,7 +90,12 @@ export async function attackText(o: AttackTextOptions): Promise<{ records: TextA
   const goal: GoalSpec = o.goal ?? (o.victim.outputKind === 'multi-label' ? { kind: 'flip-any-gold' } : { kind: 'untargeted' });
   const resources = textResources({ victim: o.victim, wordVectors: o.wordVectors });
   const { attack } = await buildTextAttack(o.registry, o.attack, o.attackOptions, { victim: o.victim, goal, resources });
-  const { records, summary } = await runTextAttack(attack, o.victim, o.examples, { queryBudget: o.queryBudget, seed: o.seed ?? 0, onExample: o.onExample });
+  const { records, summary } = await runTextAttack(attack, o.victim, o.examples, {
+    queryBudget: o.queryBudget,
+    seed: o.seed ?? 0,
+    concurrency: o.concurrency ?? 8,
+    onExample: o.onExample,
+  });
   const entry = textAttackEntry({
     summary,
     records,
@@ -116,7 +123,7 @@ export function registryAttackRunner(registry: Registry, o: { wordVectors?: stri
       const resources = textResources({ victim, wordVectors: o.wordVectors });
       const goal: GoalSpec = model.outputKind === 'multi-label' ? { kind: 'flip-any-gold' } : { kind: 'untargeted' };
       const { attack } = await buildTextAttack(registry, name, options.attackOptions, { victim, goal, resources });
-      return runTextAttack(attack, victim, examples, { queryBudget: options.queryBudget, seed: options.seed });
+      return runTextAttack(attack, victim, examples, { queryBudget: options.queryBudget, seed: options.seed, concurrency: 8 });
     },
   };
 }

@@ -2,7 +2,7 @@
  * Constraints: which words may be modified (checked before transformations), and which replacements are acceptable
  * (checked on each candidate).
  */
-import { type Constraint, defineTextComponent, levenshtein, type TextState, type WordVectors, z } from '@parry/core';
+import { type Constraint, defineTextComponent, levenshtein, STOPWORD_LISTS, type TextState, type WordVectors, z } from '@parry/core';
 
 
 /**
@@ -24,10 +24,16 @@ export function maxWordsPerturbed(options: { max: number }): Constraint {
   return { name: 'max-words-perturbed', allowIndex: (state, index) => state.modified.has(index) || state.modified.size < options.max };
 }
 
-/** Stopwords (compared in lower case) are never modified. */
-export function stopwords(options: { words: ReadonlySet<string> | readonly string[] }): Constraint {
-  const set = new Set([...options.words].map((w) => w.toLowerCase()));
-  return { name: 'stopwords', allowIndex: (state, index) => !set.has(state.spans[index].text.toLowerCase()) };
+/**
+ * Stopwords are never modified. `caseSensitive` (as TextAttack's StopwordModification, which tests `word in
+ * stopwords`): a word is a stopword only as written, so `The` is not `the`; otherwise (the default) words and list are
+ * compared in lower case.
+ */
+export function stopwords(options: { words: ReadonlySet<string> | readonly string[]; caseSensitive?: boolean }): Constraint {
+  const exact = options.caseSensitive ?? false;
+  const set = new Set(exact ? options.words : [...options.words].map((w) => w.toLowerCase()));
+  const key = exact ? (w: string) => w : (w: string) => w.toLowerCase();
+  return { name: 'stopwords', allowIndex: (state, index) => !set.has(key(state.spans[index].text)) };
 }
 
 /** Words shorter than `min` characters (in the original text) are never modified. */
@@ -41,26 +47,46 @@ export function noRepeat(): Constraint {
 }
 
 /**
- * The replacement's cosine similarity to the original word must be >= `minCosine` in the word vectors given; a word
- * without a vector is refused. Without vectors the constraint is inactive and says so in `note`.
+ * The replacement's cosine similarity to the original word must be >= `minCosine` in the word vectors given. When
+ * either word has no vector the replacement is refused, or accepted with `includeUnknown` (TextAttack's
+ * WordEmbeddingDistance default, `include_unknown_words=True`). Without vectors the constraint is inactive and says so
+ * in `note`.
  */
-export function embeddingCosine(options: { vectors?: WordVectors; minCosine: number }): Constraint {
+export function embeddingCosine(options: { vectors?: WordVectors; minCosine: number; includeUnknown?: boolean }): Constraint {
   const v = options.vectors;
   if (!v) return { name: 'embedding-cosine', note: `embedding-cosine >= ${options.minCosine} skipped: no word vectors given` };
+  const unknown = options.includeUnknown ?? false;
   return {
     name: 'embedding-cosine',
     allowCandidate(state, index, word) {
       const c = v.cosine(state.spans[index].text, word);
-      return c !== undefined && c >= options.minCosine;
+      return c === undefined ? unknown : c >= options.minCosine;
     },
   };
 }
 
+/** Levenshtein distance, after dropping the common prefix and suffix (which leaves the distance unchanged). */
+function trimmedLevenshtein(a: string, b: string): number {
+  let start = 0;
+  while (start < a.length && start < b.length && a[start] === b[start]) start++;
+  let ea = a.length;
+  let eb = b.length;
+  while (ea > start && eb > start && a[ea - 1] === b[eb - 1]) (ea--, eb--);
+  return levenshtein(a.slice(start, ea), b.slice(start, eb));
+}
+
 /**
- * Character edit budget: the summed Levenshtein distance of the changed words to the original words must be <= `max`
- * (an upper bound of the whole-text distance that TextAttack's LevenshteinEditDistance measures).
+ * Character edit budget. `scope: 'text'` (TextAttack's LevenshteinEditDistance): the Levenshtein distance of the whole
+ * perturbed text to the original text must be <= `max`. `scope: 'words'` (the default): the summed distance of the
+ * changed words to the original words, an upper bound of the whole-text distance.
  */
-export function maxEditDistance(options: { max: number }): Constraint {
+export function maxEditDistance(options: { max: number; scope?: 'text' | 'words' }): Constraint {
+  if ((options.scope ?? 'words') === 'text') {
+    return {
+      name: 'max-edit-distance(text)',
+      allowCandidate: (state, index, word) => trimmedLevenshtein(state.original, state.textWith(index, word)) <= options.max,
+    };
+  }
   return {
     name: 'max-edit-distance',
     allowCandidate(state, index, word) {
@@ -105,9 +131,13 @@ export const constraintComponents = [
   defineTextComponent({
     kind: 'constraint',
     name: 'parry/stopwords',
-    summary: 'never modify stopwords (default: the EDA/NLTK-style English list)',
-    options: z.object({ words: z.array(z.string()).optional() }),
-    create: (ctx, o) => stopwords({ words: o.words ?? ctx.resources.stopwords() }),
+    summary: 'never modify stopwords (the words given, else a named list: nltk, textfooler or eda, the default)',
+    options: z.object({
+      words: z.array(z.string()).optional(),
+      list: z.enum(STOPWORD_LISTS).optional().describe('stopword list of the resources when no words are given (default eda)'),
+      caseSensitive: z.boolean().default(false).describe('match words as written, as TextAttack (default: in lower case)'),
+    }),
+    create: (ctx, o) => stopwords({ words: o.words ?? ctx.resources.stopwords(o.list), caseSensitive: o.caseSensitive }),
   }),
   defineTextComponent({
     kind: 'constraint',
@@ -128,14 +158,17 @@ export const constraintComponents = [
     name: 'parry/embedding-cosine',
     summary: 'replacement must have cosine >= minCosine to the original word in the word vectors',
     needs: ['word-vectors'],
-    options: z.object({ minCosine: z.number().min(-1).max(1).default(0.5) }),
-    create: async (ctx, o) => embeddingCosine({ vectors: await ctx.resources.wordVectors(), minCosine: o.minCosine }),
+    options: z.object({
+      minCosine: z.number().min(-1).max(1).default(0.5),
+      includeUnknown: z.boolean().default(false).describe('accept a replacement when either word has no vector (TextAttack: true)'),
+    }),
+    create: async (ctx, o) => embeddingCosine({ vectors: await ctx.resources.wordVectors(), ...o }),
   }),
   defineTextComponent({
     kind: 'constraint',
     name: 'parry/max-edit-distance',
-    summary: 'summed character edit distance of the changed words at most max',
-    options: z.object({ max: z.number().int().nonnegative().default(30) }),
+    summary: 'character edit distance at most max: summed over the changed words, or of the whole text (scope text, TextAttack)',
+    options: z.object({ max: z.number().int().nonnegative().default(30), scope: z.enum(['text', 'words']).default('words') }),
     create: (_ctx, o) => maxEditDistance(o),
   }),
 ];

@@ -49,8 +49,25 @@ function best(states: readonly TextState[], evals: ReadonlyArray<Evaluation | nu
   return pick;
 }
 
+/**
+ * How `weighted-saliency` (PWWS) weighs each word's softmax(unk saliency): `textattack` by the best goal score a swap
+ * at that word reaches (TextAttack's GreedyWordSwapWIR, `delta_ps.append(max_score_change)` with the score itself), or
+ * `paper` by that score minus the original text's score (Ren et al. 2019, eq. 8: ΔP* = P(y|x) − P(y|x*)). The two
+ * rank words differently whenever saliencies differ, since `s·m` and `s·(m − score₀)` differ by `s·score₀`.
+ */
+export const PWWS_WEIGHTINGS = ['textattack', 'paper'] as const;
+export type PwwsWeighting = (typeof PWWS_WEIGHTINGS)[number];
+
 /** Word indices in decreasing importance (all queries through `ctx.evaluate`). */
-async function rankWords(state: TextState, initialEval: Evaluation, indices: number[], method: WirMethod, ctx: SearchContext, unk: string): Promise<number[]> {
+export async function rankWords(
+  state: TextState,
+  initialEval: Evaluation,
+  indices: number[],
+  method: WirMethod,
+  ctx: SearchContext,
+  unk: string,
+  weighting: PwwsWeighting = 'textattack',
+): Promise<number[]> {
   if (method === 'random') return ctx.rng.shuffle(indices);
   let importance: number[];
   if (method === 'gradient') {
@@ -71,14 +88,16 @@ async function rankWords(state: TextState, initialEval: Evaluation, indices: num
     const evals = await ctx.evaluate(texts);
     const scores = evals.map((e) => (e ? e.score : -Infinity));
     if (method === 'weighted-saliency') {
-      // PWWS (Ren et al. 2019): softmax of the unk saliency times the best score gain of a swap at that word.
+      // PWWS: softmax of the unk saliency times the best swap's score (TextAttack) or score gain (the paper); 0 for a
+      // word without candidates, as TextAttack.
       const sal = softmax(scores.map((s) => (Number.isFinite(s) ? s : -1e9)));
+      const base = weighting === 'paper' ? initialEval.score : 0;
       const gains: number[] = [];
       for (const i of indices) {
         const next = neighbours(state, [i], ctx);
         const ev = next.length ? await ctx.evaluate(next.map((n) => n.text)) : [];
         const vals = ev.filter((e): e is Evaluation => !!e).map((e) => e.score);
-        gains.push(vals.length ? Math.max(...vals) - initialEval.score : 0);
+        gains.push(vals.length ? Math.max(...vals) - base : 0);
       }
       importance = sal.map((s, k) => s * gains[k]);
     } else importance = scores;
@@ -90,14 +109,15 @@ async function rankWords(state: TextState, initialEval: Evaluation, indices: num
  * Greedy search with word-importance ranking (TextAttack's GreedyWordSwapWIR): rank the modifiable words once, then
  * for each word in that order try its candidates and keep the best one when it raises the score; stop at success.
  */
-export function greedyWir(options: { wir?: WirMethod; unkToken?: string } = {}): SearchMethod {
+export function greedyWir(options: { wir?: WirMethod; unkToken?: string; pwwsWeighting?: PwwsWeighting } = {}): SearchMethod {
   const wir = options.wir ?? 'delete';
   const unk = options.unkToken ?? '[UNK]';
+  const weighting = options.pwwsWeighting ?? 'textattack';
   return {
-    name: `greedy-wir(${wir})`,
+    name: wir === 'weighted-saliency' && weighting === 'paper' ? 'greedy-wir(weighted-saliency, paper)' : `greedy-wir(${wir})`,
     needsWhiteBox: wir === 'gradient',
     async run(initial, initialEval, ctx) {
-      const order = await rankWords(initial, initialEval, modifiableIndices(initial, ctx.constraints), wir, ctx, unk);
+      const order = await rankWords(initial, initialEval, modifiableIndices(initial, ctx.constraints), wir, ctx, unk, weighting);
       let cur = initial;
       let curEval = initialEval;
       for (const i of order) {
@@ -118,13 +138,15 @@ export function greedyWir(options: { wir?: WirMethod; unkToken?: string } = {}):
 
 /**
  * Beam search (TextAttack's BeamSearch): expand every state of the beam at every modifiable word, keep the `width`
- * best; stop at the first success, when nothing can be expanded, or (a guard TextAttack lacks) when the best score
- * stops improving.
+ * best; stop at the first success, when nothing can be expanded, or (with `stopWhenNoGain`, the default, a guard
+ * TextAttack lacks) when the best score stops improving. Without the guard, as TextAttack, the result is the best text
+ * of the last step.
  */
-export function beamSearch(options: { width?: number } = {}): SearchMethod {
+export function beamSearch(options: { width?: number; stopWhenNoGain?: boolean } = {}): SearchMethod {
   const width = options.width ?? 10;
+  const guard = options.stopWhenNoGain ?? true;
   return {
-    name: `beam(${width})`,
+    name: guard ? `beam(${width})` : `beam(${width}, no gain guard)`,
     async run(initial, initialEval, ctx) {
       let beam: TextState[] = [initial];
       let top = { state: initial, eval: initialEval };
@@ -136,7 +158,7 @@ export function beamSearch(options: { width?: number } = {}): SearchMethod {
         const pick = best(uniq, evals);
         if (!pick) break;
         if (pick.eval.success) return pick.state;
-        if (pick.eval.score <= top.eval.score) break;
+        if (guard && pick.eval.score <= top.eval.score) break;
         top = pick;
         beam = uniq
           .map((s, k) => ({ s, e: evals[k] }))
@@ -156,14 +178,21 @@ export const searchComponents = [
     kind: 'search',
     name: 'parry/greedy-wir',
     summary: 'greedy word swaps in word-importance order (delete, unk, gradient, weighted-saliency = PWWS, random)',
-    options: z.object({ wir: z.enum(WIR_METHODS).default('delete'), unkToken: z.string().default('[UNK]') }),
+    options: z.object({
+      wir: z.enum(WIR_METHODS).default('delete'),
+      unkToken: z.string().default('[UNK]'),
+      pwwsWeighting: z.enum(PWWS_WEIGHTINGS).default('textattack').describe("weighted-saliency: best swap score (textattack) or gain over the original (paper)"),
+    }),
     create: (_ctx, o) => greedyWir(o),
   }),
   defineTextComponent({
     kind: 'search',
     name: 'parry/beam',
     summary: 'beam search over word swaps, keeping the `width` best texts per step',
-    options: z.object({ width: z.number().int().positive().default(10) }),
+    options: z.object({
+      width: z.number().int().positive().default(10),
+      stopWhenNoGain: z.boolean().default(true).describe('stop when the best score stops improving (TextAttack: false)'),
+    }),
     create: (_ctx, o) => beamSearch(o),
   }),
 ];

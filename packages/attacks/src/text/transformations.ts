@@ -110,11 +110,14 @@ const vocabCache = new WeakMap<TextTokenizer, Array<{ id: number; word: string }
 
 /**
  * HotFlip (Ebrahimi et al. 2018), white-box: for each word that is a single whole-word token, the first-order gain of
- * the goal score from swapping it for vocabulary token v is `(e_v - e_old) . grad`; the `topN` best whole-word tokens
- * are the candidates. One gradient call per state.
+ * the goal score from swapping it for vocabulary token v is `(e_v - e_old) . grad`; the candidates are the `topN` best
+ * whole-word tokens of each word (`topNOver: 'word'`, the default), or the `topN` best (word, token) pairs of the whole
+ * text (`'text'`, as TextAttack's WordSwapGradientBased, which sorts all pairs and stops after `top_n`). One gradient
+ * call per state.
  */
-export function hotFlip(options: { topN?: number } = {}): Transformation {
+export function hotFlip(options: { topN?: number; topNOver?: 'word' | 'text' } = {}): Transformation {
   const topN = options.topN ?? 1;
+  const overText = options.topNOver === 'text';
   return {
     name: 'hotflip',
     needsWhiteBox: true,
@@ -134,27 +137,31 @@ export function hotFlip(options: { topN?: number } = {}): Transformation {
       const rows = new Float32Array(usable.length * dim);
       usable.forEach((i, r) => rows.set(grad.subarray(align.positions[i][0] * dim, (align.positions[i][0] + 1) * dim), r * dim));
       const k = Math.min(topN + 1, vocab.length);
-      const [vals, idx] = tf.tidy(() => {
+      const [vals, idx, olds] = tf.tidy(() => {
         const E = tf.gather(model.wordEmbeddings(), tf.tensor1d(Int32Array.from(vocab!, (v) => v.id), 'int32'));
         const G = tf.tensor2d(rows, [usable.length, dim]);
         const s = tf.matMul(G, E, false, true); // [P, V']
         const { values, indices: ix } = tf.topk(s, k);
-        return [values, ix];
+        const O = tf.gather(model.wordEmbeddings(), tf.tensor1d(Int32Array.from(usable, (i) => align.ids[align.positions[i][0]]), 'int32'));
+        return [values, ix, tf.sum(tf.mul(G, O), 1)]; // e_old . grad per word
       });
       const top = idx.arraySync() as number[][];
-      tf.dispose([vals, idx]);
-      const out: Candidate[] = [];
+      const score = vals.arraySync() as number[][];
+      const oldScore = olds.arraySync() as number[];
+      tf.dispose([vals, idx, olds]);
+      const perWord: Array<Candidate & { gain: number }> = [];
       usable.forEach((i, r) => {
         const old = state.words[i].toLowerCase();
         let added = 0;
-        for (const j of top[r]) {
+        top[r].forEach((j, c) => {
           const w = vocab![j].word;
-          if (w.toLowerCase() === old || added >= topN) continue;
-          out.push({ index: i, word: matchCase(w, state.words[i]) });
+          if (w.toLowerCase() === old || added >= topN) return;
+          perWord.push({ index: i, word: matchCase(w, state.words[i]), gain: score[r][c] - oldScore[r] }); // (e_v - e_old) . grad
           added++;
-        }
+        });
       });
-      return out;
+      const picked = overText ? [...perWord].sort((a, b) => b.gain - a.gain || a.index - b.index).slice(0, topN) : perWord;
+      return picked.map(({ index, word }) => ({ index, word }));
     },
   };
 }
@@ -189,7 +196,10 @@ export const transformationComponents = [
     name: 'parry/hotflip-swap',
     summary: 'HotFlip: gradient-guided swap of whole-word tokens (white-box Parry models only)',
     needs: ['gradients'],
-    options: z.object({ topN: z.number().int().positive().default(1) }),
+    options: z.object({
+      topN: z.number().int().positive().default(1),
+      topNOver: z.enum(['word', 'text']).default('word').describe('topN per word, or over the whole text (TextAttack)'),
+    }),
     create: (_ctx, o) => hotFlip(o),
   }),
 ];

@@ -28,10 +28,17 @@ export interface MaskedLanguageModel {
   predict(words: readonly string[], index: number, k: number): Promise<Array<{ word: string; score: number }>>;
 }
 
+/**
+ * Stopword lists a recipe may ask for: `nltk` (NLTK's English list, TextAttack's default), `textfooler` (TextFooler's
+ * own list) and `eda` (Parry's EDA list, the default when none is named).
+ */
+export const STOPWORD_LISTS = ['nltk', 'textfooler', 'eda'] as const;
+export type StopwordListName = (typeof STOPWORD_LISTS)[number];
+
 /** The resources a text attack is built with. Getters load on first use and throw one line when unavailable. */
 export interface TextResources {
-  /** English stopwords (lower case) recipes leave alone. */
-  stopwords(): ReadonlySet<string>;
+  /** English stopwords (lower case) recipes leave alone: the list named (default `eda`); test resources may ignore the name. */
+  stopwords(list?: StopwordListName): ReadonlySet<string>;
   /** Lower-case, single-word WordNet synonyms of a word (`wordnet`). */
   synonyms(): Promise<(word: string) => string[]>;
   /** Word vectors (`word-vectors`): a GloVe file the user gave, else the victim's own input embeddings. */

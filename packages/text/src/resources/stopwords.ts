@@ -1,4 +1,7 @@
-/** Stopword list shared by augmentation (EDA) and the text-attack recipes. */
+/** Stopword lists: EDA's (augmentation), and NLTK's and TextFooler's (data files next to this one) for text attacks. */
+import { NLTK_ENGLISH_STOPWORDS } from './stopwords-nltk.js';
+import { TEXTFOOLER_STOPWORDS } from './stopwords-textfooler.js';
+
 /**
  * English function words that EDA never replaces or uses as a source of insertions: pronouns, determiners, auxiliaries,
  * prepositions, conjunctions, negations and a few frequent adverbs, plus the fragments of split contractions (`n't`,
@@ -16,3 +19,16 @@ export const EDA_STOPWORDS: ReadonlySet<string> = new Set(
     "hadn won wouldn couldn shouldn mustn cannot can't won't n't"
   ).split(' '),
 );
+
+export { NLTK_ENGLISH_STOPWORDS, TEXTFOOLER_STOPWORDS };
+
+/**
+ * The stopword lists text-attack recipes choose from: `nltk` (NLTK's English list, TextAttack's default for PWWS,
+ * DeepWordBug and HotFlip), `textfooler` (TextFooler's own 266 words, TextAttack's TextFooler recipe) and `eda`
+ * (Parry's EDA list above). All lower case; TextAttack matches them case-sensitively (`The` is not `the`).
+ */
+export const STOPWORD_SETS: Readonly<Record<'nltk' | 'textfooler' | 'eda', ReadonlySet<string>>> = Object.freeze({
+  nltk: new Set(NLTK_ENGLISH_STOPWORDS),
+  textfooler: new Set(TEXTFOOLER_STOPWORDS),
+  eda: EDA_STOPWORDS,
+});
