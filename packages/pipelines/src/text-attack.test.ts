@@ -105,6 +105,15 @@ describe('attackText over the one registry', () => {
     expect(vectors.has('great')).toBe(true);
     expect(vectors.source).toMatch(/bert input embeddings/);
   });
+
+  it('textResources: the stopword list a recipe names (NLTK, TextFooler), EDA when none is named', () => {
+    const r = textResources({ victim: parryVictim(model, tok) });
+    expect(r.stopwords('nltk').size).toBe(179);
+    expect(r.stopwords('textfooler').size).toBe(266);
+    expect(r.stopwords()).toBe(r.stopwords('eda'));
+    expect(r.stopwords('textfooler').has('nothing')).toBe(true);
+    expect(r.stopwords('nltk').has('nothing')).toBe(false);
+  });
 });
 
 describe('registryAttackRunner: A2T resolves its recipe through the registry', () => {

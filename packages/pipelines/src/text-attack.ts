@@ -25,8 +25,8 @@ import { createWordNet, edaSynonyms, loadWordVectors, modelWordVectors, STOPWORD
 
 /**
  * The resources of one attack run, each loaded on first use: WordNet 3.1 synonyms (single lower-case lemmas, the same
- * filter EDA augmentation uses), the stopword list a recipe names (NLTK's, TextFooler's, or EDA's by default), and word vectors — the GloVe-format file given, else the
- * victim's own input embeddings (white-box victims only).
+ * filter EDA augmentation uses), the stopword list a recipe names (NLTK's, TextFooler's, or EDA's when none is named),
+ * and word vectors — the GloVe-format file given, else the victim's own input embeddings (white-box victims only).
  */
 export function textResources(o: { victim: TextVictim; wordVectors?: string }): TextResources {
   let vectors: Promise<WordVectors> | undefined;
