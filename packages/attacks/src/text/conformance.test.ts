@@ -106,10 +106,13 @@ describe('the text conformance checks can fail', () => {
         mark = victim.calls.length;
       },
     });
-    // The runner attributes the extra query to the example, so the counts agree, but the budget of 1 is overspent.
-    expect(() => checkTextQueries(records, summary, victim, perExample)).not.toThrow();
-    expect(() => checkTextBudget(records, records, 1)).toThrow(/spent 2 queries/);
-    expect(() => checkTextQueries(records, { totalQueries: summary.totalQueries - 1 }, victim, perExample)).toThrow(/summary reports/);
-    expect(() => checkTextQueries(records, summary, victim, perExample.map((t) => t.slice(1)))).toThrow(/the victim scored/);
+    // The runner counts the texts it sends (so concurrent examples can be attributed): the search's own model call is
+    // in no record, and the kit sees the victim count more queries than the records add up to.
+    expect(records.map((r) => r.queries)).toEqual([1, 1]);
+    expect(() => checkTextQueries(records, summary, victim, perExample)).toThrow(/the records' queries add up to 2, the victim counted 4/);
+    // with honest records, the other checks still bite: a wrong summary, a miscounted example, an overspent budget
+    const honest = await runTextAttack({ ...attack, search: { name: 'none', run: async (initial) => initial } }, recordingVictim(toyTextVictim()), examples.slice(0, 2));
+    expect(() => checkTextQueries(honest.records, { totalQueries: honest.summary.totalQueries - 1 }, recordingVictim(toyTextVictim()), [[], []])).toThrow(/summary reports|victim .* counts/);
+    expect(() => checkTextBudget(records, records.map((r) => ({ ...r, queries: 2 })), 1)).toThrow(/spent 2 queries/);
   });
 });
