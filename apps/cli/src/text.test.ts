@@ -141,7 +141,7 @@ describe('parry train / eval on text models', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const h = JSON.parse(fs.readFileSync(path.join(out, 'train-results.json'), 'utf8')).training.hyperparameters;
-    expect(h.defenses).toEqual([{ name: 'parry/fgm', options: { eps: 0.05, startEpoch: 1 } }, { name: 'parry/r-drop', options: { alpha: 1, startEpoch: 1 } }]);
+    expect(h.defenses).toMatchObject([{ name: 'parry/fgm', options: { eps: 0.05 }, effective: { relative: true, startEpoch: 2 } }, { name: 'parry/r-drop', options: { alpha: 1 }, effective: { startEpoch: 2 } }]);
     expect(h.augment).toEqual({ method: 'eda', numAug: 1, rate: 0.1, trainExamples: 200 });
     expect(h.nTrain).toBe(200);
   });

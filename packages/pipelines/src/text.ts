@@ -86,7 +86,11 @@ function scratchTokenizer(o: TextModelSpec, train: TextDataset): TextTokenizer {
 }
 
 /** The model to train for `train`'s labels: small from-scratch config, a config.json, or a pretrained folder / Hub id to fine-tune. */
-export async function buildTextModel(o: TextModelSpec, train: TextDataset, hooks: RunHooks = {}): Promise<{ model: TransformerClassifier; tokenizer: TextTokenizer; from: string }> {
+export async function buildTextModel(
+  o: TextModelSpec,
+  train: TextDataset,
+  hooks: RunHooks = {},
+): Promise<{ model: TransformerClassifier; tokenizer: TextTokenizer; from: string; pretrained: boolean }> {
   const { log } = hooksOf(hooks);
   const outputKind = train.multiLabel ? 'multi-label' : 'single-label';
   const labelNames = train.labelNames;
@@ -94,7 +98,7 @@ export async function buildTextModel(o: TextModelSpec, train: TextDataset, hooks
     if (base.vocabSize < tokenizer.vocabSize) throw new UsageError(`the config's vocab_size ${base.vocabSize} is smaller than the tokenizer's ${tokenizer.vocabSize}`);
     const config: EncoderConfig = { ...base, labelNames, numLabels: labelNames.length, outputKind };
     validateConfig(config, { source: 'flags' }); // the label count comes from the data
-    return { model: createTransformerClassifier(config, { seed: o.seed }), tokenizer, from };
+    return { model: createTransformerClassifier(config, { seed: o.seed }), tokenizer, from, pretrained: false };
   };
   if (isFamily(o.model)) {
     const tokenizer = scratchTokenizer(o, train);
@@ -130,7 +134,7 @@ export async function buildTextModel(o: TextModelSpec, train: TextDataset, hooks
     throw new InputError(`--model ${o.model} has no tokenizer files (tokenizer.json or vocab.txt); add them to the folder`);
   }
   if (pre.newlyInitialized.length) log(`classifier head initialised randomly (${pre.newlyInitialized.join(', ')})`);
-  return { model: pre.model, tokenizer: pre.tokenizer, from: `fine-tuned from ${o.model}` };
+  return { model: pre.model, tokenizer: pre.tokenizer, from: `fine-tuned from ${o.model}`, pretrained: true };
 }
 
 /** The `model` section of a results file for a text classifier. */
@@ -209,6 +213,8 @@ export interface TrainTextOptions extends TextDataSpec, TextModelSpec, RunHooks,
   backend?: string;
   /** Text defense plugins (see `createDefenses`); attack-based ones (A2T) get the registry's text attacks. */
   defenses?: DefensePlugin[];
+  /** Stop when a defense collapses training to the majority class (default true; see `TextTrainOptions.collapseGuard`). */
+  collapseGuard?: boolean;
   /** Multi-label: `auto` (negatives / positives per label, capped at 20) or one weight for every label's positive BCE term. */
   posWeight?: string;
   augment?: 'eda' | 'char';
@@ -258,7 +264,7 @@ export async function trainTextModel(o: TrainTextOptions): Promise<TrainTextOutc
   if (o.test) loadTextSplit(o, 'test'); // read now so a bad test file is refused before training, not at evaluation
   if (o.multiLabel && !train.multiLabel) throw new UsageError(`--multi-label given, but ${train.source} was read as single-label data`);
   const backend = await setupBackend(o.backend);
-  const { model, tokenizer, from } = await buildTextModel(o, train, o);
+  const { model, tokenizer, from, pretrained } = await buildTextModel(o, train, o);
   try {
     let maxLength = o.maxLength;
     // a fine-tuned checkpoint has a fixed number of positions: a longer --max-length would index past its table
@@ -294,6 +300,10 @@ export async function trainTextModel(o: TrainTextOptions): Promise<TrainTextOutc
       labelSmoothing: o.labelSmoothing,
       positiveWeights,
       defenses,
+      // from scratch, the embedding-space defenses scale their radii to the embedding norm and start after a clean epoch
+      pretrained,
+      // a defense that collapses training to the majority class stops the run with one line (nothing is written)
+      collapseGuard: o.collapseGuard ?? true,
       attacks: registryAttackRunner(registry),
       tokenizer,
       maxLength,

@@ -85,7 +85,7 @@ export function registerTrainCommand(program: Command, argv: string[]): void {
     .option('--dropout <rate>', 'dropout before the last layer (default 0.3; text: every dropout of the encoder, default 0.1)', wrap('--dropout', parseRate))
     .addOption(new Option('--schedule <kind>', 'image: learning-rate schedule (cyclic: 0 -> lr at 40% -> 0; piecewise: x0.1 at 50% and 75%)').choices(['cosine', 'constant', 'cyclic', 'piecewise']).default('cosine'))
     .option('--defense <names>', 'comma-separated defenses: fgsm-rs, pgd-at, trades, weight-decay, label-smoothing, gaussian-noise; text: fgm, pgd-embed, freelb, smart, r-drop, a2t (see `parry list`)')
-    .option('--eps <x>', 'linf epsilon for the defenses and the per-epoch PGD evaluation (default 0.3; text: sets the eps of FGM / PGD / SMART)', wrap('--eps', (f, v) => {
+    .option('--eps <x>', 'image: linf epsilon for the defenses and the per-epoch PGD evaluation (default 0.3); text: eps of fgm / pgd-embed / smart, absolute for a pretrained model (fgm and pgd-embed default 1), a fraction of the mean token-embedding norm from scratch (default 0.1, after one clean epoch; see `parry list`)', wrap('--eps', (f, v) => {
       const x = Number(v);
       if (!(Number.isFinite(x) && x >= 0)) throw new UsageError(`${f} must be a number >= 0, got "${v}"`);
       return x;
@@ -146,11 +146,31 @@ export function registerTrainCommand(program: Command, argv: string[]): void {
     });
 }
 
+/**
+ * `--eps` for text models as `--def-opt <defense>.eps=<x>` for every listed defense that has an `eps` option and no
+ * `--def-opt <defense>.eps` of its own (the text defenses' eps has no fixed default: it depends on whether the model is
+ * pretrained, so createDefenses' image rule, which fills in eps where the defaults have one, does not apply).
+ */
+function textEpsOptions(registry: Awaited<ReturnType<typeof cliRegistry>>['registry'], listed: string[], eps: number | undefined, defOpt: string[]): string[] {
+  if (eps === undefined) return [];
+  const full = (n: string) => {
+    try {
+      return registry.resolve(n, 'defense');
+    } catch {
+      return undefined; // createDefenses reports unknown names
+    }
+  };
+  const own = new Set(defOpt.filter((p) => /^[^=]*\.eps=/.test(p)).map((p) => full(p.slice(0, p.indexOf('.eps=')))));
+  const takers = listed.filter((n) => full(n) && registry.optionNames(full(n)!, 'defense')?.includes('eps'));
+  if (!takers.length) throw new UsageError(`--eps sets the eps of the text defenses fgm, pgd-embed and smart; ${listed.length ? `${listed.join(', ')} has none` : 'add --defense'} (use --def-opt <defense>.<key>=<value>)`);
+  return takers.filter((n) => !own.has(full(n))).map((n) => `${n}.eps=${eps}`);
+}
+
 /** `parry train --model ...`: train or fine-tune a text classifier; prints the dev metrics. */
 async function trainTextCommand(o: Record<string, any>, command: Command, argv: string[]): Promise<void> {
   const fromScratch = /^(bert|electra|distilbert|roberta)$/.test(o.model) || String(o.model).endsWith('.json');
   const { registry, defaults } = await cliRegistry(o.plugin);
-  const defenses = createDefenses(registry, names(o.defense), o.eps, o.defOpt ?? [], defaults);
+  const defenses = createDefenses(registry, names(o.defense), undefined, [...textEpsOptions(registry, names(o.defense), o.eps, o.defOpt ?? []), ...(o.defOpt ?? [])], defaults);
   const outDir = o.out ?? 'runs/text-model';
   const r = await trainTextModel({
     ...o,

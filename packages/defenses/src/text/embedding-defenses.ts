@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createRng, defineDefense, parseOptions, type TextBatch, UsageError, z } from '@parry/core';
 import { multiLabelMetrics } from '@parry/metrics';
 import { disposeBatch, lengthSortedBatches, padBatch } from '@parry/text';
-import { cleanGradients, type EncodedTextSet, gradientsAtOffset, type StepGradients, type TextDefense, type TextModel, type TextStepContext, textLoss } from './trainer.js';
+import { cleanGradients, type EncodedTextSet, gradientsAtOffset, type StepGradients, type TextDefense, type TextModel, type TextStepContext, type TextTrainStart, textLoss } from './trainer.js';
 
 /** Norm of an embedding perturbation, taken per example over the whole `[T, E]` slice. */
 export type PerturbNorm = 'l2' | 'linf';
@@ -165,14 +165,114 @@ function addGrads(a: Record<string, tf.Tensor>, b: Record<string, tf.Tensor>): R
   return out;
 }
 
+
 // ---------------------------------------------------------------------------------------------------------------------
+// Defaults that depend on the model: published (fine-tuning) values for pretrained embeddings; for a model trained from
+// scratch, radii relative to the embedding scale and a clean first epoch.
+
+/**
+ * Mean L2 norm of the word embeddings of the tokens of (up to `maxExamples` of) `data` (special tokens included,
+ * weighted by occurrence): the scale a perturbation of the embeddings is measured against.
+ */
+export function meanTokenEmbeddingNorm(model: TextModel, data: EncodedTextSet, maxExamples = 512): number {
+  const ids = data.encodings.slice(0, maxExamples).flatMap((e) => Array.from(e.ids));
+  if (!ids.length) return 1;
+  return tf.tidy(() => {
+    const e = model.embed(tf.tensor2d(Int32Array.from(ids), [1, ids.length], 'int32'));
+    return tf.mean(tf.sqrt(tf.sum(tf.square(e), 2))).dataSync()[0];
+  });
+}
+
+/** Mean L2 norm per real token of the batch's word embeddings (the fallback scale when the trainer did not prepare). */
+function batchTokenNorm(ctx: TextStepContext): number {
+  return tf.tidy(() => {
+    const mask = tf.squeeze(tokenMask(ctx.batch), [2]);
+    const norms = tf.sqrt(tf.sum(tf.square(ctx.model.embed(ctx.batch.inputIds)), 2));
+    return tf.divNoNan(tf.sum(tf.mul(norms, mask)), tf.sum(mask)).dataSync()[0];
+  });
+}
+
+/** What an embedding-space defense runs with once the model is known (see {@link embeddingSettings}). */
+interface Settings {
+  /** Multiplies every radius / step option: 1 (absolute), or the mean token-embedding norm (relative). */
+  scale: number;
+  relative: boolean;
+  startEpoch: number;
+  pretrained: boolean;
+}
+
+/**
+ * The settings of a defense from its options and what the trainer knows: `pretrained` (undefined = not told: the
+ * published defaults) picks the defaults of `relative` (from scratch: on) and `startEpoch` (from scratch: 2, one clean
+ * epoch first; pretrained: 1). Relative radii are fractions of {@link meanTokenEmbeddingNorm}, measured on the weights
+ * the model has when training starts (the same on resume, the model being rebuilt from the same seed).
+ */
+function embeddingSettings(o: { relative?: boolean; startEpoch?: number }, info: TextTrainStart | undefined): Settings {
+  const pretrained = info?.pretrained ?? true;
+  const relative = o.relative ?? !pretrained;
+  const scale = relative && info ? meanTokenEmbeddingNorm(info.model, info.data) : 1;
+  return { scale, relative, startEpoch: o.startEpoch ?? (pretrained ? 1 : 2), pretrained };
+}
+
+/**
+ * The state a defense keeps about its settings: prepared by the trainer before the first epoch (`prepare`), or on the
+ * first step when a hook is called directly (published defaults unless `relative: true`, measured on that batch).
+ */
+function settingsOf(o: { relative?: boolean; startEpoch?: number }) {
+  let s: Settings | undefined;
+  return {
+    prepare(info: TextTrainStart): Settings {
+      s = embeddingSettings(o, info);
+      return s;
+    },
+    get(ctx: TextStepContext): Settings {
+      if (!s) {
+        s = embeddingSettings(o, undefined);
+        if (s.relative) s.scale = batchTokenNorm(ctx);
+      }
+      return s;
+    },
+  };
+}
+
+const round = (x: number) => Number(x.toPrecision(6));
+
+/** The `effective` record of a prepared defense: what it runs with (in hyperparameters and the collapse guard's line). */
+function effective(s: Settings, radii: Record<string, number>): Record<string, unknown> {
+  return {
+    pretrained: s.pretrained,
+    relative: s.relative,
+    ...(s.relative ? { embeddingNorm: round(s.scale) } : {}),
+    ...Object.fromEntries(Object.entries(radii).map(([k, v]) => [k, round(v * s.scale)])),
+    startEpoch: s.startEpoch,
+  };
+}
+
+/** FGM's / PGD-embed's eps from scratch, as a fraction of the mean token-embedding norm (pretrained: 1, absolute). */
+export const SCRATCH_EPS = 0.1;
+
+const relativeOption = z
+  .boolean()
+  .optional()
+  .describe('radii (eps, step sizes) are fractions of the mean token-embedding L2 norm, measured when training starts (default: true from scratch, false for pretrained models)');
+const startEpochOption = z
+  .number()
+  .int()
+  .positive()
+  .optional()
+  .describe('first epoch the method runs; before it, plain training (default: 2 from scratch, i.e. one clean epoch first; 1 for pretrained models)');
 
 const norm = z.enum(['l2', 'linf']);
 
 export const fgmOptionsSchema = z
   .object({
-    eps: z.number().nonnegative().default(1).describe('L2 norm of the perturbation per example (1.0 is the usual value for BERT)'),
-    startEpoch: z.number().int().positive().default(1).describe('first epoch the method runs (before it, plain training: adversarial training from random weights needs a clean start)'),
+    eps: z
+      .number()
+      .nonnegative()
+      .optional()
+      .describe(`L2 norm of the perturbation per example (default: 1 for pretrained models, the usual BERT value; ${SCRATCH_EPS} x the mean token-embedding norm from scratch)`),
+    relative: relativeOption,
+    startEpoch: startEpochOption,
   })
   .strict();
 export type FgmOptions = z.input<typeof fgmOptionsSchema>;
@@ -187,17 +287,24 @@ export const fgm = defineDefense({
   summary: 'FGM (Miyato et al. 2017): adds the loss at embeddings + eps * g/||g||_2 per example',
   options: fgmOptionsSchema,
   create: (o) => {
+    const st = settingsOf(o);
+    const eps = (s: Settings) => o.eps ?? (s.relative ? SCRATCH_EPS : 1);
     return {
       needsEmbedsGrad: true,
+      prepare: (info: TextTrainStart) => {
+        const s = st.prepare(info);
+        return effective(s, { eps: eps(s) });
+      },
       extraGradients(ctx, clean) {
-        if (ctx.epoch < o.startEpoch) return inactive();
+        const s = st.get(ctx);
+        if (ctx.epoch < s.startEpoch) return inactive();
         const mask = tokenMask(ctx.batch);
         let g = clean.embedsGrad;
         if (!g) {
           const embeds = ctx.model.embed(ctx.batch.inputIds);
           g = deltaGradAt(ctx, embeds, tf.zerosLike(embeds));
         }
-        const at = gradsAt(ctx, fgmPerturbation(g, mask, o.eps));
+        const at = gradsAt(ctx, fgmPerturbation(g, mask, eps(s) * s.scale));
         return { loss: at.loss, grads: at.grads };
       },
     };
@@ -206,12 +313,17 @@ export const fgm = defineDefense({
 
 export const pgdEmbedOptionsSchema = z
   .object({
-    eps: z.number().nonnegative().default(1).describe('radius of the ball per example'),
-    alpha: z.number().positive().default(0.3).describe('ascent step size'),
+    eps: z
+      .number()
+      .nonnegative()
+      .optional()
+      .describe(`radius of the ball per example (default: 1 for pretrained models; ${SCRATCH_EPS} x the mean token-embedding norm from scratch)`),
+    alpha: z.number().positive().optional().describe(`ascent step size (default: 0.3 for pretrained models; ${0.3 * SCRATCH_EPS} x the mean token-embedding norm from scratch)`),
     steps: z.number().int().positive().default(3).describe('ascent steps K'),
     norm: norm.default('l2').describe('l2 or linf ball'),
     init: z.enum(['zero', 'random']).default('zero').describe('start at 0 or uniformly in the ball'),
-    startEpoch: z.number().int().positive().default(1).describe('first epoch the method runs (before it, plain training: adversarial training from random weights needs a clean start)'),
+    relative: relativeOption,
+    startEpoch: startEpochOption,
   })
   .strict();
 export type PgdEmbedOptions = z.input<typeof pgdEmbedOptionsSchema>;
@@ -226,16 +338,25 @@ export const pgdEmbed = defineDefense({
   summary: 'PGD-K on the embeddings: adds the loss at K ascent steps inside an L2/Linf ball',
   options: pgdEmbedOptionsSchema,
   create: (o) => {
+    const st = settingsOf(o);
+    const radii = (s: Settings) => ({ eps: o.eps ?? (s.relative ? SCRATCH_EPS : 1), alpha: o.alpha ?? (s.relative ? 0.3 * SCRATCH_EPS : 0.3) });
     return {
       needsEmbedsGrad: o.init === 'zero',
+      prepare: (info: TextTrainStart) => {
+        const s = st.prepare(info);
+        return effective(s, radii(s));
+      },
       extraGradients(ctx, clean) {
-        if (ctx.epoch < o.startEpoch) return inactive();
+        const s = st.get(ctx);
+        if (ctx.epoch < s.startEpoch) return inactive();
+        const r = radii(s);
+        const step = { eps: r.eps * s.scale, alpha: r.alpha * s.scale, norm: o.norm };
         const mask = tokenMask(ctx.batch);
         const embeds = ctx.model.embed(ctx.batch.inputIds);
-        let delta = o.init === 'random' ? randomInBall(embeds.shape, mask, o.eps, o.norm, ctx.rng.tfSeed()) : tf.zerosLike(embeds);
+        let delta = o.init === 'random' ? randomInBall(embeds.shape, mask, step.eps, o.norm, ctx.rng.tfSeed()) : tf.zerosLike(embeds);
         for (let k = 0; k < o.steps; k++) {
           const g = k === 0 && o.init === 'zero' && clean.embedsGrad ? clean.embedsGrad : deltaGradAt(ctx, embeds, delta);
-          delta = pgdStep(delta, g, mask, o);
+          delta = pgdStep(delta, g, mask, step);
         }
         const at = gradsAt(ctx, delta);
         return { loss: at.loss, grads: at.grads };
@@ -251,7 +372,8 @@ export const freelbOptionsSchema = z
     advInitMag: z.number().nonnegative().default(0.1).describe('initial perturbation magnitude (0 = start at 0)'),
     advMaxNorm: z.number().nonnegative().default(0).describe('radius of the ball (0 = unbounded)'),
     norm: norm.default('l2').describe('l2 or linf'),
-    startEpoch: z.number().int().positive().default(1).describe('first epoch the method runs (before it, plain training: adversarial training from random weights needs a clean start)'),
+    relative: relativeOption,
+    startEpoch: startEpochOption,
   })
   .strict();
 export type FreelbOptions = z.input<typeof freelbOptionsSchema>;
@@ -267,12 +389,16 @@ export const freelb = defineDefense({
   summary: 'FreeLB (Zhu et al. 2020): K ascent steps on the embeddings, gradients accumulated over them',
   options: freelbOptionsSchema,
   create: (o) => {
+    const st = settingsOf(o);
     return {
+      prepare: (info: TextTrainStart) => effective(st.prepare(info), { advLr: o.advLr, advInitMag: o.advInitMag, advMaxNorm: o.advMaxNorm }),
       gradients(ctx) {
-        if (ctx.epoch < o.startEpoch) return cleanGradients(ctx);
+        const s = st.get(ctx);
+        if (ctx.epoch < s.startEpoch) return cleanGradients(ctx);
+        const step = { advLr: o.advLr * s.scale, advMaxNorm: o.advMaxNorm * s.scale, norm: o.norm };
         const mask = tokenMask(ctx.batch);
         const shape = embedsShape(ctx);
-        let delta = freelbInit(shape, mask, o.advInitMag, o.norm, ctx.rng.tfSeed());
+        let delta = freelbInit(shape, mask, o.advInitMag * s.scale, o.norm, ctx.rng.tfSeed());
         const scaled = (logits: tf.Tensor2D) => tf.div(ctx.lossOf(logits), o.advK) as tf.Scalar;
         let grads: Record<string, tf.Tensor> = {};
         let loss: tf.Scalar = tf.scalar(0);
@@ -280,7 +406,7 @@ export const freelb = defineDefense({
           const at = gradsAt(ctx, delta, scaled);
           grads = addGrads(grads, at.grads);
           loss = tf.add(loss, at.loss);
-          if (t < o.advK) delta = freelbStep(delta, at.deltaGrad, mask, o);
+          if (t < o.advK) delta = freelbStep(delta, at.deltaGrad, mask, step);
         }
         return { loss, grads };
       },
@@ -300,7 +426,8 @@ export const smartOptionsSchema = z
     beta: z.number().min(0).max(1).default(0.99).describe('EMA momentum of the proximal copy during the first betaSwitch of training'),
     betaLate: z.number().min(0).max(1).default(0.999).describe('EMA momentum afterwards'),
     betaSwitch: z.number().min(0).max(1).default(0.1).describe('fraction of all steps using beta'),
-    startEpoch: z.number().int().positive().default(1).describe('first epoch the method runs (before it, plain training: adversarial training from random weights needs a clean start)'),
+    relative: relativeOption,
+    startEpoch: startEpochOption,
   })
   .strict();
 export type SmartOptions = z.input<typeof smartOptionsSchema>;
@@ -338,9 +465,12 @@ export const smart = defineDefense({
       ema = prev.map((e, i) => tf.keep(tf.tidy(() => tf.add(tf.mul(e, beta), tf.mul(vars[i], 1 - beta)))));
       tf.dispose(prev);
     };
+    const st = settingsOf(o);
     return {
+      prepare: (info: TextTrainStart) => effective(st.prepare(info), { eps: o.eps, stepSize: o.stepSize, noiseStd: o.noiseStd }),
       extraGradients(ctx) {
-        if (ctx.epoch < o.startEpoch) return inactive();
+        const { scale, startEpoch } = st.get(ctx);
+        if (ctx.epoch < startEpoch) return inactive();
         const multi = isMulti(ctx.model);
         const vars = ctx.params.map((p) => p.variable);
         const forward = { training: true, seed: ctx.seed };
@@ -348,11 +478,11 @@ export const smart = defineDefense({
         const mask = tokenMask(ctx.batch);
         const embeds = ctx.model.embed(ctx.batch.inputIds);
         const cleanLogits = ctx.model.forwardFromEmbeddings(embeds, ctx.batch, forward);
-        let delta = tf.mul(tf.randomNormal(embeds.shape, 0, o.noiseStd, 'float32', ctx.rng.tfSeed()), mask) as tf.Tensor3D;
+        let delta = tf.mul(tf.randomNormal(embeds.shape, 0, o.noiseStd * scale, 'float32', ctx.rng.tfSeed()), mask) as tf.Tensor3D;
         const kl = (logits: tf.Tensor2D) => symmetricKl(cleanLogits, logits, multi);
         for (let s = 0; s < o.steps; s++) {
           const g = deltaGradAt(ctx, embeds, delta, kl);
-          delta = projectPerturbation(tf.add(delta, tf.mul(normalise(g, mask, o.norm), o.stepSize)) as tf.Tensor3D, mask, o.eps, o.norm);
+          delta = projectPerturbation(tf.add(delta, tf.mul(normalise(g, mask, o.norm), o.stepSize * scale)) as tf.Tensor3D, mask, o.eps * scale, o.norm);
         }
         let tilde: tf.Tensor2D | undefined;
         if (o.mu > 0) {
@@ -390,7 +520,7 @@ export const smart = defineDefense({
 export const rdropOptionsSchema = z
   .object({
     alpha: z.number().nonnegative().default(1).describe('weight of the consistency term alpha * symKL / 2'),
-    startEpoch: z.number().int().positive().default(1).describe('first epoch the method runs (before it, plain training: adversarial training from random weights needs a clean start)'),
+    startEpoch: startEpochOption,
   })
   .strict();
 export type RdropOptions = z.input<typeof rdropOptionsSchema>;
@@ -407,9 +537,14 @@ export const rdrop = defineDefense({
   summary: 'R-Drop (Liang et al. 2021): symmetric KL between two dropout passes',
   options: rdropOptionsSchema,
   create: (o) => {
+    const st = settingsOf({ ...o, relative: false });
     return {
+      prepare: (info: TextTrainStart) => {
+        const s = st.prepare(info);
+        return { pretrained: s.pretrained, startEpoch: s.startEpoch };
+      },
       extraGradients(ctx) {
-        if (ctx.epoch < o.startEpoch) return inactive();
+        if (ctx.epoch < st.get(ctx).startEpoch) return inactive();
         const multi = isMulti(ctx.model);
         const vars = ctx.params.map((p) => p.variable);
         let seed2 = ctx.rng.tfSeed();

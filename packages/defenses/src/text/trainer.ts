@@ -20,8 +20,27 @@ import { bucketedBatches, disposeBatch, padBatch, predictText } from '@parry/tex
 /** Tokenised examples and their labels: class ids (single-label) or multi-hot rows `[n * numLabels]` (multi-label). */
 export type EncodedTextSet = TextTrainingSet;
 
-/** A defense the text trainer runs: a registered `modality: 'text'` defense plugin, or any object with a name and the hooks. */
-export type TextDefense = { readonly name: string; readonly options?: unknown; readonly modality?: 'image' | 'text'; dispose?(): void } & TextDefenseHooks;
+/** What `trainText` tells each defense's `prepare` before the first epoch. */
+export interface TextTrainStart {
+  model: TextModel;
+  data: EncodedTextSet;
+  /** Whether the model's weights are pretrained (fine-tuning) or random (from scratch); undefined when not told. */
+  pretrained?: boolean;
+}
+
+/**
+ * A defense the text trainer runs: a registered `modality: 'text'` defense plugin, or any object with a name and the
+ * hooks. `prepare`, when present, is called once before the first epoch (after the options are known, before any
+ * weights are restored from a checkpoint) and returns the settings the defense will run with (recorded in the
+ * hyperparameters as `effective`; a `startEpoch` there tells the collapse guard when the defense becomes active).
+ */
+export type TextDefense = {
+  readonly name: string;
+  readonly options?: unknown;
+  readonly modality?: 'image' | 'text';
+  dispose?(): void;
+  prepare?(info: TextTrainStart): Record<string, unknown> | undefined;
+} & TextDefenseHooks;
 
 export type { TextModel, TextStepContext, StepGradients, TextDefenseHooks };
 
@@ -54,6 +73,20 @@ export interface TextTrainOptions {
   earlyStop?: number;
   /** Hardening methods, composed in order. */
   defenses?: readonly TextDefense[];
+  /**
+   * Whether the model is pretrained (fine-tuning) or trained from scratch: picks the defaults of the embedding-space
+   * defenses (pretrained: the published absolute radii, active from epoch 1; from scratch: radii relative to the
+   * embedding norm, one clean epoch first). Undefined: the published defaults.
+   */
+  pretrained?: boolean;
+  /**
+   * Stop with a UsageError when a defense collapses training (single-label, with an eval set): two consecutive
+   * epochs in which a defense was active and every dev prediction was one class or the dev accuracy was the
+   * majority-class rate, after an epoch that beat that rate or at the end of the run. Default false here (toy runs
+   * of tests and studies stay on the majority plateau); the pipelines' `trainTextModel`, and so `parry train`, turn it
+   * on. `false` there is for research on collapse.
+   */
+  collapseGuard?: boolean;
   /** Handed to `epochData` hooks (attack-based defenses tokenize new texts with it). */
   tokenizer?: TextTokenizer;
   /** Token limit the sets were encoded with (handed to `epochData` hooks). */
@@ -295,6 +328,11 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
   }
   if (options.evalSet) checkSet('evaluation', options.evalSet, L, multi);
 
+  // settings that depend on the model (e.g. radii relative to the embedding norm), fixed before the first epoch
+  const effective = defenses.map((d) => (d.prepare ? guardPluginCallSync(d.name, 'prepare()', () => d.prepare!({ model, data, pretrained: options.pretrained })) : undefined));
+  const activeFrom = effective.map((e) => (typeof e?.startEpoch === 'number' ? e.startEpoch : 1));
+  const guard = options.collapseGuard === true && !multi && options.evalSet ? collapseGuard(options.evalSet, L, defenses, effective, activeFrom, options.epochs) : undefined;
+
   const params = model.parameters();
   const vars = params.map((p) => p.variable);
   const decay = params.map((p) => !(/(^|\.)bias$/.test(p.name) || /LayerNorm|layer_norm/.test(p.name)));
@@ -318,7 +356,7 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
     nTrain: data.encodings.length,
     outputKind: model.outputKind,
     earlyStop: options.earlyStop ?? null,
-    defenses: defenses.map((d) => ({ name: d.name, options: d.options ?? {} })),
+    defenses: defenses.map((d, i) => ({ name: d.name, options: d.options ?? {}, ...(effective[i] ? { effective: effective[i] } : {}) })),
   };
 
   const runEpoch = async ({ epoch, seed, rng }: EpochContext): Promise<EpochOutcome<TextEpochRecord, never>> => {
@@ -382,6 +420,7 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
     if (!options.evalSet) return { record };
     const probs = await predictText(model, options.evalSet.encodings, options.padId, options.evalBatchSize ?? 64);
     record.dev = textMetrics(probs, options.evalSet, L, multi);
+    guard?.(epoch, probs, record.dev.accuracy);
     return { record, metric: multi ? record.dev.macroF1! : record.dev.accuracy };
   };
 
@@ -404,6 +443,57 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
   } finally {
     for (const d of defenses) d.dispose?.();
   }
+}
+
+/**
+ * The collapse guard of {@link TextTrainOptions.collapseGuard}: a function of each epoch's dev probabilities. An epoch
+ * is collapsed when a defense was active in it and the dev predictions were all one class or the dev accuracy was the
+ * majority-class rate (within 1e-9). It throws a one-line UsageError at the second consecutive collapsed epoch when an
+ * earlier epoch had beaten that (the defense undid what the model had learned), and at the last epoch when the run
+ * ends with two or more consecutive collapsed epochs (a majority-class model is not worth saving). A model still on
+ * the majority plateau of its first epochs is given until the last epoch to leave it.
+ */
+function collapseGuard(
+  dev: EncodedTextSet,
+  numLabels: number,
+  defenses: readonly TextDefense[],
+  effective: ReadonlyArray<Record<string, unknown> | undefined>,
+  activeFrom: readonly number[],
+  epochs: number,
+): (epoch: number, probs: Float32Array, accuracy: number) => void {
+  const counts = new Array<number>(numLabels).fill(0);
+  for (const y of dev.labels) counts[y]++;
+  const majority = Math.max(...counts) / dev.labels.length;
+  let run = 0;
+  let learned = false; // an epoch before the current run of collapsed ones beat the majority rate
+  return (epoch, probs, accuracy) => {
+    const active = defenses.filter((_, i) => epoch >= activeFrom[i]);
+    const n = probs.length / numLabels;
+    const predicted = new Set<number>();
+    for (let i = 0; i < n && predicted.size < 2; i++) {
+      let best = 0;
+      for (let j = 1; j < numLabels; j++) if (probs[i * numLabels + j] > probs[i * numLabels + best]) best = j;
+      predicted.add(best);
+    }
+    const plateau = predicted.size < 2 || Math.abs(accuracy - majority) <= 1e-9;
+    const collapsed = active.length > 0 && plateau;
+    run = collapsed ? run + 1 : 0;
+    if (!(run >= 2 && (learned || epoch === epochs))) {
+      learned ||= !plateau;
+      return;
+    }
+    const first = active[0];
+    const e = effective[defenses.indexOf(first)];
+    const key = e ? ['eps', 'advLr'].find((k) => typeof e[k] === 'number') : undefined;
+    const radius = key ? ` (${key} ${e![key]}${e!.relative ? ` = ${e!.embeddingNorm} mean token-embedding norm x ${Number((Number(e![key]) / Number(e!.embeddingNorm)).toPrecision(3))}` : ''})` : '';
+    const short = first.name.replace(/^.*\//, '');
+    const seen = predicted.size < 2 ? `every dev example predicted as one class (accuracy ${(100 * accuracy).toFixed(1)}%)` : `dev accuracy ${(100 * accuracy).toFixed(1)}% = the majority-class rate`;
+    throw new UsageError(
+      `training collapsed under ${active.map((d) => d.name).join(', ')}${radius}: ${seen} in epochs ${epoch - run + 1}-${epoch}${learned ? ' after an epoch above it' : ', no epoch above it (a too low --lr or too few --epochs can do this too)'}; ` +
+        `${key ? `lower its radius (--def-opt ${short}.${key}=<smaller>), ` : ''}start it later (--def-opt ${short}.startEpoch=${epoch + 1}) or train without --defense` +
+        ' (library: collapseGuard: false turns this check off)',
+    );
+  };
 }
 
 /**
