@@ -9,34 +9,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parry, toyReviewsCsv } from './test-support.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cliRoot = path.resolve(here, '..');
 const repo = path.resolve(cliRoot, '../..');
-const bin = path.join(cliRoot, 'dist/bin.js');
 
 function run(args: string[], cwd: string) {
   const r = spawnSync(process.execPath, args, { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
-const parry = (args: string[], cwd: string) => run([bin, ...args], cwd);
 
-/** Toy reviews: positive ones contain "great" or "fun", negative ones "awful" or "boring". */
-function rows(n: number, seed: number): string {
-  const filler = ['the', 'movie', 'plot', 'was', 'really', 'quite', 'a', 'story', 'film', 'and', 'cast', 'so'];
-  let s = seed;
-  const rand = (k: number) => {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    return (s >>> 8) % k;
-  };
-  const lines = Array.from({ length: n }, () => {
-    const label = rand(2);
-    const words = Array.from({ length: 6 + rand(6) }, () => filler[rand(filler.length)]);
-    words.splice(rand(words.length), 0, (label ? ['great', 'fun'] : ['awful', 'boring'])[rand(2)]);
-    return `"${words.join(' ')}",${label}`;
-  });
-  return `review,sentiment\n${lines.join('\n')}\n`;
-}
 
 /** The code block between the snippet markers of README.md. */
 function readmeSnippet(): string {
@@ -51,8 +34,8 @@ describe('README and plugin guide, as written', () => {
   const cols = ['--text-column', 'review', '--label-column', 'sentiment', '--label-names', 'neg,pos'];
   beforeAll(() => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'parry-readme-'));
-    fs.writeFileSync(path.join(work, 'train.csv'), rows(300, 1));
-    fs.writeFileSync(path.join(work, 'dev.csv'), rows(40, 2));
+    fs.writeFileSync(path.join(work, 'train.csv'), toyReviewsCsv(300, 1));
+    fs.writeFileSync(path.join(work, 'dev.csv'), toyReviewsCsv(40, 2));
     const image = parry(['train', '--epochs', '1', '--quiet', '--out', path.join(work, 'image')], work);
     expect(image.stderr).toBe('');
     expect(image.code).toBe(0);

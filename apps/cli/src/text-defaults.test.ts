@@ -3,19 +3,13 @@
  * not collapse to the majority class, `--eps` sets FGM's eps as its help says, and a forced collapse stops the run with
  * one line and exit code 2, writing no model.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parry } from './test-support.js';
 
-const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/bin.js');
 
-function parry(args: string[], cwd: string) {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** SMS-like spam/ham: 70% ham; short texts of common words with one or two cue words of their class. */
 function rows(n: number, seed: number): string {

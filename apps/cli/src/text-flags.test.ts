@@ -3,36 +3,14 @@
  * (issue 13): --split test reads the test file, --dev without --data, -n for text, train --test, --opt and --goal for
  * text attacks, and flags of the other modality.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parry, toyReviewsCsv } from './test-support.js';
 
-const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/bin.js');
 
-function parry(args: string[], cwd: string) {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
-/** Toy reviews: positive ones contain "great" or "fun", negative ones "awful" or "boring" (several filler words each). */
-function rows(n: number, seed: number): string {
-  const filler = ['the', 'movie', 'plot', 'was', 'really', 'quite', 'a', 'story', 'film', 'and', 'cast', 'so'];
-  let s = seed;
-  const rand = (k: number) => {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    return (s >>> 8) % k;
-  };
-  const lines = Array.from({ length: n }, () => {
-    const label = rand(2);
-    const words = Array.from({ length: 6 + rand(6) }, () => filler[rand(filler.length)]);
-    words.splice(rand(words.length), 0, (label ? ['great', 'fun'] : ['awful', 'boring'])[rand(2)]);
-    return `"${words.join(' ')}",${label}`;
-  });
-  return `review,sentiment\n${lines.join('\n')}\n`;
-}
 
 const expectRefused = (r: { code: number | null; stderr: string }, message: RegExp) => {
   expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 2 });
@@ -46,10 +24,10 @@ describe('parry text flags', () => {
   const cols = ['--text-column', 'review', '--label-column', 'sentiment', '--label-names', 'neg,pos'];
   beforeAll(() => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'parry-cli-flags-'));
-    fs.writeFileSync(path.join(work, 'train.csv'), rows(300, 1));
-    fs.writeFileSync(path.join(work, 'dev.csv'), rows(40, 2));
-    fs.writeFileSync(path.join(work, 'test.csv'), rows(30, 3));
-    fs.writeFileSync(path.join(work, 'other.csv'), rows(25, 4));
+    fs.writeFileSync(path.join(work, 'train.csv'), toyReviewsCsv(300, 1));
+    fs.writeFileSync(path.join(work, 'dev.csv'), toyReviewsCsv(40, 2));
+    fs.writeFileSync(path.join(work, 'test.csv'), toyReviewsCsv(30, 3));
+    fs.writeFileSync(path.join(work, 'other.csv'), toyReviewsCsv(25, 4));
     const small = ['--model', 'bert', '--hidden', '32', '--layers', '1', '--heads', '2', '--max-length', '24', '--vocab-size', '200', '--lr', '3e-3', '--epochs', '3', '--quiet'];
     const r = parry(['train', ...small, '--data', 'train.csv', '--dev', 'dev.csv', '--test', 'test.csv', ...cols, '--out', model()], work);
     expect(r.stderr).toBe('');
