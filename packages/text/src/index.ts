@@ -14,5 +14,6 @@ export * from './resources/wordnet.js';
 export * from './resources/stopwords.js';
 export * from './resources/keyboard.js';
 export * from './resources/word-vectors.js';
+export * from './resources/pos.js';
 export * from './batching.js';
 export * from './inference.js';

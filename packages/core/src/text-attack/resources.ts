@@ -4,8 +4,11 @@
  * composing layer (`@parry/pipelines`, the CLI) hands them over, loading each on first use.
  */
 
-/** What a text attack or component may need: `gradients` = a white-box victim (Parry encoder). */
-export const TEXT_RESOURCES = ['wordnet', 'word-vectors', 'gradients', 'masked-lm'] as const;
+/**
+ * What a text attack or component may need: `gradients` = a white-box victim (Parry encoder); `pos` = a part-of-speech
+ * tagger ({@link TextResources.posTagger}).
+ */
+export const TEXT_RESOURCES = ['wordnet', 'word-vectors', 'gradients', 'masked-lm', 'pos'] as const;
 export type TextResourceName = (typeof TEXT_RESOURCES)[number];
 
 /** Unit-normalised word vectors with nearest-neighbour look-ups by cosine similarity. */
@@ -19,6 +22,11 @@ export interface WordVectors {
   cosine(a: string, b: string): number | undefined;
   /** The `k` nearest other words by cosine (highest first), or [] when `word` has no vector. */
   neighbours(word: string, k: number): Array<{ word: string; cosine: number }>;
+}
+
+/** Universal POS tags (NOUN, VERB, ADJ, ADV, ...) of words read in context, one tag per word given. */
+export interface PosTagger {
+  tag(words: readonly string[]): string[];
 }
 
 /** A masked language model's top replacements for one masked word of a text (BAE, BERT-Attack). */
@@ -45,4 +53,6 @@ export interface TextResources {
   wordVectors(): Promise<WordVectors>;
   /** A masked language model (`masked-lm`). */
   maskedLm(): Promise<MaskedLanguageModel>;
+  /** A part-of-speech tagger (`pos`); optional: resources without one leave it out, and what needs it says so. */
+  posTagger?(): Promise<PosTagger>;
 }
