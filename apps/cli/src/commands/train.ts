@@ -1,5 +1,5 @@
 import { UsageError } from '@parry/core';
-import { createDefenses, type TrainImageOutcome, trainImageModel, trainTextModel } from '@parry/pipelines';
+import { createDefenses, type TrainImageOptions, type TrainImageOutcome, trainImageModel, trainTextModel } from '@parry/pipelines';
 import Table from 'cli-table3';
 import { type Command, Option } from 'commander';
 import { cliRegistry, hooks, log, out, refuseFlags } from '../context.js';
@@ -7,31 +7,13 @@ import { backendOption, wrap } from '../options.js';
 import { parseInteger, parsePositive, parseRate } from '../parse.js';
 import { pct, printMultiLabel } from './text.js';
 
-export interface TrainCommandOptions {
-  data?: string;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  schedule?: 'constant' | 'cosine' | 'cyclic' | 'piecewise';
-  optimizer?: 'adam' | 'sgd';
-  dropout?: number;
-  seed: number;
-  out: string;
-  backend?: string;
-  limit?: number;
+/** The image training flags: the options of `trainImageModel`, with defenses named on the command line. */
+export interface TrainCommandOptions extends Omit<TrainImageOptions, 'defenses' | 'command' | 'onEpoch' | 'log' | 'progress'> {
   /** Comma-separated defense names (`fgsm-rs`, `pgd-at`, `trades`, `weight-decay`, `label-smoothing`, `gaussian-noise`). */
   defense?: string;
-  eps?: number;
   /** `--def-opt <defense>.<key>=<value>`, repeatable. */
   defOpt?: string[];
-  resume?: boolean;
-  force?: boolean;
   plugin?: string[];
-  checkpointDir?: string;
-  evalPgdSteps?: number;
-  evalPgdN?: number;
-  earlyStop?: number;
-  init?: 'he' | 'torch';
   json?: boolean;
   quiet?: boolean;
   argv?: string[];
