@@ -8,21 +8,38 @@
  * where a word without a vector passes (`include_unknown_words=True`), greedy search ranked by deletion
  * (GreedyWordSwapWIR(wir_method="delete")).
  *
- * Deviations: no part-of-speech constraint (no tagger here) and no Universal Sentence Encoder (TextAttack: angular
- * similarity >= 0.840845057 over a window of 15 words); a maximum modification rate (default 0.2 of the words; 1 =
- * none, as TextAttack) stands in for the sentence-similarity check. Word vectors are the counter-fitted GloVe file the
- * user gives (`--word-vectors`), else the victim's own input embeddings. Neighbours that are not all letters (word
+ * Same part of speech in context (PartOfSpeech(allow_verb_noun_swap=True): a window of 4 words before and 3 after,
+ * NOUN and VERB interchangeable) and sentence similarity over a window of 15 words around the change, compared with the
+ * current text, angular similarity >= 0.840845057, texts shorter than the window passing (UniversalSentenceEncoder(
+ * threshold=0.840845057, metric="angular", compare_against_original=False, window_size=15,
+ * skip_text_shorter_than_window=True)).
+ *
+ * Deviations: the part-of-speech tagger is wink-nlp's English lite model (Universal POS tags), not NLTK's perceptron
+ * tagger; without a tagger in the resources the constraint is left out and the notes say so. The sentence encoder is
+ * NOT the Universal Sentence Encoder: a window's embedding is the mean of its words' vectors in the same word vectors
+ * as the swaps, so the 0.84 threshold (kept from TextAttack) measures word-vector overlap, not USE similarity. A
+ * maximum modification rate (`maxModificationRate`) is off by default; it stands in (default 0.2 of the words) only
+ * when the similarity check is turned off (`sentenceSimilarity: false`). Word vectors are the counter-fitted GloVe file
+ * the user gives (`--word-vectors`), else the victim's own input embeddings. Neighbours that are not all letters (word
  * pieces, numbers, hyphenated words) are not tried. Premise/hypothesis inputs are not handled (TextAttack keeps the
  * premise).
  */
 import { defineTextAttack, STOPWORD_LISTS, z } from '@parry/core';
-import { embeddingCosine, maxModificationRate, noRepeat, stopwords } from '../constraints.js';
+import {
+  embeddingCosine,
+  maxModificationRate,
+  noRepeat,
+  partOfSpeech,
+  sentenceSimilarity,
+  stopwords,
+  TEXTFOOLER_MIN_SIMILARITY,
+} from '../constraints.js';
 import { greedyWir } from '../search.js';
 import { embeddingSwap } from '../transformations.js';
 
 export const textFooler = defineTextAttack({
   name: 'parry/textfooler',
-  summary: 'TextFooler (Jin et al. 2020): embedding neighbours (cos >= 0.5), deletion-ranked greedy; no USE (max modification rate instead)',
+  summary: 'TextFooler (Jin et al. 2020): embedding neighbours (cos >= 0.5), same POS, window similarity (mean word vectors, not USE), deletion-ranked greedy',
   needs: ['word-vectors'],
   options: z.object({
     minCosine: z.number().min(-1).max(1).default(0.5).describe('least cosine between a word and its replacement'),
@@ -30,11 +47,20 @@ export const textFooler = defineTextAttack({
     includeUnknown: z.boolean().default(true).describe('accept a replacement when either word has no vector (as TextAttack)'),
     stopwords: z.enum(STOPWORD_LISTS).default('textfooler').describe("stopword list (TextAttack: TextFooler's own)"),
     stopwordsCaseSensitive: z.boolean().default(true).describe('match stopwords as written, as TextAttack (false: in lower case)'),
-    maxModificationRate: z.number().gt(0).max(1).default(0.2).describe('at most this fraction of the words changed (stands in for USE; 1 = off)'),
+    partOfSpeech: z.boolean().default(true).describe('replacements keep the part of speech (when the resources have a tagger)'),
+    sentenceSimilarity: z.boolean().default(true).describe('window similarity check (mean of word vectors, not USE)'),
+    minSimilarity: z.number().min(-1).max(1).default(TEXTFOOLER_MIN_SIMILARITY).describe('least angular similarity of the 15-word windows (as TextAttack)'),
+    maxModificationRate: z
+      .number()
+      .gt(0)
+      .max(1)
+      .optional()
+      .describe('at most this fraction of the words changed (default: off; 0.2 when sentenceSimilarity is false; 1 = off)'),
   }),
   create: async (ctx, o) => {
     const vectors = await ctx.resources.wordVectors();
-    const rate = o.maxModificationRate;
+    const rate = o.maxModificationRate ?? (o.sentenceSimilarity ? 1 : 0.2);
+    const tagger = o.partOfSpeech && ctx.resources.posTagger ? await ctx.resources.posTagger() : undefined;
     return {
       name: 'parry/textfooler',
       goal: ctx.goal,
@@ -43,13 +69,22 @@ export const textFooler = defineTextAttack({
         noRepeat(),
         stopwords({ words: ctx.resources.stopwords(o.stopwords), caseSensitive: o.stopwordsCaseSensitive }),
         embeddingCosine({ vectors, minCosine: o.minCosine, includeUnknown: o.includeUnknown }),
+        ...(tagger ? [partOfSpeech({ tagger, allowVerbNounSwap: true })] : []),
+        ...(o.sentenceSimilarity ? [sentenceSimilarity({ vectors, minSimilarity: o.minSimilarity, window: 15, metric: 'angular', skipShortTexts: true })] : []),
         ...(rate < 1 ? [maxModificationRate({ rate })] : []),
       ],
       search: greedyWir({ wir: 'delete' }),
       notes: [
         `word vectors: ${vectors.source}`,
-        'no part-of-speech constraint',
-        `no Universal Sentence Encoder constraint; ${rate < 1 ? `max modification rate ${rate} stands in` : 'nothing stands in'}`,
+        tagger
+          ? 'part of speech: the resources\' tagger (Parry: wink-nlp English lite, not NLTK)'
+          : o.partOfSpeech
+            ? 'no part-of-speech constraint: these resources have no part-of-speech tagger'
+            : 'no part-of-speech constraint (partOfSpeech: false)',
+        o.sentenceSimilarity
+          ? `sentence similarity: mean of word vectors (${vectors.source}) over 15-word windows, angular >= ${o.minSimilarity}; not the Universal Sentence Encoder`
+          : 'no sentence-similarity constraint (sentenceSimilarity: false)',
+        ...(rate < 1 ? [`max modification rate ${rate}${o.sentenceSimilarity ? '' : ' stands in for the sentence-similarity check'}`] : []),
       ],
       options: { ...o },
     };
