@@ -6,7 +6,8 @@ import { isParryError } from '@parry/core';
 import { loadTextFile } from '@parry/datasets';
 import { Command, CommanderError } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { augmentCommand, formatAugmented, registerAugmentCommand } from './commands/augment.js';
+import { formatAugmented } from '@parry/pipelines';
+import { augmentCommand, registerAugmentCommand } from './commands/augment.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 let work: string;

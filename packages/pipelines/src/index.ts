@@ -53,3 +53,4 @@ export {
 } from './text.js';
 export { type ImageDataInput, type RobustnessOptions, type TextDataInput, type TextModelInput, robustness } from './robustness.js';
 export * from './text-attack.js';
+export { type AugmentOutputFormat, type AugmentTextOptions, type AugmentOutcome, augmentTextData, formatAugmented, outputFormat } from './augment.js';
