@@ -7,6 +7,7 @@ import {
   buildTextAttack,
   type GoalSpec,
   type MaskedLanguageModel,
+  type PosTagger,
   type Registry,
   runTextAttack,
   type TextAttackExample,
@@ -21,16 +22,18 @@ import {
 } from '@parry/core';
 import { parryVictim } from '@parry/attacks';
 import { type TextAttackEntry, textAttackEntry } from '@parry/metrics';
-import { createWordNet, edaSynonyms, loadWordVectors, modelWordVectors, STOPWORD_SETS } from '@parry/text';
+import { createPosTagger, createWordNet, edaSynonyms, loadWordVectors, modelWordVectors, STOPWORD_SETS } from '@parry/text';
 
 /**
  * The resources of one attack run, each loaded on first use: WordNet 3.1 synonyms (single lower-case lemmas, the same
  * filter EDA augmentation uses), the stopword list a recipe names (NLTK's, TextFooler's, or EDA's when none is named),
- * and word vectors — the GloVe-format file given, else the victim's own input embeddings (white-box victims only).
+ * word vectors — the GloVe-format file given, else the victim's own input embeddings (white-box victims only) — and a
+ * part-of-speech tagger (wink-nlp's English lite model).
  */
 export function textResources(o: { victim: TextVictim; wordVectors?: string }): TextResources {
   let vectors: Promise<WordVectors> | undefined;
   let synonyms: ((word: string) => string[]) | undefined;
+  let tagger: PosTagger | undefined;
   return {
     stopwords: (list) => STOPWORD_SETS[list ?? 'eda'],
     async synonyms() {
@@ -51,6 +54,10 @@ export function textResources(o: { victim: TextVictim; wordVectors?: string }): 
         }
       }
       return vectors;
+    },
+    async posTagger() {
+      tagger ??= createPosTagger();
+      return tagger;
     },
     maskedLm(): Promise<MaskedLanguageModel> {
       return Promise.reject(new UsageError('this recipe needs a masked language model, and this version of Parry has none to give it'));
