@@ -262,7 +262,7 @@ describe('textAttackEntry', () => {
     rec({ index: 3, status: 'successful', label: 0, original: 'x y', perturbed: 'x z', modifiedWords: 1, changed: [{ start: 2, end: 3, before: 'y', after: 'z' }], perturbedPrediction: [] }),
   ];
   const summary: TextAttackSummary = {
-    attack: 'parry/textfooler', n: 4, successful: 2, failed: 1, skipped: 1, budgetExhausted: 1, originalAccuracy: 0.75, accuracyUnderAttack: 0.25, attackSuccessRate: 2 / 3,
+    attack: 'parry/textfooler', n: 4, successful: 2, failed: 1, skipped: 1, budgetExhausted: 1, truncated: 0, originalAccuracy: 0.75, accuracyUnderAttack: 0.25, attackSuccessRate: 2 / 3,
     avgPerturbedWordPct: 37.5, avgWordsPerInput: 3.25, avgQueries: 11, totalQueries: 34, gradientCalls: 2, wallSeconds: 1.5, queriesPerSecond: 34 / 1.5, notes: ['stand-in'],
   };
 

@@ -135,6 +135,8 @@ export const textAttackEntrySchema = z.strictObject({
   skipped: z.number().int().nonnegative(),
   /** Failed attacks stopped by the query budget. */
   budgetExhausted: z.number().int().nonnegative(),
+  /** Examples cut by the model's token limit (only the words it saw were attacked); absent in files before it was recorded. */
+  truncated: z.number().int().nonnegative().optional(),
   /** Queries allowed per example (the original included); null when unlimited. */
   queryBudget: z.number().int().positive().nullable(),
   avgPerturbedWordPct: z.number().min(0).max(100),

@@ -58,6 +58,7 @@ export function textAttackEntry(run: TextAttackRun): TextAttackEntry {
     failed: s.failed,
     skipped: s.skipped,
     budgetExhausted: s.budgetExhausted,
+    truncated: s.truncated,
     queryBudget: budget === undefined || budget === Infinity ? null : budget,
     avgPerturbedWordPct: s.avgPerturbedWordPct,
     avgWordsPerInput: s.avgWordsPerInput,

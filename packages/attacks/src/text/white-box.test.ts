@@ -94,6 +94,23 @@ describe('white-box victim (Parry encoder)', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('visibleWords: the words that fit the token limit (all of a short text; a prefix of a long one)', async () => {
+    const v = parryVictim(model, tok, { maxLength: 6 }); // [CLS] + 4 word tokens + [SEP]
+    expect(v.visibleWords!('the movie was great')).toBe(4);
+    expect(v.visibleWords!('the movie was great and the cast was fine')).toBe(4);
+    expect(v.visibleWords!('the movie, was great and the cast')).toBe(3); // "," takes a token
+    const { records, summary } = await runTextAttack(
+      { name: 'g', goal: untargetedGoal(), transformation: hotFlip({ topN: 2 }), constraints: [], search: greedyWir({ wir: 'delete' }) },
+      v,
+      [{ text: 'the movie was fine and the cast was great', label: 0 }], // the model sees no "great": negative, as labelled
+    );
+    expect(records[0].status).not.toBe('skipped');
+    expect(records[0].queries).toBeGreaterThan(1);
+    expect(records[0].visibleWords).toBe(4);
+    expect(records[0].changed.every((c) => c.start < 'the movie was fine'.length)).toBe(true);
+    expect(summary.truncated).toBe(1);
+  });
+
   it('word alignment maps each word to its token position', () => {
     const s = new TextState('the movie, was great');
     const a = alignWords(tok, s.text, s.spans, 32);

@@ -3,7 +3,7 @@
  * (input-embedding gradients, word-to-token alignment) that HotFlip and gradient saliency need.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type BoundGoal, type TextTokenizer, type TextVictim, UsageError, type WhiteBoxTextModel, type WordSpan } from '@parry/core';
+import { type BoundGoal, splitWords, type TextTokenizer, type TextVictim, UsageError, type WhiteBoxTextModel, type WordSpan } from '@parry/core';
 import { predictText } from '@parry/text';
 
 export interface ParryVictimOptions {
@@ -33,6 +33,14 @@ export function parryVictim(model: WhiteBoxTextModel & { readonly family?: strin
       if (texts.length === 0) return new Float32Array(0);
       const encodings = texts.map((t) => tokenizer.encode(t, { maxLength }));
       return predictText(model, encodings, tokenizer.padId, batchSize);
+    },
+    visibleWords(text) {
+      const words = splitWords(text);
+      // fast path: the whole text fits (a generous limit, so the encoding itself stays cheap)
+      if (tokenizer.encode(text, { maxLength: maxLength + 1 }).ids.length <= maxLength) return words.length;
+      const { positions } = alignWords(tokenizer, text, words, maxLength);
+      const firstCut = positions.findIndex((p) => p.length === 0);
+      return firstCut < 0 ? words.length : firstCut;
     },
     whiteBox: { model, tokenizer, maxLength },
   };

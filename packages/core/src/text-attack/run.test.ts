@@ -115,3 +115,34 @@ describe('runTextAttack: cross-example batching', () => {
     await expect(runTextAttack(attack(), victim(), EXAMPLES, { concurrency: 0 })).rejects.toThrow(/concurrency must be a positive integer, got 0/);
   });
 });
+
+describe('runTextAttack: texts cut by the model token limit', () => {
+  it('searches only the words the model sees, records how many it saw, and says so in the summary', async () => {
+    // the model sees the first 3 words only: the "good" at word 5 is invisible, the one at word 1 decides
+    const v = victim();
+    const cut: TextVictim = {
+      ...v,
+      get queries() {
+        return v.queries;
+      },
+      predict: (texts) => v.predict(texts.map((t) => t.split(' ').slice(0, 3).join(' '))),
+      visibleWords: (text) => Math.min(3, text.split(' ').length),
+    };
+    const examples = [
+      { text: 'a good film and a good cast', label: 1 },
+      { text: 'good acting', label: 1 },
+    ];
+    const { records, summary } = await runTextAttack(attack(), cut, examples, { seed: 0 });
+    expect(records[0].visibleWords).toBe(3);
+    expect(records[1].visibleWords).toBeUndefined();
+    for (const r of records) for (const c of r.changed) expect(r.original.slice(0, c.start).split(' ').length - 1).toBeLessThan(3);
+    expect(records[0].status).toBe('successful');
+    expect(records[0].changed.map((c) => c.before)).toContain('good');
+    expect(records[0].perturbed.endsWith('a good cast')).toBe(true); // the invisible words are untouched
+    expect(summary.truncated).toBe(1);
+    expect(summary.notes.join(' ')).toMatch(/1 of 2 texts were cut by the model's token limit/);
+    // perturbed words % over the visible words: 1 of 3, and 1 of 2 for the untruncated one
+    const pct = records.filter((r) => r.status === 'successful').map((r) => (100 * r.modifiedWords) / (r.visibleWords ?? r.words));
+    expect(summary.avgPerturbedWordPct).toBeCloseTo(pct.reduce((a, b) => a + b, 0) / pct.length, 10);
+  });
+});

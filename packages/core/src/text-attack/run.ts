@@ -28,6 +28,8 @@ export interface TextAttackRecord {
   /** White-box gradient passes (HotFlip, gradient ranking); not queries. */
   gradientCalls: number;
   words: number;
+  /** Words that reached the model (set only when the text was cut by the model's token limit). */
+  visibleWords?: number;
   modifiedWords: number;
   changed: Array<Omit<ChangedSpan, 'index'>>;
   label?: number;
@@ -47,6 +49,8 @@ export interface TextAttackSummary {
   skipped: number;
   /** Failed attacks that stopped because the query budget ran out. */
   budgetExhausted: number;
+  /** Examples cut by the model's token limit (their invisible words were never changed). */
+  truncated: number;
   /** (n - skipped) / n: examples on which the goal was not already met (single-label: the clean accuracy). */
   originalAccuracy: number;
   /** failed / n. */
@@ -157,12 +161,16 @@ export async function runTextAttack(
     let queries = 1; // the original, scored in the batch above
     let exhausted = false;
     const counters = { gradientCalls: 0 };
+    const initial = new TextState(ex.text);
+    // Words past the model's token limit never reach it: changing them cannot matter, so searches may not.
+    const visible = victim.visibleWords ? Math.min(initial.numWords, Math.max(0, victim.visibleWords(ex.text))) : initial.numWords;
+    const constraints = visible < initial.numWords ? [...attack.constraints, { name: 'visible-words', allowIndex: (_s: TextState, i: number) => i < visible }] : attack.constraints;
     const ctx: SearchContext = {
       goal,
       victim,
       rng: streams[n],
       transformation: attack.transformation,
-      constraints: attack.constraints,
+      constraints,
       counters,
       get exhausted() {
         return exhausted;
@@ -180,7 +188,6 @@ export async function runTextAttack(
         return texts.map((t) => cache.get(t) ?? null);
       },
     };
-    const initial = new TextState(ex.text);
     const initialEval = cache.get(ex.text)!;
     let final = initial;
     let status: TextAttackStatus = 'skipped';
@@ -201,6 +208,7 @@ export async function runTextAttack(
       queries,
       gradientCalls: counters.gradientCalls,
       words: initial.numWords,
+      ...(visible < initial.numWords ? { visibleWords: visible } : {}),
       modifiedWords: changed.length,
       changed: changed.map(({ start, end, before, after }) => ({ start, end, before, after })),
       ...(ex.label !== undefined ? { label: ex.label } : {}),
@@ -253,17 +261,25 @@ export function summarizeTextAttack(
     failed,
     skipped,
     budgetExhausted: records.filter((r) => r.reason === 'budget').length,
+    truncated: records.filter((r) => r.visibleWords !== undefined).length,
     originalAccuracy: n ? (n - skipped) / n : 0,
     accuracyUnderAttack: n ? failed / n : 0,
     attackSuccessRate: successful + failed ? successful / (successful + failed) : 0,
-    avgPerturbedWordPct: mean(ok.map((r) => (100 * r.modifiedWords) / Math.max(1, r.words))),
+    // over the words the model saw (all of them unless the text was truncated)
+    avgPerturbedWordPct: mean(ok.map((r) => (100 * r.modifiedWords) / Math.max(1, r.visibleWords ?? r.words))),
     avgWordsPerInput: mean(records.map((r) => r.words)),
     avgQueries: mean(attacked.map((r) => r.queries)),
     totalQueries: run.totalQueries,
     gradientCalls: run.gradientCalls,
     wallSeconds: run.wallSeconds,
     queriesPerSecond: run.wallSeconds > 0 ? run.totalQueries / run.wallSeconds : 0,
-    notes: [...(attack.notes ?? []), ...attack.constraints.flatMap((c) => (c.note ? [c.note] : []))],
+    notes: [
+      ...(attack.notes ?? []),
+      ...attack.constraints.flatMap((c) => (c.note ? [c.note] : [])),
+      ...(records.some((r) => r.visibleWords !== undefined)
+        ? [`${records.filter((r) => r.visibleWords !== undefined).length} of ${n} texts were cut by the model's token limit: only the words it sees were searched, and perturbed words % counts those words`]
+        : []),
+    ],
   };
   if (victim.outputKind === 'multi-label') {
     const L = victim.labelNames.length;

@@ -19,6 +19,11 @@ export interface TextVictim {
   predict(texts: readonly string[]): Promise<Float32Array>;
   /** Texts scored so far. */
   readonly queries: number;
+  /**
+   * How many leading words of `text` (as `TextState` splits it) reach the model; the rest is cut by its token limit.
+   * Absent: every word does. The runner lets searches change only visible words and reports truncated examples.
+   */
+  visibleWords?(text: string): number;
   /** Set for Parry's own tfjs encoders: gradient access for HotFlip / gradient saliency. */
   readonly whiteBox?: { model: WhiteBoxTextModel; tokenizer: TextTokenizer; maxLength: number };
 }
