@@ -270,7 +270,7 @@ describe('textAttackEntry', () => {
     const e = textAttackEntry({ summary, records, goal: { kind: 'untargeted' }, options: { maxCandidates: 5 }, queryBudget: 20, labelNames: ['neg', 'pos'] });
     expect(e).toEqual({
       modality: 'text', attack: 'parry/textfooler', goal: { kind: 'untargeted' }, options: { maxCandidates: 5 }, n: 4,
-      cleanAccuracy: 0.75, robustAccuracy: 0.25, attackSuccessRate: 2 / 3, successful: 2, failed: 1, skipped: 1, budgetExhausted: 1, queryBudget: 20,
+      cleanAccuracy: 0.75, robustAccuracy: 0.25, attackSuccessRate: 2 / 3, successful: 2, failed: 1, skipped: 1, budgetExhausted: 1, truncated: 0, queryBudget: 20,
       avgPerturbedWordPct: 37.5, avgWordsPerInput: 3.25, avgQueries: 11, totalQueries: 34, queriesPerSecond: 34 / 1.5, gradientCalls: 2, wallTimeMs: 1500, notes: ['stand-in'],
       successBits: '0101',
       examples: [
