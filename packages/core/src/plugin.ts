@@ -1,7 +1,7 @@
 import type { TextDefenseHooks } from './text-defense.js';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Constraint, SearchMethod, TextAttack, Transformation } from './text-attack/contract.js';
-import type { GoalFunction, GoalKind } from './text-attack/goals.js';
+import { type GoalFunction, type GoalKind, GOAL_KINDS } from './text-attack/goals.js';
 import type { TextResourceName, TextResources } from './text-attack/resources.js';
 import type { TextVictim } from './text-attack/victim.js';
 import { z } from 'zod';
@@ -366,8 +366,6 @@ export interface TextAttackSpec<S extends z.ZodObject> {
   create(context: TextBuildContext, options: z.output<S>): TextAttack | Promise<TextAttack>;
 }
 
-const ALL_GOALS: readonly GoalKind[] = ['untargeted', 'targeted', 'flip-label', 'flip-any-gold', 'remove-all-gold'];
-
 /** Template for a text-attack factory: strict zod options, the plain plugin object. */
 export function defineTextAttack<S extends z.ZodObject>(spec: TextAttackSpec<S>): PluginFactory<TextAttackPlugin<z.output<S>>, z.input<S>> {
   const schema = spec.options.strict() as unknown as z.ZodType<z.output<S>>;
@@ -379,7 +377,7 @@ export function defineTextAttack<S extends z.ZodObject>(spec: TextAttackSpec<S>)
       name: spec.name,
       summary: spec.summary,
       needs: spec.needs ?? [],
-      goals: spec.goals ?? ALL_GOALS,
+      goals: spec.goals ?? GOAL_KINDS,
       options,
       optionsSchema: schema,
       create: (context) => spec.create(context, options),

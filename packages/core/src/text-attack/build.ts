@@ -17,17 +17,9 @@ import {
 } from '../plugin.js';
 import type { Registry } from '../registry.js';
 import type { Constraint, SearchMethod, TextAttack, Transformation } from './contract.js';
-import { type GoalFunction, type GoalKind, type GoalSpec, goalFunction, isMultiLabelGoal } from './goals.js';
+import { GOAL_KINDS, type GoalFunction, type GoalKind, type GoalSpec, goalFunction, isMultiLabelGoal } from './goals.js';
 import type { TextResourceName, TextResources } from './resources.js';
 import type { TextVictim } from './victim.js';
-
-const GOAL_NAMES: Record<string, GoalKind> = {
-  untargeted: 'untargeted',
-  targeted: 'targeted',
-  'flip-label': 'flip-label',
-  'flip-any-gold': 'flip-any-gold',
-  'remove-all-gold': 'remove-all-gold',
-};
 
 function checkNeeds(what: string, needs: readonly TextResourceName[], victim: TextVictim): void {
   if (needs.includes('gradients') && !victim.whiteBox) {
@@ -122,7 +114,7 @@ export function composeTextAttack<S extends z.ZodObject>(spec: ComposeTextAttack
       name: spec.name,
       summary: spec.summary,
       needs: spec.needs ?? [],
-      goals: spec.goals ?? (Object.values(GOAL_NAMES) as GoalKind[]),
+      goals: spec.goals ?? GOAL_KINDS,
       options,
       optionsSchema: schema,
       async create(ctx): Promise<TextAttack> {
