@@ -86,6 +86,8 @@ export interface AttackTextOptions {
   keepExamples?: number;
   /** Examples attacked at once, their candidates scored in shared model calls (default 8; 1 = one at a time). */
   concurrency?: number;
+  /** Reuse scores of texts already scored for the same example (default true; false only to measure the cache). */
+  cache?: boolean;
   onExample?: (record: TextAttackRecord, done: number, total: number) => void;
 }
 
@@ -101,6 +103,7 @@ export async function attackText(o: AttackTextOptions): Promise<{ records: TextA
     queryBudget: o.queryBudget,
     seed: o.seed ?? 0,
     concurrency: o.concurrency ?? 8,
+    cache: o.cache,
     onExample: o.onExample,
   });
   const entry = textAttackEntry({

@@ -61,6 +61,28 @@ describe('greedy search with word-importance ranking', () => {
     }
   });
 
+  it('a repeated candidate costs no query with the cache, and one query each time with cache: false', async () => {
+    const text = 'so great a film';
+    // A search that asks for the same candidate three times, then returns it.
+    const repeat: TextAttack['search'] = {
+      name: 'repeat',
+      async run(initial, _e, ctx) {
+        const cand = initial.replace(1, 'zzz');
+        for (let k = 0; k < 3; k++) await ctx.evaluate([cand.text, cand.text]);
+        return cand;
+      },
+    };
+    const cached = keyed();
+    const a = await runTextAttack(attackWith(repeat), cached, [{ text, label: 1 }]);
+    expect(a.records[0].queries).toBe(2); // the original + the candidate once
+    expect(cached.log).toEqual([text, 'so zzz a film']);
+    const uncached = keyed();
+    const b = await runTextAttack(attackWith(repeat), uncached, [{ text, label: 1 }], { cache: false });
+    expect(b.records[0].queries).toBe(7); // the original + 6 requests
+    expect(uncached.queries).toBe(7);
+    expect(b.records[0].status).toBe('successful');
+  });
+
   it('stops at the query budget (failed: budget), and skips examples already misclassified', async () => {
     const v = keyed();
     const { records, summary } = await runTextAttack(

@@ -82,6 +82,11 @@ export interface RunTextAttackOptions {
    * the batch a text is scored in); `onExample` then reports examples in the order they finish.
    */
   concurrency?: number;
+  /**
+   * Reuse the score of a text already scored for the same example (default true). `false` sends and counts every text a
+   * search asks for, as Parry did before the cache; it exists to measure what the cache saves.
+   */
+  cache?: boolean;
   onExample?: (record: TextAttackRecord, done: number, total: number) => void;
 }
 
@@ -141,6 +146,7 @@ export async function runTextAttack(
   }
   const concurrency = options.concurrency ?? 1;
   if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw new UsageError(`concurrency must be a positive integer, got ${concurrency}`);
+  const reuse = options.cache ?? true;
   const L = victim.labelNames.length;
   const t0 = performance.now();
   const q0 = victim.queries;
@@ -176,7 +182,7 @@ export async function runTextAttack(
         return exhausted;
       },
       async evaluate(texts) {
-        const fresh = [...new Set(texts.filter((t) => !cache.has(t)))];
+        const fresh = reuse ? [...new Set(texts.filter((t) => !cache.has(t)))] : texts.filter((t) => t !== ex.text);
         const left = budget - queries;
         const run = fresh.slice(0, Math.max(0, left));
         if (run.length < fresh.length) exhausted = true;
