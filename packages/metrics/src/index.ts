@@ -26,6 +26,7 @@ export {
   validateResults,
   writeResults,
   readResults,
+  perturbedText,
   labelMetricsSchema,
   labelRobustnessSchema,
   imageExampleSchema,

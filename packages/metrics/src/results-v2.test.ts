@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { InputError, type TextAttackRecord, type TextAttackSummary } from '@parry/core';
 import { describe, expect, it } from 'vitest';
-import { readResults, resultsJsonSchema, validateResults, writeResults, type ResultsInput, type TextAttackEntry } from './results.js';
+import { perturbedText, readResults, resultsJsonSchema, validateResults, writeResults, type ResultsInput, type TextAttackEntry } from './results.js';
 import { textAttackEntry } from './text-entry.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parry-results-v2-'));
@@ -225,6 +225,14 @@ describe('results version 1: migrated to version 2 in memory (the decision: migr
   });
 });
 
+describe('the run name', () => {
+  it('is an optional, non-empty field of the model entry (parry eval --name)', () => {
+    expect(validateResults({ ...text, model: { ...text.model, runName: 'fgm+eda' } }, 'x.json').model.runName).toBe('fgm+eda');
+    expect(validateResults({ ...image, model: { ...image.model, runName: 'at' } }, 'x.json').model.runName).toBe('at');
+    expect(refusal(() => validateResults({ ...text, model: { ...text.model, runName: '' } }, 'x.json'))).toMatch(/^x\.json is not a valid Parry results file: model\.runName: /);
+  });
+});
+
 describe('unknown results versions', () => {
   it('version 3 and later are refused in one line: upgrade Parry', () => {
     for (const version of [3, 42]) {
@@ -274,19 +282,22 @@ describe('textAttackEntry', () => {
       avgPerturbedWordPct: 37.5, avgWordsPerInput: 3.25, avgQueries: 11, totalQueries: 34, queriesPerSecond: 34 / 1.5, gradientCalls: 2, wallTimeMs: 1500, notes: ['stand-in'],
       successBits: '0101',
       examples: [
-        { index: 1, label: 'neg', prediction: 'neg', original: 'a good film', perturbed: 'a fine film', perturbedPrediction: 'pos', status: 'successful', changed: [{ start: 2, end: 6, before: 'good', after: 'fine' }] },
-        { index: 2, label: 'neg', prediction: 'neg', original: 'a b c d', perturbed: 'a b c d', perturbedPrediction: 'neg', status: 'failed', changed: [] },
-        { index: 3, label: 'neg', prediction: 'neg', original: 'x y', perturbed: 'x z', perturbedPrediction: '(none)', status: 'successful', changed: [{ start: 2, end: 3, before: 'y', after: 'z' }] },
+        { index: 0, label: 'pos', prediction: 'pos', original: 'a b c d', perturbedPrediction: 'pos', status: 'skipped', changed: [], queries: 1, confidence: [0.9, 0.9] },
+        { index: 1, label: 'neg', prediction: 'neg', original: 'a good film', perturbedPrediction: 'pos', status: 'successful', changed: [{ start: 2, end: 6, before: 'good', after: 'fine' }], queries: 12, confidence: [0.9, 0.9] },
+        { index: 2, label: 'neg', prediction: 'neg', original: 'a b c d', perturbedPrediction: 'neg', status: 'failed', changed: [], queries: 20, confidence: [0.9, 0.9] },
+        { index: 3, label: 'neg', prediction: 'neg', original: 'x y', perturbedPrediction: '(none)', status: 'successful', changed: [{ start: 2, end: 3, before: 'y', after: 'z' }], queries: 1, confidence: [0.9, 0.9] },
       ],
     });
+    // compact: the perturbed text is rebuilt from the changed words
+    expect(e.examples.map(perturbedText)).toEqual(['a b c d', 'a fine film', 'a b c d', 'x z']);
     // it validates inside a results file of a text model
     const r = validateResults({ ...text, attacks: [e] }, 'built');
     expect(r.attacks[0]).toEqual(e);
   });
 
-  it('keeps the first keepExamples attacked examples; no budget is null', () => {
-    const e = textAttackEntry({ summary, records, goal: { kind: 'untargeted' }, options: {}, labelNames: ['neg', 'pos'], keepExamples: 1 });
-    expect(e.examples.map((x) => x.index)).toEqual([1]);
+  it('keeps the first keepExamples records; no budget is null', () => {
+    const e = textAttackEntry({ summary, records, goal: { kind: 'untargeted' }, options: {}, labelNames: ['neg', 'pos'], keepExamples: 2 });
+    expect(e.examples.map((x) => x.index)).toEqual([0, 1]);
     expect(e.queryBudget).toBe(null);
     expect(textAttackEntry({ summary, records, goal: { kind: 'untargeted' }, options: {}, labelNames: ['neg', 'pos'], queryBudget: Infinity }).queryBudget).toBe(null);
   });
@@ -305,6 +316,25 @@ describe('textAttackEntry', () => {
     expect(e.perLabel).toEqual(s.multiLabel!.perLabel);
     expect([e.microF1Before, e.microF1After]).toEqual([0.8, 0.4]);
     expect(e.successBits).toBe('10');
+  });
+
+  it('keeps the perturbed text when the changed words do not rebuild it, with the top-label confidence', () => {
+    const odd = [rec({ index: 0, status: 'successful', label: 0, original: 'a good film', perturbed: 'a  fine film!', changed: [{ start: 2, end: 6, before: 'good', after: 'fine' }], originalProbs: [0.123456, 0.876544], perturbedProbs: [0.7, 0.3] })];
+    const e = textAttackEntry({ summary: { ...summary, n: 1, successful: 1, failed: 0, skipped: 0, budgetExhausted: 0 }, records: odd, goal: { kind: 'untargeted' }, options: {}, labelNames: ['neg', 'pos'] });
+    expect(e.examples[0].perturbed).toBe('a  fine film!');
+    expect(perturbedText(e.examples[0])).toBe('a  fine film!');
+    expect(e.examples[0].confidence).toEqual([0.8765, 0.7]);
+  });
+
+  it('refuses a compact record whose changes cannot rebuild the perturbed text', () => {
+    const e = textAttackEntry({ summary, records, goal: { kind: 'untargeted' }, options: {}, labelNames: ['neg', 'pos'] });
+    const broken = (change: { start: number; end: number; before: string; after: string }) => ({ ...text, attacks: [{ ...e, examples: [{ ...e.examples[1], changed: [change] }] }] });
+    expect(refusal(() => validateResults(broken({ start: 2, end: 6, before: 'bad', after: 'fine' }), 'x.json'))).toBe(
+      'x.json is not a valid Parry results file: attacks.0.examples.0.changed: change 0: before is not the original text at 2..6, and perturbed is absent',
+    );
+    expect(refusal(() => validateResults(broken({ start: 8, end: 40, before: 'film', after: 'x' }), 'x.json'))).toMatch(/examples\.0\.changed: change 0 \(8\.\.40\) is out of order or outside the original text \(11 characters\)/);
+    // with the perturbed text stored, the changes are only shown
+    expect(validateResults({ ...text, attacks: [{ ...e, examples: [{ ...e.examples[1], perturbed: 'a fine film', changed: [{ start: 8, end: 40, before: 'x', after: 'y' }] }] }] }, 'x.json').attacks).toHaveLength(1);
   });
 
   it('refuses records and a summary of different runs', () => {

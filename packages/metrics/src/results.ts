@@ -99,7 +99,10 @@ export const textChangeSchema = z.strictObject({
   after: z.string(),
 });
 
-/** One attacked text: the original and the perturbed text with the gold label(s) and the predictions before and after. */
+/**
+ * One attacked text: the original text, the words the attack changed, the gold label(s) and the predictions before
+ * and after. Compact: `perturbed` is left out when the original with `changed` applied gives it (`perturbedText`).
+ */
 export const textExampleSchema = z.strictObject({
   index: z.number().int().nonnegative(),
   /** Gold label name (multi-label: the gold names joined with ', ', '(none)' when empty). */
@@ -107,10 +110,16 @@ export const textExampleSchema = z.strictObject({
   /** Predicted label name(s) on the original text, joined like `label`. */
   prediction: z.string(),
   original: z.string(),
-  perturbed: z.string(),
+  /** The adversarial text; absent when it is the original with `changed` applied (files before compact records always have it). */
+  perturbed: z.string().optional(),
   perturbedPrediction: z.string(),
   status: z.enum(['successful', 'failed', 'skipped']),
+  /** Changed words, in order, with offsets in `original` (no overlaps). */
   changed: z.array(textChangeSchema),
+  /** Model queries spent on this example (the original included). */
+  queries: z.number().int().nonnegative().optional(),
+  /** Probability of the top-scoring label on the original and on the perturbed text (4 significant digits). */
+  confidence: z.tuple([rate, rate]).optional(),
 });
 
 /** Goal of a text attack as data (core's `GoalSpec`: untargeted, targeted, flip-label, flip-any-gold, remove-all-gold). */
@@ -154,7 +163,7 @@ export const textAttackEntrySchema = z.strictObject({
   microF1After: rate.optional(),
   /** One '0' or '1' per example, in order: did the attack succeed on it. */
   successBits: z.string().regex(/^[01]*$/, 'must be a string of 0 and 1'),
-  /** The first attacked (not skipped) examples, for the report's text diffs. */
+  /** Per-example records in order (every example since compact records; older files: the first 50 attacked ones). */
   examples: z.array(textExampleSchema),
 });
 
@@ -164,10 +173,14 @@ export const attackEntrySchema = z.discriminatedUnion('modality', [imageAttackEn
 /** @deprecated The image attack entry; use `imageAttackEntrySchema` (or `attackEntrySchema` for either kind). */
 export const attackSummarySchema = imageAttackEntrySchema;
 
+/** The name a user gave the run (`parry eval --name`); reports show it instead of the architecture. */
+const runName = z.string().min(1).optional();
+
 export const imageModelSchema = z.strictObject({
   modality: z.literal('image'),
   path: z.string().optional(),
   name: z.string(),
+  runName,
   /** Shape of one input, e.g. `[28, 28, 1]`. */
   inputShape: z.array(z.number().int().positive()).min(1),
   numClasses: z.number().int().positive(),
@@ -181,6 +194,7 @@ export const textModelSchema = z.strictObject({
   modality: z.literal('text'),
   path: z.string().optional(),
   name: z.string(),
+  runName,
   numLabels: z.number().int().positive(),
   /** One name per label, in label-id order. */
   labelNames: z.array(z.string()),
@@ -293,7 +307,35 @@ function checkTextAttack(t: TextAttackEntry, a: number): string | undefined {
   if (t.successBits.length !== t.n) return `${where}.successBits: ${t.successBits.length} characters, but n is ${t.n} (one per example)`;
   const ones = [...t.successBits].filter((c) => c === '1').length;
   if (ones !== t.successful) return `${where}.successBits: ${ones} successes, but successful is ${t.successful}`;
+  for (const [k, x] of t.examples.entries()) {
+    const bad = checkChanges(x);
+    if (bad) return `${where}.examples.${k}.changed: ${bad}`;
+  }
   return undefined;
+}
+
+/** A compact record's changes must rebuild its perturbed text: in order, inside the original, each `before` the text it replaces. */
+function checkChanges(x: TextExample): string | undefined {
+  if (x.perturbed !== undefined) return undefined;
+  let end = 0;
+  for (const [j, c] of x.changed.entries()) {
+    if (c.start < end || c.end < c.start || c.end > x.original.length) return `change ${j} (${c.start}..${c.end}) is out of order or outside the original text (${x.original.length} characters), and perturbed is absent`;
+    if (x.original.slice(c.start, c.end) !== c.before) return `change ${j}: before is not the original text at ${c.start}..${c.end}, and perturbed is absent`;
+    end = c.end;
+  }
+  return undefined;
+}
+
+/** The perturbed text of a text example: as stored, or the original with its changed words applied (compact records). */
+export function perturbedText(x: Pick<TextExample, 'original' | 'perturbed' | 'changed'>): string {
+  if (x.perturbed !== undefined) return x.perturbed;
+  let out = '';
+  let pos = 0;
+  for (const c of x.changed) {
+    out += x.original.slice(pos, c.start) + c.after;
+    pos = c.end;
+  }
+  return out + x.original.slice(pos);
 }
 
 const article = (w: string) => (/^[aeiou]/.test(w) ? 'an' : 'a');

@@ -82,7 +82,7 @@ export interface AttackTextOptions {
   seed?: number;
   /** A GloVe-format word-vector file for recipes that need word vectors (default: the victim's embeddings). */
   wordVectors?: string;
-  /** Per-example records kept in the results entry (default 50; skipped examples are left out). */
+  /** Per-example records kept in the results entry (default: every example, compact: see `textAttackEntry`). */
   keepExamples?: number;
   /** Examples attacked at once, their candidates scored in shared model calls (default 8; 1 = one at a time). */
   concurrency?: number;
