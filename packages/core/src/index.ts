@@ -113,6 +113,7 @@ export {
 export { givenTarget, randomTarget, leastLikely, dlrLoss, logitMargin } from './criteria.js';
 export { defineConfig, type ParryConfig, type ParryPluginDefaults, type ParryPluginOptions } from './config.js';
 export * from './text-types.js';
+export * from './truncation.js';
 export type { TextModel, TextStepContext, StepGradients, TextDefenseHooks, TextTrainingSet, TextEpochContext, TextAttackRunner } from './text-defense.js';
 export * from './text-attack/index.js';
 export { composeTextAttack, buildTextAttack, textBuildContext, type ComponentRef, type ComposeTextAttackSpec } from './text-attack/build.js';

@@ -6,6 +6,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from './rng.js';
 import type { TextAttackExample, TextAttackRecord, TextAttackSummary } from './text-attack/run.js';
 import type { Encoding, TextBatch, TextModel, TextTokenizer } from './text-types.js';
+import type { TruncationStrategy } from './truncation.js';
 
 export type { TextModel } from './text-types.js';
 
@@ -53,6 +54,8 @@ export interface TextEpochContext {
   tokenizer?: TextTokenizer;
   /** Token limit the set was encoded with. */
   maxLength?: number;
+  /** Which tokens of an over-long text the set kept (default `head`); new texts are encoded the same way. */
+  truncation?: TruncationStrategy;
   epoch: number;
   epochs: number;
   /** Seed of this epoch (derived from the run's seed, so a resumed run repeats it). */
@@ -69,7 +72,7 @@ export interface TextAttackRunner {
   run(
     attack: string,
     examples: readonly TextAttackExample[],
-    options: { model: TextModel; tokenizer: TextTokenizer; maxLength: number; seed: number; queryBudget?: number; attackOptions?: Record<string, unknown> },
+    options: { model: TextModel; tokenizer: TextTokenizer; maxLength: number; truncation?: TruncationStrategy; seed: number; queryBudget?: number; attackOptions?: Record<string, unknown> },
   ): Promise<{ records: TextAttackRecord[]; summary: TextAttackSummary }>;
 }
 

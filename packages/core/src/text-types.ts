@@ -4,6 +4,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type { OutputKind } from './model.js';
+import type { TruncationStrategy } from './truncation.js';
 
 /** Encoder families Parry implements in tfjs (Hugging Face `model_type`). */
 export type ModelFamily = 'bert' | 'electra' | 'distilbert' | 'roberta';
@@ -46,8 +47,11 @@ export interface TextTokenizer {
   readonly sepId: number;
   /** `[MASK]` / `<mask>` when the vocabulary has one. */
   readonly maskId?: number;
-  /** Encode with special tokens, truncating to `maxLength` tokens (special tokens included). */
-  encode(text: string, options?: { maxLength?: number; pair?: string }): Encoding;
+  /**
+   * Encode with special tokens, truncating to `maxLength` tokens (special tokens included); `truncation` says which
+   * tokens of an over-long text stay (default `head`: the first ones; see {@link TruncationStrategy}).
+   */
+  encode(text: string, options?: { maxLength?: number; pair?: string; truncation?: TruncationStrategy }): Encoding;
   /** Tokens (sub-word strings) without special tokens. */
   tokenize(text: string): string[];
   /** Text from ids (special tokens skipped). */

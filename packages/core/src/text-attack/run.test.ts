@@ -146,3 +146,73 @@ describe('runTextAttack: texts cut by the model token limit', () => {
     expect(summary.avgPerturbedWordPct).toBeCloseTo(pct.reduce((a, b) => a + b, 0) / pct.length, 10);
   });
 });
+
+describe('runTextAttack: visible words that are not a prefix (tail and head+tail truncation)', () => {
+  /** Greedy over the words the constraints allow, left to right (so a search that ignored them would change word 0 first). */
+  const allowedGreedy: SearchMethod = {
+    name: 'allowed-greedy',
+    async run(initial, initialEval, ctx) {
+      let state = initial;
+      let best = initialEval;
+      for (let i = 0; i < state.numWords; i++) {
+        if (!ctx.constraints.every((c) => !c.allowIndex || c.allowIndex(state, i))) continue;
+        const cands = ctx.transformation.candidates(state, [i], ctx).map((c) => state.replace(c.index, c.word));
+        const evals = await ctx.evaluate(cands.map((c) => c.text));
+        let k = -1;
+        evals.forEach((e, j) => {
+          if (e && e.score > best.score) {
+            best = e;
+            k = j;
+          }
+        });
+        if (k >= 0) state = cands[k];
+        if (best.success || ctx.exhausted) break;
+      }
+      return state;
+    },
+  };
+  const greedy = (): TextAttack => ({ name: 'test/allowed-greedy', goal: untargetedGoal(), transformation: swap, constraints: [], search: allowedGreedy });
+  // the victim scores every word, so only the visible-words constraint keeps the search off the cut ones
+  const withVisible = (visibleWords: TextVictim['visibleWords']): TextVictim => {
+    const v = victim();
+    return { ...v, get queries() { return v.queries; }, predict: (t) => v.predict(t), visibleWords };
+  };
+  const text = 'good good good good good good';
+
+  it('a { head: 0, tail } answer (tail truncation): the first words are never changed; perturbed words % over the tail', async () => {
+    const tailText = 'good a a good good';
+    const { records, summary } = await runTextAttack(greedy(), withVisible(() => ({ head: 0, tail: 2 })), [{ text: tailText, label: 1 }]);
+    const r = records[0];
+    expect(r.visibleWords).toBe(2);
+    expect(r.visibleTailWords).toBe(2);
+    expect(r.status).toBe('successful');
+    expect(r.changed.map((c) => c.start)).toEqual([9, 14]); // the last two words; word 0 ("good") was never touched
+    expect(r.perturbed.startsWith('good a a ')).toBe(true);
+    expect(summary.truncated).toBe(1);
+    expect(summary.avgPerturbedWordPct).toBeCloseTo((100 * r.modifiedWords) / 2, 10);
+  });
+
+  it('a { head, tail } answer (head+tail truncation): the middle words are never changed', async () => {
+    const { records } = await runTextAttack(greedy(), withVisible(() => ({ head: 1, tail: 1 })), [{ text, label: 1 }]);
+    const r = records[0];
+    expect(r.visibleWords).toBe(2);
+    expect(r.visibleTailWords).toBe(1);
+    // words 1..4 are cut: "good" there stays, so the score cannot fall below 4 goods vs 2 bads
+    expect(r.perturbed.split(' ').slice(1, 5)).toEqual(['good', 'good', 'good', 'good']);
+    expect(r.changed.map((c) => c.start)).toEqual([0, text.length - 4]);
+    expect(r.status).toBe('failed');
+  });
+
+  it('a plain number (a victim written before head/tail answers) still means the leading words', async () => {
+    const { records } = await runTextAttack(greedy(), withVisible(() => 2), [{ text, label: 1 }]);
+    expect(records[0].visibleWords).toBe(2);
+    expect(records[0].visibleTailWords).toBeUndefined();
+    expect(records[0].perturbed.endsWith('good good good good')).toBe(true);
+  });
+
+  it('answers covering every word are not truncation', async () => {
+    const { records, summary } = await runTextAttack(greedy(), withVisible(() => ({ head: 4, tail: 3 })), [{ text, label: 1 }]);
+    expect(records[0].visibleWords).toBeUndefined();
+    expect(summary.truncated).toBe(0);
+  });
+});

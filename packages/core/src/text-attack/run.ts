@@ -3,6 +3,7 @@
  */
 import { UsageError } from '../errors.js';
 import { createRng } from '../rng.js';
+import { normalizeVisibleWords } from '../truncation.js';
 import type { Evaluation, SearchContext, TextAttack } from './contract.js';
 import type { TextVictim } from './victim.js';
 import { type ChangedSpan, TextState } from './words.js';
@@ -30,6 +31,8 @@ export interface TextAttackRecord {
   words: number;
   /** Words that reached the model (set only when the text was cut by the model's token limit). */
   visibleWords?: number;
+  /** Of `visibleWords`, how many are at the end of the text (set only when the visible words are not a prefix: tail or head+tail truncation). */
+  visibleTailWords?: number;
   modifiedWords: number;
   changed: Array<Omit<ChangedSpan, 'index'>>;
   label?: number;
@@ -168,9 +171,14 @@ export async function runTextAttack(
     let exhausted = false;
     const counters = { gradientCalls: 0 };
     const initial = new TextState(ex.text);
-    // Words past the model's token limit never reach it: changing them cannot matter, so searches may not.
-    const visible = victim.visibleWords ? Math.min(initial.numWords, Math.max(0, victim.visibleWords(ex.text))) : initial.numWords;
-    const constraints = visible < initial.numWords ? [...attack.constraints, { name: 'visible-words', allowIndex: (_s: TextState, i: number) => i < visible }] : attack.constraints;
+    // Words cut by the model's token limit never reach it: changing them cannot matter, so searches may not.
+    const words = initial.numWords;
+    const seen = victim.visibleWords ? normalizeVisibleWords(victim.visibleWords(ex.text), words) : { head: words, tail: 0 };
+    const visible = seen.head + seen.tail;
+    const constraints =
+      visible < words
+        ? [...attack.constraints, { name: 'visible-words', allowIndex: (_s: TextState, i: number) => i < seen.head || i >= words - seen.tail }]
+        : attack.constraints;
     const ctx: SearchContext = {
       goal,
       victim,
@@ -214,7 +222,7 @@ export async function runTextAttack(
       queries,
       gradientCalls: counters.gradientCalls,
       words: initial.numWords,
-      ...(visible < initial.numWords ? { visibleWords: visible } : {}),
+      ...(visible < words ? { visibleWords: visible, ...(seen.tail > 0 ? { visibleTailWords: seen.tail } : {}) } : {}),
       modifiedWords: changed.length,
       changed: changed.map(({ start, end, before, after }) => ({ start, end, before, after })),
       ...(ex.label !== undefined ? { label: ex.label } : {}),

@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { OutputKind } from '../model.js';
 import type { TextModel, TextTokenizer } from '../text-types.js';
+import type { HeadTail, TruncationStrategy } from '../truncation.js';
 
 /** What white-box text attacks need of a model besides the trainer's {@link TextModel}: names and the embedding table. */
 export interface WhiteBoxTextModel extends TextModel {
@@ -20,10 +21,13 @@ export interface TextVictim {
   /** Texts scored so far. */
   readonly queries: number;
   /**
-   * How many leading words of `text` (as `TextState` splits it) reach the model; the rest is cut by its token limit.
-   * Absent: every word does. The runner lets searches change only visible words and reports truncated examples.
+   * Which words of `text` (as `TextState` splits it) reach the model; the others are cut by its token limit. Either
+   * the number of leading words that do (a victim that keeps the start of a text), or `{ head, tail }`: the first
+   * `head` and the last `tail` words do and the words between them do not (any truncation strategy: `tail` is
+   * `{ head: 0, tail: n }`). Absent: every word does. The runner lets searches change only visible words, counts
+   * perturbed words % over them and reports truncated examples.
    */
-  visibleWords?(text: string): number;
+  visibleWords?(text: string): number | HeadTail;
   /** Set for Parry's own tfjs encoders: gradient access for HotFlip / gradient saliency. */
-  readonly whiteBox?: { model: WhiteBoxTextModel; tokenizer: TextTokenizer; maxLength: number };
+  readonly whiteBox?: { model: WhiteBoxTextModel; tokenizer: TextTokenizer; maxLength: number; truncation?: TruncationStrategy };
 }
