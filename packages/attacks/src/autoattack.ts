@@ -8,6 +8,8 @@
  * - plus: APGD-CE and APGD-DLR (5 restarts each), FAB (5 restarts), Square (5,000 queries, 5 restarts), APGD-T, FAB-T;
  * - rand (randomized defenses): APGD-CE and APGD-DLR with EOT over 20 gradients;
  * - custom: the stages listed in `attacks`.
+ * Square runs AutoAttack's own implementation (`square.ts`, variant `reference`: schedule not rescaled, one window per
+ * batch); Parry's stronger Square is available in version custom (`squareVariant: 'strong'`).
  * Norm: linf (default) or l2. `steps`, `queries` and `targetClasses` exist to shorten runs (tests, quick looks); the
  * defaults are the paper's. The seed comes from the run (`--seed`). FAB-T and APGD-T run over min(9, classes - 1)
  * targets.
@@ -33,13 +35,20 @@ export const autoAttackOptions = z.object({
   steps: z.number().int().positive().default(100).describe('iterations of APGD and FAB (the paper: 100)'),
   queries: z.number().int().positive().default(5000).describe('queries of Square (the paper: 5000)'),
   targetClasses: z.number().int().positive().default(9).describe('target classes of APGD-T and FAB-T (the paper: 9)'),
+  squareVariant: z
+    .enum(['reference', 'strong'])
+    .default('reference')
+    .describe("Square's search: reference (the AutoAttack implementation; standard and plus always run it) or strong (version custom only)"),
 });
 export type AutoAttackOptions = z.input<typeof autoAttackOptions>;
 
 /** The stage labels and attacks of a version (`attacks` only for 'custom'). */
 export function autoAttackPlan(input: AutoAttackOptions = {}): { label: string; attack: ImageAttackPlugin<any> }[] {
   const o = autoAttackOptions.parse(input);
-  const { norm, steps, queries, targetClasses } = o;
+  const { norm, steps, queries, targetClasses, squareVariant } = o;
+  if (squareVariant !== 'reference' && o.version !== 'custom') {
+    throw new UsageError(`AutoAttack version ${o.version} runs the reference Square so that its numbers compare with published ones; use version custom for squareVariant ${squareVariant}`);
+  }
   const make = (stage: AutoAttackStage, restarts = 1, eot = 1): { label: string; attack: ImageAttackPlugin<any> } => {
     switch (stage) {
       case 'apgd-ce':
@@ -53,7 +62,7 @@ export function autoAttackPlan(input: AutoAttackOptions = {}): { label: string; 
       case 'fab-t':
         return { label: stage, attack: fabT({ norm, steps, targetClasses, restarts }) };
       case 'square':
-        return { label: stage, attack: square({ norm, queries, restarts }) };
+        return { label: stage, attack: square({ norm, queries, restarts, variant: squareVariant }) };
     }
   };
   switch (o.version) {
