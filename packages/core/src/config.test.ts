@@ -25,3 +25,16 @@ describe('defineConfig', () => {
     defineConfig({ defaults: { 'test/typed': { stepz: 3 } } });
   });
 });
+
+describe('defineConfig gate section', () => {
+  // checked by `pnpm typecheck`: each @ts-expect-error line must be an error
+  it('types the thresholds, the tolerated drop and the baseline', () => {
+    const config = defineConfig({ gate: { baseline: 'baseline/results.json', maxDrop: 0.02, confidence: 0.95, thresholds: { cleanAccuracy: 0.95, robustAccuracy: { 'parry/pgd@0.3': 0.85 }, attackSuccessRate: { 'parry/pwws': 0.5 } } } });
+    expect(config.gate?.thresholds?.robustAccuracy?.['parry/pgd@0.3']).toBe(0.85);
+    defineConfig({ gate: { maxDrop: { robustAccuracy: 0.02, cleanAccuracy: 0.01 } } });
+    // @ts-expect-error a threshold is a number
+    defineConfig({ gate: { thresholds: { robustAccuracy: { 'parry/pgd@0.3': '0.85' } } } });
+    // @ts-expect-error unknown metric in maxDrop
+    defineConfig({ gate: { maxDrop: { robustAcc: 0.02 } } });
+  });
+});

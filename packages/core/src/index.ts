@@ -111,7 +111,16 @@ export {
   defineDefense,
 } from './plugin.js';
 export { givenTarget, randomTarget, leastLikely, dlrLoss, logitMargin } from './criteria.js';
-export { defineConfig, type ParryConfig, type ParryPluginDefaults, type ParryPluginOptions } from './config.js';
+export {
+  defineConfig,
+  type ParryConfig,
+  type ParryGateConfig,
+  type ParryGateKey,
+  type ParryGateMaxDrop,
+  type ParryGateThresholds,
+  type ParryPluginDefaults,
+  type ParryPluginOptions,
+} from './config.js';
 export * from './text-types.js';
 export * from './truncation.js';
 export type { TextModel, TextStepContext, StepGradients, TextDefenseHooks, TextTrainingSet, TextEpochContext, TextAttackRunner } from './text-defense.js';
