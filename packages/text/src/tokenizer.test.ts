@@ -140,6 +140,24 @@ describe('bertBaseUncasedTokenizer', () => {
     expect(() => t.encode('x', { pair: 'y', maxLength: 3 })).toThrow(UsageError);
   });
 
+  it('truncation strategies: head (default) keeps the first tokens, tail the last, head+tail a quarter from the start', () => {
+    const id = (w: string) => t.tokenToId(w) as number;
+    const letters = (s: string) => s.split(' ').map(id);
+    const text = 'a b c d e f g h i j';
+    // budget 10 - 2 specials = 8 of 10 tokens
+    expect(t.encode(text, { maxLength: 10 }).ids).toEqual([101, ...letters('a b c d e f g h'), 102]);
+    expect(t.encode(text, { maxLength: 10, truncation: 'head' }).ids).toEqual([101, ...letters('a b c d e f g h'), 102]);
+    expect(t.encode(text, { maxLength: 10, truncation: 'tail' }).ids).toEqual([101, ...letters('c d e f g h i j'), 102]);
+    // head+tail: ceil(8 / 4) = 2 head tokens, 6 tail tokens
+    expect(t.encode(text, { maxLength: 10, truncation: 'head+tail' }).ids).toEqual([101, ...letters('a b e f g h i j'), 102]);
+    // a text that fits is the same with every strategy
+    for (const truncation of ['head', 'tail', 'head+tail'] as const) expect(t.encode('a b c', { maxLength: 10, truncation }).ids).toEqual([101, ...letters('a b c'), 102]);
+    // pairs: the longest-first shares, each text cut with the strategy (budget 12 - 3 = 9: "x y z" whole, 6 of the 8 letters)
+    expect(t.encode('a b c d e f g h', { pair: 'x y z', maxLength: 12, truncation: 'tail' }).ids).toEqual([101, ...letters('c d e f g h'), 102, ...letters('x y z'), 102]);
+    expect(t.encode('a b c d e f g h', { pair: 'x y z', maxLength: 12, truncation: 'head+tail' }).ids).toEqual([101, ...letters('a b e f g h'), 102, ...letters('x y z'), 102]);
+    expect(() => t.encode(text, { maxLength: 10, truncation: 'middle' as never })).toThrow(/encode: truncation must be one of head, tail, head\+tail, got "middle"/);
+  });
+
   it('decodes skipping special tokens and handles empty input', () => {
     expect(t.decode([101, 0, 0, 102])).toBe('');
     expect(t.decode([])).toBe('');
@@ -279,6 +297,10 @@ function checkTinyBpe(t: TextTokenizer, pairTypeId = 0): void {
   // Budget 7 - 4 specials = 3 for 1 + 4 tokens: "hello" fits in its share, "wörld" is cut to 2 tokens.
   expect(t.encode('hello', { pair: 'wörld', maxLength: 7 }).ids).toEqual([0, 17, 2, 2, 8, 19, 2]);
   expect(t.encode('hello wörld', { maxLength: 4 }).ids).toEqual([0, 17, 20, 2]);
+  // tail: the last tokens ("rl d"); head+tail, budget 3: ceil(3 / 4) = 1 from the start ("hello"), 2 from the end
+  expect(t.encode('hello wörld', { maxLength: 4, truncation: 'tail' }).ids).toEqual([0, 21, 10, 2]);
+  expect(t.encode('hello wörld', { maxLength: 5, truncation: 'tail' }).ids).toEqual([0, 20, 21, 10, 2]);
+  expect(t.encode('hello wörld', { maxLength: 5, truncation: 'head+tail' }).ids).toEqual([0, 17, 21, 10, 2]);
   // <mask> is matched in the text and strips the space on its left.
   expect(t.encode('hello <mask>').ids).toEqual([0, 17, 22, 2]);
 }

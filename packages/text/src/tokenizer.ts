@@ -2,15 +2,16 @@
  * Text tokenizers for Parry's Transformer classifiers, wrapping `@huggingface/tokenizers` (the tokenizer library of
  * transformers.js). This module only builds and reads Hugging Face `tokenizer.json` objects; the library does the
  * normalising, pre-tokenising, WordPiece/BPE splitting, special-token templates and decoding. Truncation (which the
- * library does not do) is done here on token ids before the post-processor adds the special tokens.
+ * library does not do) is done here on token ids before the post-processor adds the special tokens: the first tokens
+ * (`head`, the default), the last (`tail`) or both ends (`head+tail`; see `TruncationStrategy` in `@parry/core`).
  */
 import { readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { InputError, UsageError } from '@parry/core';
-import type { Encoding, TextTokenizer } from '@parry/core';
+import { InputError, parseTruncation, truncateItems, UsageError } from '@parry/core';
+import type { Encoding, TextTokenizer, TruncationStrategy } from '@parry/core';
 
 /** The Hugging Face tokenizer files Parry reads from a model folder. */
 export const TOKENIZER_FILE_NAMES = [
@@ -355,10 +356,11 @@ class HfTextTokenizer implements TextTokenizer {
     return this.lib.encode(text, { add_special_tokens: false }).ids;
   }
 
-  encode(text: string, options: { maxLength?: number; pair?: string } = {}): Encoding {
+  encode(text: string, options: { maxLength?: number; pair?: string; truncation?: TruncationStrategy } = {}): Encoding {
     let a = this.pieces(text);
     let b = options.pair === undefined ? null : this.pieces(options.pair);
     const max = options.maxLength;
+    const strategy = options.truncation === undefined ? 'head' : parseTruncation(options.truncation, 'encode: truncation');
     if (max !== undefined) {
       const specials = b === null ? this.specialCount.single : this.specialCount.pair;
       if (!Number.isInteger(max) || max <= specials) {
@@ -366,7 +368,7 @@ class HfTextTokenizer implements TextTokenizer {
       }
       const budget = max - specials;
       if (b === null) {
-        if (a.length > budget) a = a.slice(0, budget);
+        if (a.length > budget) a = truncateItems(a, budget, strategy);
       } else if (a.length + b.length > budget) {
         // Longest-first, as Hugging Face's fast tokenizers: the shorter text keeps all its tokens while they fit in half
         // the budget and the longer one gets the rest; otherwise both get half (the longer one the larger half).
@@ -378,8 +380,9 @@ class HfTextTokenizer implements TextTokenizer {
           nLong = nShort + (budget % 2);
         }
         const [na, nb] = a.length <= b.length ? [nShort, nLong] : [nLong, nShort];
-        a = a.slice(0, na);
-        b = b.slice(0, nb);
+        // each text of the pair is cut with the strategy within its share
+        a = truncateItems(a, na, strategy);
+        b = truncateItems(b, nb, strategy);
       }
     }
     return this.process(a, b);
