@@ -28,3 +28,18 @@ export {
   loadMnistIdx,
 } from './idx.js';
 export { type TextExample, type TextDataset, type TextFileOptions, type TextFileFormat, type TextSplit, type SkippedRow, SST2_LABEL_NAMES, MAX_TEXT_LABELS, loadSst2, loadGoEmotions, loadTextFile, multiHot, labelCounts } from './text.js';
+export {
+  type SpamAssassinOptions,
+  type SpamAssassinMetadata,
+  type SpamAssassinSplit,
+  type SpamAssassinCorpus,
+  type SpamMalformed,
+  SPAM_PACKAGE,
+  SPAM_LABEL_NAMES,
+  SPAM_GROUPS,
+  loadSpamAssassin,
+  extractMessageText,
+  spamDedupKey,
+  tidyText,
+  defaultDataCacheDir,
+} from './spam.js';
