@@ -3,11 +3,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { InputError, UsageError, initBackend } from '@parry/core';
+import { InputError, type TruncationStrategy, UsageError, initBackend } from '@parry/core';
 import { loadPretrained } from '@parry/text';
 import { predictText } from '@parry/text';
 import { afterAll, describe, expect, it } from 'vitest';
 import { transformersJsVictim } from './blackbox.js';
+import { visibleWordsFor } from './white-box.js';
 
 await initBackend();
 
@@ -48,11 +49,11 @@ afterAll(() => {
 });
 
 /** Parry's tfjs model from the same folder: probabilities through `predictText` (tensors checked for leaks). */
-async function whiteBoxProbs(dir: string, maxLength: number): Promise<{ probs: Float32Array; multiLabel: boolean }> {
+async function whiteBoxProbs(dir: string, maxLength: number, truncation: TruncationStrategy = 'head'): Promise<{ probs: Float32Array; multiLabel: boolean }> {
   const before = tf.memory().numTensors;
   const { model, tokenizer } = await loadPretrained(dir);
   if (!tokenizer) throw new Error(`${dir} has no tokenizer`);
-  const encodings = TEXTS.map((t) => tokenizer.encode(t, { maxLength }));
+  const encodings = TEXTS.map((t) => tokenizer.encode(t, { maxLength, truncation }));
   const probs = await predictText(model, encodings, tokenizer.padId, 32);
   const multiLabel = model.outputKind === 'multi-label';
   model.dispose();
@@ -162,6 +163,30 @@ describe('transformersJsVictim (ONNX through transformers.js)', () => {
     } finally {
       await victim.dispose();
     }
+  });
+
+  it('tail and head+tail truncation keep the same tokens as the white-box tokenizer, and visibleWords agrees with it', async () => {
+    const { tokenizer } = await loadPretrained(FIXTURE);
+    for (const truncation of ['tail', 'head+tail'] as const) {
+      const victim = await transformersJsVictim(FIXTURE, { maxLength: 8, truncation });
+      try {
+        expect(victim.truncation).toBe(truncation);
+        const { probs: white } = await whiteBoxProbs(FIXTURE, 8, truncation);
+        const { probs: head } = await whiteBoxProbs(FIXTURE, 8, 'head');
+        const got = await victim.predict(TEXTS);
+        expect(maxAbsDiff(got, white)).toBeLessThan(1e-4);
+        expect(maxAbsDiff(got, head)).toBeGreaterThan(1e-3); // the strategy changed what the model saw
+        for (const text of TEXTS) expect(victim.visibleWords(text), `${truncation}: ${text}`).toEqual(visibleWordsFor(tokenizer!, text, 8, truncation));
+        // a long text is cut: its first words are invisible with tail, its middle ones with head+tail
+        const seen = victim.visibleWords(TEXTS[TEXTS.length - 1]);
+        expect(seen.head + seen.tail).toBeLessThan(60);
+        expect(seen.head).toBe(truncation === 'tail' ? 0 : 2); // head+tail: ceil(6 / 4) = 2 tokens, "weak lovely"
+        expect(seen.tail).toBeGreaterThan(0);
+      } finally {
+        await victim.dispose();
+      }
+    }
+    await expect(transformersJsVictim(FIXTURE, { truncation: 'left' as never })).rejects.toThrow(/truncation must be one of head, tail, head\+tail/);
   });
 
   it('names the missing folder or file in one line (InputError), and bad options (UsageError)', async () => {

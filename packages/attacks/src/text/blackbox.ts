@@ -8,7 +8,19 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InputError, type OutputKind, type TextVictim, UsageError } from '@parry/core';
+import {
+  type HeadTail,
+  InputError,
+  type OutputKind,
+  parseTruncation,
+  splitWords,
+  type TextVictim,
+  type TruncationStrategy,
+  truncateItems,
+  UsageError,
+  visibleWordsFromRanges,
+  wordTokenRanges,
+} from '@parry/core';
 
 /** Options of {@link transformersJsVictim}. */
 export interface TransformersJsVictimOptions {
@@ -18,6 +30,8 @@ export interface TransformersJsVictimOptions {
   maxLength?: number;
   /** `multi-label` scores labels independently with a sigmoid (default: from `problem_type` in config.json). */
   outputKind?: OutputKind;
+  /** Which tokens of an over-long text reach the model: `head` (default), `tail` or `head+tail` (see `TruncationStrategy`). */
+  truncation?: TruncationStrategy;
 }
 
 /** The parts of transformers.js this module uses (structural, so its large type tree stays out of our API). */
@@ -49,6 +63,10 @@ export interface TransformersJsVictim extends TextVictim {
   readonly dir: string;
   /** Tokens per text at most (special tokens included). */
   readonly maxLength: number;
+  /** Which tokens of an over-long text are kept. */
+  readonly truncation: TruncationStrategy;
+  /** The words of `text` that reach the model (see `TextVictim.visibleWords`). */
+  visibleWords(text: string): HeadTail;
   /** Release the ONNX session. The victim cannot predict afterwards. */
   dispose(): Promise<void>;
 }
@@ -116,6 +134,7 @@ function positionLimit(config: Record<string, unknown>): number {
 export async function transformersJsVictim(dir: string, options: TransformersJsVictimOptions = {}): Promise<TransformersJsVictim> {
   const batchSize = options.batchSize ?? 32;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`batchSize must be a positive integer, got ${batchSize}`);
+  const truncation = parseTruncation(options.truncation ?? 'head');
   if (options.maxLength !== undefined && !(Number.isInteger(options.maxLength) && options.maxLength >= 2)) {
     throw new UsageError(`maxLength must be an integer >= 2 (room for the special tokens), got ${options.maxLength}`);
   }
@@ -160,7 +179,7 @@ export async function transformersJsVictim(dir: string, options: TransformersJsV
   }
   const tokMax = tokenizer.model_max_length;
   const maxLength = options.maxLength ?? Math.min(typeof tokMax === 'number' && tokMax > 0 ? tokMax : 512, limit);
-  return new OnnxVictim(root, hf, tokenizer, model, labelNames, outputKind, batchSize, maxLength);
+  return new OnnxVictim(root, hf, tokenizer, model, labelNames, outputKind, batchSize, maxLength, truncation);
 }
 
 class OnnxVictim implements TransformersJsVictim {
@@ -177,8 +196,28 @@ class OnnxVictim implements TransformersJsVictim {
     readonly outputKind: OutputKind,
     private readonly batchSize: number,
     readonly maxLength: number,
+    readonly truncation: TruncationStrategy = 'head',
   ) {
     this.name = `onnx:${path.basename(dir)}`;
+  }
+
+  /** Tokens of each text without special tokens. */
+  private plainIds(texts: string[]): number[][] {
+    return this.tokenizer(texts, { padding: false, truncation: false, add_special_tokens: false, return_tensor: false }).input_ids;
+  }
+
+  /** Special tokens the tokenizer adds to one text. */
+  private specials?: number;
+
+  visibleWords(text: string): HeadTail {
+    if (typeof text !== 'string') throw new UsageError(`${this.name}.visibleWords: text is ${typeof text}, expected a string`);
+    const words = splitWords(text);
+    this.specials ??= this.tokenizer(['x'], { padding: false, truncation: false, return_tensor: false }).input_ids[0].length - this.plainIds(['x'])[0].length;
+    const budget = Math.max(0, this.maxLength - this.specials);
+    const count = (s: string) => (s === '' ? 0 : this.plainIds([s])[0].length);
+    const n = count(text);
+    if (n <= budget) return { head: words.length, tail: 0 };
+    return visibleWordsFromRanges(wordTokenRanges(text, words, count).ranges, n, budget, this.truncation);
   }
 
   get queries(): number {
@@ -215,19 +254,16 @@ class OnnxVictim implements TransformersJsVictim {
 
   /**
    * Tokenize and pad a batch. Over-long texts are cut as Python `transformers` does, keeping the special tokens
-   * (`[CLS] ... [SEP]`): transformers.js' own truncation cuts the end, `[SEP]` included, so it would differ from the
-   * white-box tokenizer.
+   * (`[CLS] ... [SEP]`) and the text's tokens that `truncation` keeps: transformers.js' own truncation cuts the end,
+   * `[SEP]` included, so it would differ from the white-box tokenizer.
    */
   private encodeBatch(texts: string[]): Record<string, HfTensor> {
     const enc = this.tokenizer(texts, { padding: false, truncation: false, return_tensor: false });
     const rows: Array<{ ids: number[]; types?: number[] }> = enc.input_ids.map((ids, i) => ({ ids, types: enc.token_type_ids?.[i] }));
     const long = rows.map((r, i) => (r.ids.length > this.maxLength ? i : -1)).filter((i) => i >= 0);
     if (long.length > 0) {
-      const plain = this.tokenizer(
-        long.map((i) => texts[i]),
-        { padding: false, truncation: false, add_special_tokens: false, return_tensor: false },
-      ).input_ids;
-      long.forEach((i, k) => (rows[i] = truncateKeepingSpecials(rows[i], plain[k], this.maxLength)));
+      const plain = this.plainIds(long.map((i) => texts[i]));
+      long.forEach((i, k) => (rows[i] = truncateKeepingSpecials(rows[i], plain[k], this.maxLength, this.truncation)));
     }
     const T = Math.max(...rows.map((r) => r.ids.length));
     const B = rows.length;
@@ -258,12 +294,14 @@ class OnnxVictim implements TransformersJsVictim {
 
 /**
  * Cut an encoding to `maxLength` tokens, keeping the special tokens before and after the text (found by comparing with
- * the encoding without special tokens, `plain`); when they cannot be located, keep the first `maxLength` tokens.
+ * the encoding without special tokens, `plain`) and the text tokens `truncation` keeps; when the special tokens cannot
+ * be located, keep the first `maxLength` tokens.
  */
 function truncateKeepingSpecials(
   row: { ids: number[]; types?: number[] },
   plain: number[],
   maxLength: number,
+  truncation: TruncationStrategy = 'head',
 ): { ids: number[]; types?: number[] } {
   const n = row.ids.length;
   const extra = n - plain.length;
@@ -272,7 +310,7 @@ function truncateKeepingSpecials(
   const keep = (a: number[]): number[] => {
     if (prefix < 0 || maxLength <= extra) return a.slice(0, maxLength);
     const suffix = extra - prefix;
-    return [...a.slice(0, maxLength - suffix), ...a.slice(n - suffix)];
+    return [...a.slice(0, prefix), ...truncateItems(a.slice(prefix, n - suffix), maxLength - extra, truncation), ...a.slice(n - suffix)];
   };
   return { ids: keep(row.ids), types: row.types ? keep(row.types) : undefined };
 }

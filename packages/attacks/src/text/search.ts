@@ -73,7 +73,7 @@ export async function rankWords(
   if (method === 'gradient') {
     const wb = ctx.victim.whiteBox;
     if (!wb) throw new UsageError(`gradient word ranking needs a white-box victim (a Parry model); ${ctx.victim.name} gives scores only`);
-    const align = alignWords(wb.tokenizer, state.text, state.spans, wb.maxLength);
+    const align = alignWords(wb.tokenizer, state.text, state.spans, wb.maxLength, wb.truncation);
     const { grad, dim } = embeddingGradient(wb, align.ids, align.typeIds, ctx.goal);
     ctx.counters.gradientCalls++;
     importance = indices.map((i) => {

@@ -124,12 +124,12 @@ export function hotFlip(options: { topN?: number; topNOver?: 'word' | 'text' } =
     candidates(state, indices, ctx) {
       const wb = ctx.victim.whiteBox;
       if (!wb) throw new UsageError(`hotflip needs a white-box victim (a Parry model); ${ctx.victim.name} gives scores only`);
-      const { tokenizer, model, maxLength } = wb;
+      const { tokenizer, model, maxLength, truncation } = wb;
       let vocab = vocabCache.get(tokenizer);
       if (!vocab) vocabCache.set(tokenizer, (vocab = wholeWordVocabulary(tokenizer)));
       if (vocab.length === 0 || indices.length === 0) return [];
       const text = state.text;
-      const align = alignWords(tokenizer, text, state.spans, maxLength);
+      const align = alignWords(tokenizer, text, state.spans, maxLength, truncation);
       const usable = indices.filter((i) => align.positions[i].length === 1);
       if (usable.length === 0) return [];
       const { grad, dim } = embeddingGradient(wb, align.ids, align.typeIds, ctx.goal);

@@ -96,9 +96,9 @@ describe('white-box victim (Parry encoder)', () => {
 
   it('visibleWords: the words that fit the token limit (all of a short text; a prefix of a long one)', async () => {
     const v = parryVictim(model, tok, { maxLength: 6 }); // [CLS] + 4 word tokens + [SEP]
-    expect(v.visibleWords!('the movie was great')).toBe(4);
-    expect(v.visibleWords!('the movie was great and the cast was fine')).toBe(4);
-    expect(v.visibleWords!('the movie, was great and the cast')).toBe(3); // "," takes a token
+    expect(v.visibleWords!('the movie was great')).toEqual({ head: 4, tail: 0 });
+    expect(v.visibleWords!('the movie was great and the cast was fine')).toEqual({ head: 4, tail: 0 });
+    expect(v.visibleWords!('the movie, was great and the cast')).toEqual({ head: 3, tail: 0 }); // "," takes a token
     const { records, summary } = await runTextAttack(
       { name: 'g', goal: untargetedGoal(), transformation: hotFlip({ topN: 2 }), constraints: [], search: greedyWir({ wir: 'delete' }) },
       v,
@@ -109,6 +109,53 @@ describe('white-box victim (Parry encoder)', () => {
     expect(records[0].visibleWords).toBe(4);
     expect(records[0].changed.every((c) => c.start < 'the movie was fine'.length)).toBe(true);
     expect(summary.truncated).toBe(1);
+  });
+
+  it('visibleWords follows the truncation strategy: the last words (tail), or the first and the last (head+tail)', () => {
+    const tail = parryVictim(model, tok, { maxLength: 6, truncation: 'tail' }); // 4 word tokens, the last ones
+    expect(tail.visibleWords!('the movie was great')).toEqual({ head: 4, tail: 0 });
+    expect(tail.visibleWords!('the movie was great and the cast was fine')).toEqual({ head: 0, tail: 4 });
+    expect(tail.visibleWords!('the movie and the cast, was fine')).toEqual({ head: 0, tail: 3 }); // "," takes a token
+    // head+tail with 4 word tokens: ceil(4 / 4) = 1 from the start, 3 from the end
+    const both = parryVictim(model, tok, { maxLength: 6, truncation: 'head+tail' });
+    expect(both.visibleWords!('the movie was great and the cast was fine')).toEqual({ head: 1, tail: 3 });
+    expect(() => parryVictim(model, tok, { truncation: 'left' as never })).toThrow(/parryVictim: truncation must be one of head, tail, head\+tail/);
+  });
+
+  it('with tail truncation the attack never changes the first (cut) words; with head+tail never the middle ones', async () => {
+    const attack = { name: 'g', goal: untargetedGoal(), transformation: hotFlip({ topN: 2 }), constraints: [], search: greedyWir({ wir: 'delete' }) };
+    // the model sees "... the cast was great" only: positive, as labelled, so the attack runs
+    const tailText = 'great movie was fine and the cast was great';
+    const tail = parryVictim(model, tok, { maxLength: 6, truncation: 'tail' });
+    const t = await runTextAttack(attack, tail, [{ text: tailText, label: 1 }]);
+    expect(t.records[0].status).not.toBe('skipped');
+    expect(t.records[0].queries).toBeGreaterThan(1);
+    expect(t.records[0].visibleWords).toBe(4);
+    expect(t.records[0].visibleTailWords).toBe(4);
+    const tailStart = tailText.indexOf('the cast');
+    expect(t.records[0].changed.every((c) => c.start >= tailStart)).toBe(true);
+    expect(t.records[0].perturbed.startsWith('great movie was fine and ')).toBe(true);
+    expect(t.summary.truncated).toBe(1);
+    // head+tail: "great" + "cast was great" reach the model; "and the movie was fine and the" do not
+    const bothText = 'great and the movie was fine and the cast was great';
+    const both = parryVictim(model, tok, { maxLength: 6, truncation: 'head+tail' });
+    const b = await runTextAttack(attack, both, [{ text: bothText, label: 1 }]);
+    expect(b.records[0].status).not.toBe('skipped');
+    expect(b.records[0].queries).toBeGreaterThan(1);
+    expect(b.records[0].visibleWords).toBe(4);
+    const middle = [bothText.indexOf(' and') + 1, bothText.indexOf('cast')];
+    expect(b.records[0].changed.every((c) => c.end <= 'great'.length || c.start >= middle[1])).toBe(true);
+    expect(b.records[0].perturbed.slice(middle[0], middle[1])).toBe('and the movie was fine and the ');
+  });
+
+  it('word alignment places words where the truncation strategy keeps their tokens', () => {
+    const s = new TextState('the movie, was great');
+    // 5 word tokens; budget 3 (tail): ", was great"; budget 4 (head+tail): "the" + ", was great"
+    expect(alignWords(tok, s.text, s.spans, 5, 'tail').positions).toEqual([[], [], [2], [3]]);
+    expect(alignWords(tok, s.text, s.spans, 6, 'head+tail').positions).toEqual([[1], [], [3], [4]]);
+    expect(alignWords(tok, s.text, s.spans, 6, 'head').positions).toEqual([[1], [2], [4], []]);
+    const a = alignWords(tok, s.text, s.spans, 6, 'head+tail');
+    expect(tok.idToToken(a.ids[4])).toBe('great');
   });
 
   it('word alignment maps each word to its token position', () => {

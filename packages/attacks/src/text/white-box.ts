@@ -3,7 +3,21 @@
  * (input-embedding gradients, word-to-token alignment) that HotFlip and gradient saliency need.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type BoundGoal, splitWords, type TextTokenizer, type TextVictim, UsageError, type WhiteBoxTextModel, type WordSpan } from '@parry/core';
+import {
+  type BoundGoal,
+  type HeadTail,
+  parseTruncation,
+  splitWords,
+  type TextTokenizer,
+  type TextVictim,
+  type TruncationStrategy,
+  truncationKeep,
+  UsageError,
+  visibleWordsFromRanges,
+  type WhiteBoxTextModel,
+  wordTokenRanges,
+  type WordSpan,
+} from '@parry/core';
 import { predictText } from '@parry/text';
 
 export interface ParryVictimOptions {
@@ -11,13 +25,29 @@ export interface ParryVictimOptions {
   maxLength?: number;
   /** Texts per forward pass (default 32). */
   batchSize?: number;
+  /** Which tokens of an over-long text reach the model: `head` (default), `tail` or `head+tail` (see `TruncationStrategy`). */
+  truncation?: TruncationStrategy;
   name?: string;
+}
+
+/**
+ * The words of `text` (as `TextState` splits it) that reach a model whose tokenizer cuts it to `maxLength` tokens with
+ * `truncation`: the first `head` and the last `tail` words (`{ head: words, tail: 0 }` when the text fits).
+ */
+export function visibleWordsFor(tokenizer: TextTokenizer, text: string, maxLength: number, truncation: TruncationStrategy = 'head'): HeadTail {
+  const words = splitWords(text);
+  const count = (s: string) => tokenizer.tokenize(s).length;
+  const budget = maxLength - tokenizer.encode('').ids.length;
+  const n = count(text);
+  if (n <= budget) return { head: words.length, tail: 0 };
+  return visibleWordsFromRanges(wordTokenRanges(text, words, count).ranges, n, Math.max(0, budget), truncation);
 }
 
 /** Wrap a Parry `TransformerClassifier` and its tokenizer as a white-box `TextVictim` (every predicted text is one query). */
 export function parryVictim(model: WhiteBoxTextModel & { readonly family?: string }, tokenizer: TextTokenizer, options: ParryVictimOptions = {}): TextVictim {
   const maxLength = options.maxLength ?? 128;
   const batchSize = options.batchSize ?? 32;
+  const truncation = parseTruncation(options.truncation ?? 'head', 'parryVictim: truncation');
   if (!(Number.isInteger(maxLength) && maxLength >= 3)) throw new UsageError(`parryVictim: maxLength must be an integer >= 3, got ${maxLength}`);
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new UsageError(`parryVictim: batchSize must be a positive integer, got ${batchSize}`);
   let queries = 0;
@@ -31,18 +61,11 @@ export function parryVictim(model: WhiteBoxTextModel & { readonly family?: strin
     async predict(texts) {
       queries += texts.length;
       if (texts.length === 0) return new Float32Array(0);
-      const encodings = texts.map((t) => tokenizer.encode(t, { maxLength }));
+      const encodings = texts.map((t) => tokenizer.encode(t, { maxLength, truncation }));
       return predictText(model, encodings, tokenizer.padId, batchSize);
     },
-    visibleWords(text) {
-      const words = splitWords(text);
-      // fast path: the whole text fits (a generous limit, so the encoding itself stays cheap)
-      if (tokenizer.encode(text, { maxLength: maxLength + 1 }).ids.length <= maxLength) return words.length;
-      const { positions } = alignWords(tokenizer, text, words, maxLength);
-      const firstCut = positions.findIndex((p) => p.length === 0);
-      return firstCut < 0 ? words.length : firstCut;
-    },
-    whiteBox: { model, tokenizer, maxLength },
+    visibleWords: (text) => visibleWordsFor(tokenizer, text, maxLength, truncation),
+    whiteBox: { model, tokenizer, maxLength, truncation },
   };
 }
 
@@ -55,18 +78,32 @@ export interface WordAlignment {
 
 /**
  * Align words to tokens: word i covers the tokens of `text[0, end)` beyond those of `text[0, start)`, offset by the
- * leading special token. Exact for WordPiece (its pre-tokenizer splits at the word boundaries used here); an
- * approximation for byte-level BPE, whose tokens carry the preceding space.
+ * leading special token and placed where `truncation` keeps them (a cut token has no position). Exact for WordPiece
+ * (its pre-tokenizer splits at the word boundaries used here); an approximation for byte-level BPE, whose tokens
+ * carry the preceding space.
  */
-export function alignWords(tokenizer: TextTokenizer, text: string, spans: readonly WordSpan[], maxLength: number): WordAlignment {
-  const enc = tokenizer.encode(text, { maxLength });
+export function alignWords(
+  tokenizer: TextTokenizer,
+  text: string,
+  spans: readonly WordSpan[],
+  maxLength: number,
+  truncation: TruncationStrategy = 'head',
+): WordAlignment {
+  const enc = tokenizer.encode(text, { maxLength, truncation });
   const lead = enc.ids[0] === tokenizer.clsId ? 1 : 0;
   const limit = enc.ids.length - (enc.ids[enc.ids.length - 1] === tokenizer.sepId ? 1 : 0);
+  const n = tokenizer.tokenize(text).length;
+  // the text's own tokens in the encoding: the kept head, then the kept tail
+  const keep = truncationKeep(n, Math.max(0, Math.min(n, limit - lead)), truncation);
+  const at = (k: number) => (k < keep.head ? lead + k : k >= n - keep.tail ? lead + keep.head + k - (n - keep.tail) : -1);
   const positions = spans.map((s) => {
     const before = tokenizer.tokenize(text.slice(0, s.start)).length;
     const through = tokenizer.tokenize(text.slice(0, s.end)).length;
     const out: number[] = [];
-    for (let k = before; k < through; k++) if (k + lead < limit) out.push(k + lead);
+    for (let k = before; k < through; k++) {
+      const p = at(k);
+      if (p >= 0 && p < limit) out.push(p);
+    }
     return out;
   });
   return { ids: enc.ids, typeIds: enc.typeIds, positions };
