@@ -50,3 +50,17 @@ export {
 export { textAttackEntry, type TextAttackRun } from './text-entry.js';
 export { reportDetails, type ReportDetails, type ReportDetailsOptions } from './report-details.js';
 export { type LabelScore, type MultiLabelMetrics, type SingleLabelMetrics, multiLabelMetrics, tuneThresholds, singleLabelMetrics, DEFAULT_THRESHOLD_GRID } from './multilabel.js';
+export {
+  robustnessGate,
+  assertRobustnessGate,
+  renderGateMarkdown,
+  gateConfigSchema,
+  RobustnessGateError,
+  type RobustnessGateOptions,
+  type GateResultsSource,
+  type GateVerdict,
+  type GateCheck,
+  type GateFileInfo,
+  type GateMetric,
+} from './gate.js';
+export { wilsonInterval, newcombeInterval, pairedNewcombeInterval, mcnemarExactP, twoSidedZ, type PairedCounts } from './gate-stats.js';
