@@ -58,7 +58,7 @@ function imageResults(o: { n?: number; clean?: number; attacks: ImageAttackSpec[
 type Status = 'successful' | 'failed' | 'skipped';
 
 /** A text results object from one status per example (all attacked examples kept, as compact records). */
-function textResults(o: { statuses: Status[]; name?: string; options?: Record<string, unknown>; goal?: Record<string, unknown>; seed?: number }): ResultsInput {
+function textResults(o: { statuses: Status[]; name?: string; options?: Record<string, unknown>; goal?: { kind: string; [k: string]: unknown }; seed?: number }): ResultsInput {
   const s = o.statuses;
   const n = s.length;
   const count = (k: Status) => s.filter((x) => x === k).length;
