@@ -255,13 +255,13 @@ export async function trainTextModel(o: TrainTextOptions): Promise<TrainTextOutc
   ];
   guardOutput(o.out, { kind: 'text-model', force: o.force, protect });
   const { registry } = await openRegistry(o);
-  const full = loadTextSplit(o, 'train');
+  const full = await loadTextSplit(o, 'train');
   const loaded = o.limit ? { ...full, examples: full.examples.slice(0, o.limit) } : full;
   const train = o.augment
     ? augmentDataset(loaded, { method: o.augment, numAug: o.numAug ?? 4, seed: o.seed, ...(o.augment === 'eda' ? { alphaSr: o.augRate, alphaRi: o.augRate, alphaRs: o.augRate, pRd: o.augRate } : { charP: o.augRate }) })
     : loaded;
-  const dev = loadTextSplit(o, 'dev');
-  if (o.test) loadTextSplit(o, 'test'); // read now so a bad test file is refused before training, not at evaluation
+  const dev = await loadTextSplit(o, 'dev');
+  if (o.test) await loadTextSplit(o, 'test'); // read now so a bad test file is refused before training, not at evaluation
   if (o.multiLabel && !train.multiLabel) throw new UsageError(`--multi-label given, but ${train.source} was read as single-label data`);
   const backend = await setupBackend(o.backend);
   const { model, tokenizer, from, pretrained } = await buildTextModel(o, train, o);
@@ -454,7 +454,7 @@ export async function evaluateTextModel(o: EvaluateTextOptions): Promise<Evaluat
   }
   const info = readTrainingInfo(o.model, { withData: !o.data });
   const spec = evalSpec(o, info);
-  const ds = loadTextSplit(spec, split);
+  const ds = await loadTextSplit(spec, split);
   const limit = o.limit ?? (attackNames.length ? 100 : undefined);
   const limited: TextDataset = limit ? { ...ds, examples: ds.examples.slice(0, limit) } : ds;
   const backend = await setupBackend(o.backend);

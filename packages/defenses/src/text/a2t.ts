@@ -58,12 +58,13 @@ export const a2t = defineDefense({
           multi ? { text: data.texts![i], labels: labelRow(i).flatMap((z, j) => (z >= 0.5 ? [j] : [])) } : { text: data.texts![i], label: data.labels[i] },
         );
         const maxLength = ctx.maxLength ?? 128;
-        const r = await ctx.attacks.run(o.recipe, examples, { model, tokenizer, maxLength, seed: ctx.seed, queryBudget: o.queryBudget });
+        const truncation = ctx.truncation ?? 'head';
+        const r = await ctx.attacks.run(o.recipe, examples, { model, tokenizer, maxLength, truncation, seed: ctx.seed, queryBudget: o.queryBudget });
         const added = r.records.filter((rec) => rec.status === 'successful').map((rec) => ({ text: rec.perturbed, source: pick[rec.index] }));
         history.push({ epoch: ctx.epoch, attacked: pick.length, added, summary: r.summary });
         const rows = [...Array(n).keys()].concat(added.map((a) => a.source)).flatMap(labelRow);
         return {
-          encodings: [...data.encodings, ...added.map((a) => tokenizer.encode(a.text, { maxLength }))],
+          encodings: [...data.encodings, ...added.map((a) => tokenizer.encode(a.text, { maxLength, truncation }))],
           labels: multi ? Float32Array.from(rows) : Int32Array.from(rows),
           texts: [...data.texts, ...added.map((a) => a.text)],
         };

@@ -7,6 +7,7 @@ import {
   type TextStepContext,
   type TextTokenizer,
   type TextTrainingSet,
+  type TruncationStrategy,
   guardPluginCall,
   guardPluginCallSync,
   PluginError,
@@ -15,7 +16,7 @@ import {
 import { multiLabelMetrics } from '@parry/metrics';
 import { checkLoopOptions, type EpochContext, type EpochOutcome, runEpochLoop } from '../loop.js';
 import { createOptimizer, type TrainOptimizer } from '../optimizer.js';
-import { bucketedBatches, disposeBatch, padBatch, predictText } from '@parry/text';
+import { bucketedBatches, checkTrainingMemory, disposeBatch, type MemoryConfig, padBatch, predictText } from '@parry/text';
 
 /** Tokenised examples and their labels: class ids (single-label) or multi-hot rows `[n * numLabels]` (multi-label). */
 export type EncodedTextSet = TextTrainingSet;
@@ -60,6 +61,18 @@ export interface TextTrainOptions {
   schedule?: 'linear' | 'constant';
   /** Clip the global gradient norm to this (default 1; 0 = off). */
   maxGradNorm?: number;
+  /**
+   * Gradient accumulation: split every batch into this many micro-batches (sizes differing by at most one), sum their
+   * gradients weighted by their share of the batch, then clip and take one optimizer step (default 1). The step equals
+   * the full-batch step for the clean loss (up to float rounding and dropout draws); a defense's hooks run per
+   * micro-batch. Peak memory falls with the micro-batch size (see `checkTrainingMemory` of @parry/text).
+   */
+  gradAccum?: number;
+  /**
+   * Refuse up front a run whose estimated step memory does not fit the active backend (`checkTrainingMemory` of
+   * @parry/text; default true for models that carry an encoder config).
+   */
+  memoryCheck?: boolean;
   /** Label smoothing: single-label mixes in the uniform distribution; multi-label pulls targets toward 1/2. */
   labelSmoothing?: number;
   /** Multi-label: weight of the positive term of each label's BCE (torch's `pos_weight`; see {@link positiveWeightsFor}). */
@@ -91,6 +104,8 @@ export interface TextTrainOptions {
   tokenizer?: TextTokenizer;
   /** Token limit the sets were encoded with (handed to `epochData` hooks). */
   maxLength?: number;
+  /** Which tokens of an over-long text the sets kept (default `head`; handed to `epochData` hooks). */
+  truncation?: TruncationStrategy;
   /** Runs registered text attacks for attack-based defenses (A2T); handed to `epochData` hooks. */
   attacks?: TextAttackRunner;
   /** A checkpoint after every epoch in `<checkpointDir>/epoch-NNNN/`; `resume` continues from the newest. */
@@ -308,6 +323,9 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
   const smoothing = options.labelSmoothing ?? 0;
   if (!(smoothing >= 0 && smoothing < 1)) throw new UsageError(`label smoothing must be in [0, 1), got ${smoothing}`);
   checkLoopOptions(options);
+  const gradAccum = options.gradAccum ?? 1;
+  if (!(Number.isInteger(gradAccum) && gradAccum >= 1)) throw new UsageError(`gradient accumulation must be a positive integer (micro-batches per step), got ${gradAccum}`);
+  if (gradAccum > options.batchSize) throw new UsageError(`gradient accumulation ${gradAccum} is more micro-batches than the batch size ${options.batchSize}; use at most ${options.batchSize}`);
   const defenses = options.defenses ?? [];
   for (const d of defenses) {
     if ((d as { kind?: string }).kind === 'defense' && d.modality !== 'text') {
@@ -327,6 +345,11 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
     }
   }
   if (options.evalSet) checkSet('evaluation', options.evalSet, L, multi);
+  const encoderConfig = (model as { config?: MemoryConfig }).config;
+  if (options.memoryCheck !== false && encoderConfig && typeof encoderConfig.hiddenSize === 'number') {
+    const longest = Math.max(...data.encodings.map((e) => e.ids.length));
+    checkTrainingMemory(encoderConfig, options.batchSize, longest, tf.getBackend(), { gradAccum });
+  }
 
   // settings that depend on the model (e.g. radii relative to the embedding norm), fixed before the first epoch
   const effective = defenses.map((d) => (d.prepare ? guardPluginCallSync(d.name, 'prepare()', () => d.prepare!({ model, data, pretrained: options.pretrained })) : undefined));
@@ -350,6 +373,7 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
     optimizer: { kind: 'adamw', beta1: 0.9, beta2: 0.999, epsilon: 1e-6, weightDecay, noDecay: 'bias, LayerNorm' },
     schedule: { warmupRatio, warmupSteps, after: options.schedule ?? 'linear', totalSteps },
     maxGradNorm,
+    ...(gradAccum > 1 ? { gradAccum } : {}),
     labelSmoothing: smoothing,
     positiveWeights: options.positiveWeights ? Array.from(options.positiveWeights, (w) => Number(w.toFixed(4))) : null,
     seed: options.seed,
@@ -364,7 +388,7 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
     let set: EncodedTextSet = data;
     for (const d of defenses) {
       if (!d.epochData) continue;
-      const next = await guardPluginCall(d.name, 'epochData()', () => d.epochData!({ model, data, tokenizer: options.tokenizer, maxLength: options.maxLength, attacks: options.attacks, epoch, epochs: options.epochs, seed }), {
+      const next = await guardPluginCall(d.name, 'epochData()', () => d.epochData!({ model, data, tokenizer: options.tokenizer, maxLength: options.maxLength, truncation: options.truncation, attacks: options.attacks, epoch, epochs: options.epochs, seed }), {
         validate: (r) => (r === undefined || (r !== null && typeof r === 'object' && Array.isArray((r as EncodedTextSet).encodings)) ? undefined : `returned ${typeof r === 'object' ? JSON.stringify(r) : String(r)}, not an encoded text set or undefined`),
       });
       if (next) {
@@ -381,28 +405,35 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
       lr = warmupLinearRate(options.learningRate, globalStep, totalSteps, warmupSteps, options.schedule ?? 'linear');
       const stepRng = rng.fork();
       const tensorsBefore = tf.memory().numTensors;
-      const batch = padBatch(set.encodings, indices, options.padId, padMultiple);
-      const targets = targetsFor(set, indices, L, multi, smoothing);
-      const ctx: TextStepContext = {
-        model,
-        batch,
-        targets,
-        params,
-        lossOf: (logits) => textLoss(logits, targets, multi, options.positiveWeights),
-        seed: stepRng.tfSeed(),
-        rng: stepRng,
-        epoch,
-        step,
-        globalStep,
-        totalSteps,
-        learningRate: lr,
+      const stepOf = (part: readonly number[], partRng: typeof stepRng) => {
+        const batch = padBatch(set.encodings, part, options.padId, padMultiple);
+        const targets = targetsFor(set, part, L, multi, smoothing);
+        const ctx: TextStepContext = {
+          model,
+          batch,
+          targets,
+          params,
+          lossOf: (logits) => textLoss(logits, targets, multi, options.positiveWeights),
+          seed: partRng.tfSeed(),
+          rng: partRng,
+          epoch,
+          step,
+          globalStep,
+          totalSteps,
+          learningRate: lr,
+        };
+        return { ctx, dispose: () => (disposeBatch(batch), targets.dispose()) };
       };
       let loss: number;
-      try {
-        loss = await textStep(ctx, defenses, optimizer, maxGradNorm);
-      } finally {
-        disposeBatch(batch);
-        targets.dispose();
+      if (gradAccum === 1) {
+        const { ctx, dispose } = stepOf(indices, stepRng);
+        try {
+          loss = await textStep(ctx, defenses, optimizer, maxGradNorm);
+        } finally {
+          dispose();
+        }
+      } else {
+        loss = await accumulatedStep(microBatches(indices, gradAccum), (part) => stepOf(part, stepRng.fork()), defenses, optimizer, maxGradNorm, params);
       }
       // what a hook kept alive past the step's tidy (tf.keep, variables it made) is a leak of the defenses used;
       // the optimizer (and a defense that starts this epoch, e.g. SMART's teacher) makes its state on an epoch's
@@ -496,33 +527,116 @@ function collapseGuard(
   };
 }
 
+/** Gradients of one (micro-)batch: the clean ones (or a defense's `gradients` replacing them) plus every `extraGradients`. */
+export function stepGradients(ctx: TextStepContext, defenses: readonly TextDefense[]): { loss: tf.Scalar; grads: Record<string, tf.Tensor> } {
+  const replacing = defenses.find((d) => d.gradients);
+  // plugin hooks run inside the caller's tidy: their intermediates are freed with it; the guard names the plugin
+  // when a hook throws or hands back something that is not a loss and gradients
+  const clean = replacing
+    ? guardPluginCallSync(replacing.name, 'gradients()', () => replacing.gradients!(ctx), { noLeakCheck: true, validate: checkStepOutput })
+    : cleanGradients(ctx, { embedsGrad: defenses.some((d) => d.needsEmbedsGrad) });
+  let grads = clean.grads;
+  let loss: tf.Scalar = clean.loss;
+  for (const d of defenses) {
+    if (!d.extraGradients) continue;
+    const extra = guardPluginCallSync(d.name, 'extraGradients()', () => d.extraGradients!(ctx, clean), { noLeakCheck: true, validate: checkStepOutput });
+    grads = addGradients(grads, extra.grads);
+    loss = tf.add(loss, extra.loss);
+  }
+  return { loss, grads };
+}
+
+/** Clip by global norm and apply one optimizer step. */
+function applyGradients(grads: Record<string, tf.Tensor>, params: TextStepContext['params'], optimizer: TrainOptimizer, maxGradNorm: number, learningRate: number): void {
+  const clipped = maxGradNorm > 0 ? clipByGlobalNorm(grads, maxGradNorm) : grads;
+  optimizer.apply(Object.fromEntries(params.map((p) => [p.variable.name, clipped[p.name]]).filter(([, g]) => g)), learningRate);
+}
+
 /**
  * One optimizer step: the clean gradients (or a defense's `gradients` replacing them) plus every `extraGradients`,
  * clipped by global norm, applied by the optimizer. Runs inside one `tf.tidy`; returns the loss.
  */
 async function textStep(ctx: TextStepContext, defenses: readonly TextDefense[], optimizer: TrainOptimizer, maxGradNorm: number): Promise<number> {
   const lossT = tf.tidy(() => {
-    const replacing = defenses.find((d) => d.gradients);
-    // plugin hooks run inside this step's tidy: their intermediates are freed with it; the guard names the
-    // plugin when a hook throws or hands back something that is not a loss and gradients
-    const clean = replacing
-      ? guardPluginCallSync(replacing.name, 'gradients()', () => replacing.gradients!(ctx), { noLeakCheck: true, validate: checkStepOutput })
-      : cleanGradients(ctx, { embedsGrad: defenses.some((d) => d.needsEmbedsGrad) });
-    let grads = clean.grads;
-    let loss: tf.Scalar = clean.loss;
-    for (const d of defenses) {
-      if (!d.extraGradients) continue;
-      const extra = guardPluginCallSync(d.name, 'extraGradients()', () => d.extraGradients!(ctx, clean), { noLeakCheck: true, validate: checkStepOutput });
-      grads = addGradients(grads, extra.grads);
-      loss = tf.add(loss, extra.loss);
-    }
-    if (maxGradNorm > 0) grads = clipByGlobalNorm(grads, maxGradNorm);
-    optimizer.apply(Object.fromEntries(ctx.params.map((p) => [p.variable.name, grads[p.name]]).filter(([, g]) => g)), ctx.learningRate);
+    const { loss, grads } = stepGradients(ctx, defenses);
+    applyGradients(grads, ctx.params, optimizer, maxGradNorm, ctx.learningRate);
     return loss;
   });
   const loss = (await lossT.data())[0];
   lossT.dispose();
   return loss;
+}
+
+/** `indices` cut into `k` contiguous micro-batches whose sizes differ by at most one. */
+export function microBatches(indices: readonly number[], k: number): number[][] {
+  const out: number[][] = [];
+  let at = 0;
+  for (let j = 0; j < k; j++) {
+    const size = Math.floor(indices.length / k) + (j < indices.length % k ? 1 : 0);
+    if (size > 0) out.push(indices.slice(at, at + size));
+    at += size;
+  }
+  return out;
+}
+
+/**
+ * The gradients and loss of a batch from its micro-batches: each part's gradients (and loss) weighted by its share of
+ * the batch and summed in kept accumulators, one micro-batch's graph alive at a time. The caller owns (and disposes)
+ * the returned tensors.
+ */
+export async function accumulateGradients(
+  parts: readonly (readonly number[])[],
+  stepOf: (part: readonly number[]) => { ctx: TextStepContext; dispose: () => void },
+  defenses: readonly TextDefense[] = [],
+): Promise<{ loss: tf.Scalar; grads: Record<string, tf.Tensor>; learningRate: number }> {
+  const total = parts.reduce((a, p) => a + p.length, 0);
+  let acc: Record<string, tf.Tensor> = {};
+  let lossAcc: tf.Scalar | undefined;
+  let learningRate = 0;
+  try {
+    for (const part of parts) {
+      const { ctx, dispose } = stepOf(part);
+      learningRate = ctx.learningRate;
+      try {
+        const next = tf.tidy(() => {
+          const w = part.length / total;
+          const { loss, grads } = stepGradients(ctx, defenses);
+          const summed: Record<string, tf.Tensor> = {};
+          for (const [k, g] of Object.entries(grads)) summed[k] = acc[k] ? tf.add(acc[k], tf.mul(g, w)) : tf.mul(g, w);
+          for (const k of Object.keys(acc)) if (!summed[k]) summed[k] = tf.clone(acc[k]);
+          const l = tf.mul(loss, w) as tf.Scalar;
+          return { grads: summed, loss: lossAcc ? (tf.add(lossAcc, l) as tf.Scalar) : l };
+        });
+        tf.dispose([...Object.values(acc), ...(lossAcc ? [lossAcc] : [])]);
+        acc = next.grads;
+        lossAcc = next.loss;
+      } finally {
+        dispose();
+      }
+    }
+  } catch (e) {
+    tf.dispose([...Object.values(acc), ...(lossAcc ? [lossAcc] : [])]);
+    throw e;
+  }
+  return { loss: lossAcc!, grads: acc, learningRate };
+}
+
+/** One optimizer step over micro-batches ({@link accumulateGradients}, then clip and apply once); returns the loss. */
+async function accumulatedStep(
+  parts: number[][],
+  stepOf: (part: readonly number[]) => { ctx: TextStepContext; dispose: () => void },
+  defenses: readonly TextDefense[],
+  optimizer: TrainOptimizer,
+  maxGradNorm: number,
+  params: TextStepContext['params'],
+): Promise<number> {
+  const { loss, grads, learningRate } = await accumulateGradients(parts, stepOf, defenses);
+  try {
+    tf.tidy(() => applyGradients(grads, params, optimizer, maxGradNorm, learningRate));
+    return (await loss.data())[0];
+  } finally {
+    tf.dispose([loss, ...Object.values(grads)]);
+  }
 }
 
 /** What a step hook must hand back: a scalar loss tensor and a record of gradient tensors (one phrase when not). */
