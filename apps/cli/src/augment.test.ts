@@ -140,9 +140,9 @@ describe('parry augment', () => {
     expect(fs.readFileSync(out, 'utf8')).toBe('old content\n');
   });
 
-  it('direct call: augmentCommand returns the outcome and refuses to overwrite its input', () => {
+  it('direct call: augmentCommand returns the outcome and refuses to overwrite its input', async () => {
     const csv = path.join(work, 'pairs.csv');
-    expect(() => augmentCommand({ data: csv, out: csv, method: 'eda', numAug: 1, alphaSr: 0.1, alphaRi: 0.1, alphaRs: 0.1, pRd: 0.1, charP: 0.1, seed: 0 })).toThrow(
+    await expect(augmentCommand({ data: csv, out: csv, method: 'eda', numAug: 1, alphaSr: 0.1, alphaRi: 0.1, alphaRs: 0.1, pRd: 0.1, charP: 0.1, seed: 0 })).rejects.toThrow(
       /is the input file/,
     );
   });

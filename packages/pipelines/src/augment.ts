@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { guardOutput, UsageError, writeFileAtomic } from '@parry/core';
 import type { TextDataset, TextExample } from '@parry/datasets';
 import { augmentDataset, type AugmentMethod } from '@parry/defenses';
-import { loadTextSplit, type TextDataSpec } from './text-data.js';
+import { isEmbeddedTextData, loadTextSplit, type TextDataSpec } from './text-data.js';
 
 export type AugmentOutputFormat = 'jsonl' | 'tsv' | 'csv';
 
@@ -96,15 +96,15 @@ export function formatAugmented(ds: TextDataset, format: AugmentOutputFormat): {
  * Read a text dataset split, augment it (EDA or character noise; labels unchanged), and write it atomically as
  * JSONL/TSV/CSV with text and label columns (`parry augment`). Returns what was written and the flags that load it.
  */
-export function augmentTextData(o: AugmentTextOptions): AugmentOutcome & { sourceName: string } {
+export async function augmentTextData(o: AugmentTextOptions): Promise<AugmentOutcome & { sourceName: string }> {
   const format = outputFormat(o.out);
   if (path.resolve(o.out) === path.resolve(o.data)) throw new UsageError(`-o ${o.out} is the input file; write the augmented copy to another file`);
   guardOutput(o.out, { kind: 'augmented-data', flag: '-o', force: o.force, protect: [{ path: o.data, flag: '--data' }, { path: o.dev, flag: '--dev' }] });
   const split = o.split ?? 'train';
-  if (split !== 'train' && fs.existsSync(o.data) && fs.statSync(o.data).isFile()) {
+  if (split !== 'train' && !isEmbeddedTextData(o.data) && fs.existsSync(o.data) && fs.statSync(o.data).isFile()) {
     throw new UsageError(`--split ${split} applies to SST-2 / GoEmotions directories; --data ${o.data} is a file and is read whole (drop --split)`);
   }
-  const ds = loadTextSplit(o, split);
+  const ds = await loadTextSplit(o, split);
   const unlabelled = ds.examples.find((e) => (ds.multiLabel ? !e.labels?.length : e.label === undefined));
   if (unlabelled) throw new UsageError(`--data ${o.data}: the example on line ${unlabelled.line} of ${ds.source} has no label; augment a labelled split (e.g. --split train)`);
   const aug = augmentDataset(ds, {

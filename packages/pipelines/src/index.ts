@@ -1,7 +1,7 @@
 /** Parry's library API (see README): the CLI only wraps these functions. */
 export { type Progress, type RunHooks, setupBackend, resultsHeader } from './run.js';
 export { type ImageDataRef, loadImageData } from './image-data.js';
-export { type TextDataFormat, type TextDataSpec, type KnownLabels, loadTextSplit, encodeDataset } from './text-data.js';
+export { type TextDataFormat, type TextDataSpec, type KnownLabels, EMBEDDED_TEXT_DATA, isEmbeddedTextData, loadTextSplit, encodeDataset } from './text-data.js';
 export { TRAINING_FILE, type TrainingInfo, readTrainingInfo, trainingInfoJson } from './training-info.js';
 export { type OptionPair, type PluginOptionsRequest, parseOptionPairs, pluginOptions, checkOptionKey } from './option-pairs.js';
 export {

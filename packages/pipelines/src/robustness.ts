@@ -123,7 +123,7 @@ async function textBranch(model: TextModelInput | string, data: TextDataInput, o
     const encoder = pre ? { model: pre.model, tokenizer: pre.tokenizer! } : (model as TextModelInput);
     if (pre && !pre.tokenizer) throw new UsageError(`${model as string} has no tokenizer files (tokenizer.json or vocab.txt)`);
     const split = o.split ?? 'dev';
-    const full = isTextDataset(data) ? data : loadTextSplit(data, split);
+    const full = isTextDataset(data) ? data : await loadTextSplit(data, split);
     const ds: TextDataset = { ...full, examples: full.examples.slice(0, o.n ?? 100) };
     const maxLength = (typeof model === 'string' ? info.maxLength : model.maxLength) ?? Math.min(encoder.model.config.maxPositions, 512);
     const thresholds = typeof model === 'string' ? info.thresholds : model.thresholds;

