@@ -54,3 +54,4 @@ export {
 export { type ImageDataInput, type RobustnessOptions, type TextDataInput, type TextModelInput, robustness } from './robustness.js';
 export * from './text-attack.js';
 export { type AugmentOutputFormat, type AugmentTextOptions, type AugmentOutcome, augmentTextData, formatAugmented, outputFormat } from './augment.js';
+export { type GateResultsOptions, gateResults, loadGateConfig } from './gate.js';
