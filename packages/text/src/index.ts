@@ -17,3 +17,4 @@ export * from './resources/word-vectors.js';
 export * from './resources/pos.js';
 export * from './batching.js';
 export * from './inference.js';
+export * from './memory.js';
