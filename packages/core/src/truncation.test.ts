@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { splitWords } from './text-attack/words.js';
-import { normalizeVisibleWords, parseTruncation, truncateItems, truncationKeep, visibleWordsFromRanges, wordTokenRanges } from './truncation.js';
+import { normalizeVisibleWords, pairBudgets, parseTruncation, truncateItems, truncationKeep, visibleWordsFromRanges, wordTokenRanges } from './truncation.js';
 
 describe('truncationKeep / truncateItems', () => {
   const ids = Array.from({ length: 10 }, (_, i) => i);
@@ -11,6 +11,13 @@ describe('truncationKeep / truncateItems', () => {
     expect(truncateItems(ids, 4, 'head+tail')).toEqual([0, 7, 8, 9]);
     expect(truncateItems(ids, 6, 'head+tail')).toEqual([0, 1, 6, 7, 8, 9]);
     expect(truncateItems(ids, 4)).toEqual([0, 1, 2, 3]); // head by default
+  });
+
+  it('pairBudgets: longest-first shares (the short text whole while it fits in half the budget)', () => {
+    expect(pairBudgets(3, 4, 9)).toEqual([3, 4]);
+    expect(pairBudgets(8, 3, 9)).toEqual([6, 3]);
+    expect(pairBudgets(3, 8, 9)).toEqual([3, 6]);
+    expect(pairBudgets(8, 3, 5)).toEqual([3, 2]);
   });
 
   it("head+tail of a 510-token budget is Sun et al.'s 128 + 382", () => {

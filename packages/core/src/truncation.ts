@@ -48,6 +48,24 @@ export function truncationKeep(n: number, budget: number, strategy: TruncationSt
   throw new UsageError(`truncation must be one of ${TRUNCATION_STRATEGIES.join(', ')}, got ${JSON.stringify(strategy)}`);
 }
 
+/**
+ * Token budgets of the two texts of a pair of `a` and `b` tokens when `budget` tokens may stay in all, longest-first as
+ * Hugging Face's fast tokenizers: the shorter text keeps all its tokens while they fit in half the budget and the
+ * longer one gets the rest; otherwise both get half (the longer one the larger half). Each text is then cut to its
+ * share with the truncation strategy.
+ */
+export function pairBudgets(a: number, b: number, budget: number): [number, number] {
+  if (a + b <= budget) return [a, b];
+  const [short, long] = a <= b ? [a, b] : [b, a];
+  let nShort = short;
+  let nLong = Math.min(long, Math.max(short, budget - short));
+  if (nShort + nLong > budget) {
+    nShort = Math.floor(budget / 2);
+    nLong = nShort + (budget % 2);
+  }
+  return a <= b ? [nShort, nLong] : [nLong, nShort];
+}
+
 /** `items` cut to the kept head and tail (a new array). */
 export function truncateItems<T>(items: readonly T[], budget: number, strategy: TruncationStrategy = 'head'): T[] {
   const { head, tail } = truncationKeep(items.length, budget, strategy);

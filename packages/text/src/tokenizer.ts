@@ -10,7 +10,7 @@ import * as fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { InputError, parseTruncation, truncateItems, UsageError } from '@parry/core';
+import { InputError, pairBudgets, parseTruncation, truncateItems, UsageError } from '@parry/core';
 import type { Encoding, TextTokenizer, TruncationStrategy } from '@parry/core';
 
 /** The Hugging Face tokenizer files Parry reads from a model folder. */
@@ -370,17 +370,8 @@ class HfTextTokenizer implements TextTokenizer {
       if (b === null) {
         if (a.length > budget) a = truncateItems(a, budget, strategy);
       } else if (a.length + b.length > budget) {
-        // Longest-first, as Hugging Face's fast tokenizers: the shorter text keeps all its tokens while they fit in half
-        // the budget and the longer one gets the rest; otherwise both get half (the longer one the larger half).
-        const [short, long] = a.length <= b.length ? [a.length, b.length] : [b.length, a.length];
-        let nShort = short;
-        let nLong = Math.min(long, Math.max(short, budget - short));
-        if (nShort + nLong > budget) {
-          nShort = Math.floor(budget / 2);
-          nLong = nShort + (budget % 2);
-        }
-        const [na, nb] = a.length <= b.length ? [nShort, nLong] : [nLong, nShort];
-        // each text of the pair is cut with the strategy within its share
+        // Longest-first, as Hugging Face's fast tokenizers (see pairBudgets); each text is cut with the strategy within its share
+        const [na, nb] = pairBudgets(a.length, b.length, budget);
         a = truncateItems(a, na, strategy);
         b = truncateItems(b, nb, strategy);
       }
