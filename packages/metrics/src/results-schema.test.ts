@@ -31,7 +31,19 @@ describe('the committed JSON Schema', () => {
 
   it('describes the optional report fields', () => {
     const s = JSON.stringify(resultsJsonSchema());
-    for (const key of ['examples', 'perLabel', 'sizes', 'labelNames', 'modality', 'successBits', 'changed', 'perturbed']) expect(s).toContain(`"${key}"`);
+    for (const key of ['examples', 'perLabel', 'sizes', 'labelNames', 'modality', 'successBits', 'changed', 'perturbed', 'truncation', 'visibleWordShare']) expect(s).toContain(`"${key}"`);
+  });
+
+  it('keeps a text model\'s truncation counts and refuses a malformed one', () => {
+    const model = { modality: 'text' as const, name: 't', numLabels: 2, labelNames: ['a', 'b'], outputKind: 'single-label' as const };
+    const truncation = {
+      strategy: 'head+tail' as const,
+      maxLength: 128,
+      splits: [{ split: 'train', n: 10, truncated: 4, words: 1000, visibleWords: 510, visibleWordShare: 0.51 }],
+    };
+    expect(validateResults({ ...base, model, truncation }).truncation).toEqual(truncation);
+    expect(() => validateResults({ ...base, model, truncation: { ...truncation, strategy: 'middle' } } as never)).toThrow(/truncation\.strategy/);
+    expect(() => validateResults({ ...base, model, truncation: { ...truncation, splits: [{ ...truncation.splits[0], visibleWordShare: 2 }] } })).toThrow(/truncation\.splits\.0\.visibleWordShare/);
   });
 });
 

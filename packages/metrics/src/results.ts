@@ -234,6 +234,29 @@ export const cleanMetricsSchema = z.object({
   subsetAccuracy: rate.optional(),
 });
 
+/** How many texts of one split exceeded the model's token limit, and how many of their words reached the model. */
+export const truncationCountSchema = z.strictObject({
+  /** `train`, `dev`, `test`, or the name of a given data set. */
+  split: z.string(),
+  n: z.number().int().nonnegative(),
+  /** Texts with more tokens than the limit allows (the special tokens included). */
+  truncated: z.number().int().nonnegative(),
+  /** Words (letters/digits runs, as the text attacks split them) in all `n` texts. */
+  words: z.number().int().nonnegative(),
+  /** Of `words`, those with at least one token kept. */
+  visibleWords: z.number().int().nonnegative(),
+  /** visibleWords / words (1 when there are no words). */
+  visibleWordShare: rate,
+});
+
+/** Text models: the truncation strategy and token limit, with counts per split (train: train and dev; eval: the split evaluated). */
+export const truncationSectionSchema = z.strictObject({
+  /** `head` keeps the first tokens, `tail` the last, `head+tail` a quarter of the budget from the start and the rest from the end. */
+  strategy: z.enum(['head', 'tail', 'head+tail']),
+  maxLength: z.number().int().positive(),
+  splits: z.array(truncationCountSchema),
+});
+
 export const resultsSchema = z.object({
   schema: z.literal(RESULTS_SCHEMA),
   version: z.literal(RESULTS_VERSION),
@@ -248,6 +271,8 @@ export const resultsSchema = z.object({
   /** Optional, multi-label models: clean metrics per label. */
   perLabel: z.array(labelMetricsSchema).optional(),
   attacks: z.array(attackEntrySchema).default([]),
+  /** Optional, text models: texts cut by the token limit and the share of words that reached the model. */
+  truncation: truncationSectionSchema.optional(),
   training: z
     .object({ hyperparameters: z.record(z.string(), z.unknown()), epochs: z.array(epochRecordSchema) })
     .optional(),
@@ -262,6 +287,8 @@ export type ImageAttackEntry = z.infer<typeof imageAttackEntrySchema>;
 export type TextAttackEntry = z.infer<typeof textAttackEntrySchema>;
 export type AttackEntry = z.infer<typeof attackEntrySchema>;
 export type TextChange = z.infer<typeof textChangeSchema>;
+export type TruncationCount = z.infer<typeof truncationCountSchema>;
+export type TruncationSection = z.infer<typeof truncationSectionSchema>;
 
 function describeIssue(error: z.ZodError): string {
   const i = error.issues[0];
