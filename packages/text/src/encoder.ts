@@ -30,6 +30,8 @@ export interface TransformerClassifier {
   readonly outputKind: OutputKind;
   /** Trainable variables in a fixed order, with their HF parameter names. */
   parameters(): Array<{ name: string; variable: tf.Variable }>;
+  /** Every weight by HF name in Parry's layout (Linear weights `[in, out]`, `linear: true`), fixed tables included. */
+  weights(): Array<{ name: string; variable: tf.Variable; linear: boolean }>;
   /** Word-embedding lookup only: int32 [B,T] -> [B,T,E] (the `inputs_embeds` of HF). */
   embed(inputIds: tf.Tensor2D): tf.Tensor3D;
   /** Rest of the model from `inputs_embeds` (adds position/type embeddings, LayerNorm, dropout, layers, head) -> logits [B, numLabels]. */
@@ -282,6 +284,12 @@ class Classifier implements TransformerClassifier {
   parameters(): Array<{ name: string; variable: tf.Variable }> {
     this.alive();
     return this.params.filter((p) => p.trainable).map((p) => ({ name: p.name, variable: p.variable }));
+  }
+
+  /** Every weight by Hugging Face name in Parry's layout (Linear weights `[in, out]`), fixed tables included. */
+  weights(): Array<{ name: string; variable: tf.Variable; linear: boolean }> {
+    this.alive();
+    return this.params.map((p) => ({ name: p.name, variable: p.variable, linear: p.linear }));
   }
 
   wordEmbeddings(): tf.Variable {

@@ -18,3 +18,5 @@ export * from './resources/pos.js';
 export * from './batching.js';
 export * from './inference.js';
 export * from './memory.js';
+export * from './onnx-export.js';
+export * from './onnx-runtime.js';
