@@ -124,6 +124,20 @@ describe('parry text flags', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(JSON.parse(fs.readFileSync(out, 'utf8')).attacks[0].goal.kind).toBe('targeted');
+    // end to end: --name is recorded, and the report names the run by it and shows the targeted goal with its label
+    const named = path.join(work, 'goal-named.json');
+    expect(parry(['eval', '--model', model(), '--attack', 'deepwordbug', '--goal', 'targeted:1', '--name', 'to pos', '-n', '5', '-o', named, '--quiet'], work).code).toBe(0);
+    const res = JSON.parse(fs.readFileSync(named, 'utf8'));
+    expect(res.model.runName).toBe('to pos');
+    expect(res.attacks[0].goal).toEqual({ kind: 'targeted', target: 1 });
+    expect(res.attacks[0].examples).toHaveLength(5); // a compact record of every example
+    const rep = parry(['report', named, '-o', path.join(work, 'goal-report'), '-q'], work);
+    expect(rep.stderr).toBe('');
+    const md = fs.readFileSync(path.join(work, 'goal-report', 'report.md'), 'utf8');
+    expect(md).toContain('- **to pos**: clean accuracy');
+    expect(md).toMatch(/\| parry\/deepwordbug \| targeted:1 \(pos\) \|/);
+    expectRefused(parry(['eval', '--model', model(), '--name', ' ', '-o', path.join(work, 'g3.json')], work), /^parry: --name is empty; give the run a name/);
+    expectRefused(parry(['eval', '--model', path.join(work, 'no-image-model'), '--name', 'a\nb', '-o', path.join(work, 'g3.json')], work), /^parry: --name has a line break/);
     const bad = parry(['eval', '--model', model(), '--attack', 'deepwordbug', '--goal', 'sideways', '-o', path.join(work, 'g2.json')], work);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);

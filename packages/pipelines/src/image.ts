@@ -27,7 +27,7 @@ import { type AttackSummary, correctMask, reportDetails, type Results, summarize
 import { attackOptionsFromPairs, createImageAttacks, type OptionsByPlugin } from './build-plugins.js';
 import { type ImageDataRef, loadImageData } from './image-data.js';
 import { createParryRegistry, type PluginLoaders, pluginRegistry } from './plugins.js';
-import { hooksOf, pct, resultsHeader, type RunHooks, setupBackend } from './run.js';
+import { checkRunName, hooksOf, pct, resultsHeader, type RunHooks, setupBackend } from './run.js';
 
 export interface TrainImageOptions extends RunHooks {
   /** MNIST IDX directory; default: the 10,000 embedded digits, split 8,000 / 2,000 with `seed`. */
@@ -317,6 +317,8 @@ export interface EvaluateImageOptions extends RunHooks, RegistrySource {
   data?: string;
   backend?: string;
   command?: readonly string[];
+  /** The run's name in results and reports (`--name`; default: the report names it after the model folder). */
+  runName?: string;
 }
 
 /**
@@ -326,6 +328,7 @@ export interface EvaluateImageOptions extends RunHooks, RegistrySource {
 export async function evaluateImageModel(o: EvaluateImageOptions): Promise<{ results: Results; cleanAccuracy: number; summaries: AttackSummary[] }> {
   const { log } = hooksOf(o);
   const epsilons = validateEpsilons(o.epsilons, true);
+  const runName = checkRunName(o.runName);
   if (o.out) guardOutput(o.out, { kind: 'results', force: o.force, protect: [{ path: o.model, flag: '--model' }, { path: o.data, flag: '--data' }] });
   const { registry, defaults } = await openRegistry(o);
   const names = o.attacks ?? ['fgsm', 'pgd'];
@@ -348,7 +351,7 @@ export async function evaluateImageModel(o: EvaluateImageOptions): Promise<{ res
       const data = {
         ...resultsHeader('eval', o.command, seed),
         dataset: { name: dataset.name, source: dataset.source, split: 'test', n },
-        model: { modality: 'image' as const, path: o.model, name: meta.name, inputShape: meta.inputShape, numClasses: meta.numClasses, bounds: meta.bounds },
+        model: { modality: 'image' as const, path: o.model, name: meta.name, ...(runName ? { runName } : {}), inputShape: meta.inputShape, numClasses: meta.numClasses, bounds: meta.bounds },
         clean: { accuracy: r.cleanAccuracy, n },
         attacks: imageAttackEntries(r.summaries),
       };

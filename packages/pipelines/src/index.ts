@@ -1,8 +1,9 @@
 /** Parry's library API (see README): the CLI only wraps these functions. */
-export { type Progress, type RunHooks, setupBackend, resultsHeader } from './run.js';
+export { type Progress, type RunHooks, setupBackend, resultsHeader, checkRunName } from './run.js';
 export { type ImageDataRef, loadImageData } from './image-data.js';
 export { type TextDataFormat, type TextDataSpec, type KnownLabels, EMBEDDED_TEXT_DATA, isEmbeddedTextData, loadTextSplit, encodeDataset } from './text-data.js';
 export { TRAINING_FILE, type TrainingInfo, readTrainingInfo, trainingInfoJson } from './training-info.js';
+export { countTruncation, modelTruncation, truncationLine, truncationSection } from './truncation.js';
 export { type OptionPair, type PluginOptionsRequest, parseOptionPairs, pluginOptions, checkOptionKey } from './option-pairs.js';
 export {
   type LoadedPlugin,

@@ -48,6 +48,19 @@ export function resultsHeader(kind: 'eval' | 'train', command: readonly string[]
   };
 }
 
+/**
+ * A run name (`--name`) as results record it: trimmed, one line, at most 80 characters; undefined when not given.
+ * Refused with a `UsageError` saying how to fix it otherwise.
+ */
+export function checkRunName(name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  const trimmed = name.trim();
+  if (!trimmed) throw new UsageError('--name is empty; give the run a name, e.g. --name fgm+eda, or leave --name out to name it after the model folder');
+  if (/[\u0000-\u001f\u007f\u2028\u2029]/.test(trimmed)) throw new UsageError('--name has a line break or control character; give a one-line name');
+  if (trimmed.length > 80) throw new UsageError(`--name is ${trimmed.length} characters; give at most 80 (reports show it in legends and headings)`);
+  return trimmed;
+}
+
 export const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
 
 /** Comma-separated names -> trimmed, non-empty names. */

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { registerBuiltinAttacks } from '@parry/attacks';
 import { createRegistry, createRng, initBackend, type TextTokenizer } from '@parry/core';
 import { a2t, registerBuiltinDefenses, trainText } from '@parry/defenses';
-import { validateResults } from '@parry/metrics';
+import { perturbedText, validateResults } from '@parry/metrics';
 import { createTransformerClassifier, smallConfig, type TransformerClassifier, wordPieceTokenizer } from '@parry/text';
 import { parryVictim } from '@parry/attacks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,6 +71,10 @@ describe('attackText over the one registry', () => {
       attacks: [entry],
     });
     expect(results.attacks[0].modality).toBe('text');
+    // every example is kept, compact: the changed words rebuild each perturbed text
+    expect(entry.examples.map((x) => x.index)).toEqual(records.map((r) => r.index));
+    expect(entry.examples.map(perturbedText)).toEqual(records.map((r) => r.perturbed));
+    expect(entry.examples.map((x) => x.queries)).toEqual(records.map((r) => r.queries));
   }, 120_000);
 
   it('recipe options change what the attack does: a modification-rate cap means fewer changed words', async () => {

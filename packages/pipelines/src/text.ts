@@ -17,6 +17,8 @@ import {
   type TextAttackSummary,
   type TextTokenizer,
   type TextVictim,
+  parseTruncation,
+  type TruncationStrategy,
   UsageError,
 } from '@parry/core';
 import type { TextDataset } from '@parry/datasets';
@@ -41,9 +43,11 @@ import {
 } from '@parry/text';
 import { attackOptionsFromPairs, type OptionsByPlugin, resolveNames, resolveOptions } from './build-plugins.js';
 import { openRegistry, type RegistrySource } from './image.js';
-import { hooksOf, pct, resultsHeader, type RunHooks, setupBackend } from './run.js';
+import { checkRunName, hooksOf, pct, resultsHeader, type RunHooks, setupBackend } from './run.js';
 import { attackText, registryAttackRunner } from './text-attack.js';
 import { encodeDataset, loadTextSplit, type TextDataSpec } from './text-data.js';
+import type { TruncationSection } from '@parry/metrics';
+import { countTruncation, truncationSection } from './truncation.js';
 import { readTrainingInfo, TRAINING_FILE, type TrainingInfo, trainingInfoJson } from './training-info.js';
 
 /** Hub options from the offline / force-download flags; download progress goes to `log` as plain lines. */
@@ -194,6 +198,12 @@ export function textCleanSection(n: number, r: TextCleanMetrics) {
 export interface TrainTextOptions extends TextDataSpec, TextModelSpec, RunHooks, RegistrySource {
   /** True when `maxLength` was chosen by the user: above a checkpoint's positions it is then refused, not capped. */
   maxLengthGiven?: boolean;
+  /**
+   * Which tokens of an over-long text to keep (`--truncation`): `head` (default, the first), `tail` (the last) or
+   * `head+tail` (a quarter of the budget from the start, the rest from the end). Saved in `parry_training.json`, so
+   * evaluation and attacks of the model use it too.
+   */
+  truncation?: TruncationStrategy;
   epochs: number;
   batchSize: number;
   lr: number;
@@ -232,6 +242,8 @@ export interface TrainTextOutcome {
   devN: number;
   bestEpoch: number;
   thresholds?: number[];
+  /** Training and dev texts cut by the token limit, and the share of their words the model saw. */
+  truncation: TruncationSection;
 }
 
 /**
@@ -241,6 +253,7 @@ export interface TrainTextOutcome {
 export async function trainTextModel(o: TrainTextOptions): Promise<TrainTextOutcome> {
   const { log, progress } = hooksOf(o);
   if (!(o.maxLength >= 8)) throw new UsageError(`--max-length must be at least 8, got ${o.maxLength}`);
+  const truncation = parseTruncation(o.truncation ?? 'head', '--truncation');
   const defenses = o.defenses ?? [];
   for (const d of defenses) {
     if (d.modality !== 'text') throw new UsageError(`--defense ${d.name} trains image models; text models take fgm, pgd-embed, freelb, smart, r-drop (see \`parry list\`)`);
@@ -274,8 +287,12 @@ export async function trainTextModel(o: TrainTextOptions): Promise<TrainTextOutc
       log(`--max-length ${maxLength} (the default) is above the ${positions} positions of ${from}: using ${positions}`);
       maxLength = positions;
     }
-    const trainSet = encodeDataset(train, tokenizer, maxLength);
-    const devSet = encodeDataset(dev, tokenizer, maxLength);
+    const trainSet = encodeDataset(train, tokenizer, maxLength, { truncation });
+    const devSet = encodeDataset(dev, tokenizer, maxLength, { truncation });
+    const cut = truncationSection(truncation, maxLength, [
+      countTruncation(train.examples, tokenizer, maxLength, truncation, 'train'),
+      countTruncation(dev.examples, tokenizer, maxLength, truncation, 'dev'),
+    ]);
     const c = model.config;
     log(`${from}: ${c.family} ${c.numLayers} layers, hidden ${c.hiddenSize}, ${c.numHeads} heads, vocab ${c.vocabSize}; ${trainSet.encodings.length} training / ${devSet.encodings.length} dev examples, backend ${backend.name}`);
     let positiveWeights: number[] | undefined;
@@ -307,6 +324,7 @@ export async function trainTextModel(o: TrainTextOptions): Promise<TrainTextOutc
       attacks: registryAttackRunner(registry),
       tokenizer,
       maxLength,
+      truncation,
       evalSet: devSet,
       earlyStop: o.earlyStop,
       checkpointDir,
@@ -330,6 +348,7 @@ export async function trainTextModel(o: TrainTextOptions): Promise<TrainTextOutc
       dataset: { name: dev.name, source: dev.source, split: 'dev', n: devSet.encodings.length },
       model: textModelInfo(model, { name: encoderName(model), path: o.out, maxLength, family: model.family }),
       ...textCleanSection(devSet.encodings.length, final),
+      truncation: cut,
       training: {
         hyperparameters: {
           ...result.hyperparameters,
@@ -354,10 +373,10 @@ export async function trainTextModel(o: TrainTextOptions): Promise<TrainTextOutc
       o.out,
       model,
       tokenizer,
-      { [TRAINING_FILE]: trainingInfoJson(o, maxLength, thresholds), 'train-results.json': `${JSON.stringify(results, null, 2)}\n` },
+      { [TRAINING_FILE]: trainingInfoJson(o, maxLength, thresholds, truncation), 'train-results.json': `${JSON.stringify(results, null, 2)}\n` },
       { force: o.force, protect },
     );
-    return { results, dev: final, devAt05: multi ? first : undefined, devN: devSet.encodings.length, bestEpoch: result.bestEpoch, thresholds };
+    return { results, dev: final, devAt05: multi ? first : undefined, devN: devSet.encodings.length, bestEpoch: result.bestEpoch, thresholds, truncation: cut };
   } finally {
     model.dispose();
   }
@@ -384,6 +403,8 @@ export interface EvaluateTextOptions extends Partial<TextDataSpec>, RunHooks, Re
   /** A ready victim (e.g. the black-box ONNX one) to attack instead of the Parry encoder in `model`. */
   victim?: TextVictim;
   maxLength?: number;
+  /** Truncation strategy of over-long texts (default: the one the model was trained with, else `head`); a ready `victim` keeps its own. */
+  truncation?: TruncationStrategy;
   batchSize?: number;
   seed?: number;
   /** Per-example records kept per attack (default 50). */
@@ -395,6 +416,8 @@ export interface EvaluateTextOptions extends Partial<TextDataSpec>, RunHooks, Re
   offline?: boolean;
   forceDownload?: boolean;
   command?: readonly string[];
+  /** The run's name in results and reports (`--name`; default: the report names it after the model folder). */
+  runName?: string;
   /** Called after each example of each attack. */
   onAttackExample?: (attack: string, status: 'successful' | 'failed' | 'skipped', done: number, total: number) => void;
 }
@@ -409,6 +432,8 @@ export interface EvaluateTextOutcome {
   clean?: TextCleanMetrics;
   thresholds?: number[];
   attacks: Array<{ summary: TextAttackSummary; entry: TextAttackEntry }>;
+  /** Texts of the split cut by the token limit (absent for a black-box victim). */
+  truncation?: TruncationSection;
 }
 
 /** The data spec of an evaluation: the given data, or the model's training data with the given dev/test files. */
@@ -437,6 +462,7 @@ export async function evaluateTextModel(o: EvaluateTextOptions): Promise<Evaluat
   if (o.dev && split !== 'dev') throw new UsageError(`--dev ${o.dev} is the dev file, but --split is ${split}; drop --dev or use --split dev`);
   if (o.test && split !== 'test') throw new UsageError(`--test ${o.test} is the test file, but --split is ${split}; pass --split test to evaluate it`);
   if (o.limit !== undefined && !(Number.isInteger(o.limit) && o.limit > 0)) throw new UsageError(`--limit must be a positive integer, got ${o.limit}`);
+  const runName = checkRunName(o.runName);
   const attacksGiven = o.attacks ?? [];
   const protect = [{ path: fs.existsSync(o.model) ? o.model : undefined, flag: '--model' }, { path: o.data, flag: '--data' }, { path: o.dev, flag: '--dev' }, { path: o.test, flag: '--test' }];
   if (o.out) guardOutput(o.out, { kind: 'results', force: o.force, protect });
@@ -454,6 +480,7 @@ export async function evaluateTextModel(o: EvaluateTextOptions): Promise<Evaluat
   }
   const info = readTrainingInfo(o.model, { withData: !o.data });
   const spec = evalSpec(o, info);
+  const truncation = o.truncation !== undefined ? parseTruncation(o.truncation, '--truncation') : (info.truncation ?? 'head');
   const ds = await loadTextSplit(spec, split);
   const limit = o.limit ?? (attackNames.length ? 100 : undefined);
   const limited: TextDataset = limit ? { ...ds, examples: ds.examples.slice(0, limit) } : ds;
@@ -472,6 +499,7 @@ export async function evaluateTextModel(o: EvaluateTextOptions): Promise<Evaluat
       attackOptions: Object.fromEntries(options),
       goal,
       maxLength,
+      truncation,
       thresholds: info.thresholds,
       name: o.model,
       splitName: split,
@@ -480,14 +508,18 @@ export async function evaluateTextModel(o: EvaluateTextOptions): Promise<Evaluat
     const data = {
       ...resultsHeader('eval', o.command, o.seed ?? 0),
       dataset: { name: ds.name, source: ds.source, split, n },
-      model: pre
-        ? textModelInfo(pre.model, { name: o.victim ? victim.name : encoderName(pre.model), path: o.model, maxLength, family: pre.model.family })
-        : textModelInfo(victim, { name: victim.name, path: o.model }),
+      model: {
+        ...(pre
+          ? textModelInfo(pre.model, { name: o.victim ? victim.name : encoderName(pre.model), path: o.model, maxLength, family: pre.model.family })
+          : textModelInfo(victim, { name: victim.name, path: o.model })),
+        ...(runName ? { runName } : {}),
+      },
       ...(clean ? textCleanSection(n, clean) : {}),
       attacks: attacks.map((a) => a.entry),
+      ...(run.truncation ? { truncation: run.truncation } : {}),
     };
     const results = o.out ? writeResults(o.out, data) : validateResults(data, 'results');
-    return { results, split, source: ds.source, n, clean, thresholds: info.thresholds, attacks };
+    return { results, split, source: ds.source, n, clean, thresholds: info.thresholds, attacks, truncation: run.truncation };
   } finally {
     pre?.model.dispose();
   }
@@ -510,6 +542,8 @@ export interface TextRobustnessOptions extends RunHooks {
   thresholds?: number[];
   /** Tokens per input (default: the model's positions, at most 512). */
   maxLength?: number;
+  /** Which tokens of an over-long text the Parry encoder sees (default `head`). */
+  truncation?: TruncationStrategy;
   batchSize?: number;
   /** A ready victim (black-box) instead of the Parry encoder; then no clean metrics are measured. */
   victim?: TextVictim;
@@ -528,17 +562,20 @@ export async function textRobustness(
   encoder: { model: TransformerClassifier; tokenizer: TextTokenizer } | undefined,
   ds: TextDataset,
   o: TextRobustnessOptions,
-): Promise<{ victim: TextVictim; clean?: TextCleanMetrics; attacks: Array<{ summary: TextAttackSummary; entry: TextAttackEntry }> }> {
+): Promise<{ victim: TextVictim; clean?: TextCleanMetrics; attacks: Array<{ summary: TextAttackSummary; entry: TextAttackEntry }>; truncation?: TruncationSection }> {
   const { log, progress } = hooksOf(o);
   if (!encoder && !o.victim) throw new UsageError('textRobustness needs a Parry encoder or a victim');
   const maxLength = o.maxLength ?? (encoder ? Math.min(encoder.model.config.maxPositions, 512) : undefined);
   const n = ds.examples.length;
+  const truncation = parseTruncation(o.truncation ?? 'head', 'truncation');
   let clean: TextCleanMetrics | undefined;
+  let cut: TruncationSection | undefined;
   if (encoder) {
-    const set = encodeDataset(ds, encoder.tokenizer, maxLength!);
+    const set = encodeDataset(ds, encoder.tokenizer, maxLength!, { truncation });
+    cut = truncationSection(truncation, maxLength!, [countTruncation(ds.examples, encoder.tokenizer, maxLength!, truncation, o.splitName ?? 'eval')]);
     clean = textCleanMetrics(await predictText(encoder.model, set.encodings, encoder.tokenizer.padId), set.labels, encoder.model, o.thresholds);
   }
-  const victim = o.victim ?? parryVictim(encoder!.model, encoder!.tokenizer, { maxLength, batchSize: o.batchSize ?? 32, name: o.name ?? encoder!.model.family });
+  const victim = o.victim ?? parryVictim(encoder!.model, encoder!.tokenizer, { maxLength, truncation, batchSize: o.batchSize ?? 32, name: o.name ?? encoder!.model.family });
   if (o.attacks.length && ds.examples.some((e) => e.pair !== undefined)) throw new UsageError(`--data ${ds.source}: text-pair data sets cannot be attacked yet; use single texts`);
   if (o.attacks.length && victim.labelNames.length !== ds.labelNames.length) {
     throw new InputError(`${victim.name} has ${victim.labelNames.length} labels but ${ds.source} has ${ds.labelNames.length}; attack it with its own data`);
@@ -570,5 +607,5 @@ export async function textRobustness(
     bar.stop();
     attacks.push({ summary: r.summary, entry: r.entry });
   }
-  return { victim, clean, attacks };
+  return { victim, clean, attacks, truncation: cut };
 }

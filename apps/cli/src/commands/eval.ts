@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { transformersJsVictim } from '@parry/attacks';
 import { recoverInterrupted, UsageError } from '@parry/core';
 import type { AttackSummary, Results } from '@parry/metrics';
-import { evaluateImageModel, isTextModel } from '@parry/pipelines';
+import { evaluateImageModel, isTextModel, modelTruncation } from '@parry/pipelines';
 import Table from 'cli-table3';
 import { type Command, Option } from 'commander';
 import { hooks, out, pluginsFrom, refuseFlags } from '../context.js';
@@ -26,6 +26,8 @@ export interface EvalCommandOptions {
   json?: boolean;
   quiet?: boolean;
   argv?: string[];
+  /** `--name`: the run's name in results and reports. */
+  runName?: string;
 }
 
 /** `parry eval` on an image model: clean accuracy, then every attack at every epsilon; prints the table. */
@@ -77,7 +79,7 @@ export function renderStages(summaries: AttackSummary[]): string[] {
 const IMAGE_ONLY = ['--eps', '--version'];
 const TEXT_ONLY = [
   '--split', '--data-format', '--dev', '--test', '--text-column', '--pair-column', '--label-column', '--label-names', '--multi-label', '--offline', '--force-download',
-  '--query-budget', '--word-vectors', '--black-box', '--goal',
+  '--query-budget', '--word-vectors', '--black-box', '--goal', '--truncation',
 ];
 
 /** A Hugging Face folder, or a Hub id (`org/name`) that is not a local path. */
@@ -113,13 +115,15 @@ export function registerEvalCommand(program: Command, argv: string[]): void {
     .option('--query-budget <n>', 'text attacks: model queries per example, the original included', wrap('--query-budget', (f, v) => parseInteger(f, v)))
     .option('--word-vectors <file>', 'text attacks: GloVe-format word vectors for textfooler (default: the model\'s own input embeddings)')
     .option('--black-box', 'text attacks: query the folder\'s onnx/model.onnx through transformers.js (scores only) instead of the tfjs encoder')
+    .addOption(new Option('--truncation <strategy>', 'text: which tokens of a text over the token limit the model sees: head (the first), tail (the last) or head+tail (a quarter of the budget from the start, the rest from the end) (default: the strategy the model was trained with, else head)').choices(['head', 'tail', 'head+tail']))
     .option('--plugin <module>', 'load plugins from a module (package name or path), repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--name <run name>', 'name of this run in results.json and reports (default: the model folder name), e.g. --name fgm+eda')
     .option('-o, --out <file>', 'results file to write', 'runs/results.json')
     .option('--force', 'replace --out even when it exists and is not a Parry results file')
     .addOption(backendOption())
     .option('--json', 'print the results object as JSON on stdout')
     .option('-q, --quiet', 'no progress output')
-    .action(async (o, command: Command) => {
+    .action(async ({ name: runName, ...o }, command: Command) => {
       if (o.n !== undefined && o.limit !== undefined && o.n !== o.limit) throw new UsageError(`-n ${o.n} and --limit ${o.limit} disagree; they are the same flag, give one`);
       const n: number | undefined = o.n ?? o.limit;
       const attacks = o.attack === undefined ? undefined : String(o.attack).split(',').map((s: string) => s.trim()).filter(Boolean);
@@ -127,7 +131,7 @@ export function registerEvalCommand(program: Command, argv: string[]): void {
       if (isTextTarget(o.model)) {
         refuseFlags(command, IMAGE_ONLY, 'applies to image models; text attacks are bounded by their own options (see `parry list`)');
         if (o.blackBox && !attacks?.length) throw new UsageError('--black-box applies to attacks; add --attack <recipe>');
-        const victim = o.blackBox ? await transformersJsVictim(o.model, { batchSize: o.batchSize ?? 32 }) : undefined;
+        const victim = o.blackBox ? await transformersJsVictim(o.model, { batchSize: o.batchSize ?? 32, truncation: modelTruncation(o.model, o.truncation) }) : undefined;
         await evalTextCommand({
           ...o,
           format: o.dataFormat,
@@ -137,6 +141,7 @@ export function registerEvalCommand(program: Command, argv: string[]): void {
           optionPairs: o.opt,
           victim,
           command: argv,
+          runName,
         });
         return;
       }
@@ -149,6 +154,7 @@ export function registerEvalCommand(program: Command, argv: string[]): void {
         batchSize: o.batchSize ?? 256,
         opt: o.version ? [...o.opt, `autoattack.version=${JSON.stringify(o.version)}`] : o.opt,
         argv,
+        runName,
       });
     });
 }
