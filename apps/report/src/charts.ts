@@ -1,6 +1,6 @@
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { type Run, imageAttacksOf } from './model.js';
+import { type Run, imageAttacksOf, textAttacksOf } from './model.js';
 
 /** A chart: its Vega-Lite spec (kept for readers who want to re-plot) and the SVG rendered from it at build time. */
 export interface Chart {
@@ -11,7 +11,7 @@ export interface Chart {
 
 const WIDTH = 460;
 const HEIGHT = 260;
-const CONFIG = { font: 'system-ui, sans-serif', view: { stroke: '#ddd' }, axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 11, labelLimit: 320 } };
+const CONFIG = { font: 'system-ui, sans-serif', view: { stroke: '#ddd' }, axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 11, labelLimit: 0 } }; // labelLimit 0: run names are never truncated
 
 /** Compile a Vega-Lite spec and render it to an SVG string in Node, with no canvas, no DOM and no network. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
@@ -138,7 +138,88 @@ export function trainingCharts(runs: Run[]): Chart[] {
   ];
 }
 
+/**
+ * Text attacks have no epsilon: per attack and run, the attack success rate, and the accuracy under attack next to
+ * the clean accuracy, as grouped horizontal bars (one bar per run, named in full in the legend).
+ */
+export function textCharts(runs: Run[]): Chart[] {
+  const success: { attack: string; run: string; value: number }[] = [];
+  const accuracy: { attack: string; run: string; value: number }[] = [];
+  for (const run of runs) {
+    const attacks = textAttacksOf(run);
+    if (!attacks.length) continue;
+    accuracy.push({ attack: 'clean (no attack)', run: run.title, value: attacks[0].cleanAccuracy });
+    for (const a of attacks) {
+      success.push({ attack: a.attack, run: run.title, value: a.attackSuccessRate });
+      accuracy.push({ attack: a.attack, run: run.title, value: a.robustAccuracy });
+    }
+  }
+  if (success.length === 0) return [];
+  const bars = (id: string, title: string, description: string, values: typeof success, axis: string): Chart => {
+    return {
+      id,
+      title,
+      spec: {
+        $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+        description,
+        width: WIDTH,
+        height: { step: 14 }, // one bar per run and attack
+        config: CONFIG,
+        data: { values },
+        mark: { type: 'bar', tooltip: false },
+        encoding: {
+          y: { field: 'attack', type: 'nominal', title: null, sort: null, axis: { labelLimit: 0 } },
+          yOffset: { field: 'run', type: 'nominal', sort: null },
+          x: { field: 'value', type: 'quantitative', title: axis, scale: { domain: [0, 1] }, axis: { format: '.0%' } },
+          color: { field: 'run', type: 'nominal', title: 'run', sort: null, legend: { orient: 'bottom', columns: 1 } },
+        },
+      } as TopLevelSpec,
+    };
+  };
+  return [
+    bars('chart-text-success', 'Attack success rate per text attack and run', 'Share of attacked examples the attack fooled, per attack and run', success, 'attack success rate'),
+    bars('chart-text-accuracy', 'Accuracy under attack per text attack and run', 'Clean accuracy and accuracy under each text attack, per run', accuracy, 'accuracy'),
+  ];
+}
+
+/** Robust accuracy over versions of one model (runs sharing a name, oldest first), one line per attack. */
+export function versionCharts(groups: { name: string; runs: Run[] }[]): Chart[] {
+  return groups.map((g, gi) => {
+    const values: { version: string; series: string; accuracy: number }[] = [];
+    g.runs.forEach((run, i) => {
+      const version = `v${i + 1} ${run.first.createdAt.slice(0, 10)}`;
+      const clean = run.evals.find((e) => e.clean)?.clean?.accuracy ?? run.evals.flatMap((e) => e.attacks)[0]?.cleanAccuracy;
+      if (clean !== undefined) values.push({ version, series: 'clean', accuracy: clean });
+      for (const a of run.evals.flatMap((e) => e.attacks)) {
+        if (a.modality === 'text') values.push({ version, series: a.attack, accuracy: a.robustAccuracy });
+        else {
+          const e = [...a.perEpsilon].filter((p) => p.epsilon !== null).sort((x, y) => x.epsilon! - y.epsilon!).pop();
+          if (e) values.push({ version, series: `${a.attack} @ ${e.epsilon}`, accuracy: e.robustAccuracy });
+        }
+      }
+    });
+    return {
+      id: `chart-versions-${gi + 1}`,
+      title: `Robustness over versions: ${g.name}`,
+      spec: {
+        $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+        description: `Clean accuracy and accuracy under each attack for each version of ${g.name}, oldest first`,
+        width: WIDTH,
+        height: HEIGHT,
+        config: CONFIG,
+        data: { values },
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: { field: 'version', type: 'ordinal', title: 'version (evaluated)', sort: null, axis: { labelAngle: 0 } },
+          y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] }, axis: { format: '.0%' } },
+          color: { field: 'series', type: 'nominal', title: null, sort: null, legend: { orient: 'bottom', columns: 1 } },
+        },
+      },
+    };
+  });
+}
+
 /** Every chart of the report, in order. */
-export function reportCharts(runs: Run[]): Chart[] {
-  return [robustnessChart(runs), ...sizeCharts(runs), ...trainingCharts(runs)].filter((c): c is Chart => c !== undefined);
+export function reportCharts(runs: Run[], versions: { name: string; runs: Run[] }[] = []): Chart[] {
+  return [robustnessChart(runs), ...sizeCharts(runs), ...textCharts(runs), ...versionCharts(versions), ...trainingCharts(runs)].filter((c): c is Chart => c !== undefined);
 }

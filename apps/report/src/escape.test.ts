@@ -13,7 +13,13 @@ describe('escaping', () => {
   });
 
   it('keeps Markdown from interpreting HTML, tables, links and emphasis in data', () => {
-    expect(escapeMarkdown(HOSTILE.script)).toBe('&lt;script&gt;alert(1)&lt;/script&gt;');
+    // backslash escapes only (CommonMark): no HTML entities in the Markdown, and no raw HTML either
+    expect(escapeMarkdown(HOSTILE.script)).toBe('\\<script\\>alert(1)\\</script\\>');
+    expect(escapeMarkdown('fish &amp; chips & "peas"')).toBe('fish \\&amp; chips \\& "peas"');
+    for (const s of Object.values(HOSTILE)) {
+      expect(escapeMarkdown(s)).not.toMatch(/&[a-z#0-9]+;/i);
+      expect(escapeMarkdown(s)).not.toMatch(/(^|[^\\])[<>&]/); // every < > & is escaped
+    }
     expect(escapeMarkdown(HOSTILE.md)).toBe('\\| \\*\\*bold\\*\\* \\[link\\](javascript:alert(1)) \\`code\\`');
     expect(escapeMarkdown('two\nlines\r\nhere')).toBe('two lines here');
     expect(escapeMarkdown('a\\b')).toBe('a\\\\b');

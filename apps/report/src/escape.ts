@@ -23,13 +23,13 @@ export function escapeHtml(value: unknown): string {
 }
 
 /**
- * Escape a value for Markdown text and table cells: HTML-significant characters become entities (so raw HTML in
- * data is never interpreted), Markdown syntax characters are backslash-escaped, and line breaks become spaces, bidi
- * controls are shown as code points (before the brackets are escaped, so they never form a link).
+ * Escape a value for Markdown text and table cells with backslashes only (CommonMark escapes any ASCII punctuation):
+ * `\<script>` shows as text and never opens raw HTML, `\&amp;` shows as typed, Markdown syntax characters stay
+ * literal; no HTML entities, so the Markdown reads the same as text. Line breaks become spaces; bidi controls are
+ * shown as code points (before the brackets are escaped, so they never form a link).
  */
 export function escapeMarkdown(value: unknown): string {
   return neutraliseBidi(value)
     .replace(/\r?\n|\r/g, ' ')
-    .replace(/[\\`*_[\]|~]/g, (c) => `\\${c}`)
-    .replace(/[&<>"]/g, (c) => HTML_ENTITIES[c]);
+    .replace(/[\\`*_[\]|~<>&]/g, (c) => `\\${c}`);
 }

