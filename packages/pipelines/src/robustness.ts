@@ -3,7 +3,7 @@
  * the attacked evaluation of an image or a text model and returns the results object the report reads.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type Classifier, type GoalSpec, loadModel, parseGoal, type TextTokenizer, UsageError, validateEpsilons } from '@parry/core';
+import { type Classifier, type GoalSpec, loadModel, parseGoal, type TextTokenizer, type TruncationStrategy, UsageError, validateEpsilons } from '@parry/core';
 import { type ImageDataset, type TextDataset, toTensors } from '@parry/datasets';
 import { type Results, validateResults, writeResults } from '@parry/metrics';
 import { loadPretrained, type TransformerClassifier } from '@parry/text';
@@ -21,6 +21,8 @@ export interface TextModelInput {
   tokenizer: TextTokenizer;
   /** Tokens per input (default: the model's positions, at most 512). */
   maxLength?: number;
+  /** Which tokens of an over-long text the model sees (default `head`). */
+  truncation?: TruncationStrategy;
   /** Multi-label decision thresholds (default 0.5). */
   thresholds?: number[];
 }
@@ -127,8 +129,9 @@ async function textBranch(model: TextModelInput | string, data: TextDataInput, o
     const ds: TextDataset = { ...full, examples: full.examples.slice(0, o.n ?? 100) };
     const maxLength = (typeof model === 'string' ? info.maxLength : model.maxLength) ?? Math.min(encoder.model.config.maxPositions, 512);
     const thresholds = typeof model === 'string' ? info.thresholds : model.thresholds;
+    const truncation = (typeof model === 'string' ? info.truncation : model.truncation) ?? 'head';
     log(`robustness of ${encoder.model.family} on ${ds.examples.length} examples of ${ds.name}`);
-    const r = await textRobustness(encoder, ds, { ...o, registry, defaults, attacks, attackOptions: options, goal, maxLength, thresholds, name: typeof model === 'string' ? model : encoder.model.family });
+    const r = await textRobustness(encoder, ds, { ...o, registry, defaults, attacks, attackOptions: options, goal, maxLength, truncation, thresholds, name: typeof model === 'string' ? model : encoder.model.family });
     const n = ds.examples.length;
     return validateResults({
       ...resultsHeader('eval', o.command, o.seed ?? 0),
@@ -136,6 +139,7 @@ async function textBranch(model: TextModelInput | string, data: TextDataInput, o
       model: textModelInfo(encoder.model, { name: `${encoder.model.family} (${encoder.model.config.numLayers}x${encoder.model.config.hiddenSize})`, path: typeof model === 'string' ? model : undefined, maxLength, family: encoder.model.family }),
       ...textCleanSection(n, r.clean!),
       attacks: r.attacks.map((a) => a.entry),
+      ...(r.truncation ? { truncation: r.truncation } : {}),
     }, 'results');
   } finally {
     pre?.model.dispose();

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type Encoding, InputError, type TextTokenizer, UsageError } from '@parry/core';
+import { type Encoding, InputError, type TextTokenizer, type TruncationStrategy, UsageError } from '@parry/core';
 import { loadGoEmotions, loadSpamAssassin, loadSst2, loadTextFile, multiHot, type TextDataset, type TextFileFormat, type TextFileOptions } from '@parry/datasets';
 import type { EncodedTextSet } from '@parry/defenses';
 
@@ -135,10 +135,19 @@ export async function loadTextSplit(spec: TextDataSpec, split: 'train' | 'dev' |
   return loadTextFile(file, { ...options, labelNames, labelMap, labelsFrom: `the training data ${spec.data}` });
 }
 
-/** Tokenise a dataset and lay out its labels for the trainer (class ids, or multi-hot rows). */
-export function encodeDataset(ds: TextDataset, tokenizer: TextTokenizer, maxLength: number, limit?: number): EncodedTextSet {
+/**
+ * Tokenise a dataset and lay out its labels for the trainer (class ids, or multi-hot rows). `options`: the first
+ * `limit` examples only, and the truncation strategy of over-long texts (default `head`); a number is `limit`.
+ */
+export function encodeDataset(
+  ds: TextDataset,
+  tokenizer: TextTokenizer,
+  maxLength: number,
+  options: number | { limit?: number; truncation?: TruncationStrategy } = {},
+): EncodedTextSet {
+  const { limit, truncation } = typeof options === 'number' ? { limit: options, truncation: undefined } : options;
   const examples = limit ? ds.examples.slice(0, limit) : ds.examples;
-  const encodings: Encoding[] = examples.map((ex) => tokenizer.encode(ex.text, { maxLength, pair: ex.pair }));
+  const encodings: Encoding[] = examples.map((ex) => tokenizer.encode(ex.text, { maxLength, pair: ex.pair, truncation }));
   const texts = examples.map((ex) => ex.text);
   if (ds.multiLabel) return { encodings, labels: multiHot({ ...ds, examples }), texts };
   return { encodings, labels: Int32Array.from(examples, (ex) => ex.label!), texts };

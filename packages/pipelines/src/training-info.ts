@@ -1,10 +1,10 @@
 /**
  * `parry_training.json`, written next to a trained text model: the data it was trained on (so evaluation finds the
- * same dev and test data), its max length and the dev-tuned multi-label thresholds.
+ * same dev and test data), its max length and truncation strategy, and the dev-tuned multi-label thresholds.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InputError, readOutputManifest, z } from '@parry/core';
+import { InputError, readOutputManifest, type TruncationStrategy, z } from '@parry/core';
 import { isEmbeddedTextData, type TextDataSpec } from './text-data.js';
 
 /** Written next to a trained text model: the data it was trained on and the dev-tuned thresholds. */
@@ -13,6 +13,8 @@ export const TRAINING_FILE = 'parry_training.json';
 export interface TrainingInfo {
   data: TextDataSpec;
   maxLength: number;
+  /** Which tokens of an over-long text the model was trained on (absent in files written before strategies: `head`). */
+  truncation?: TruncationStrategy;
   /** Multi-label: per-label thresholds tuned on the dev split. */
   thresholds?: number[];
 }
@@ -33,6 +35,7 @@ const trainingInfoSchema = z
       })
       .strict(),
     maxLength: z.number().int().min(8).max(1_048_576),
+    truncation: z.enum(['head', 'tail', 'head+tail']).optional(),
     thresholds: z.array(z.number().min(0).max(1)).max(100_000).optional(),
   })
   .strip();
@@ -86,11 +89,11 @@ export function readTrainingInfo(dir: string, { withData = true }: { withData?: 
 }
 
 /** The `parry_training.json` content for a model trained on `spec` (paths made absolute, embedded corpus names kept, unset fields left out). */
-export function trainingInfoJson(spec: TextDataSpec, maxLength: number, thresholds?: number[]): string {
+export function trainingInfoJson(spec: TextDataSpec, maxLength: number, thresholds?: number[], truncation?: TruncationStrategy): string {
   const abs = (p: string | undefined) => (p === undefined ? undefined : path.resolve(p));
   const full: TextDataSpec = { ...spec, data: isEmbeddedTextData(spec.data) ? spec.data : path.resolve(spec.data), dev: abs(spec.dev), test: abs(spec.test) };
   const keep: (keyof TextDataSpec)[] = ['data', 'format', 'dev', 'test', 'textColumn', 'pairColumn', 'labelColumn', 'labelNames', 'multiLabel'];
   const data = Object.fromEntries(keep.filter((k) => full[k] != null).map((k) => [k, full[k]])) as unknown as TextDataSpec;
-  const info: TrainingInfo = { data, maxLength, thresholds };
+  const info: TrainingInfo = { data, maxLength, ...(truncation ? { truncation } : {}), thresholds };
   return `${JSON.stringify(info, null, 2)}\n`;
 }

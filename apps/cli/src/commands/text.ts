@@ -1,4 +1,4 @@
-import { type EvaluateTextOptions, evaluateTextModel, type EvaluateTextOutcome } from '@parry/pipelines';
+import { type EvaluateTextOptions, evaluateTextModel, type EvaluateTextOutcome, truncationLine } from '@parry/pipelines';
 import type { MultiLabelMetrics } from '@parry/metrics';
 import Table from 'cli-table3';
 import { hooks, out, pluginsFrom } from '../context.js';
@@ -31,6 +31,7 @@ export async function evalTextCommand(o: TextEvalCommandOptions): Promise<Evalua
   const of = `${r.n} ${r.split} examples of ${r.source}`;
   if (r.clean?.multi) printMultiLabel(r.clean.multi, `${r.split} (${r.n} examples of ${r.source})${r.thresholds ? ' (thresholds tuned on dev at training)' : ' (threshold 0.5)'}`);
   else if (r.clean?.single) out(`${r.split} accuracy ${pct(r.clean.single.accuracy)} (macro-F1 ${r.clean.single.macroF1.toFixed(3)}) on ${of}`);
+  if (r.truncation) out(truncationLine(r.truncation));
   for (const { summary } of r.attacks) {
     out(`${summary.attack}: ${summary.successful} successful, ${summary.failed} failed, ${summary.skipped} skipped of ${summary.n}`);
     out(`  original accuracy ${pct1(summary.originalAccuracy)}, accuracy under attack ${pct1(summary.accuracyUnderAttack)}, success rate ${pct1(summary.attackSuccessRate)}`);

@@ -1,5 +1,5 @@
 import { UsageError } from '@parry/core';
-import { createDefenses, type TrainImageOptions, type TrainImageOutcome, trainImageModel, trainTextModel } from '@parry/pipelines';
+import { createDefenses, type TrainImageOptions, type TrainImageOutcome, trainImageModel, trainTextModel, truncationLine } from '@parry/pipelines';
 import Table from 'cli-table3';
 import { type Command, Option } from 'commander';
 import { cliRegistry, hooks, log, out, refuseFlags } from '../context.js';
@@ -48,7 +48,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainOutcome
 const IMAGE_ONLY = ['--optimizer', '--init', '--schedule', '--eval-pgd-steps', '--eval-pgd-n'];
 /** Text-only flags of `parry train`, refused without --model. */
 const TEXT_ONLY = [
-  '--data-format', '--dev', '--test', '--text-column', '--pair-column', '--label-column', '--label-names', '--multi-label', '--max-length', '--vocab',
+  '--data-format', '--dev', '--test', '--text-column', '--pair-column', '--label-column', '--label-names', '--multi-label', '--max-length', '--truncation', '--vocab',
   '--vocab-size', '--hidden', '--layers', '--heads', '--intermediate', '--warmup', '--weight-decay', '--max-grad-norm', '--label-smoothing', '--offline',
   '--force-download', '--pos-weight', '--augment', '--num-aug', '--aug-rate',
 ];
@@ -96,6 +96,7 @@ export function registerTrainCommand(program: Command, argv: string[]): void {
     .option('--label-names <names>', 'text: comma-separated label names in id order')
     .option('--multi-label', 'text: label cells hold several comma-separated labels (sigmoid/BCE head)')
     .option('--max-length <n>', 'text: tokens per example incl. special tokens (default 128)', wrap('--max-length', (f, v) => parseInteger(f, v)))
+    .addOption(new Option('--truncation <strategy>', 'text: which tokens of a text over --max-length the model sees: head (the first), tail (the last) or head+tail (a quarter of the budget from the start, the rest from the end; Sun et al. 2019); saved with the model for eval (default head)').choices(['head', 'tail', 'head+tail']))
     .option('--vocab <kind>', 'text from scratch: corpus (WordPiece built from the training texts) or bert-base-uncased (default corpus)')
     .option('--vocab-size <n>', 'text from scratch: size of the corpus vocabulary (default 8000)', wrap('--vocab-size', (f, v) => parseInteger(f, v)))
     .option('--hidden <n>', 'text from scratch: hidden size (default 128)', wrap('--hidden', (f, v) => parseInteger(f, v)))
@@ -173,11 +174,14 @@ async function trainTextCommand(o: Record<string, any>, command: Command, argv: 
     ...hooks(o.quiet),
   });
   if (o.json) out(JSON.stringify(r.results, null, 2));
-  else if (r.dev.multi) {
-    printMultiLabel(r.dev.multi, `dev (thresholds tuned on dev; at 0.5: macro-F1 ${r.devAt05!.multi!.macroF1.toFixed(3)}, micro-F1 ${r.devAt05!.multi!.microF1.toFixed(3)})`);
-    out(`model saved to ${outDir} (best epoch ${r.bestEpoch})`);
-  } else {
-    out(`model saved to ${outDir} (dev accuracy ${pct(r.dev.single!.accuracy)} on ${r.devN} examples, best epoch ${r.bestEpoch})`);
+  else {
+    out(truncationLine(r.truncation));
+    if (r.dev.multi) {
+      printMultiLabel(r.dev.multi, `dev (thresholds tuned on dev; at 0.5: macro-F1 ${r.devAt05!.multi!.macroF1.toFixed(3)}, micro-F1 ${r.devAt05!.multi!.microF1.toFixed(3)})`);
+      out(`model saved to ${outDir} (best epoch ${r.bestEpoch})`);
+    } else {
+      out(`model saved to ${outDir} (dev accuracy ${pct(r.dev.single!.accuracy)} on ${r.devN} examples, best epoch ${r.bestEpoch})`);
+    }
   }
   if (!o.quiet && o.test) log(`test file recorded: parry eval --model ${outDir} --split test evaluates ${o.test}`);
 }
