@@ -240,4 +240,13 @@ describe('examples/github-actions/robustness-gate.yml', () => {
     expect(upload?.if).toBe('always()');
     expect(String(upload?.with?.path)).toMatch(/report/);
   });
+
+  it("its config and committed baseline gate a results file: the baseline against itself passes the config's thresholds", async () => {
+    const dirOf = path.dirname(workflowFile);
+    const r = await parry(['gate', path.join(dirOf, 'robustness-baseline.json'), '--config', path.join(dirOf, 'parry.config.ts')]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/All 7 checks passed/);
+    expect(r.stdout).toMatch(/\| pass \| `parry\/fgsm@0\.1` \| robust accuracy \| 58\.80% \(n=500\) \| >= 30\.00% \|/);
+  });
 });
