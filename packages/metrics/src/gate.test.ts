@@ -57,8 +57,8 @@ function imageResults(o: { n?: number; clean?: number; attacks: ImageAttackSpec[
 
 type Status = 'successful' | 'failed' | 'skipped';
 
-/** A text results object from one status per example (all attacked examples kept, as compact records). */
-function textResults(o: { statuses: Status[]; name?: string; options?: Record<string, unknown>; goal?: { kind: string; [k: string]: unknown }; seed?: number }): ResultsInput {
+/** A text results object from one status per example: a record for every example (compact records), or with `attackedOnly` for the attacked ones (older files). */
+function textResults(o: { statuses: Status[]; name?: string; options?: Record<string, unknown>; goal?: { kind: string; [k: string]: unknown }; seed?: number; attackedOnly?: boolean }): ResultsInput {
   const s = o.statuses;
   const n = s.length;
   const count = (k: Status) => s.filter((x) => x === k).length;
@@ -94,7 +94,7 @@ function textResults(o: { statuses: Status[]; name?: string; options?: Record<st
         notes: [],
         successBits: s.map((x) => (x === 'successful' ? '1' : '0')).join(''),
         examples: s.flatMap((x, index) =>
-          x === 'skipped' ? [] : [{ index, label: 'spam', prediction: 'spam', original: `mail ${index}`, perturbed: `mall ${index}`, perturbedPrediction: x === 'successful' ? 'ham' : 'spam', status: x, changed: [] }],
+          x === 'skipped' && o.attackedOnly ? [] : [{ index, label: 'spam', prediction: x === 'skipped' ? 'ham' : 'spam', original: `mail ${index}`, perturbed: `mall ${index}`, perturbedPrediction: x === 'successful' ? 'ham' : 'spam', status: x, changed: [] }],
         ),
       },
     ],
@@ -213,6 +213,12 @@ describe('robustnessGate against a baseline', () => {
     expect(same.passed).toBe(true);
     expect(check(same.checks, 'parry/deepwordbug').test).toBe('paired');
     expect(check(same.checks, 'parry/deepwordbug', 'attackSuccessRate').test).toBe('unpaired');
+    // older files kept only attacked examples: paired when they cover all of them, unpaired when cut (the first 50)
+    const older = textResults({ statuses: statuses(100, 280, 20), attackedOnly: true });
+    expect(check(robustnessGate(older, { baseline: b }).checks, 'parry/deepwordbug').test).toBe('paired');
+    const cut = structuredClone(older) as { attacks: { examples: unknown[] }[] };
+    cut.attacks[0].examples = cut.attacks[0].examples.slice(0, 50);
+    expect(check(robustnessGate(cut, { baseline: b }).checks, 'parry/deepwordbug').test).toBe('unpaired');
     // 60 more messages slip through: accuracy under attack -15 pp, success rate +15.8 pp
     const worse = robustnessGate(textResults({ statuses: statuses(160, 220, 20) }), { baseline: b, maxDrop: 0.02 });
     expect(worse.passed).toBe(false);

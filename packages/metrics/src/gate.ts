@@ -249,15 +249,18 @@ function imageRobust(a: ImageAttackEntry, k: number): Measured {
   return { k: robust, n: a.n, perExample };
 }
 
-/** Per-example robustness of a text attack (status `failed`), when its examples cover every attacked one. */
+/**
+ * Per-example robustness of a text attack (status `failed`) from its records: every example since compact records,
+ * the first attacked ones in older files. Used only when the records cover every attacked example and agree with the
+ * success bits.
+ */
 function textRobust(a: TextAttackEntry): Measured {
-  const attacked = a.successful + a.failed;
-  const idx = new Set(a.examples.map((e) => e.index));
+  const byIndex = new Map(a.examples.map((e) => [e.index, e.status]));
+  const attacked = a.examples.filter((e) => e.status !== 'skipped').length;
   let perExample: boolean[] | undefined;
-  if (a.examples.length === attacked && idx.size === attacked && [...idx].every((i) => i < a.n)) {
-    perExample = Array.from({ length: a.n }, () => false);
-    for (const e of a.examples) perExample[e.index] = e.status === 'failed';
-    // the examples must agree with the success bits, or they are not the records of this run
+  if (byIndex.size === a.examples.length && attacked === a.successful + a.failed && [...byIndex.keys()].every((i) => i < a.n)) {
+    perExample = Array.from({ length: a.n }, (_, i) => byIndex.get(i) === 'failed');
+    // the records must agree with the success bits, or they are not the records of this run
     if (a.examples.some((e) => (a.successBits[e.index] === '1') !== (e.status === 'successful'))) perExample = undefined;
   }
   return { k: a.failed, n: a.n, perExample };
