@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+/**
+ * Transformer speed, Parry (tfjs wasm and ONNX Runtime) against PyTorch on the same machine, in one session with the
+ * runs alternating (engine order reversed every round), at 1 and 2 threads, each run in a fresh process, the load
+ * average recorded before every run. A cell whose runs saw a 1-minute load average above the core count + 0.5 is
+ * marked "busy" and its ratio is not a claim.
+ *
+ *   pnpm build && node packages/text/bench/transformer-vs-torch.mjs [--rounds 2] [--shapes small,base]
+ *   node packages/text/bench/transformer-vs-torch.mjs --report     # writes the docs/benchmarks.md section
+ *
+ * PyTorch: scripts/bench-torch-transformer.py with Debian's python3-torch; it must use an optimised BLAS
+ * (`apt-get install libopenblas0-pthread`): with the reference BLAS the PyTorch runs are skipped with a message,
+ * never compared. Raw runs are appended to runs/bench-transformer/runs.jsonl (one JSON object per line).
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const work = path.join(root, 'runs/bench-transformer');
+const log = path.join(work, 'runs.jsonl');
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : dflt;
+};
+const CORES = os.cpus().length;
+
+function runOne(engine, threads, shape, workName) {
+  const reps = shape === 'base' ? '2' : '5';
+  const [cmd, args] =
+    engine === 'torch'
+      ? ['python3', [path.join(root, 'scripts/bench-torch-transformer.py'), '--threads', String(threads), '--shape', shape, '--work', workName, '--reps', reps]]
+      : [process.execPath, [path.join(root, 'packages/text/bench/transformer-speed.mjs'), '--engine', engine, '--threads', String(threads), '--shape', shape, '--work', workName, '--reps', reps]];
+  const loadBefore = os.loadavg();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 20 * 60_000, env: { ...process.env, OMP_NUM_THREADS: String(threads) } });
+  const line = (r.stdout ?? '').trim().split('\n').pop();
+  let out;
+  try {
+    out = JSON.parse(line);
+  } catch {
+    out = { engine, threads, shape, work: workName, error: `${(r.stderr ?? '').trim().split('\n').slice(-1)[0] || `exit ${r.status}`}` };
+  }
+  out.loadBefore = loadBefore;
+  out.at = new Date().toISOString();
+  fs.appendFileSync(log, `${JSON.stringify(out)}\n`);
+  process.stderr.write(`${engine} ${threads}t ${shape} ${workName}: ${out.median ? `${out.median.toFixed(3)} s` : out.error} (load ${loadBefore[0].toFixed(1)})\n`);
+  return out;
+}
+
+function measure() {
+  fs.mkdirSync(work, { recursive: true });
+  const rounds = Number(arg('rounds', '2'));
+  const shapes = arg('shapes', 'small,base').split(',');
+  // PyTorch must run on an optimised BLAS
+  const probe = runOne('torch', 1, 'small', 'forward');
+  const torchOk = !probe.error && (probe.blasLibs ?? []).some((l) => /openblas|mkl|blis/i.test(l));
+  if (!torchOk) process.stderr.write(`PyTorch runs skipped: ${probe.error ?? `torch uses ${probe.blas} (${(probe.blasLibs ?? []).join(', ') || 'no optimised BLAS mapped'}); apt-get install libopenblas0-pthread`}\n`);
+  for (let round = 0; round < rounds; round++) {
+    for (const threads of [1, 2]) {
+      for (const shape of shapes) {
+        for (const w of ['forward', 'step']) {
+          const engines = [...(w === 'forward' ? ['tfjs', 'onnx'] : ['tfjs']), ...(torchOk ? ['torch'] : [])];
+          for (const e of round % 2 === 0 ? engines : [...engines].reverse()) runOne(e, threads, shape, w);
+        }
+      }
+    }
+  }
+}
+
+function report() {
+  const runs = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.median);
+  const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+  const key = (r) => `${r.shape}|${r.work}|${r.threads}`;
+  const cells = new Map();
+  for (const r of runs) {
+    if (!cells.has(key(r))) cells.set(key(r), []);
+    cells.get(key(r)).push(r);
+  }
+  const fmt = (v) => (v === undefined ? '–' : v >= 1 ? `${v.toFixed(2)} s` : `${(1000 * v).toFixed(0)} ms`);
+  const label = { 'base|forward': 'BERT-base (12 x 768), batch 8 x 128, forward', 'base|step': 'BERT-base, batch 8 x 128, training step (Parry: 8 micro-batches of 1)', 'small|forward': '2 x 128 encoder, batch 32 x 64, forward', 'small|step': '2 x 128 encoder, batch 32 x 64, training step' };
+  const torchInfo = runs.find((r) => r.engine === 'torch');
+  const lines = [
+    `### Transformer speed against PyTorch (${runs.map((r) => r.at).sort()[0]?.slice(0, 10)}, ${CORES} cores, ${os.cpus()[0].model})`,
+    '',
+    'Produced by `node packages/text/bench/transformer-vs-torch.mjs` (packages/text/bench/): each number is the median over the',
+    'rounds of the per-run medians; runs alternate between engines (order reversed each round), each in a fresh process. Parry',
+    'tfjs = the wasm backend (XNNPACK; 2 threads through Parry\'s threaded-wasm shim); Parry ONNX = the same model exported',
+    `in-process and run on ONNX Runtime (onnxruntime-node); PyTorch ${torchInfo?.torch ?? '(not run)'} from Debian with BLAS ${torchInfo ? `${torchInfo.blas} (${(torchInfo.blasLibs ?? []).join(', ')})` : '–'}.`,
+    'Speed ratio = PyTorch time / Parry time (the faster Parry engine for forward work); above 1 Parry is faster.',
+    '',
+    '| work | threads | Parry tfjs | Parry ONNX | PyTorch | Parry ÷ PyTorch speed | load avg (1 min) during the runs |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const shape of ['small', 'base']) {
+    for (const w of ['forward', 'step']) {
+      for (const threads of [1, 2]) {
+        const rs = cells.get(`${shape}|${w}|${threads}`) ?? [];
+        if (!rs.length) continue;
+        const t = (engine) => {
+          const v = rs.filter((r) => r.engine === engine).map((r) => r.median);
+          return v.length ? median(v) : undefined;
+        };
+        const tf = t('tfjs');
+        const ox = t('onnx');
+        const pt = t('torch');
+        const best = Math.min(...[tf, ox].filter((v) => v !== undefined));
+        const loads = rs.map((r) => r.loadBefore[0]);
+        const busy = Math.max(...loads) > CORES + 0.5;
+        const ratio = pt !== undefined ? `${(pt / best).toFixed(2)}${busy ? ' (busy machine: not a claim)' : ''}` : '–';
+        lines.push(`| ${label[`${shape}|${w}`]} | ${threads} | ${fmt(tf)} | ${fmt(ox)} | ${fmt(pt)} | ${ratio} | ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} |`);
+      }
+    }
+  }
+  const file = path.join(root, 'docs/benchmarks.md');
+  const doc = fs.readFileSync(file, 'utf8');
+  const start = '<!-- transformer-speed:start -->';
+  const end = '<!-- transformer-speed:end -->';
+  const section = `${start}\n\n${lines.join('\n')}\n\n${end}`;
+  const next = doc.includes(start) ? doc.replace(new RegExp(`${start}[\\s\\S]*?${end}`), section) : `${doc.trimEnd()}\n\n${section}\n`;
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, next);
+  fs.renameSync(tmp, file);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+if (process.argv.includes('--report')) report();
+else measure();
