@@ -18,6 +18,7 @@ compare in that case.
 import argparse
 import json
 import os
+import re
 import statistics
 import time
 
@@ -32,13 +33,8 @@ SHAPES = {
 
 
 def blas():
-    cfg = torch.__config__.show()
-    for line in cfg.splitlines():
-        if 'BLAS_INFO' in line:
-            info = line.split('=', 1)[1].strip()
-            break
-    else:
-        info = 'unknown'
+    m = re.search(r'BLAS_INFO=([^,\s]+)', torch.__config__.show())
+    info = m.group(1) if m else 'unknown'
     # which shared library the process actually mapped
     libs = set()
     try:

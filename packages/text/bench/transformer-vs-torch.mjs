@@ -26,12 +26,14 @@ const arg = (name, dflt) => {
   return i >= 0 ? process.argv[i + 1] : dflt;
 };
 const CORES = os.cpus().length;
+// Debian's python3-torch lives in the system Python, which a pyenv or venv `python3` on PATH may hide
+const PYTHON = process.env.PARRY_PYTHON ?? (fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 
 function runOne(engine, threads, shape, workName) {
   const reps = shape === 'base' ? '2' : '5';
   const [cmd, args] =
     engine === 'torch'
-      ? ['python3', [path.join(root, 'scripts/bench-torch-transformer.py'), '--threads', String(threads), '--shape', shape, '--work', workName, '--reps', reps]]
+      ? [PYTHON, [path.join(root, 'scripts/bench-torch-transformer.py'), '--threads', String(threads), '--shape', shape, '--work', workName, '--reps', reps]]
       : [process.execPath, [path.join(root, 'packages/text/bench/transformer-speed.mjs'), '--engine', engine, '--threads', String(threads), '--shape', shape, '--work', workName, '--reps', reps]];
   const loadBefore = os.loadavg();
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 20 * 60_000, env: { ...process.env, OMP_NUM_THREADS: String(threads) } });
