@@ -28,7 +28,7 @@ export function registerReportCommand(program: Command, _argv: string[]): void {
   program
     .command('report')
     .description('turn one or more results.json files into a self-contained HTML report and a Markdown summary')
-    .argument('<results...>', 'results files written by `parry eval` or `parry train` (several are shown side by side)')
+    .argument('<results...>', 'results files written by `parry eval` or `parry train` (several are shown side by side; several of one run name, i.e. `parry eval --name`, give a robustness-over-versions section in time order)')
     .option('-o, --out <dir>', 'folder to write report.html and report.md into', 'runs/report')
     .option('--title <text>', 'report title', 'Parry robustness report')
     .option('--force', 'replace report.html / report.md in --out even when Parry did not write them')
