@@ -222,6 +222,10 @@ describe('robustnessGate against a baseline', () => {
     // 60 more messages slip through: accuracy under attack -15 pp, success rate +15.8 pp
     const worse = robustnessGate(textResults({ statuses: statuses(160, 220, 20) }), { baseline: b, maxDrop: 0.02 });
     expect(worse.passed).toBe(false);
+    // another truncation is the model's own business: compared, with a note
+    const truncation = (maxLength: number) => ({ strategy: 'head' as const, maxLength, splits: [] });
+    const truncated = robustnessGate({ ...textResults({ statuses: statuses(100, 280, 20) }), truncation: truncation(128) }, { baseline: { ...b, truncation: truncation(256) } });
+    expect(truncated.notes).toEqual(['The truncation differs (head, 128 tokens vs head, 256 tokens): the models saw different parts of long texts.']);
     expect(check(worse.checks, 'parry/deepwordbug').passed).toBe(false);
     const asr = check(worse.checks, 'parry/deepwordbug', 'attackSuccessRate');
     expect(asr.passed).toBe(false);

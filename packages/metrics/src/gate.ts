@@ -208,6 +208,12 @@ function checkComparable(cur: Loaded, base: Loaded): string[] {
     if (path.basename(cd.source) !== path.basename(bd.source)) refuse('the data source', cd.source, bd.source, sameData);
     notes.push(`The data sources differ only by folder (${cd.source} vs ${bd.source}); compared as the same data.`);
   }
+  // the token limit and truncation strategy belong to the model being gated (a new version may change them): noted, not refused
+  const ct = cur.results.truncation;
+  const bt = base.results.truncation;
+  if (ct && bt && (ct.strategy !== bt.strategy || ct.maxLength !== bt.maxLength)) {
+    notes.push(`The truncation differs (${ct.strategy}, ${ct.maxLength} tokens vs ${bt.strategy}, ${bt.maxLength} tokens): the models saw different parts of long texts.`);
+  }
   const ca = byName(cur);
   for (const [name, b] of byName(base)) {
     const c = ca.get(name);
