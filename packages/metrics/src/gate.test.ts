@@ -230,6 +230,7 @@ describe('robustnessGate against a baseline', () => {
     const asr = check(worse.checks, 'parry/deepwordbug', 'attackSuccessRate');
     expect(asr.passed).toBe(false);
     expect(asr.reason).toMatch(/^rose 15\.79 pp/);
+    expect(worse.markdown).toMatch(/\| \*\*FAIL\*\* \| `parry\/deepwordbug` \| accuracy under attack \| 55\.00% \(n=400\) \| 70\.00% \(n=400\) \|/);
     expect(worse.markdown).toMatch(/attack success rate \| 42\.11% \(n=380\) \| 26\.32% \(n=380\) \| \+15\.79 pp \(rise <= 2\.00 pp\)/);
   });
 

@@ -97,6 +97,7 @@ export interface GateFileInfo {
   /** The path given, or 'current' / 'baseline' for objects. */
   label: string;
   model: string;
+  modality: 'image' | 'text';
   dataset: string;
   /** Results version of the file as written (1 is migrated in memory). */
   version: number;
@@ -121,7 +122,7 @@ export class RobustnessGateError extends ParryError {
   readonly verdict: GateVerdict;
   constructor(verdict: GateVerdict) {
     const failed = verdict.checks.filter((c) => !c.passed);
-    super(`robustness gate failed: ${failed.length} of ${verdict.checks.length} checks (${failed.map((c) => `${c.key} ${METRIC_NAMES[c.metric]}: ${c.reason}`).join('; ')})`, 1);
+    super(`robustness gate failed: ${failed.length} of ${verdict.checks.length} checks (${failed.map((c) => `${c.key} ${metricName(c.metric, verdict.current.modality)}: ${c.reason}`).join('; ')})`, 1);
     this.verdict = verdict;
   }
 }
@@ -131,6 +132,9 @@ const METRIC_NAMES: Record<GateMetric, string> = {
   robustAccuracy: 'robust accuracy',
   attackSuccessRate: 'attack success rate',
 };
+
+/** The metric as the summary names it: TextAttack's "accuracy under attack" for text models. */
+const metricName = (metric: GateMetric, modality: 'image' | 'text'): string => (metric === 'robustAccuracy' && modality === 'text' ? 'accuracy under attack' : METRIC_NAMES[metric]);
 
 interface Loaded {
   results: Results;
@@ -390,7 +394,7 @@ const missing = (key: string, metric: GateMetric, where: string, file: string): 
 
 function fileInfo(l: Loaded): GateFileInfo {
   const d = l.results.dataset;
-  return { label: l.label, model: l.results.model.name, dataset: `${d.name} ${d.split}, ${d.n} examples`, version: l.version };
+  return { label: l.label, model: l.results.model.name, modality: l.results.model.modality, dataset: `${d.name} ${d.split}, ${d.n} examples`, version: l.version };
 }
 
 function methodText(confidence: number, maxDropText: string): string {
@@ -535,12 +539,12 @@ export function renderGateMarkdown(v: GateVerdict): string {
     } else {
       ref = cell(c.reason);
     }
-    lines.push(`| ${result} | ${code(c.key)} | ${METRIC_NAMES[c.metric]} | ${current} | ${ref} | ${change} | ${interval} | ${test} |`);
+    lines.push(`| ${result} | ${code(c.key)} | ${metricName(c.metric, v.current.modality)} | ${current} | ${ref} | ${change} | ${interval} | ${test} |`);
   }
   lines.push('');
   if (failed.length) {
     lines.push('### Failed checks', '');
-    for (const c of failed) lines.push(`- ${code(c.key)} ${METRIC_NAMES[c.metric]}: ${cell(c.reason)}`);
+    for (const c of failed) lines.push(`- ${code(c.key)} ${metricName(c.metric, v.current.modality)}: ${cell(c.reason)}`);
     lines.push('');
   }
   if (v.notes.length) {
