@@ -32,7 +32,15 @@ function rows(n: number, seed: number): string {
 describe('parry train: text defenses from scratch', () => {
   let work: string;
   let majority: number;
-  const small = ['--model', 'bert', '--hidden', '32', '--layers', '1', '--heads', '2', '--max-length', '24', '--vocab-size', '300', '--epochs', '4', '--lr', '1e-2'];
+  const small = ['--model', 'bert', '--hidden', '32', '--layers', '1', '--heads', '2', '--max-length', '24', '--vocab-size', '300'];
+  /**
+   * The default learning rate (5e-4 from scratch) needs ~150 optimizer steps to leave the majority plateau on this data,
+   * with or without a defense (measured: batch 32 stays at the majority rate for 12 epochs = 156 steps even without
+   * --defense; batch 8 leaves it in epoch 4 for seeds 0, 1 and 2): 8 epochs of batch 8 give it 400 steps.
+   */
+  const defaultLr = ['--epochs', '8', '--batch-size', '8'];
+  /** A learning rate at which the same run without a defense learns within 4 epochs of batch 32, so a collapse is the defense's. */
+  const fastLr = ['--epochs', '4', '--lr', '1e-2'];
   const data = ['--data', 'train.csv', '--dev', 'dev.csv', '--text-column', 'text', '--label-column', 'label', '--quiet'];
   beforeAll(() => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'parry-cli-defaults-'));
@@ -48,7 +56,7 @@ describe('parry train: text defenses from scratch', () => {
     expect(majority).toBeGreaterThan(0.65);
     expect(majority).toBeLessThan(0.75);
     const out = path.join(work, 'fgm');
-    const r = parry(['train', ...small, ...data, '--defense', 'fgm', '--out', out], work);
+    const r = parry(['train', ...small, ...defaultLr, ...data, '--defense', 'fgm', '--out', out], work);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const results = JSON.parse(fs.readFileSync(path.join(out, 'train-results.json'), 'utf8'));
@@ -62,13 +70,13 @@ describe('parry train: text defenses from scratch', () => {
 
   it('--eps sets the text defense\'s eps (relative from scratch); --def-opt <defense>.eps wins over it; a defense without eps refuses it', () => {
     const out = path.join(work, 'eps');
-    const r = parry(['train', ...small, ...data, '--epochs', '1', '--limit', '64', '--defense', 'fgm,pgd-embed', '--eps', '0.05', '--def-opt', 'pgd-embed.eps=0.2', '--out', out], work);
+    const r = parry(['train', ...small, ...fastLr, ...data, '--epochs', '1', '--limit', '64', '--defense', 'fgm,pgd-embed', '--eps', '0.05', '--def-opt', 'pgd-embed.eps=0.2', '--out', out], work);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const [f, p] = JSON.parse(fs.readFileSync(path.join(out, 'train-results.json'), 'utf8')).training.hyperparameters.defenses;
     expect(f.options).toEqual({ eps: 0.05 });
     expect(p.options).toMatchObject({ eps: 0.2 });
-    const refused = parry(['train', ...small, ...data, '--defense', 'r-drop', '--eps', '0.05', '--out', path.join(work, 'never')], work);
+    const refused = parry(['train', ...small, ...fastLr, ...data, '--defense', 'r-drop', '--eps', '0.05', '--out', path.join(work, 'never')], work);
     expect(refused.code).toBe(2);
     expect(refused.stderr.trim().split('\n')).toHaveLength(1);
     expect(refused.stderr).toMatch(/--eps sets the eps of the text defenses fgm, pgd-embed and smart; r-drop has none/);
@@ -78,7 +86,7 @@ describe('parry train: text defenses from scratch', () => {
 
   it('a forced collapse (fgm.eps=1000) stops with one line naming the defense and what to change, exit 2, no model written', () => {
     const out = path.join(work, 'collapsed');
-    const r = parry(['train', ...small, ...data, '--defense', 'fgm', '--def-opt', 'fgm.eps=1000', '--out', out], work);
+    const r = parry(['train', ...small, ...fastLr, ...data, '--defense', 'fgm', '--def-opt', 'fgm.eps=1000', '--out', out], work);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^parry: training collapsed under parry\/fgm \(eps [\d.]+ = [\d.]+ mean token-embedding norm x 1000\): every dev example predicted as one class/);
