@@ -194,7 +194,7 @@ describe('robustnessGate against a baseline', () => {
     expect(v.passed).toBe(false);
     const m = check(v.checks, 'parry/fgsm@0.1');
     expect(m.kind).toBe('missing');
-    expect(m.reason).toMatch(/named in the baseline baseline but not in current/);
+    expect(m.reason).toBe('named in the baseline but not in current');
     expect(v.markdown).toMatch(/\| \*\*FAIL\*\* \| `parry\/fgsm@0\.1` \| robust accuracy \| missing \|/);
     // the other way round: an attack only in the current file is a note, not a failure
     const w = robustnessGate(two, { baseline: one });
@@ -310,6 +310,8 @@ describe('robustnessGate against thresholds', () => {
     expect(refusal(() => robustnessGate(cur, { maxDrop: 2 }))).toMatch(/^gate options: maxDrop/);
     expect(refusal(() => robustnessGate(cur, { confidence: 95 } as never))).toMatch(/^gate options: confidence/);
     expect(refusal(() => robustnessGate(cur, {}))).toMatch(/^nothing to gate: give a baseline results file \(--baseline\) or thresholds/);
+    const empty = { ...cur, clean: undefined, attacks: [] };
+    expect(refusal(() => robustnessGate(empty, { baseline: empty }))).toBe('nothing to compare: the baseline has no clean section and no attacks; pass a results.json written by `parry eval`');
   });
 
   it('reads files with one-line InputErrors (missing file)', () => {

@@ -444,18 +444,19 @@ export function robustnessGate(current: GateResultsSource, options: RobustnessGa
 
   if (base) {
     const baseM = measurements(base.results);
+    const inBaseline = base.label === 'baseline' ? 'the baseline' : `the baseline ${base.label}`;
     const sameExamples = cur.results.dataset.source === base.results.dataset.source && cur.results.seed === base.results.seed;
     const cc = cur.results.clean;
     const bc = base.results.clean;
     if (cc && bc) {
       checks.push(compare('clean', 'cleanAccuracy', { k: countOf(cc.accuracy, cc.n), n: cc.n }, { k: countOf(bc.accuracy, bc.n), n: bc.n }, maxDropOf(o, 'cleanAccuracy'), confidence, false));
     } else if (bc) {
-      checks.push(missing('clean', 'cleanAccuracy', `the baseline ${base.label}`, `the current ${cur.label} (no clean section)`));
+      checks.push(missing('clean', 'cleanAccuracy', inBaseline, `${cur.label} (no clean section)`));
     }
     for (const [key, b] of baseM) {
       const c = curM.get(key);
       if (!c) {
-        checks.push(missing(key, 'robustAccuracy', `the baseline ${base.label}`, cur.label));
+        checks.push(missing(key, 'robustAccuracy', inBaseline, cur.label));
         continue;
       }
       checks.push(compare(key, 'robustAccuracy', c.robust, b.robust, maxDropOf(o, 'robustAccuracy'), confidence, sameExamples));
@@ -478,6 +479,11 @@ export function robustnessGate(current: GateResultsSource, options: RobustnessGa
     }
   }
 
+  if (checks.length === 0) {
+    // only a baseline without a clean section or attacks gets here (each threshold is a check)
+    const which = base && base.label !== 'baseline' ? `baseline ${base.label}` : 'the baseline';
+    throw new UsageError(`nothing to compare: ${which} has no clean section and no attacks; pass a results.json written by \`parry eval\``);
+  }
   const drops = METRICS.map((m) => maxDropOf(o, m));
   const maxDropText = drops.every((d) => d === drops[0]) ? `maxDrop ${(drops[0] * 100).toFixed(2)} pp` : METRICS.map((m, i) => `${m} ${(drops[i] * 100).toFixed(2)} pp`).join(', ');
   const method = methodText(confidence, maxDropText);
