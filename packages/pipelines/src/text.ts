@@ -210,6 +210,8 @@ export interface TrainTextOptions extends TextDataSpec, TextModelSpec, RunHooks,
   warmup?: number;
   weightDecay?: number;
   maxGradNorm?: number;
+  /** Micro-batches per optimizer step (`--grad-accum`; default 1): same step, less memory per pass. */
+  gradAccum?: number;
   labelSmoothing?: number;
   earlyStop?: number;
   checkpointDir?: string;
@@ -314,6 +316,7 @@ export async function trainTextModel(o: TrainTextOptions): Promise<TrainTextOutc
       weightDecay: o.weightDecay ?? 0.01,
       warmupRatio: o.warmup ?? 0.1,
       maxGradNorm: o.maxGradNorm ?? 1,
+      gradAccum: o.gradAccum,
       labelSmoothing: o.labelSmoothing,
       positiveWeights,
       defenses,

@@ -49,7 +49,7 @@ const IMAGE_ONLY = ['--optimizer', '--init', '--schedule', '--eval-pgd-steps', '
 /** Text-only flags of `parry train`, refused without --model. */
 const TEXT_ONLY = [
   '--data-format', '--dev', '--test', '--text-column', '--pair-column', '--label-column', '--label-names', '--multi-label', '--max-length', '--truncation', '--vocab',
-  '--vocab-size', '--hidden', '--layers', '--heads', '--intermediate', '--warmup', '--weight-decay', '--max-grad-norm', '--label-smoothing', '--offline',
+  '--vocab-size', '--hidden', '--layers', '--heads', '--intermediate', '--warmup', '--weight-decay', '--max-grad-norm', '--grad-accum', '--label-smoothing', '--offline',
   '--force-download', '--pos-weight', '--augment', '--num-aug', '--aug-rate',
 ];
 
@@ -110,6 +110,7 @@ export function registerTrainCommand(program: Command, argv: string[]): void {
       if (!(Number.isFinite(x) && x >= 0)) throw new UsageError(`${f} must be a number >= 0, got "${v}"`);
       return x;
     }))
+    .option('--grad-accum <n>', 'text: split each batch into n micro-batches and take one optimizer step on their summed gradients (same step, less memory; default 1)', wrap('--grad-accum', (f, v) => parseInteger(f, v)))
     .option('--label-smoothing <x>', 'text: label smoothing (multi-label: targets pulled toward 1/2)', wrap('--label-smoothing', parseRate))
     .option('--offline', 'text: never download; use the Hub cache only (also PARRY_OFFLINE=1)')
     .option('--force-download', 'text: download a Hub model again even when it is cached (the cached files are replaced once the new ones are checked)')
