@@ -25,6 +25,7 @@ export {
   epochRecordSchema,
   validateResults,
   writeResults,
+  formatResults,
   readResults,
   perturbedText,
   labelMetricsSchema,

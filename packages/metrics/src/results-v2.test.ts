@@ -225,6 +225,21 @@ describe('results version 1: migrated to version 2 in memory (the decision: migr
   });
 });
 
+describe('the results file on disk', () => {
+  it('is indented JSON with one line per text example record, and reads back unchanged (hostile text too)', () => {
+    const file = path.join(dir, 'lines.json');
+    const odd = 'a "examples": "x" \u0000 \n\t</script>';
+    const attack = { ...textAttack, options: { examples: 'not records' }, examples: [{ ...textAttack.examples[0], original: odd, perturbed: `${odd}!`, changed: [] }, textAttack.examples[0]] };
+    const written = writeResults(file, { ...text, attacks: [attack, { ...textAttack, examples: [] }] });
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    const records = lines.filter((l) => l.trimStart().startsWith('{"index":'));
+    expect(records).toHaveLength(2);
+    expect(JSON.parse(records[0].trim().replace(/,$/, ''))).toEqual(written.attacks[0].modality === 'text' ? written.attacks[0].examples[0] : undefined);
+    expect(lines).toContain('      "examples": []');
+    expect(readResults(file)).toEqual(written);
+  });
+});
+
 describe('the run name', () => {
   it('is an optional, non-empty field of the model entry (parry eval --name)', () => {
     expect(validateResults({ ...text, model: { ...text.model, runName: 'fgm+eda' } }, 'x.json').model.runName).toBe('fgm+eda');

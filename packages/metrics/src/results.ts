@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import { InputError, type OutputKind, readInputBytes, writeFileAtomic, z } from '@parry/core';
 import { migrateV1, resultsV1Schema } from './results-v1.js';
@@ -432,8 +433,33 @@ export function writeResults(file: string, data: ResultsInput): Results {
     throw new InputError(`results to write have version ${JSON.stringify(version) ?? 'undefined'}; Parry writes results version ${RESULTS_VERSION} only (build them with the v${RESULTS_VERSION} types of @parry/metrics)`);
   }
   const valid = validateResults(data, 'results to write');
-  writeFileAtomic(file, `${JSON.stringify(valid, null, 2)}\n`);
+  writeFileAtomic(file, formatResults(valid));
   return valid;
+}
+
+/**
+ * The text of a results file: indented JSON, except that each per-example record of a text attack takes one line
+ * (compact records stay compact on disk: a 500-example attack is 500 lines, not 10,000).
+ */
+export function formatResults(results: Results): string {
+  const records: string[][] = [];
+  const token = randomUUID(); // placeholders no string in the data can spell
+  const json = JSON.stringify(
+    results,
+    function (this: unknown, key: string, value: unknown) {
+      if (key === 'examples' && Array.isArray(value) && (this as { modality?: unknown }).modality === 'text') {
+        records.push(value.map((x) => JSON.stringify(x)));
+        return `${token}:${records.length - 1}`;
+      }
+      return value;
+    },
+    2,
+  );
+  const text = json.replace(new RegExp(`^( *)"examples": "${token}:(\\d+)"`, 'gm'), (_m, indent: string, k: string) => {
+    const lines = records[Number(k)];
+    return lines.length ? `${indent}"examples": [\n${lines.map((l) => `${indent}  ${l}`).join(',\n')}\n${indent}]` : `${indent}"examples": []`;
+  });
+  return `${text}\n`;
 }
 
 /** Largest results file read (256 MiB; a full eval with examples is a few MB). */
