@@ -57,6 +57,31 @@ describe('word visibility', () => {
     expect(ranges).toEqual([[0, 1], [1, 1], [1, 2], [2, 2]]);
   });
 
+  it('a character the tokenizer drops inside a word costs its whitespace piece, not the whole text (exact, linear work)', () => {
+    // WordPiece-like: whitespace splits, C1 controls are dropped (joining the letters around them), runs of letters or
+    // digits are one token, any other character is one
+    const wp = (s: string) => s.split(/\s+/).reduce((n, w) => n + (w.replace(/[\x80-\x9f]/g, '').match(/[\p{L}\p{N}]+|[^\p{L}\p{N}]/gu)?.length ?? 0), 0);
+    const text = 'It\x92s all ok, friend';
+    const spans = splitWords(text);
+    const prefixes = spans.map((s) => {
+      const before = wp(text.slice(0, s.start));
+      return [before, Math.max(before, wp(text.slice(0, s.end)))];
+    });
+    expect(wordTokenRanges(text, spans, wp)).toEqual({ ranges: prefixes, total: wp(text) });
+    // a long text with one such character: the work stays linear in its length (every prefix would be quadratic)
+    const long = `${'word '.repeat(3000)}It\x92s ${'more '.repeat(3000)}`;
+    let chars = 0;
+    const counted = (s: string) => {
+      chars += s.length;
+      return wp(s);
+    };
+    const r = wordTokenRanges(long, splitWords(long), counted);
+    expect(r.total).toBe(wp(long));
+    expect(r.ranges[3001]).toEqual([3001, 3001]); // "s" joins "It"
+    expect(r.ranges.at(-1)).toEqual([6000, 6001]);
+    expect(chars).toBeLessThan(10 * long.length);
+  });
+
   it('visibleWordsFromRanges: a word counts when any of its tokens is kept', () => {
     const ranges: Array<[number, number]> = [[0, 2], [2, 4], [4, 6], [6, 8], [8, 10]];
     expect(visibleWordsFromRanges(ranges, 10, 10, 'tail')).toEqual({ head: 5, tail: 0 });

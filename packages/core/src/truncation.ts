@@ -77,7 +77,9 @@ export function truncateItems<T>(items: readonly T[], budget: number, strategy: 
  * text's token count. `count(s)` is the number of tokens of `s` without special tokens. Tokenises each word and each gap
  * between words on its own (exact for WordPiece, whose pre-tokenizer splits at these boundaries); when those counts do
  * not add up to the whole text's (byte-level BPE, whose tokens carry the space before them), each word with the gap
- * before it; failing that, every prefix of the text (exact by construction, quadratic in the length).
+ * before it; failing that, prefixes of each whitespace-delimited piece (a character the tokenizer drops or joins, e.g. a
+ * C1 control inside a word, then costs its piece only); failing that, every prefix of the text (exact by construction,
+ * quadratic in the length).
  */
 export function wordTokenRanges(text: string, spans: readonly WordSpan[], count: (s: string) => number): { ranges: Array<[number, number]>; total: number } {
   const total = count(text);
@@ -110,12 +112,32 @@ export function wordTokenRanges(text: string, spans: readonly WordSpan[], count:
     if (prev < text.length) at += count(text.slice(prev));
     return at === total ? ranges : undefined;
   };
+  // pieces: the text cut before each run of whitespace (no tokenizer here joins characters across it); prefixes within
+  // a piece only, so one odd character (a C1 control inside a word, a symbol the tokenizer drops) costs that piece, not
+  // the whole text
+  const pieces = (): Array<[number, number]> | undefined => {
+    const cuts: number[] = [0];
+    for (let i = 1; i < text.length; i++) if (/\s/.test(text[i]) && !/\s/.test(text[i - 1])) cuts.push(i);
+    cuts.push(text.length);
+    const ranges: Array<[number, number]> = [];
+    let at = 0;
+    let w = 0;
+    for (let p = 0; p + 1 < cuts.length; p++) {
+      const [a, b] = [cuts[p], cuts[p + 1]];
+      for (; w < spans.length && spans[w].end <= b; w++) {
+        const before = at + count(text.slice(a, Math.max(a, spans[w].start)));
+        ranges.push([before, Math.max(before, at + count(text.slice(a, spans[w].end)))]);
+      }
+      at += count(text.slice(a, b));
+    }
+    return at === total && w === spans.length ? ranges : undefined;
+  };
   const prefixes = (): Array<[number, number]> =>
     spans.map((s) => {
       const before = count(text.slice(0, s.start));
       return [before, Math.max(before, count(text.slice(0, s.end)))];
     });
-  return { ranges: separate() ?? merged() ?? prefixes(), total };
+  return { ranges: separate() ?? merged() ?? pieces() ?? prefixes(), total };
 }
 
 /**
