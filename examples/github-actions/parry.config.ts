@@ -10,7 +10,7 @@ export default {
     // absolute floors, checked on every run
     thresholds: {
       cleanAccuracy: 0.9,
-      robustAccuracy: { 'parry/fgsm@0.1': 0.3 },
+      robustAccuracy: { 'parry/fgsm@0.1': 0.5, 'parry/pgd@0.05': 0.75 },
     },
   },
 };

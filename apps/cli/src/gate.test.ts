@@ -246,7 +246,8 @@ describe('examples/github-actions/robustness-gate.yml', () => {
     const r = await parry(['gate', path.join(dirOf, 'robustness-baseline.json'), '--config', path.join(dirOf, 'parry.config.ts')]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/All 7 checks passed/);
-    expect(r.stdout).toMatch(/\| pass \| `parry\/fgsm@0\.1` \| robust accuracy \| 58\.80% \(n=500\) \| >= 30\.00% \|/);
+    expect(r.stdout).toMatch(/All 8 checks passed/);
+    expect(r.stdout).toMatch(/\| pass \| `parry\/fgsm@0\.1` \| robust accuracy \| 58\.80% \(n=500\) \| >= 50\.00% \|/);
+    expect(r.stdout).toMatch(/\| pass \| `parry\/pgd@0\.05` \| robust accuracy \| 83\.20% \(n=500\) \| 83\.20% \(n=500\) \| 0\.00 pp \(drop <= 2\.00 pp\) \| .* \| paired; McNemar p=1\.0000 \(0 lost, 0 gained\) \|/);
   });
 });
