@@ -78,6 +78,7 @@ describe('hostile results in the report (issue 14)', () => {
     ta.examples[0].label = rlo('positive');
     ta.notes = [rlo('note')];
     text.model.labelNames = [rlo('joy'), 'anger'];
+    text.model.runName = rlo('named run'); // parry eval --name: headings, tables and the text charts' legends
     text.perLabel![0].label = rlo('joy');
     const train = trainResults({ modelName: rlo('trained') });
     const { html, markdown } = await renderReport(
@@ -96,5 +97,7 @@ describe('hostile results in the report (issue 14)', () => {
     expect(markdown).toContain('\\[U+202E\\]model\\[U+202C\\]');
     expect(html).toContain('[U+2066]truly[U+2069]');
     expect(html).toContain('[U+202E]note[U+202C]'); // text attack notes
+    expect(html).toContain('<h3>[U+202E]named run[U+202C]</h3>');
+    expect(html).toMatch(/<figure class="chart" id="chart-text-success">.*\[U\+202E\]named run\[U\+202C\]/s);
   });
 });
