@@ -34,6 +34,7 @@ import {
   loadPretrained,
   MODEL_FAMILIES,
   parseHfConfig,
+  onnxClassifier,
   predictText,
   savePretrained,
   smallConfig,
@@ -405,6 +406,8 @@ export interface EvaluateTextOptions extends Partial<TextDataSpec>, RunHooks, Re
   wordVectors?: string;
   /** A ready victim (e.g. the black-box ONNX one) to attack instead of the Parry encoder in `model`. */
   victim?: TextVictim;
+  /** Where the encoder's forward passes run: `tfjs` (default) or `onnx` (ONNX Runtime; see `textRobustness`). */
+  runtime?: 'tfjs' | 'onnx';
   maxLength?: number;
   /** Truncation strategy of over-long texts (default: the one the model was trained with, else `head`); a ready `victim` keeps its own. */
   truncation?: TruncationStrategy;
@@ -550,6 +553,11 @@ export interface TextRobustnessOptions extends RunHooks {
   batchSize?: number;
   /** A ready victim (black-box) instead of the Parry encoder; then no clean metrics are measured. */
   victim?: TextVictim;
+  /**
+   * Where the Parry encoder's forward passes run (`--runtime`): `tfjs` (default) or `onnx` (the model exported in-process
+   * and scored on ONNX Runtime: clean metrics and every attack query; gradients stay in tfjs).
+   */
+  runtime?: 'tfjs' | 'onnx';
   /** The victim's name in logs and results. */
   name?: string;
   /** For log lines. */
@@ -573,42 +581,52 @@ export async function textRobustness(
   const truncation = parseTruncation(o.truncation ?? 'head', 'truncation');
   let clean: TextCleanMetrics | undefined;
   let cut: TruncationSection | undefined;
-  if (encoder) {
-    const set = encodeDataset(ds, encoder.tokenizer, maxLength!, { truncation });
-    cut = truncationSection(truncation, maxLength!, [countTruncation(ds.examples, encoder.tokenizer, maxLength!, truncation, o.splitName ?? 'eval')]);
-    clean = textCleanMetrics(await predictText(encoder.model, set.encodings, encoder.tokenizer.padId), set.labels, encoder.model, o.thresholds);
+  const runtime = o.runtime ?? 'tfjs';
+  if (runtime !== 'tfjs' && runtime !== 'onnx') throw new UsageError(`--runtime must be tfjs or onnx, got ${JSON.stringify(runtime)}`);
+  if (runtime === 'onnx' && !encoder) throw new UsageError('--runtime onnx scores a Parry model; a ready (black-box) victim runs on its own runtime');
+  const scorer = runtime === 'onnx' && encoder ? await onnxClassifier(encoder.model) : undefined;
+  if (scorer) log('forward passes on ONNX Runtime (the model exported in-process); gradients in tfjs');
+  try {
+    if (encoder) {
+      const set = encodeDataset(ds, encoder.tokenizer, maxLength!, { truncation });
+      cut = truncationSection(truncation, maxLength!, [countTruncation(ds.examples, encoder.tokenizer, maxLength!, truncation, o.splitName ?? 'eval')]);
+      const probs = scorer ? await scorer.predict(set.encodings, encoder.tokenizer.padId) : await predictText(encoder.model, set.encodings, encoder.tokenizer.padId);
+      clean = textCleanMetrics(probs, set.labels, encoder.model, o.thresholds);
+    }
+    const victim = o.victim ?? parryVictim(encoder!.model, encoder!.tokenizer, { maxLength, truncation, batchSize: o.batchSize ?? 32, name: o.name ?? encoder!.model.family, scorer });
+    if (o.attacks.length && ds.examples.some((e) => e.pair !== undefined)) throw new UsageError(`--data ${ds.source}: text-pair data sets cannot be attacked yet; use single texts`);
+    if (o.attacks.length && victim.labelNames.length !== ds.labelNames.length) {
+      throw new InputError(`${victim.name} has ${victim.labelNames.length} labels but ${ds.source} has ${ds.labelNames.length}; attack it with its own data`);
+    }
+    const examples: TextAttackExample[] = ds.examples.map((e) => ({ text: e.text, label: e.label, labels: e.labels }));
+    const attacks: Array<{ summary: TextAttackSummary; entry: TextAttackEntry }> = [];
+    for (const name of o.attacks) {
+      log(`${name} on ${n}${o.splitName ? ` ${o.splitName}` : ''} examples against ${victim.name}`);
+      const bar = progress(name, n);
+      const tally = { successful: 0, failed: 0, skipped: 0 };
+      const r = await attackText({
+        registry: o.registry,
+        attack: name,
+        attackOptions: { ...(o.defaults?.[name] ?? {}), ...(o.attackOptions?.[name] ?? {}) },
+        goal: o.goal,
+        victim,
+        examples,
+        labelNames: ds.labelNames,
+        queryBudget: o.queryBudget,
+        seed: o.seed ?? 0,
+        wordVectors: o.wordVectors,
+        keepExamples: o.keepExamples,
+        onExample: (rec, done, total) => {
+          tally[rec.status] += 1;
+          bar.update(done, `${tally.successful} successful, ${tally.failed} failed, ${tally.skipped} skipped`);
+          o.onAttackExample?.(name, rec.status, done, total);
+        },
+      });
+      bar.stop();
+      attacks.push({ summary: r.summary, entry: r.entry });
+    }
+    return { victim, clean, attacks, truncation: cut };
+  } finally {
+    await scorer?.dispose();
   }
-  const victim = o.victim ?? parryVictim(encoder!.model, encoder!.tokenizer, { maxLength, truncation, batchSize: o.batchSize ?? 32, name: o.name ?? encoder!.model.family });
-  if (o.attacks.length && ds.examples.some((e) => e.pair !== undefined)) throw new UsageError(`--data ${ds.source}: text-pair data sets cannot be attacked yet; use single texts`);
-  if (o.attacks.length && victim.labelNames.length !== ds.labelNames.length) {
-    throw new InputError(`${victim.name} has ${victim.labelNames.length} labels but ${ds.source} has ${ds.labelNames.length}; attack it with its own data`);
-  }
-  const examples: TextAttackExample[] = ds.examples.map((e) => ({ text: e.text, label: e.label, labels: e.labels }));
-  const attacks: Array<{ summary: TextAttackSummary; entry: TextAttackEntry }> = [];
-  for (const name of o.attacks) {
-    log(`${name} on ${n}${o.splitName ? ` ${o.splitName}` : ''} examples against ${victim.name}`);
-    const bar = progress(name, n);
-    const tally = { successful: 0, failed: 0, skipped: 0 };
-    const r = await attackText({
-      registry: o.registry,
-      attack: name,
-      attackOptions: { ...(o.defaults?.[name] ?? {}), ...(o.attackOptions?.[name] ?? {}) },
-      goal: o.goal,
-      victim,
-      examples,
-      labelNames: ds.labelNames,
-      queryBudget: o.queryBudget,
-      seed: o.seed ?? 0,
-      wordVectors: o.wordVectors,
-      keepExamples: o.keepExamples,
-      onExample: (rec, done, total) => {
-        tally[rec.status] += 1;
-        bar.update(done, `${tally.successful} successful, ${tally.failed} failed, ${tally.skipped} skipped`);
-        o.onAttackExample?.(name, rec.status, done, total);
-      },
-    });
-    bar.stop();
-    attacks.push({ summary: r.summary, entry: r.entry });
-  }
-  return { victim, clean, attacks, truncation: cut };
 }

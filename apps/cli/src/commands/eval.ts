@@ -79,7 +79,7 @@ export function renderStages(summaries: AttackSummary[]): string[] {
 const IMAGE_ONLY = ['--eps', '--version'];
 const TEXT_ONLY = [
   '--split', '--data-format', '--dev', '--test', '--text-column', '--pair-column', '--label-column', '--label-names', '--multi-label', '--offline', '--force-download',
-  '--query-budget', '--word-vectors', '--black-box', '--goal', '--truncation',
+  '--query-budget', '--word-vectors', '--black-box', '--goal', '--truncation', '--runtime',
 ];
 
 /** A Hugging Face folder, or a Hub id (`org/name`) that is not a local path. */
@@ -116,6 +116,7 @@ export function registerEvalCommand(program: Command, argv: string[]): void {
     .option('--word-vectors <file>', 'text attacks: GloVe-format word vectors for textfooler (default: the model\'s own input embeddings)')
     .option('--black-box', 'text attacks: query the folder\'s onnx/model.onnx through transformers.js (scores only) instead of the tfjs encoder')
     .addOption(new Option('--truncation <strategy>', 'text: which tokens of a text over the token limit the model sees: head (the first), tail (the last) or head+tail (a quarter of the budget from the start, the rest from the end) (default: the strategy the model was trained with, else head)').choices(['head', 'tail', 'head+tail']))
+    .addOption(new Option('--runtime <engine>', 'text: where the model\'s forward passes run: tfjs (default) or onnx (exported in-process, scored on ONNX Runtime; gradients stay in tfjs; needs onnxruntime-node)').choices(['tfjs', 'onnx']))
     .option('--plugin <module>', 'load plugins from a module (package name or path), repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--name <run name>', 'name of this run in results.json and reports (default: the model folder name), e.g. --name fgm+eda')
     .option('-o, --out <file>', 'results file to write', 'runs/results.json')
@@ -131,6 +132,7 @@ export function registerEvalCommand(program: Command, argv: string[]): void {
       if (isTextTarget(o.model)) {
         refuseFlags(command, IMAGE_ONLY, 'applies to image models; text attacks are bounded by their own options (see `parry list`)');
         if (o.blackBox && !attacks?.length) throw new UsageError('--black-box applies to attacks; add --attack <recipe>');
+        if (o.blackBox && o.runtime === 'onnx') throw new UsageError('--runtime onnx scores the Parry encoder; --black-box already runs the folder\'s own ONNX file: drop one of them');
         const victim = o.blackBox ? await transformersJsVictim(o.model, { batchSize: o.batchSize ?? 32, truncation: modelTruncation(o.model, o.truncation) }) : undefined;
         await evalTextCommand({
           ...o,

@@ -28,6 +28,11 @@ export interface ParryVictimOptions {
   /** Which tokens of an over-long text reach the model: `head` (default), `tail` or `head+tail` (see `TruncationStrategy`). */
   truncation?: TruncationStrategy;
   name?: string;
+  /**
+   * Scores texts instead of the tfjs model (e.g. `onnxClassifier(model)` of @parry/text: the same weights on ONNX
+   * Runtime); gradients (HotFlip, gradient saliency) still come from the tfjs model.
+   */
+  scorer?: { predict(encodings: ReturnType<TextTokenizer['encode']>[], padId: number, batchSize?: number): Promise<Float32Array> };
 }
 
 /**
@@ -62,7 +67,7 @@ export function parryVictim(model: WhiteBoxTextModel & { readonly family?: strin
       queries += texts.length;
       if (texts.length === 0) return new Float32Array(0);
       const encodings = texts.map((t) => tokenizer.encode(t, { maxLength, truncation }));
-      return predictText(model, encodings, tokenizer.padId, batchSize);
+      return options.scorer ? options.scorer.predict(encodings, tokenizer.padId, batchSize) : predictText(model, encodings, tokenizer.padId, batchSize);
     },
     visibleWords: (text) => visibleWordsFor(tokenizer, text, maxLength, truncation),
     whiteBox: { model, tokenizer, maxLength, truncation },
