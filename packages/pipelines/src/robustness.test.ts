@@ -87,9 +87,9 @@ describe('robustness() on a text model', () => {
 
   it('measures clean metrics, runs every text attack on the same examples and returns valid results', async () => {
     const before = tf.memory().numTensors;
-    const r = await robustness({ model, tokenizer, maxLength: 16 }, dev, { attacks: ['deepwordbug', 'pwws'], n: 20, out: path.join(tmp, 'results.json') });
+    const r = await robustness({ model, tokenizer, maxLength: 16 }, dev, { attacks: ['deepwordbug', 'pwws'], n: 20, out: path.join(tmp, 'results.json'), runName: 'keyword filter' });
     expect(tf.memory().numTensors).toBe(before);
-    expect(r.model).toMatchObject({ modality: 'text', numLabels: 2, labelNames: ['neg', 'pos'], outputKind: 'single-label' });
+    expect(r.model).toMatchObject({ modality: 'text', numLabels: 2, labelNames: ['neg', 'pos'], outputKind: 'single-label', runName: 'keyword filter' });
     expect(r.clean?.n).toBe(20);
     expect(r.clean!.accuracy).toBeGreaterThanOrEqual(0.8); // the keyword task is learnt in 3 epochs
     expect(r.attacks.map((a) => a.attack)).toEqual(['parry/deepwordbug', 'parry/pwws']);
@@ -102,6 +102,8 @@ describe('robustness() on a text model', () => {
       expect(a.successful).toBeGreaterThan(0); // one keyword carries the label: replacing it flips some
     }
     expect(readResults(path.join(tmp, 'results.json'))).toEqual(r);
+    // every example is kept, one compact record each
+    for (const a of r.attacks) if (a.modality === 'text') expect(a.examples.map((x) => x.index)).toEqual([...Array(20).keys()]);
   }, 60_000);
 
   it('refuses an image attack, epsilons, and an unknown option for a text model, before any work', async () => {

@@ -9,7 +9,7 @@ import { type Results, validateResults, writeResults } from '@parry/metrics';
 import { loadPretrained, type TransformerClassifier } from '@parry/text';
 import { createImageAttacks, type OptionsByPlugin, resolveNames, resolveOptions } from './build-plugins.js';
 import { imageAttackEntries, imageModelInfo, imageRobustness, openRegistry, type RegistrySource } from './image.js';
-import { hooksOf, resultsHeader, type RunHooks, setupBackend } from './run.js';
+import { checkRunName, hooksOf, resultsHeader, type RunHooks, setupBackend } from './run.js';
 import { isTextModel, textCleanSection, textModelInfo, textRobustness } from './text.js';
 import { loadTextSplit, type TextDataSpec } from './text-data.js';
 import { readTrainingInfo } from './training-info.js';
@@ -56,6 +56,8 @@ export interface RobustnessOptions extends RunHooks, RegistrySource {
   /** Backend to initialise first (default: the one already set up, else `auto`). */
   backend?: string;
   command?: readonly string[];
+  /** The run's name in the results and reports (as `parry eval --name`; default: reports name it after the model folder). */
+  runName?: string;
 }
 
 const isClassifier = (m: unknown): m is Classifier => typeof (m as Classifier)?.logits === 'function' && Array.isArray((m as Classifier).inputShape);
@@ -69,6 +71,7 @@ const isTextDataset = (d: unknown): d is TextDataset => Array.isArray((d as Text
  * validated results object (`@parry/metrics` v2) and writes it only when `out` is given.
  */
 export async function robustness(model: Classifier | TextModelInput | string, data: ImageDataInput | TextDataInput, o: RobustnessOptions): Promise<Results> {
+  checkRunName(o.runName);
   if (o.out) guardOutput(o.out, { kind: 'results', force: o.force, protect: [{ path: typeof model === 'string' ? model : undefined, flag: 'model' }] });
   if (o.backend !== undefined || !tf.getBackend()) await setupBackend(o.backend);
   const text = typeof model === 'string' ? isTextModel(model) : isTextInput(model);
@@ -99,7 +102,7 @@ async function imageBranch(model: Classifier | string, data: ImageDataInput, o: 
     return validateResults({
       ...resultsHeader('eval', o.command, o.seed ?? 0),
       dataset: { ...source, split: 'test', n },
-      model: imageModelInfo(classifier, typeof model === 'string' ? model : undefined),
+      model: { ...imageModelInfo(classifier, typeof model === 'string' ? model : undefined), ...(o.runName ? { runName: checkRunName(o.runName) } : {}) },
       clean: { accuracy: r.cleanAccuracy, n },
       attacks: imageAttackEntries(r.summaries),
     }, 'results');
@@ -136,7 +139,10 @@ async function textBranch(model: TextModelInput | string, data: TextDataInput, o
     return validateResults({
       ...resultsHeader('eval', o.command, o.seed ?? 0),
       dataset: { name: ds.name, source: ds.source, split: isTextDataset(data) ? 'given' : split, n },
-      model: textModelInfo(encoder.model, { name: `${encoder.model.family} (${encoder.model.config.numLayers}x${encoder.model.config.hiddenSize})`, path: typeof model === 'string' ? model : undefined, maxLength, family: encoder.model.family }),
+      model: {
+        ...textModelInfo(encoder.model, { name: `${encoder.model.family} (${encoder.model.config.numLayers}x${encoder.model.config.hiddenSize})`, path: typeof model === 'string' ? model : undefined, maxLength, family: encoder.model.family }),
+        ...(o.runName ? { runName: checkRunName(o.runName) } : {}),
+      },
       ...textCleanSection(n, r.clean!),
       attacks: r.attacks.map((a) => a.entry),
       ...(r.truncation ? { truncation: r.truncation } : {}),
