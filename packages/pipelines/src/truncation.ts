@@ -34,7 +34,17 @@ export function countTruncation(
   strategy: TruncationStrategy,
   split: string,
 ): TruncationCount {
-  const count = (s: string) => (s === '' ? 0 : tokenizer.tokenize(s).length);
+  // words and gaps repeat across a corpus: their counts are remembered (a tokenizer counts a string the same every time)
+  const memo = new Map<string, number>();
+  const count = (s: string) => {
+    if (s === '') return 0;
+    let v = memo.get(s);
+    if (v === undefined) {
+      v = tokenizer.tokenize(s).length;
+      if (s.length <= 64 && memo.size < 500_000) memo.set(s, v);
+    }
+    return v;
+  };
   const specials = { single: tokenizer.encode('').ids.length, pair: tokenizer.encode('', { pair: '' }).ids.length };
   let truncated = 0;
   let words = 0;
