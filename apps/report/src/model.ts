@@ -89,26 +89,40 @@ const minute = (iso: string): string => iso.replace('T', ' ').slice(0, 16);
  */
 export function groupRuns(sources: ReportSource[]): Run[] {
   const runs: Run[] = [];
-  const byKey = new Map<string, Run>();
-  for (const s of sources) {
+  const byKey = new Map<string, Run[]>();
+  const keyOf = (s: ReportSource, i: number) => {
     const folder = folderOf(s.results);
+    return folder ? `model:${folder}` : `file:${s.file}:${i}`;
+  };
+  const newRun = (s: ReportSource, key: string): Run => {
+    const run: Run = { id: `run-${runs.length + 1}`, title: '', name: '', files: [], evals: [], first: s.results };
+    byKey.set(key, [...(byKey.get(key) ?? []), run]);
+    runs.push(run);
+    return run;
+  };
+  // evaluations first: a folder's evaluations are one run, unless one repeats an attack (a later version) or has another --name
+  sources.forEach((s, i) => {
+    if (s.results.kind === 'train') return;
+    const key = keyOf(s, i);
     const named = s.results.model.runName;
-    const key = folder ? `model:${folder}` : `file:${s.file}:${runs.length}`;
-    let run = byKey.get(key);
-    const repeats = run && s.results.kind === 'eval' && run.evals.some((e) => e.attacks.some((a) => s.results.attacks.some((b) => b.attack === a.attack)));
-    const renamed = run && named && run.evals.some((e) => e.model.runName && e.model.runName !== named);
-    if (!run || repeats || renamed || (s.results.kind === 'train' && run.train)) {
-      run = { id: `run-${runs.length + 1}`, title: '', name: '', files: [], evals: [], first: s.results };
-      byKey.set(key, run);
-      runs.push(run);
-    }
+    const fits = (run: Run) =>
+      !run.evals.some((e) => e.attacks.some((a) => s.results.attacks.some((b) => b.attack === a.attack))) && !run.evals.some((e) => (e.model.runName ?? '') !== (named ?? ''));
+    const run = (byKey.get(key) ?? []).find(fits) ?? newRun(s, key);
+    if (run.evals.length === 0) run.first = s.results;
     run.files.push(displayPath(s.file));
-    if (s.results.kind === 'train') run.train = s.results;
-    else {
-      if (run.evals.length === 0) run.first = s.results;
-      run.evals.push(s.results);
-    }
-  }
+    run.evals.push(s.results);
+  });
+  // a training file joins the first evaluation of its folder made after it (else the newest), or is a run of its own
+  sources.forEach((s, i) => {
+    if (s.results.kind !== 'train') return;
+    const key = keyOf(s, i);
+    const candidates = (byKey.get(key) ?? []).filter((r) => !r.train);
+    const after = candidates.filter((r) => r.first.kind === 'eval' && r.first.createdAt >= s.results.createdAt).sort((a, b) => (a.first.createdAt < b.first.createdAt ? -1 : 1));
+    const newest = [...candidates].sort((a, b) => (a.first.createdAt < b.first.createdAt ? 1 : -1))[0];
+    const run = after[0] ?? newest ?? newRun(s, key);
+    run.files.push(displayPath(s.file));
+    run.train = s.results;
+  });
   const names = folderNames(runs);
   runs.forEach((r, i) => {
     r.name = names[i];

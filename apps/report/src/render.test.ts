@@ -379,4 +379,19 @@ describe('robustness over versions', () => {
     // the versions are told apart by when they were evaluated
     expect([...html.matchAll(/<div class="card" data-run="[^"]*"><h3>([^<]*)<\/h3>/g)].map((m) => m[1])).toEqual(['spam-filter @ 2026-11-03 09:00', 'spam-filter @ 2026-11-01 09:00', 'spam-filter @ 2026-11-02 09:00', 'other']);
   });
+
+  it('without --name: one model folder evaluated again later is a new version; its train file joins a run, not a version', async () => {
+    const { html } = await renderReport(
+      [
+        { file: 'old.json', results: spamRun({ modelPath: 'runs/spam', robustness: 0.3, createdAt: '2026-11-01T09:00:00.000Z' }) },
+        { file: 'new.json', results: spamRun({ modelPath: 'runs/spam', robustness: 0.6, createdAt: '2026-11-05T09:00:00.000Z', seed: 4 }) },
+        { file: 'runs/spam/train-results.json', results: trainResults({ modelPath: 'runs/spam' }) },
+        { file: 'old-train.json', results: { ...trainResults({ modelPath: 'runs/spam' }), createdAt: '2026-10-30T09:00:00.000Z' } },
+      ],
+      opts,
+    );
+    const t = htmlTables(html).find((x) => x.caption.startsWith('Robustness over versions: spam'))!;
+    // a training file joins the first evaluation made after it; one made after every evaluation (2026-11-22), the newest
+    expect(t.rows.map((r) => r[2])).toEqual(['old.json, old-train.json', 'new.json, runs/spam/train-results.json']);
+  });
 });
