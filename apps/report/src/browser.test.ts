@@ -242,3 +242,78 @@ describe.skipIf(!hasChromium)(`reports built in the test, in headless Chromium${
     for (const s of ['plain', 'fgm+eda', `fgm ${HOSTILE.attr}`, HOSTILE.img]) expect(found.text).toContain(s);
   });
 });
+
+/** A toy spam corpus (keywords carry the label) as CSV, seeded: enough for a tiny encoder to learn in a few seconds. */
+function toySpamCsv(n: number, seed: number): string {
+  let a = seed;
+  const rand = (k: number) => {
+    a = (a * 1103515245 + 12345) % 2147483648;
+    return Math.floor((a / 2147483648) * k);
+  };
+  const spam = ['free', 'prize', 'winner', 'cash', 'click', 'offer', 'urgent', 'discount'];
+  const ham = ['meeting', 'lunch', 'slides', 'review', 'build', 'project', 'agenda', 'notes'];
+  const filler = ['the', 'a', 'your', 'this', 'is', 'for', 'we', 'to', 'and', 'please', 'now', 'today', 'see', 'attached', 'here', 'about'];
+  const rows = Array.from({ length: n }, () => {
+    const label = rand(2);
+    const words = Array.from({ length: 8 + rand(8) }, () => filler[rand(filler.length)]);
+    for (let k = 0; k < 1 + rand(2); k++) words.splice(rand(words.length), 0, (label ? spam : ham)[rand(8)]);
+    return `${words.join(' ')},${label}`;
+  });
+  return `text,label\n${rows.join('\n')}\n`;
+}
+
+describe('text reports from what the CLI writes (two tiny spam filters: plain and FGM, named with --name)', () => {
+  const work = path.join(outDir, 'cli-text');
+  const report = path.join(work, 'report', 'report.html');
+
+  beforeAll(() => {
+    fs.rmSync(work, { recursive: true, force: true });
+    fs.mkdirSync(work, { recursive: true });
+    fs.writeFileSync(path.join(work, 'train.csv'), toySpamCsv(600, 1));
+    fs.writeFileSync(path.join(work, 'dev.csv'), toySpamCsv(60, 2));
+    const data = ['--data', path.join(work, 'train.csv'), '--dev', path.join(work, 'dev.csv'), '--text-column', 'text', '--label-column', 'label', '--label-names', 'ham,spam'];
+    const small = ['--model', 'bert', '--hidden', '32', '--layers', '1', '--heads', '2', '--max-length', '24', '--vocab-size', '200', '--epochs', '3', '--lr', '3e-3', '-q', ...data];
+    for (const [name, extra] of [['plain', []], ['fgm', ['--defense', 'fgm']]] as const) {
+      const model = path.join(work, name, 'model');
+      for (const args of [
+        ['train', ...small, ...extra, '--out', model],
+        ['eval', '-m', model, '--attack', 'deepwordbug', '-n', '30', '--name', name, '-o', path.join(work, `${name}.json`), '-q'],
+      ]) {
+        const r = parry(args);
+        expect(r.stderr, args.join(' ')).toBe('');
+        expect(r.code).toBe(0);
+      }
+    }
+    const r = parry(['report', path.join(work, 'plain.json'), path.join(work, 'fgm.json'), '-o', path.join(work, 'report'), '-q']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  }, 300_000);
+
+  it('results.json holds a compact record of every example, named by --name; the Markdown names the runs', () => {
+    for (const name of ['plain', 'fgm']) {
+      const r = readResults(path.join(work, `${name}.json`));
+      expect(r.model.runName).toBe(name);
+      const a = r.attacks[0];
+      if (a.modality !== 'text') throw new Error('expected a text attack');
+      expect(a.examples.map((x) => x.index)).toEqual([...Array(30).keys()]);
+      expect(a.examples.every((x) => x.perturbed === undefined && typeof x.queries === 'number' && x.confidence?.length === 2)).toBe(true);
+    }
+    const md = fs.readFileSync(path.join(work, 'report', 'report.md'), 'utf8');
+    expect(md).toMatch(/^- \*\*plain\*\*: clean accuracy/m);
+    expect(md).toMatch(/^- \*\*fgm\*\*: clean accuracy/m);
+    expect(md).not.toMatch(/&(lt|gt|amp|quot|#\d+);/);
+  });
+
+  it.skipIf(!hasChromium)(`in headless Chromium: swaps highlighted, text charts, nothing runs (screenshot test-output/cli-text-report.png)${hasChromium ? '' : ` (skipped: ${CHROMIUM} not found)`}`, async () => {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+    try {
+      const found = await openReport(report, 'cli-text-report.png');
+      expect(found.textSection).toBeDefined();
+      expectHighlightedSwaps(found.textSection!);
+      expect(found.charts.length).toBe(2); // success rate and accuracy under attack
+      expect(found.clean).toHaveLength(2);
+    } finally {
+      await browser.close();
+    }
+  });
+});
