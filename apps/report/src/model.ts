@@ -131,9 +131,10 @@ export function groupRuns(sources: ReportSource[]): Run[] {
     const same = runs.filter((o) => o.name === r.name);
     if (same.length === 1) r.title = r.name;
     else {
+      // versions of one named run or folder are told apart by when they were evaluated; anything else by number
       const when = minute(r.first.createdAt);
       const sameTime = same.filter((o) => minute(o.first.createdAt) === when).length > 1;
-      r.title = sameTime ? `${r.name} #${i + 1}` : `${r.name} @ ${when}`;
+      r.title = sameTime || !identified(r) ? `${r.name} #${i + 1}` : `${r.name} @ ${when}`;
     }
   });
   return runs;
@@ -350,10 +351,16 @@ export function textClassTable(runs: Run[]): Table | undefined {
   };
 }
 
-/** Runs that share a name (versions of one model), in the order they were evaluated; only names with two or more. */
+/** A run named by the user (`--name`) or by its model folder: runs of one such name are versions of one model. */
+const identified = (r: Run): boolean => Boolean(r.first.model.runName || r.first.model.path);
+
+/**
+ * Runs that share a `--name` or a model folder name (versions of one model), in the order they were evaluated; only
+ * names with two or more. Runs known only by their architecture are never versions of each other.
+ */
 export function versionGroups(runs: Run[]): { name: string; runs: Run[] }[] {
   const byName = new Map<string, Run[]>();
-  for (const r of runs) if (r.evals.length) byName.set(r.name, [...(byName.get(r.name) ?? []), r]);
+  for (const r of runs) if (r.evals.length && identified(r)) byName.set(r.name, [...(byName.get(r.name) ?? []), r]);
   return [...byName.entries()]
     .filter(([, rs]) => rs.length > 1)
     .map(([name, rs]) => ({ name, runs: [...rs].sort((a, b) => (a.first.createdAt < b.first.createdAt ? -1 : a.first.createdAt > b.first.createdAt ? 1 : 0)) }));

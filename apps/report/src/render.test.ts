@@ -267,6 +267,15 @@ describe('a report that compares text runs (issue 19: plain, FGM, FGM+EDA of one
     );
     const cards = [...html.matchAll(/<div class="card" data-run="[^"]*"><h3>([^<]*)<\/h3>/g)].map((m) => m[1]);
     expect(cards).toEqual(['plain/model', 'fgm/model', 'spam-eda']);
+    // results with neither a name nor a folder (library use): numbered, and never taken for versions of one model
+    const bare = (robustness: number) => {
+      const r = structuredClone(spamRun({ robustness }));
+      delete r.model.path;
+      return r;
+    };
+    const unnamed = await renderReport([bare(0.2), bare(0.6)], opts);
+    expect([...unnamed.html.matchAll(/<div class="card" data-run="[^"]*"><h3>([^<]*)<\/h3>/g)].map((m) => m[1])).toEqual(['bert (2x64, 2 heads) #1', 'bert (2x64, 2 heads) #2']);
+    expect(unnamed.html).not.toContain('id="versions"');
   });
 
   it('example cards: successes first, at most a few per attack and run, with confidence, queries and whole-word swaps', async () => {
