@@ -36,6 +36,11 @@ export interface RunAttackOptions {
   /** Examples per batch given to the attack (default 256). */
   batchSize?: number;
   onBatch?: (done: number, total: number) => void;
+  /**
+   * Index of the first batch of `x` in a larger run that `x` is a batch-aligned block of (a shard; default 0). Batch k
+   * draws the random stream of batch `firstBatch + k` of that run, so shards together give the unsharded results.
+   */
+  firstBatch?: number;
 }
 
 /** Checks an epsilon list: non-empty, finite, >= 0. Throws one line naming the bad value. */
@@ -112,7 +117,10 @@ export async function runAttack(
   const sweep = fixed ? epsilons : epsilons.length ? epsilons : [Number.POSITIVE_INFINITY];
   const batchSize = options.batchSize ?? 256;
   if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new UsageError(`batch size ${batchSize} must be a positive integer`);
+  const firstBatch = options.firstBatch ?? 0;
+  if (!(Number.isInteger(firstBatch) && firstBatch >= 0)) throw new UsageError(`first batch ${firstBatch} must be a non-negative integer`);
   const rng = createRng(options.seed ?? 0);
+  for (let k = 0; k < firstBatch; k++) rng.fork(); // the streams of the batches before this block, in the order the whole run draws them
   const counters: AttackCounters = { gradientEvaluations: 0, forwardEvaluations: 0 };
   const n = x.shape[0];
   const perEps = sweep.map(() => ({ adv: [] as tf.Tensor[], success: [] as tf.Tensor1D[], dist: [] as tf.Tensor1D[] }));

@@ -258,6 +258,43 @@ export const truncationSectionSchema = z.strictObject({
   splits: z.array(truncationCountSchema),
 });
 
+/**
+ * One shard of a sharded evaluation (`parry eval --shard i/N`): which contiguous block of the run's examples it
+ * attacked, and the exact per-example values `parry merge` needs to rebuild the unsharded summaries. Absent in
+ * unsharded and merged files.
+ */
+export const shardSectionSchema = z.strictObject({
+  /** 0-based shard index, below `count`. */
+  index: z.number().int().nonnegative(),
+  count: z.number().int().positive(),
+  /** Examples of the whole run (clean metrics are measured on all of them in every shard). */
+  total: z.number().int().nonnegative(),
+  /** The block attacked: examples `start` (included) to `end` (excluded) of the whole run. */
+  start: z.number().int().nonnegative(),
+  end: z.number().int().nonnegative(),
+  /** Blocks are whole units of this many examples (image: the attack batch size; text: 1). */
+  unit: z.number().int().positive(),
+  /** Image models: clean correctness of every example of the whole run, one 0/1 per example. */
+  cleanBits: z.string().regex(/^[01]*$/).optional(),
+  /** Per attack, in the order of `attacks`: image: exact sizes of the fooled examples per epsilon; text: per-example counts the compact records leave out. */
+  attacks: z.array(
+    z.union([
+      z.strictObject({ perEpsilon: z.array(z.strictObject({ linf: z.array(z.number()), l2: z.array(z.number()) })) }),
+      z.strictObject({
+        records: z.array(
+          z.strictObject({
+            words: z.number().int().nonnegative(),
+            visibleWords: z.number().int().nonnegative().optional(),
+            visibleTailWords: z.number().int().nonnegative().optional(),
+            gradientCalls: z.number().int().nonnegative(),
+            budget: z.literal(true).optional(),
+          }),
+        ),
+      }),
+    ]),
+  ),
+});
+
 export const resultsSchema = z.object({
   schema: z.literal(RESULTS_SCHEMA),
   version: z.literal(RESULTS_VERSION),
@@ -277,6 +314,8 @@ export const resultsSchema = z.object({
   training: z
     .object({ hyperparameters: z.record(z.string(), z.unknown()), epochs: z.array(epochRecordSchema) })
     .optional(),
+  /** Set in the output of one shard of a sharded evaluation (see `shardSectionSchema`). */
+  shard: shardSectionSchema.optional(),
 });
 
 export type Results = z.infer<typeof resultsSchema>;
@@ -290,6 +329,7 @@ export type AttackEntry = z.infer<typeof attackEntrySchema>;
 export type TextChange = z.infer<typeof textChangeSchema>;
 export type TruncationCount = z.infer<typeof truncationCountSchema>;
 export type TruncationSection = z.infer<typeof truncationSectionSchema>;
+export type ShardSection = z.infer<typeof shardSectionSchema>;
 
 function describeIssue(error: z.ZodError): string {
   const i = error.issues[0];

@@ -51,7 +51,8 @@ export async function correctMask(logits: tf.Tensor2D, labels: tf.Tensor1D): Pro
   return v;
 }
 
-function stat(values: number[]): Stat | null {
+/** Mean (summed in order), max and count of per-example values; null when there are none. */
+export function stat(values: readonly number[]): Stat | null {
   if (values.length === 0) return null;
   let s = 0;
   let m = -Infinity;

@@ -91,6 +91,12 @@ export interface RunTextAttackOptions {
    */
   cache?: boolean;
   onExample?: (record: TextAttackRecord, done: number, total: number) => void;
+  /**
+   * Index of the first example in a larger run that `examples` is a contiguous block of (a shard; default 0): example k
+   * gets the random stream of example `offset + k` of that run and records that index, so shards together give the
+   * unsharded records.
+   */
+  offset?: number;
 }
 
 /**
@@ -153,7 +159,10 @@ export async function runTextAttack(
   const L = victim.labelNames.length;
   const t0 = performance.now();
   const q0 = victim.queries;
+  const offset = options.offset ?? 0;
+  if (!(Number.isInteger(offset) && offset >= 0)) throw new UsageError(`example offset must be a non-negative integer, got ${offset}`);
   const rng = createRng(options.seed ?? 0);
+  for (let k = 0; k < offset; k++) rng.fork(); // the streams of the examples before this block
   const streams = examples.map(() => rng.fork()); // forked in example order, so a stream never depends on timing
   const origAll = await victim.predict(examples.map((e) => e.text));
   const predict = concurrency > 1 ? batchingPredict(victim, L) : (texts: readonly string[]) => victim.predict(texts);
@@ -214,7 +223,7 @@ export async function runTextAttack(
     const changed = final.changes();
     gradientCalls += counters.gradientCalls;
     const rec: TextAttackRecord = {
-      index: n,
+      index: offset + n,
       original: ex.text,
       perturbed: final.text,
       status,
