@@ -1,18 +1,15 @@
-import * as path from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { isParryError } from '@parry/core';
-import { evalCommand, registerEvalCommand } from './commands/eval.js';
+import { registerEvalCommand } from './commands/eval.js';
 import { listCommand } from './commands/list.js';
-import { registerReportCommand, reportCommand } from './commands/report.js';
+import { registerReportCommand } from './commands/report.js';
 import { registerAugmentCommand } from './commands/augment.js';
-import { registerTrainCommand, trainCommand } from './commands/train.js';
-import { parseInteger } from './parse.js';
+import { registerTrainCommand } from './commands/train.js';
+import { registerDemoCommand } from './commands/demo.js';
 
 export { evalCommand, renderTable, type EvalCommandOptions } from './commands/eval.js';
 export { trainCommand, type TrainCommandOptions, type TrainOutcome } from './commands/train.js';
 export { listCommand } from './commands/list.js';
-
-import { backendOption, wrap } from './options.js';
 
 /** Build the `parry` command tree (exported for tests). */
 export function createProgram(argv: string[] = process.argv): Command {
@@ -35,30 +32,7 @@ export function createProgram(argv: string[] = process.argv): Command {
     .option('--plugin <module>', 'load plugins from a module (package name or path), repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .action((o) => listCommand(o));
 
-  program
-    .command('demo')
-    .description('train the small CNN on the embedded digits, then evaluate FGSM and PGD at eps 0.1, 0.2, 0.3')
-    .option('-o, --out <dir>', 'where to write the model and results', 'runs/demo')
-    .option('-n, --n <count>', 'held-out examples to attack', wrap('--n', (f, v) => parseInteger(f, v)), 500)
-    .addOption(backendOption())
-    .option('-q, --quiet', 'no progress output')
-    .action(async (o) => {
-      const modelDir = path.join(o.out, 'model');
-      await trainCommand({ epochs: 8, batchSize: 64, lr: 2e-3, dropout: 0.3, schedule: 'cosine', seed: 0, out: modelDir, backend: o.backend, quiet: o.quiet, argv });
-      await evalCommand({
-        model: modelDir,
-        attacks: ['fgsm', 'pgd'],
-        epsilons: [0.1, 0.2, 0.3],
-        n: o.n,
-        seed: 0,
-        batchSize: 256,
-        out: path.join(o.out, 'results.json'),
-        backend: o.backend,
-        quiet: o.quiet,
-        argv,
-      });
-      await reportCommand({ files: [path.join(o.out, 'results.json'), path.join(modelDir, 'train-results.json')], out: path.join(o.out, 'report'), title: 'Parry demo: MNIST CNN under FGSM and PGD', quiet: o.quiet });
-    });
+  registerDemoCommand(program, argv);
 
   return program;
 }
