@@ -252,6 +252,34 @@ async function runAblation(force) {
   }
 }
 
+/** Plain inference rate of the SST-2 plain model when the same 480 dev sentences arrive 1, 4, 8, 32 or 96 per call (second of two passes). */
+async function runCallSize(force) {
+  const file = path.join(work, 'call-size.json');
+  if (!force && fs.existsSync(file)) return;
+  await train('sst2', 'plain');
+  const { pipelines, text, attacks, datasets } = await lib();
+  await pipelines.setupBackend(undefined);
+  const pre = await text.loadPretrained(modelDir('sst2', 'plain'));
+  try {
+    const info = JSON.parse(fs.readFileSync(path.join(modelDir('sst2', 'plain'), 'parry_training.json'), 'utf8'));
+    const texts = (await DATASETS.sst2.examples(datasets)).examples.slice(0, 480).map((e) => e.text);
+    const rates = {};
+    const load = [os.loadavg()];
+    for (const pass of [0, 1]) {
+      for (const per of [1, 4, 8, 32, 96]) {
+        const victim = attacks.parryVictim(pre.model, pre.tokenizer, { maxLength: info.maxLength, batchSize: BATCH });
+        const t0 = performance.now();
+        for (let i = 0; i < texts.length; i += per) await victim.predict(texts.slice(i, i + per));
+        if (pass) rates[per] = texts.length / ((performance.now() - t0) / 1000);
+      }
+    }
+    load.push(os.loadavg());
+    writeAtomic(file, JSON.stringify({ rates, load, date: new Date().toISOString() }, null, 2));
+  } finally {
+    pre.model.dispose();
+  }
+}
+
 const pct = (v) => `${(100 * v).toFixed(1)}%`;
 const f1 = (v) => v.toFixed(1);
 const load = (c) => `${c.load.before[0].toFixed(1)}→${c.load.after[0].toFixed(1)}`;
@@ -331,8 +359,11 @@ function report() {
     lines.push(`#### ${DATASETS[ds].label} (${DATASETS[ds].split})`, '');
     const beforeNs = [...new Set(rows.filter((c) => c.before).map((c) => c.before.n))];
     const afterNs = [...new Set(rows.map((c) => c.after.n))];
-    lines.push(`After runs: ${afterNs.join(' / ')} examples (\`--n ${afterNs.join('/')}\`); before runs: the first ${beforeNs.join(' / ') || '-'} (\`--before-n ${beforeNs.join('/') || '-'}\`, to fit the time box), their queries compared with the after run's on the same examples.`, '');
-    lines.push('| model | recipe | successful / failed / skipped | original acc | acc under attack | success rate | perturbed words | words/input | avg queries | avg queries before → after (same examples) | queries/s before → after | inference/s | ratio before → after | wall (after) | load (1 min) before; after |',
+    const same = beforeNs.length === 1 && afterNs.length === 1 && beforeNs[0] === afterNs[0];
+    lines.push(same
+      ? `Both runs of every cell attack the same ${afterNs[0]} examples.`
+      : `After runs: ${afterNs.join(' / ')} examples (\`--n ${afterNs.join('/')}\`); before runs: the first ${beforeNs.join(' / ') || '-'} (\`--before-n ${beforeNs.join('/') || '-'}\`, to fit the time box), their queries compared with the after run's on the same examples.`, '');
+    lines.push('| model | recipe | successful / failed / skipped | original acc | acc under attack | success rate | perturbed words | words/input | avg queries | avg queries before → after (same examples) | queries/s before → after | inference/s | ratio before → after | wall before → after | load (1 min) before; after |',
       '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const c of rows) {
       const s = c.after.summary;
@@ -347,11 +378,16 @@ function report() {
       }
       const rate = bs ? `${bs.queriesPerSecond.toFixed(0)} → ` : '- → ';
       const ratio = bs ? `${(bs.queriesPerSecond / infer(b)).toFixed(2)} → ` : '- → ';
-      lines.push(`| ${c.model} | ${c.recipe} | ${s.successful} / ${s.failed} / ${s.skipped} | ${pct(s.originalAccuracy)} | ${pct(s.accuracyUnderAttack)} | ${pct(s.attackSuccessRate)} | ${f1(s.avgPerturbedWordPct)}% | ${f1(s.avgWordsPerInput)} | ${f1(s.avgQueries)} | ${same} | ${rate}${s.queriesPerSecond.toFixed(0)} | ${infer(c.after).toFixed(0)} | ${ratio}${(s.queriesPerSecond / infer(c.after)).toFixed(2)} | ${s.wallSeconds.toFixed(0)} s | ${b ? load(b) : '-'}; ${load(c.after)} |`);
+      lines.push(`| ${c.model} | ${c.recipe} | ${s.successful} / ${s.failed} / ${s.skipped} | ${pct(s.originalAccuracy)} | ${pct(s.accuracyUnderAttack)} | ${pct(s.attackSuccessRate)} | ${f1(s.avgPerturbedWordPct)}% | ${f1(s.avgWordsPerInput)} | ${f1(s.avgQueries)} | ${same} | ${rate}${s.queriesPerSecond.toFixed(0)} | ${infer(c.after).toFixed(0)} | ${ratio}${(s.queriesPerSecond / infer(c.after)).toFixed(2)} | ${bs ? `${bs.wallSeconds.toFixed(0)} s${b.n < c.after.n ? ` (first ${b.n})` : ''} → ` : ''}${s.wallSeconds.toFixed(0)} s | ${b ? load(b) : '-'}; ${load(c.after)} |`);
     }
-    const trunc = rows.filter((c) => c.after.summary.truncated).map((c) => `${c.model}/${c.recipe} ${c.after.summary.truncated}`);
-    if (trunc.length) lines.push('', `Truncated examples (longer than the model's max length; only their visible words are searched): ${trunc.join(', ')}.`);
+    const counts = [...new Set(rows.map((c) => c.after.summary.truncated))];
+    const trunc = counts.length === 1 ? (counts[0] ? `${counts[0]} of ${rows[0].after.n} in every cell` : '') : rows.map((c) => `${c.model}/${c.recipe} ${c.after.summary.truncated}`).join(', ');
+    if (trunc) lines.push('', `Texts longer than the model's max length (${rows[0].after.maxLength} tokens), of which only the visible words are searched and counted: ${trunc}.`);
     lines.push('');
+  }
+  const cs = readJson(path.join(work, 'call-size.json'));
+  if (cs) {
+    lines.push(`What batching can give on this backend (\`node packages/attacks/bench/text-attacks.mjs call-size\`): plain inference of the SST-2 plain model on 480 dev sentences sent ${Object.keys(cs.rates).join(' / ')} per call: ${Object.values(cs.rates).map((r) => r.toFixed(0)).join(' / ')} sentences/s (load ${cs.load[0][0].toFixed(1)}→${cs.load[1][0].toFixed(1)}).`, '');
   }
   const diffs = cells.map((c) => ({ c, d: outcomeDiffs(c.ds, c.model, c.recipe) })).filter((x) => x.d);
   if (diffs.length) {
@@ -395,6 +431,7 @@ function parseArgs(argv) {
     else if (a === '--report') o.report = true;
     else if (a === 'train') o.train = true;
     else if (a === 'ablation') o.ablation = true;
+    else if (a === 'call-size') o.callSize = true;
     else if (!a.startsWith('--')) o.cells.push(a);
     else {
       process.stderr.write(`unknown option ${a}; use --n <k>, --before-n <k>, --force, --report, train, or cells like sst2:plain:pwws[:before|after]\n`);
@@ -406,7 +443,10 @@ function parseArgs(argv) {
 
 fs.mkdirSync(cellsDir, { recursive: true });
 const opts = parseArgs(process.argv.slice(2));
-if (opts.ablation) await runAblation(opts.force);
+if (opts.ablation) {
+  await runAblation(opts.force);
+  await runCallSize(opts.force);
+} else if (opts.callSize) await runCallSize(opts.force);
 else if (!opts.report) {
   if (!fs.existsSync(path.join(dataRoot, 'sst2')) || !fs.existsSync(path.join(dataRoot, 'ag_news'))) {
     process.stderr.write(`data not found under ${dataRoot} (needs sst2/ and ag_news/): set PARRY_DATA_DIR\n`);
@@ -425,7 +465,10 @@ else if (!opts.report) {
       }
       await runCell(ds, model, recipe, mode ? [mode] : MODES, opts.n, opts.beforeN, opts.force, order++);
     }
-    if (!opts.cells.length) await runAblation(opts.force);
+    if (!opts.cells.length) {
+      await runAblation(opts.force);
+      await runCallSize(opts.force);
+    }
   }
 }
 report();
