@@ -23,11 +23,12 @@ import {
 } from '@parry/core';
 import { toTensors } from '@parry/datasets';
 import { type EpochRecord, type InitScheme, reinitialize, train } from '@parry/defenses';
-import { type AttackSummary, correctMask, reportDetails, type Results, summarizeAttack, validateResults, writeResults } from '@parry/metrics';
+import { type AttackSummary, correctMask, perturbationSizes, reportDetails, type Results, summarizeAttack, validateResults, writeResults } from '@parry/metrics';
 import { attackOptionsFromPairs, createImageAttacks, type OptionsByPlugin } from './build-plugins.js';
 import { type ImageDataRef, loadImageData } from './image-data.js';
 import { createParryRegistry, type PluginLoaders, pluginRegistry } from './plugins.js';
 import { checkRunName, hooksOf, pct, resultsHeader, type RunHooks, setupBackend } from './run.js';
+import { checkShard, type ShardSpec, shardBlock } from './shard.js';
 
 export interface TrainImageOptions extends RunHooks {
   /** MNIST IDX directory; default: the 10,000 embedded digits, split 8,000 / 2,000 with `seed`. */
@@ -231,6 +232,16 @@ export interface ImageRobustnessOptions extends RunHooks {
   batchSize?: number;
   /** Image examples kept per attack for the report's grid (default 8). */
   examples?: number;
+  /**
+   * Attack only examples `[start, end)` (a shard's block; `start` a multiple of the batch size): clean accuracy is still
+   * measured on every example, and the outcome carries the exact per-example values `mergeResults` needs.
+   */
+  range?: { start: number; end: number };
+}
+
+/** What a shard keeps per image attack beyond its summary: the exact sizes of its fooled examples per epsilon. */
+export interface ImageShardValues {
+  perEpsilon: { linf: number[]; l2: number[] }[];
 }
 
 /** Clean accuracy, then every attack at every epsilon on (x, y): the image part of a results file. */
@@ -240,7 +251,7 @@ export async function imageRobustness(
   y: tf.Tensor1D,
   attacks: readonly ImageAttackPlugin[],
   o: ImageRobustnessOptions,
-): Promise<{ cleanAccuracy: number; n: number; summaries: AttackSummary[] }> {
+): Promise<{ cleanAccuracy: number; n: number; summaries: AttackSummary[]; cleanCorrect: boolean[]; shardValues: ImageShardValues[] }> {
   const { log, progress } = hooksOf(o);
   const n = x.shape[0];
   const batchSize = o.batchSize ?? 256;
@@ -249,26 +260,51 @@ export async function imageRobustness(
   logits.dispose();
   const cleanAccuracy = n ? cleanCorrect.filter(Boolean).length / n : 0;
   log(`clean accuracy ${pct(cleanAccuracy)}`);
-  const summaries: AttackSummary[] = [];
-  for (const attack of attacks) {
-    const bar = progress(`${attack.name}`, n);
-    const result = await runAttack(attack, classifier, x, untargeted(y), {
-      epsilons: o.epsilons,
-      seed: o.seed ?? 0,
-      batchSize,
-      onBatch: (done) => bar.update(done),
-    });
-    try {
-      const summary = await summarizeAttack(x, cleanCorrect, result);
-      const bits = await Promise.all(result.perEpsilon.map(async (e) => Array.from(await e.success.data()).map((v) => (v ? '1' : '0')).join('')));
-      const details = await reportDetails(summary, classifier, x, y, cleanCorrect, result, { examples: o.examples ?? 8 }); // sizes + image grid for the report
-      summaries.push({ ...summary, ...details, successBits: bits } as AttackSummary);
-      bar.stop(`${attack.name}: done in ${(result.wallTimeMs / 1000).toFixed(1)} s`);
-    } finally {
-      disposeAttackResult(result);
-    }
+  const { start, end } = o.range ?? { start: 0, end: n };
+  if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= n && start % batchSize === 0)) {
+    throw new UsageError(`range ${start}..${end} is not a block of whole batches of ${batchSize} within the ${n} examples`);
   }
-  return { cleanAccuracy, n, summaries };
+  const whole = start === 0 && end === n;
+  const xs = whole ? x : tf.slice(x, start, end - start);
+  const ys = whole ? y : (tf.slice(y, start, end - start) as tf.Tensor1D);
+  const correct = cleanCorrect.slice(start, end);
+  const summaries: AttackSummary[] = [];
+  const shardValues: ImageShardValues[] = [];
+  try {
+    for (const attack of attacks) {
+      const bar = progress(`${attack.name}`, end - start);
+      const result = await runAttack(attack, classifier, xs, untargeted(ys), {
+        epsilons: o.epsilons,
+        seed: o.seed ?? 0,
+        batchSize,
+        firstBatch: start / batchSize,
+        onBatch: (done) => bar.update(done),
+      });
+      try {
+        const summary = await summarizeAttack(xs, correct, result);
+        const bits = await Promise.all(result.perEpsilon.map(async (e) => Array.from(await e.success.data()).map((v) => (v ? '1' : '0')).join('')));
+        const details = await reportDetails(summary, classifier, xs, ys, correct, result, { examples: o.examples ?? 8 }); // sizes + image grid for the report
+        summaries.push({ ...summary, ...details, successBits: bits } as AttackSummary);
+        if (o.range) {
+          // the exact sizes behind linf/l2 (the report's sizes are rounded), so a merge recomputes the unsharded stats
+          const perEpsilon: ImageShardValues['perEpsilon'] = [];
+          for (const e of result.perEpsilon) {
+            const ok = await e.success.data();
+            const sizes = await perturbationSizes(xs, e.adversarial);
+            const keep = (v: number[]) => v.filter((_, i) => correct[i] && ok[i]);
+            perEpsilon.push({ linf: keep(sizes.linf), l2: keep(sizes.l2) });
+          }
+          shardValues.push({ perEpsilon });
+        }
+        bar.stop(`${attack.name}: done in ${(result.wallTimeMs / 1000).toFixed(1)} s`);
+      } finally {
+        disposeAttackResult(result);
+      }
+    }
+  } finally {
+    if (!whole) tf.dispose([xs, ys]);
+  }
+  return { cleanAccuracy, n, summaries, cleanCorrect, shardValues };
 }
 
 /** Attack entries of a results file from image attack summaries (an unbounded epsilon is written as null). */
@@ -319,6 +355,8 @@ export interface EvaluateImageOptions extends RunHooks, RegistrySource {
   command?: readonly string[];
   /** The run's name in results and reports (`--name`; default: the report names it after the model folder). */
   runName?: string;
+  /** Attack only shard `index` of `count` (`--shard i/N`, see `shardBlock`); merge the shards' files with `mergeResults`. */
+  shard?: ShardSpec;
 }
 
 /**
@@ -341,19 +379,35 @@ export async function evaluateImageModel(o: EvaluateImageOptions): Promise<{ res
   const training = (meta.training ?? {}) as { dataset?: ImageDataRef };
   const ref: ImageDataRef = o.data ? { kind: 'mnist-idx', dir: path.resolve(o.data) } : (training.dataset ?? { kind: 'embedded-mnist', seed: 0, testFraction: 0.2 });
   const seed = o.seed ?? 0;
+  const batchSize = o.batchSize ?? 256;
+  if (o.shard) checkShard(o.shard);
   try {
     const dataset = loadImageData(ref);
     const n = Math.min(o.n ?? 1000, dataset.test.n);
     const { x, y } = toTensors(dataset.test, 0, n);
     try {
-      log(`evaluating ${meta.name} on ${n} held-out ${dataset.name} digits, backend ${backend.name}, seed ${seed}`);
-      const r = await imageRobustness(classifier, x, y as tf.Tensor1D, attacks, { ...o, epsilons, seed });
+      const range = o.shard ? shardBlock(o.shard, n, batchSize) : undefined;
+      const part = o.shard && range ? `, shard ${o.shard.index}/${o.shard.count}: attacking examples ${range.start}..${range.end - 1}${range.end === range.start ? ' (none: more shards than batches)' : ''}` : '';
+      log(`evaluating ${meta.name} on ${n} held-out ${dataset.name} digits, backend ${backend.name}, seed ${seed}${part}`);
+      const r = await imageRobustness(classifier, x, y as tf.Tensor1D, attacks, { ...o, epsilons, seed, batchSize, range });
       const data = {
         ...resultsHeader('eval', o.command, seed),
         dataset: { name: dataset.name, source: dataset.source, split: 'test', n },
         model: { modality: 'image' as const, path: o.model, name: meta.name, ...(runName ? { runName } : {}), inputShape: meta.inputShape, numClasses: meta.numClasses, bounds: meta.bounds },
         clean: { accuracy: r.cleanAccuracy, n },
         attacks: imageAttackEntries(r.summaries),
+        ...(o.shard && range
+          ? {
+              shard: {
+                ...o.shard,
+                total: n,
+                ...range,
+                unit: batchSize,
+                cleanBits: r.cleanCorrect.map((c) => (c ? '1' : '0')).join(''),
+                attacks: r.shardValues,
+              },
+            }
+          : {}),
       };
       const results = o.out ? writeResults(o.out, data) : validateResults(data, 'results');
       return { results, cleanAccuracy: r.cleanAccuracy, summaries: r.summaries };

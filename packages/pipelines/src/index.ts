@@ -56,3 +56,5 @@ export { type ImageDataInput, type RobustnessOptions, type TextDataInput, type T
 export * from './text-attack.js';
 export { type AugmentOutputFormat, type AugmentTextOptions, type AugmentOutcome, augmentTextData, formatAugmented, outputFormat } from './augment.js';
 export { type GateResultsOptions, gateResults, loadGateConfig } from './gate.js';
+export { checkShard, parseShard, SHARD_INDEX_VARIABLES, type ShardSpec, shardBlock } from './shard.js';
+export { mergeResults, mergeShardOutputs, type ShardOutput } from './merge.js';

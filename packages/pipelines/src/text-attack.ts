@@ -89,6 +89,8 @@ export interface AttackTextOptions {
   /** Reuse scores of texts already scored for the same example (default true; false only to measure the cache). */
   cache?: boolean;
   onExample?: (record: TextAttackRecord, done: number, total: number) => void;
+  /** Index of the first example in the whole run when `examples` is a shard's block (random streams and record indices follow it; default 0). */
+  offset?: number;
 }
 
 /** Build a registered text attack for the victim, run it over the examples and summarise it as a results entry. */
@@ -105,6 +107,7 @@ export async function attackText(o: AttackTextOptions): Promise<{ records: TextA
     concurrency: o.concurrency ?? 8,
     cache: o.cache,
     onExample: o.onExample,
+    offset: o.offset,
   });
   const entry = textAttackEntry({
     summary,

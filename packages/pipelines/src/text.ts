@@ -14,6 +14,7 @@ import {
   type Registry,
   parseGoal,
   type TextAttackExample,
+  type TextAttackRecord,
   type TextAttackSummary,
   type TextTokenizer,
   type TextVictim,
@@ -48,6 +49,7 @@ import { checkRunName, hooksOf, pct, resultsHeader, type RunHooks, setupBackend 
 import { attackText, registryAttackRunner } from './text-attack.js';
 import { encodeDataset, loadTextSplit, type TextDataSpec } from './text-data.js';
 import type { TruncationSection } from '@parry/metrics';
+import { checkShard, type ShardSpec, shardBlock } from './shard.js';
 import { countTruncation, truncationSection } from './truncation.js';
 import { readTrainingInfo, TRAINING_FILE, type TrainingInfo, trainingInfoJson } from './training-info.js';
 
@@ -426,6 +428,8 @@ export interface EvaluateTextOptions extends Partial<TextDataSpec>, RunHooks, Re
   runName?: string;
   /** Called after each example of each attack. */
   onAttackExample?: (attack: string, status: 'successful' | 'failed' | 'skipped', done: number, total: number) => void;
+  /** Attack only shard `index` of `count` (`--shard i/N`, see `shardBlock`; clean metrics stay on every example); merge with `mergeResults`. */
+  shard?: ShardSpec;
 }
 
 export interface EvaluateTextOutcome {
@@ -496,7 +500,10 @@ export async function evaluateTextModel(o: EvaluateTextOptions): Promise<Evaluat
     if (pre && !pre.tokenizer) throw new InputError(`${o.model} has no tokenizer files (tokenizer.json or vocab.txt)`);
     const maxLength = o.maxLength ?? info.maxLength ?? (pre ? Math.min(pre.config.maxPositions, 512) : undefined);
     const n = limited.examples.length;
-    log(`evaluating ${o.model} on ${n} ${split} examples of ${ds.name} (${ds.source}), backend ${backend.name}`);
+    if (o.shard) checkShard(o.shard);
+    const range = o.shard ? shardBlock(o.shard, n, 1) : undefined;
+    const part = o.shard && range ? `, shard ${o.shard.index}/${o.shard.count}: attacking examples ${range.start}..${range.end - 1}` : '';
+    log(`evaluating ${o.model} on ${n} ${split} examples of ${ds.name} (${ds.source}), backend ${backend.name}${part}`);
     const run = await textRobustness(pre ? { model: pre.model, tokenizer: pre.tokenizer! } : undefined, limited, {
       ...o,
       registry,
@@ -509,6 +516,7 @@ export async function evaluateTextModel(o: EvaluateTextOptions): Promise<Evaluat
       thresholds: info.thresholds,
       name: o.model,
       splitName: split,
+      range,
     });
     const { victim, clean, attacks } = run;
     const data = {
@@ -523,6 +531,7 @@ export async function evaluateTextModel(o: EvaluateTextOptions): Promise<Evaluat
       ...(clean ? textCleanSection(n, clean) : {}),
       attacks: attacks.map((a) => a.entry),
       ...(run.truncation ? { truncation: run.truncation } : {}),
+      ...(o.shard && range ? { shard: { ...o.shard, total: n, ...range, unit: 1, attacks: attacks.map((a) => textShardValues(a.records)) } } : {}),
     };
     const results = o.out ? writeResults(o.out, data) : validateResults(data, 'results');
     return { results, split, source: ds.source, n, clean, thresholds: info.thresholds, attacks, truncation: run.truncation };
@@ -562,6 +571,8 @@ export interface TextRobustnessOptions extends RunHooks {
   name?: string;
   /** For log lines. */
   splitName?: string;
+  /** Attack only examples `[start, end)` (a shard's block); clean metrics are still measured on every example. */
+  range?: { start: number; end: number };
   onAttackExample?: (attack: string, status: 'successful' | 'failed' | 'skipped', done: number, total: number) => void;
 }
 
@@ -573,7 +584,7 @@ export async function textRobustness(
   encoder: { model: TransformerClassifier; tokenizer: TextTokenizer } | undefined,
   ds: TextDataset,
   o: TextRobustnessOptions,
-): Promise<{ victim: TextVictim; clean?: TextCleanMetrics; attacks: Array<{ summary: TextAttackSummary; entry: TextAttackEntry }>; truncation?: TruncationSection }> {
+): Promise<{ victim: TextVictim; clean?: TextCleanMetrics; attacks: Array<{ summary: TextAttackSummary; entry: TextAttackEntry; records: TextAttackRecord[] }>; truncation?: TruncationSection }> {
   const { log, progress } = hooksOf(o);
   if (!encoder && !o.victim) throw new UsageError('textRobustness needs a Parry encoder or a victim');
   const maxLength = o.maxLength ?? (encoder ? Math.min(encoder.model.config.maxPositions, 512) : undefined);
@@ -598,11 +609,13 @@ export async function textRobustness(
     if (o.attacks.length && victim.labelNames.length !== ds.labelNames.length) {
       throw new InputError(`${victim.name} has ${victim.labelNames.length} labels but ${ds.source} has ${ds.labelNames.length}; attack it with its own data`);
     }
-    const examples: TextAttackExample[] = ds.examples.map((e) => ({ text: e.text, label: e.label, labels: e.labels }));
-    const attacks: Array<{ summary: TextAttackSummary; entry: TextAttackEntry }> = [];
+    const { start, end } = o.range ?? { start: 0, end: n };
+    if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= n)) throw new UsageError(`range ${start}..${end} is not a block of the ${n} examples`);
+    const examples: TextAttackExample[] = ds.examples.slice(start, end).map((e) => ({ text: e.text, label: e.label, labels: e.labels }));
+    const attacks: Array<{ summary: TextAttackSummary; entry: TextAttackEntry; records: TextAttackRecord[] }> = [];
     for (const name of o.attacks) {
-      log(`${name} on ${n}${o.splitName ? ` ${o.splitName}` : ''} examples against ${victim.name}`);
-      const bar = progress(name, n);
+      log(`${name} on ${examples.length}${o.splitName ? ` ${o.splitName}` : ''} examples against ${victim.name}`);
+      const bar = progress(name, examples.length);
       const tally = { successful: 0, failed: 0, skipped: 0 };
       const r = await attackText({
         registry: o.registry,
@@ -616,6 +629,7 @@ export async function textRobustness(
         seed: o.seed ?? 0,
         wordVectors: o.wordVectors,
         keepExamples: o.keepExamples,
+        offset: start,
         onExample: (rec, done, total) => {
           tally[rec.status] += 1;
           bar.update(done, `${tally.successful} successful, ${tally.failed} failed, ${tally.skipped} skipped`);
@@ -623,10 +637,23 @@ export async function textRobustness(
         },
       });
       bar.stop();
-      attacks.push({ summary: r.summary, entry: r.entry });
+      attacks.push({ summary: r.summary, entry: r.entry, records: r.records });
     }
     return { victim, clean, attacks, truncation: cut };
   } finally {
     await scorer?.dispose();
   }
+}
+
+/** What a shard keeps per text attack beyond its compact records: the per-example counts they leave out (see `mergeResults`). */
+export function textShardValues(records: readonly TextAttackRecord[]) {
+  return {
+    records: records.map((r) => ({
+      words: r.words,
+      ...(r.visibleWords !== undefined ? { visibleWords: r.visibleWords } : {}),
+      ...(r.visibleTailWords !== undefined ? { visibleTailWords: r.visibleTailWords } : {}),
+      gradientCalls: r.gradientCalls,
+      ...(r.reason === 'budget' ? { budget: true as const } : {}),
+    })),
+  };
 }
