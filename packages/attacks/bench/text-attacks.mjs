@@ -320,7 +320,9 @@ function trainedLine(ds, model) {
   const t = r.training;
   const epochs = t.epochs.map((e) => (100 * e.testAccuracy).toFixed(1)).join(' ');
   const flags = (b?.flags ?? []).map((x) => (x.startsWith(root) ? path.relative(root, x) : x.startsWith(dataRoot) ? path.join('../shared/data', path.relative(dataRoot, x)) : x));
-  return `- ${DATASETS[ds].label} ${model}: dev accuracy ${pct(r.clean.accuracy)} (best epoch ${t.hyperparameters.bestEpoch}; per epoch ${epochs}), \`parry train ${flags.join(' ')}\``;
+  const attacked = RECIPES.map((rc) => readJson(cellFile(ds, model, rc, 'after'))).find(Boolean);
+  const acc = attacked ? `, ${pct(attacked.summary.originalAccuracy)} on the ${attacked.n} attacked ${ds === 'sst2' ? 'dev' : 'test'} examples` : '';
+  return `- ${DATASETS[ds].label} ${model}: dev accuracy ${pct(r.clean.accuracy)} on ${r.clean.n} (best epoch ${t.hyperparameters.bestEpoch}; per epoch ${epochs})${acc}, \`parry train ${flags.join(' ')}\``;
 }
 
 function report() {
@@ -338,7 +340,7 @@ function report() {
     `Each cell runs \`attackText\` of @parry/pipelines twice in one process on the same model: **before** = \`{ cache: false, concurrency: 1 }\` (every text a`,
     'search asks for is scored and counted, one example at a time, as Parry did before the cache) and **after** = the defaults (a per-example',
     'query cache, candidates of 8 examples in flight batched into shared model calls); the two runs alternate which goes first. White-box',
-    `tfjs victim (backend ${backend}, 1 thread; \`parryVictim\`, ${BATCH} texts per model call, the model's max length), seed 0, no query budget, recipes at their defaults.`,
+    `tfjs victim (backend ${backend}; \`parryVictim\`, ${BATCH} texts per model call, the model's max length), seed 0, no query budget, recipes at their defaults.`,
     '"inference/s" is plain batched inference of the same model on the same texts (tokenising included, the same batch size, median of 3),',
     'measured right before and after each run and averaged; the ratio is queries/s ÷ inference/s. Models (1-layer BERT-style encoder, hidden 128,',
     '2 heads, feed-forward 512, corpus WordPiece vocabulary, trained from scratch; FGM = `--defense fgm` with its defaults: radius 0.1 × the mean',
