@@ -274,6 +274,8 @@ export const shardSectionSchema = z.strictObject({
   end: z.number().int().nonnegative(),
   /** Blocks are whole units of this many examples (image: the attack batch size; text: 1). */
   unit: z.number().int().positive(),
+  /** Image models: examples the whole run keeps per attack for the report's grid (the first ones of the run). */
+  imageExamples: z.number().int().nonnegative().optional(),
   /** Image models: clean correctness of every example of the whole run, one 0/1 per example. */
   cleanBits: z.string().regex(/^[01]*$/).optional(),
   /** Per attack, in the order of `attacks`: image: exact sizes of the fooled examples per epsilon; text: per-example counts the compact records leave out. */

@@ -357,6 +357,8 @@ export interface EvaluateImageOptions extends RunHooks, RegistrySource {
   runName?: string;
   /** Attack only shard `index` of `count` (`--shard i/N`, see `shardBlock`); merge the shards' files with `mergeResults`. */
   shard?: ShardSpec;
+  /** Image examples kept per attack for the report's grid (default 8). */
+  examples?: number;
 }
 
 /**
@@ -403,6 +405,7 @@ export async function evaluateImageModel(o: EvaluateImageOptions): Promise<{ res
                 total: n,
                 ...range,
                 unit: batchSize,
+                imageExamples: Math.min(o.examples ?? 8, n),
                 cleanBits: r.cleanCorrect.map((c) => (c ? '1' : '0')).join(''),
                 attacks: r.shardValues,
               },

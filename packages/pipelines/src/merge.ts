@@ -43,6 +43,7 @@ function identity(r: Results): Array<[string, unknown]> {
     ['shard unit (batch size)', s.unit],
     ['clean metrics', [r.clean ?? null, r.perLabel ?? null]],
     ['clean correctness per example', s.cleanBits ?? null],
+    ['image examples kept', s.imageExamples ?? null],
     ['truncation', r.truncation ?? null],
     ['attacks', r.attacks.map((a) => a.attack)],
     ...r.attacks.map((a, k): [string, unknown] => [
@@ -140,12 +141,9 @@ function mergeImageAttack(shards: Sharded[], k: number, cleanCorrect: boolean[])
       ...(stages ? { stages } : {}),
     };
   });
-  // the report's image grid: the first examples of the run, i.e. shard 0's, continued while a shard kept all of its own
-  const examples: NonNullable<ImageAttackEntry['examples']> = [];
-  for (const [s, e] of entries.entries()) {
-    examples.push(...(e.examples ?? []).map((x) => ({ ...x, index: x.index + shards[s].shard.start })));
-    if ((e.examples ?? []).length < e.n) break;
-  }
+  // the report's image grid: the first examples of the run (each shard kept the first ones of its block)
+  const grid = shards[0].shard.imageExamples ?? 8;
+  const examples = entries.flatMap((e, s) => (e.examples ?? []).map((x) => ({ ...x, index: x.index + shards[s].shard.start }))).slice(0, grid);
   const sum = (f: (e: ImageAttackEntry) => number) => entries.reduce((t, e) => t + f(e), 0);
   return {
     modality: 'image',

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { transformersJsVictim } from '@parry/attacks';
 import { recoverInterrupted, UsageError } from '@parry/core';
 import type { AttackSummary, Results } from '@parry/metrics';
-import { evaluateImageModel, isTextModel, modelTruncation } from '@parry/pipelines';
+import { evaluateImageModel, isTextModel, modelTruncation, parseShard, type ShardSpec } from '@parry/pipelines';
 import Table from 'cli-table3';
 import { type Command, Option } from 'commander';
 import { hooks, out, pluginsFrom, refuseFlags } from '../context.js';
@@ -28,6 +28,8 @@ export interface EvalCommandOptions {
   argv?: string[];
   /** `--name`: the run's name in results and reports. */
   runName?: string;
+  /** `--shard i/N`: attack only this shard's block of the examples (merge the shards with `parry merge`). */
+  shard?: ShardSpec;
 }
 
 /** `parry eval` on an image model: clean accuracy, then every attack at every epsilon; prints the table. */
@@ -118,13 +120,15 @@ export function registerEvalCommand(program: Command, argv: string[]): void {
     .addOption(new Option('--truncation <strategy>', 'text: which tokens of a text over the token limit the model sees: head (the first), tail (the last) or head+tail (a quarter of the budget from the start, the rest from the end) (default: the strategy the model was trained with, else head)').choices(['head', 'tail', 'head+tail']))
     .addOption(new Option('--runtime <engine>', 'text: where the model\'s forward passes run: tfjs (default) or onnx (exported in-process, scored on ONNX Runtime; gradients stay in tfjs; needs onnxruntime-node)').choices(['tfjs', 'onnx']))
     .option('--plugin <module>', 'load plugins from a module (package name or path), repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--shard <i/N>', 'attack only shard i of N (0-based: 0/N to N-1/N), a fixed contiguous block of whole batches (text: examples); auto/N reads i from PARRY_SHARD_INDEX, JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID; combine the N files with `parry merge`')
     .option('--name <run name>', 'name of this run in results.json and reports (default: the model folder name), e.g. --name fgm+eda')
     .option('-o, --out <file>', 'results file to write', 'runs/results.json')
     .option('--force', 'replace --out even when it exists and is not a Parry results file')
     .addOption(backendOption())
     .option('--json', 'print the results object as JSON on stdout')
     .option('-q, --quiet', 'no progress output')
-    .action(async ({ name: runName, ...o }, command: Command) => {
+    .action(async ({ name: runName, shard: shardSpec, ...o }, command: Command) => {
+      const shard = shardSpec === undefined ? undefined : parseShard(String(shardSpec));
       if (o.n !== undefined && o.limit !== undefined && o.n !== o.limit) throw new UsageError(`-n ${o.n} and --limit ${o.limit} disagree; they are the same flag, give one`);
       const n: number | undefined = o.n ?? o.limit;
       const attacks = o.attack === undefined ? undefined : String(o.attack).split(',').map((s: string) => s.trim()).filter(Boolean);
@@ -144,6 +148,7 @@ export function registerEvalCommand(program: Command, argv: string[]): void {
           victim,
           command: argv,
           runName,
+          shard,
         });
         return;
       }
@@ -157,6 +162,7 @@ export function registerEvalCommand(program: Command, argv: string[]): void {
         opt: o.version ? [...o.opt, `autoattack.version=${JSON.stringify(o.version)}`] : o.opt,
         argv,
         runName,
+        shard,
       });
     });
 }
