@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { registerGateCommand } from './commands/gate.js';
 import { createProgram } from './index.js';
+import { parry as runBin } from './test-support.js';
 
 /**
  * `parry <args>` in this process, with main()'s exit-code mapping (CommanderError -> 2, ParryError -> its code, one
@@ -242,5 +243,22 @@ describe('examples/github-actions/robustness-gate.yml', () => {
     expect(r.stdout).toMatch(/All 8 checks passed/);
     expect(r.stdout).toMatch(/\| pass \| `parry\/fgsm@0\.1` \| robust accuracy \| 58\.80% \(n=500\) \| >= 50\.00% \|/);
     expect(r.stdout).toMatch(/\| pass \| `parry\/pgd@0\.05` \| robust accuracy \| 83\.20% \(n=500\) \| 83\.20% \(n=500\) \| 0\.00 pp \(drop <= 2\.00 pp\) \| .* \| paired; McNemar p=1\.0000 \(0 lost, 0 gained\) \|/);
+  });
+});
+
+describe('parry gate through the built binary (exit codes as a CI job sees them)', () => {
+  it('0 on a pass, 1 on a drop, 2 on a missing file', () => {
+    const base = results('bin/base.json', { 'parry/pgd': { '0.3': 150 } });
+    const same = results('bin/same.json', { 'parry/pgd': { '0.3': 150 } });
+    const drop = results('bin/drop.json', { 'parry/pgd': { '0.3': 100 } });
+    const pass = runBin(['gate', same, '--baseline', base], dir);
+    expect(pass.code).toBe(0);
+    expect(pass.stdout).toMatch(/passed/);
+    const fail = runBin(['gate', drop, '--baseline', base], dir);
+    expect(fail.code).toBe(1);
+    expect(fail.stdout).toMatch(/failed/);
+    const bad = runBin(['gate', path.join(dir, 'bin/nope.json'), '--baseline', base], dir);
+    expect(bad.code).toBe(2);
+    oneLine(bad.stderr);
   });
 });

@@ -6,10 +6,12 @@ import { registerReportCommand } from './commands/report.js';
 import { registerAugmentCommand } from './commands/augment.js';
 import { registerTrainCommand } from './commands/train.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerGateCommand } from './commands/gate.js';
 
 export { evalCommand, renderTable, type EvalCommandOptions } from './commands/eval.js';
 export { trainCommand, type TrainCommandOptions, type TrainOutcome } from './commands/train.js';
 export { listCommand } from './commands/list.js';
+export { gateCommand, type GateCommandOptions } from './commands/gate.js';
 
 /** Build the `parry` command tree (exported for tests). */
 export function createProgram(argv: string[] = process.argv): Command {
@@ -21,6 +23,7 @@ export function createProgram(argv: string[] = process.argv): Command {
 
   registerTrainCommand(program, argv);
   registerReportCommand(program, argv);
+  registerGateCommand(program, argv);
   registerAugmentCommand(program, argv);
 
   registerEvalCommand(program, argv);
