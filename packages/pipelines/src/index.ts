@@ -58,3 +58,4 @@ export { type AugmentOutputFormat, type AugmentTextOptions, type AugmentOutcome,
 export { type GateResultsOptions, gateResults, loadGateConfig } from './gate.js';
 export { checkShard, parseShard, SHARD_INDEX_VARIABLES, type ShardSpec, shardBlock } from './shard.js';
 export { mergeResults, mergeShardOutputs, type ShardOutput } from './merge.js';
+export { type Journal, journalPath, openJournal } from './journal.js';

@@ -91,6 +91,8 @@ export interface AttackTextOptions {
   onExample?: (record: TextAttackRecord, done: number, total: number) => void;
   /** Index of the first example in the whole run when `examples` is a shard's block (random streams and record indices follow it; default 0). */
   offset?: number;
+  /** Records of examples an interrupted run finished (keyed by position in `examples`): not attacked again (see `runTextAttack`). */
+  done?: ReadonlyMap<number, TextAttackRecord>;
 }
 
 /** Build a registered text attack for the victim, run it over the examples and summarise it as a results entry. */
@@ -108,6 +110,7 @@ export async function attackText(o: AttackTextOptions): Promise<{ records: TextA
     cache: o.cache,
     onExample: o.onExample,
     offset: o.offset,
+    done: o.done,
   });
   const entry = textAttackEntry({
     summary,

@@ -49,6 +49,7 @@ import { checkRunName, hooksOf, pct, resultsHeader, type RunHooks, setupBackend 
 import { attackText, registryAttackRunner } from './text-attack.js';
 import { encodeDataset, loadTextSplit, type TextDataSpec } from './text-data.js';
 import type { TruncationSection } from '@parry/metrics';
+import { type Journal, openJournal } from './journal.js';
 import { checkShard, type ShardSpec, shardBlock } from './shard.js';
 import { countTruncation, truncationSection } from './truncation.js';
 import { readTrainingInfo, TRAINING_FILE, type TrainingInfo, trainingInfoJson } from './training-info.js';
@@ -430,6 +431,11 @@ export interface EvaluateTextOptions extends Partial<TextDataSpec>, RunHooks, Re
   onAttackExample?: (attack: string, status: 'successful' | 'failed' | 'skipped', done: number, total: number) => void;
   /** Attack only shard `index` of `count` (`--shard i/N`, see `shardBlock`; clean metrics stay on every example); merge with `mergeResults`. */
   shard?: ShardSpec;
+  /**
+   * Keep a per-example record journal next to `out` (`<out>.records.jsonl`) and continue from it: a run killed at any
+   * point and started again with the same options attacks only the examples it had not finished (`--resume`).
+   */
+  resume?: boolean;
 }
 
 export interface EvaluateTextOutcome {
@@ -501,9 +507,15 @@ export async function evaluateTextModel(o: EvaluateTextOptions): Promise<Evaluat
     const maxLength = o.maxLength ?? info.maxLength ?? (pre ? Math.min(pre.config.maxPositions, 512) : undefined);
     const n = limited.examples.length;
     if (o.shard) checkShard(o.shard);
+    if (o.resume && !o.out) throw new UsageError('--resume keeps its record journal next to the results file; give --out');
     const range = o.shard ? shardBlock(o.shard, n, 1) : undefined;
     const part = o.shard && range ? `, shard ${o.shard.index}/${o.shard.count}: attacking examples ${range.start}..${range.end - 1}` : '';
     log(`evaluating ${o.model} on ${n} ${split} examples of ${ds.name} (${ds.source}), backend ${backend.name}${part}`);
+    const journal =
+      o.resume && o.out
+        ? openJournal(o.out, { model: o.model, data: spec, split, n, seed: o.seed ?? 0, attacks: attackNames, options: Object.fromEntries(options), goal: goal ?? null, queryBudget: o.queryBudget ?? null, wordVectors: o.wordVectors ?? null, maxLength: maxLength ?? null, truncation, shard: o.shard ?? null, blackBox: o.victim?.name ?? null, runtime: o.runtime ?? 'tfjs' }, { force: o.force, resume: true })
+        : undefined;
+    if (journal?.resumed.records) log(`resuming: ${journal.resumed.records} finished examples read from ${journal.file}${journal.resumed.dropped ? ` (${journal.resumed.dropped} cut or damaged lines dropped)` : ''}`);
     const run = await textRobustness(pre ? { model: pre.model, tokenizer: pre.tokenizer! } : undefined, limited, {
       ...o,
       registry,
@@ -517,7 +529,8 @@ export async function evaluateTextModel(o: EvaluateTextOptions): Promise<Evaluat
       name: o.model,
       splitName: split,
       range,
-    });
+      journal,
+    }).finally(() => journal?.close());
     const { victim, clean, attacks } = run;
     const data = {
       ...resultsHeader('eval', o.command, o.seed ?? 0),
@@ -534,6 +547,7 @@ export async function evaluateTextModel(o: EvaluateTextOptions): Promise<Evaluat
       ...(o.shard && range ? { shard: { ...o.shard, total: n, ...range, unit: 1, attacks: attacks.map((a) => textShardValues(a.records)) } } : {}),
     };
     const results = o.out ? writeResults(o.out, data) : validateResults(data, 'results');
+    journal?.remove(); // the results file holds every record now
     return { results, split, source: ds.source, n, clean, thresholds: info.thresholds, attacks, truncation: run.truncation };
   } finally {
     pre?.model.dispose();
@@ -573,6 +587,8 @@ export interface TextRobustnessOptions extends RunHooks {
   splitName?: string;
   /** Attack only examples `[start, end)` (a shard's block); clean metrics are still measured on every example. */
   range?: { start: number; end: number };
+  /** The record journal of a resumable run (`openJournal`): finished examples are read from it, new ones appended. */
+  journal?: Journal;
   onAttackExample?: (attack: string, status: 'successful' | 'failed' | 'skipped', done: number, total: number) => void;
 }
 
@@ -617,6 +633,10 @@ export async function textRobustness(
       log(`${name} on ${examples.length}${o.splitName ? ` ${o.splitName}` : ''} examples against ${victim.name}`);
       const bar = progress(name, examples.length);
       const tally = { successful: 0, failed: 0, skipped: 0 };
+      const k = attacks.length;
+      const finished = new Map([...(o.journal?.done(k) ?? [])].filter(([i]) => i >= start && i < end).map(([i, rec]) => [i - start, rec]));
+      const q0 = victim.queries;
+      if (finished.size) log(`${name}: ${finished.size} of ${examples.length} examples finished before, attacking the other ${examples.length - finished.size}`);
       const r = await attackText({
         registry: o.registry,
         attack: name,
@@ -630,13 +650,16 @@ export async function textRobustness(
         wordVectors: o.wordVectors,
         keepExamples: o.keepExamples,
         offset: start,
+        done: finished,
         onExample: (rec, done, total) => {
+          o.journal?.append(k, rec);
           tally[rec.status] += 1;
           bar.update(done, `${tally.successful} successful, ${tally.failed} failed, ${tally.skipped} skipped`);
           o.onAttackExample?.(name, rec.status, done, total);
         },
       });
       bar.stop();
+      if (o.journal) log(`${name}: ${victim.queries - q0} queries sent by this process`);
       attacks.push({ summary: r.summary, entry: r.entry, records: r.records });
     }
     return { victim, clean, attacks, truncation: cut };

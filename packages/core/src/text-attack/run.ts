@@ -97,6 +97,12 @@ export interface RunTextAttackOptions {
    * unsharded records.
    */
   offset?: number;
+  /**
+   * Records of examples finished by an earlier, interrupted run (keyed by their position in `examples`): they are not
+   * attacked or queried again, and count in the summary as if attacked now (`--resume`). Their random streams are still
+   * skipped over, so the other examples get the streams of an uninterrupted run.
+   */
+  done?: ReadonlyMap<number, TextAttackRecord>;
 }
 
 /**
@@ -164,15 +170,26 @@ export async function runTextAttack(
   const rng = createRng(options.seed ?? 0);
   for (let k = 0; k < offset; k++) rng.fork(); // the streams of the examples before this block
   const streams = examples.map(() => rng.fork()); // forked in example order, so a stream never depends on timing
-  const origAll = await victim.predict(examples.map((e) => e.text));
+  const prior = options.done ?? new Map<number, TextAttackRecord>();
+  for (const n of prior.keys()) if (!(Number.isInteger(n) && n >= 0 && n < examples.length)) throw new UsageError(`done: ${n} is not the position of one of the ${examples.length} examples`);
+  const todo = examples.map((_, n) => n).filter((n) => !prior.has(n));
+  const slot = new Map(todo.map((n, k) => [n, k]));
+  const origAll = todo.length ? await victim.predict(todo.map((n) => examples[n].text)) : new Float32Array(0);
   const predict = concurrency > 1 ? batchingPredict(victim, L) : (texts: readonly string[]) => victim.predict(texts);
   const records: TextAttackRecord[] = new Array(examples.length);
   let gradientCalls = 0;
-  let done = 0;
+  let priorQueries = 0;
+  for (const [n, rec] of prior) {
+    records[n] = rec;
+    gradientCalls += rec.gradientCalls;
+    priorQueries += rec.queries;
+  }
+  let done = prior.size;
   const attackOne = async (n: number): Promise<void> => {
     const ex = examples[n];
     const goal = attack.goal.bind(ex, L);
-    const origProbs = origAll.slice(n * L, (n + 1) * L);
+    const k = slot.get(n)!;
+    const origProbs = origAll.slice(k * L, (k + 1) * L);
     const cache = new Map<string, Evaluation>();
     const judge = (probs: Float32Array): Evaluation => ({ probs, score: goal.score(probs), success: goal.success(probs) });
     cache.set(ex.text, judge(origProbs));
@@ -247,18 +264,18 @@ export async function runTextAttack(
   let next = 0;
   let failed = false;
   const worker = async () => {
-    while (!failed && next < examples.length) {
+    while (!failed && next < todo.length) {
       try {
-        await attackOne(next++);
+        await attackOne(todo[next++]);
       } catch (e) {
         failed = true; // the other workers stop after their current example
         throw e;
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, examples.length)) }, worker));
+  await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, todo.length)) }, worker));
   const wallSeconds = (performance.now() - t0) / 1000;
-  const summary = summarizeTextAttack(attack, victim, records, { wallSeconds, totalQueries: victim.queries - q0, gradientCalls });
+  const summary = summarizeTextAttack(attack, victim, records, { wallSeconds, totalQueries: victim.queries - q0 + priorQueries, gradientCalls });
   return { records, summary };
 }
 
