@@ -33,7 +33,13 @@ export const SPAM_DEMO = {
   lr: 2e-3,
   attacks: ['deepwordbug', 'pwws'],
   queryBudget: 300,
-  spamAttacked: 60,
+  spamAttacked: 100,
+  /**
+   * Attacked messages are cut to their first words before the attack: the model reads only its first `maxLength`
+   * tokens (head truncation), so the outcome is the same, but every query then tokenizes a few hundred words instead
+   * of a whole e-mail (up to 14,959 words). On 20 messages: the same successes, failures and query counts, 12x faster.
+   */
+  attackedWords: 300,
   seed: 0,
 };
 
@@ -160,10 +166,13 @@ export async function demoCommand(o: DemoCommandOptions): Promise<void> {
     const d = SPAM_DEMO;
     const n = o.textN ?? d.spamAttacked;
     const test = await loadTextSplit({ data: d.data }, 'test');
-    const spam: TextDataset = { ...test, name: 'spamassassin (spam only)', examples: test.examples.filter((e) => e.label === 1).slice(0, n) };
+    const firstWords = new RegExp(`^\\s*(?:\\S+\\s+){0,${d.attackedWords - 1}}\\S*`);
+    const examples = test.examples.filter((e) => e.label === 1).slice(0, n).map((e) => ({ ...e, text: firstWords.exec(e.text)![0].trimEnd() }));
+    const spam: TextDataset = { ...test, name: `spamassassin (spam, first ${d.attackedWords} words)`, examples };
     out('');
     out(`Spam filter: SpamAssassin (${d.data}), a ${d.layers}-layer encoder (hidden ${d.hidden}) from scratch on ${d.trainMessages} training messages, ${d.epochs} epochs;`);
-    out(`emails cut to their first ${d.maxLength} tokens (--max-length ${d.maxLength} --truncation ${d.truncation}); attacks ${d.attacks.join(', ')} on the first ${spam.examples.length} spam messages of the test split, --query-budget ${d.queryBudget} per message; defense --defense fgm (defaults)`);
+    out(`emails cut to their first ${d.maxLength} tokens (--max-length ${d.maxLength} --truncation ${d.truncation}); attacks ${d.attacks.join(', ')} on the first ${spam.examples.length} spam messages of the test split`);
+    out(`(each cut to its first ${d.attackedWords} words: the model reads only its first ${d.maxLength} tokens), --query-budget ${d.queryBudget} per message; defense --defense fgm (defaults)`);
     const runs = [
       await spamRun(o, 'plain', path.join(o.out, 'spam', 'plain'), undefined, spam),
       await spamRun(o, 'FGM', path.join(o.out, 'spam', 'fgm'), 'fgm', spam),
