@@ -23,11 +23,25 @@ import {
 } from '@parry/core';
 import { toTensors } from '@parry/datasets';
 import { type EpochRecord, type InitScheme, reinitialize, train } from '@parry/defenses';
-import { type AttackSummary, correctMask, perturbationSizes, reportDetails, type Results, summarizeAttack, validateResults, writeResults } from '@parry/metrics';
+import {
+  type AttackSummary,
+  correctMask,
+  type ImageAttackEntry,
+  perturbationSizes,
+  reportDetails,
+  type Results,
+  type ResultsInput,
+  type ShardSection,
+  summarizeAttack,
+  validateResults,
+  writeResults,
+} from '@parry/metrics';
 import { attackOptionsFromPairs, createImageAttacks, type OptionsByPlugin } from './build-plugins.js';
 import { type ImageDataRef, loadImageData } from './image-data.js';
 import { createParryRegistry, type PluginLoaders, pluginRegistry } from './plugins.js';
 import { checkRunName, hooksOf, pct, resultsHeader, type RunHooks, setupBackend } from './run.js';
+import { type Journal, openJournal } from './journal.js';
+import { mergeShardOutputs } from './merge.js';
 import { checkShard, type ShardSpec, shardBlock } from './shard.js';
 
 export interface TrainImageOptions extends RunHooks {
@@ -237,6 +251,8 @@ export interface ImageRobustnessOptions extends RunHooks {
    * measured on every example, and the outcome carries the exact per-example values `mergeResults` needs.
    */
   range?: { start: number; end: number };
+  /** Clean correctness of every example, when already measured (skips the clean pass). */
+  cleanCorrect?: boolean[];
 }
 
 /** What a shard keeps per image attack beyond its summary: the exact sizes of its fooled examples per epsilon. */
@@ -255,11 +271,14 @@ export async function imageRobustness(
   const { log, progress } = hooksOf(o);
   const n = x.shape[0];
   const batchSize = o.batchSize ?? 256;
-  const logits = logitsInBatches(classifier, x, batchSize);
-  const cleanCorrect = await correctMask(logits, y);
-  logits.dispose();
+  let cleanCorrect = o.cleanCorrect;
+  if (!cleanCorrect) {
+    const logits = logitsInBatches(classifier, x, batchSize);
+    cleanCorrect = await correctMask(logits, y);
+    logits.dispose();
+  }
   const cleanAccuracy = n ? cleanCorrect.filter(Boolean).length / n : 0;
-  log(`clean accuracy ${pct(cleanAccuracy)}`);
+  if (!o.cleanCorrect) log(`clean accuracy ${pct(cleanAccuracy)}`);
   const { start, end } = o.range ?? { start: 0, end: n };
   if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= n && start % batchSize === 0)) {
     throw new UsageError(`range ${start}..${end} is not a block of whole batches of ${batchSize} within the ${n} examples`);
@@ -359,6 +378,71 @@ export interface EvaluateImageOptions extends RunHooks, RegistrySource {
   shard?: ShardSpec;
   /** Image examples kept per attack for the report's grid (default 8). */
   examples?: number;
+  /**
+   * Keep a record journal of finished batches next to `out` (`<out>.records.jsonl`) and continue from it: a run killed
+   * at any point and started again with the same options attacks only the batches it had not finished (`--resume`).
+   */
+  resume?: boolean;
+}
+
+/** A finished batch of one attack in the journal of a resumable image run. */
+interface ImageBatchRecord {
+  index: number;
+  entry: ReturnType<typeof imageAttackEntries>[number];
+  values: ImageShardValues;
+}
+
+/**
+ * Every attack over every batch of (x, y), each finished batch appended to the journal and batches finished before
+ * read from it; the batches are then merged like the shards of one run (`mergeShardOutputs`), which gives the
+ * uninterrupted run's results. `results(attacks, shard)` builds the results of one batch.
+ */
+async function journaledImageRun(
+  classifier: Classifier,
+  x: tf.Tensor,
+  y: tf.Tensor1D,
+  attacks: readonly ImageAttackPlugin[],
+  o: ImageRobustnessOptions & { batchSize: number; journal: Journal<ImageBatchRecord> },
+  results: (entries: ImageBatchRecord['entry'][], shard: ShardSection) => ResultsInput,
+): Promise<Results> {
+  const { log, progress } = hooksOf(o);
+  const n = x.shape[0];
+  const unit = o.batchSize;
+  const logits = logitsInBatches(classifier, x, unit);
+  const cleanCorrect = await correctMask(logits, y);
+  logits.dispose();
+  log(`clean accuracy ${pct(n ? cleanCorrect.filter(Boolean).length / n : 0)}`);
+  const count = Math.ceil(n / unit);
+  const blocks = Array.from({ length: count }, (_, b) => ({ start: b * unit, end: Math.min(n, (b + 1) * unit) }));
+  const done = attacks.map((_, k) => o.journal.done(k));
+  for (const [k, attack] of attacks.entries()) {
+    const before = done[k].size;
+    if (before) log(`${attack.name}: ${before} of ${count} batches finished before, attacking the other ${count - before}`);
+    const bar = progress(attack.name, n);
+    let gradients = 0;
+    for (const [b, range] of blocks.entries()) {
+      if (!done[k].has(b)) {
+        const r = await imageRobustness(classifier, x, y, [attack], { ...o, log: undefined, progress: undefined, range, cleanCorrect });
+        const record: ImageBatchRecord = { index: b, entry: imageAttackEntries(r.summaries)[0], values: r.shardValues[0] };
+        o.journal.append(k, record);
+        done[k].set(b, record);
+        gradients += record.entry.gradientEvaluations;
+      }
+      bar.update(range.end);
+    }
+    bar.stop(`${attack.name}: done; ${gradients} gradient evaluations by this process`);
+  }
+  const cleanBits = cleanCorrect.map((c) => (c ? '1' : '0')).join('');
+  const imageExamples = Math.min(o.examples ?? 8, n);
+  return mergeShardOutputs(
+    blocks.map((range, b) => ({
+      source: `batch ${b} of ${o.journal.file}`,
+      results: validateResults(
+        results(done.map((d) => d.get(b)!.entry), { index: b, count, total: n, ...range, unit, imageExamples, cleanBits, attacks: done.map((d) => d.get(b)!.values) }),
+        `batch ${b} of ${o.journal.file}`,
+      ),
+    })),
+  );
 }
 
 /**
@@ -383,6 +467,8 @@ export async function evaluateImageModel(o: EvaluateImageOptions): Promise<{ res
   const seed = o.seed ?? 0;
   const batchSize = o.batchSize ?? 256;
   if (o.shard) checkShard(o.shard);
+  if (o.resume && !o.out) throw new UsageError('--resume keeps its record journal next to the results file; give --out');
+  if (o.resume && o.shard) throw new UsageError('--resume and --shard cannot be combined for image models yet; re-run a killed shard from the start');
   try {
     const dataset = loadImageData(ref);
     const n = Math.min(o.n ?? 1000, dataset.test.n);
@@ -391,6 +477,30 @@ export async function evaluateImageModel(o: EvaluateImageOptions): Promise<{ res
       const range = o.shard ? shardBlock(o.shard, n, batchSize) : undefined;
       const part = o.shard && range ? `, shard ${o.shard.index}/${o.shard.count}: attacking examples ${range.start}..${range.end - 1}${range.end === range.start ? ' (none: more shards than batches)' : ''}` : '';
       log(`evaluating ${meta.name} on ${n} held-out ${dataset.name} digits, backend ${backend.name}, seed ${seed}${part}`);
+      const model = { modality: 'image' as const, path: o.model, name: meta.name, ...(runName ? { runName } : {}), inputShape: meta.inputShape, numClasses: meta.numClasses, bounds: meta.bounds };
+      const dataset_ = { name: dataset.name, source: dataset.source, split: 'test', n };
+      if (o.resume && o.out) {
+        const config = { model: o.model, data: ref, n, seed, batchSize, attacks: attacks.map((a) => ({ name: a.name, options: a.options })), epsilons, examples: o.examples ?? 8 };
+        const journal = openJournal<ImageBatchRecord>(o.out, config, { resume: true });
+        if (journal.resumed.records) log(`resuming: ${journal.resumed.records} finished batches read from ${journal.file}${journal.resumed.dropped ? ` (${journal.resumed.dropped} cut or damaged lines dropped)` : ''}`);
+        let merged: Results;
+        try {
+          merged = await journaledImageRun(classifier, x, y as tf.Tensor1D, attacks, { ...o, epsilons, seed, batchSize, journal }, (entries, shard) => ({
+            ...resultsHeader('eval', o.command, seed),
+            dataset: dataset_,
+            model,
+            clean: { accuracy: [...shard.cleanBits!].filter((c) => c === '1').length / Math.max(1, n), n },
+            attacks: entries,
+            shard,
+          }));
+        } finally {
+          journal.close();
+        }
+        const results = writeResults(o.out, merged);
+        journal.remove(); // the results file holds every record now
+        const summaries = results.attacks.map((a) => ({ ...a, perEpsilon: (a as ImageAttackEntry).perEpsilon.map((e) => ({ ...e, epsilon: e.epsilon ?? Number.POSITIVE_INFINITY })) })) as AttackSummary[];
+        return { results, cleanAccuracy: results.clean!.accuracy, summaries };
+      }
       const r = await imageRobustness(classifier, x, y as tf.Tensor1D, attacks, { ...o, epsilons, seed, batchSize, range });
       const data = {
         ...resultsHeader('eval', o.command, seed),

@@ -33,12 +33,17 @@ function parseLine(text: string): unknown {
 /** The journal file of a results file. */
 export const journalPath = (resultsFile: string) => `${resultsFile}.records.jsonl`;
 
-export interface Journal {
+/** A journal record: a finished unit of work with its position in the run (text: an example; image: a batch). */
+export interface JournalRecord {
+  index: number;
+}
+
+export interface Journal<R extends JournalRecord = TextAttackRecord> {
   file: string;
-  /** Records of finished examples per attack (by attack position), keyed by the example's position in the run. */
-  done(attack: number): Map<number, TextAttackRecord>;
-  /** Append one finished example (one write). */
-  append(attack: number, record: TextAttackRecord): void;
+  /** Records of finished units per attack (by attack position), keyed by their `index` in the run. */
+  done(attack: number): Map<number, R>;
+  /** Append one finished unit (one write). */
+  append(attack: number, record: R): void;
   /** Examples read back from an earlier run, and lines dropped as cut or damaged. */
   resumed: { records: number; dropped: number };
   close(): void;
@@ -51,10 +56,10 @@ export interface Journal {
  * the same configuration finished (refused in one line when the journal is of another run); without it, refuse a
  * journal that holds finished examples (`--resume` continues it, `--force` starts over) and start a new one.
  */
-export function openJournal(resultsFile: string, config: unknown, o: { resume?: boolean; force?: boolean }): Journal {
+export function openJournal<R extends JournalRecord = TextAttackRecord>(resultsFile: string, config: unknown, o: { resume?: boolean; force?: boolean }): Journal<R> {
   const file = journalPath(resultsFile);
   const head = { kind: JOURNAL_KIND, version: JOURNAL_VERSION, config };
-  const done = new Map<number, Map<number, TextAttackRecord>>();
+  const done = new Map<number, Map<number, R>>();
   const resumed = { records: 0, dropped: 0 };
   let fresh = true;
   if (fs.existsSync(file)) {
@@ -66,7 +71,7 @@ export function openJournal(resultsFile: string, config: unknown, o: { resume?: 
       if (first) {
         fresh = false;
         for (const l of lines.slice(1)) {
-          const v = parseLine(l) as { attack?: unknown; record?: TextAttackRecord } | undefined;
+          const v = parseLine(l) as { attack?: unknown; record?: R } | undefined;
           if (!v || typeof v.attack !== 'number' || !v.record || typeof v.record.index !== 'number') {
             resumed.dropped++;
             continue;

@@ -1,4 +1,5 @@
-// Issue 18: `--resume` of a text evaluation killed with SIGKILL mid-run: same final results, no example attacked twice.
+// Issue 18: `--resume` of an evaluation killed with SIGKILL mid-run: same final results, no example attacked twice
+// (text: count the queries; image: count the gradient evaluations).
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -8,6 +9,7 @@ import { initBackend, isParryError } from '@parry/core';
 import { readResults, type Results } from '@parry/metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { journalPath, openJournal } from './journal.js';
+import { evaluateImageModel, trainImageModel } from './image.js';
 import { evaluateTextModel, trainTextModel } from './text.js';
 
 const DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/index.js');
@@ -119,4 +121,55 @@ await p.evaluateTextModel({ ...${JSON.stringify(run)}, out: ${JSON.stringify(out
     const err2 = await evaluateTextModel({ ...run, resume: true }).catch((e: unknown) => e);
     expect((err2 as Error).message).toBe('--resume keeps its record journal next to the results file; give --out');
   }, 120_000);
+});
+
+describe('parry eval --resume (image)', () => {
+  const imageModel = path.join(tmp, 'cnn');
+  const run = { model: imageModel, attacks: ['pgd', 'fgsm'], epsilons: [0.1, 0.3], n: 48, batchSize: 8, seed: 2, optionPairs: ['pgd.steps=4'] };
+
+  beforeAll(async () => {
+    await trainImageModel({ epochs: 1, batchSize: 64, lr: 2e-3, seed: 0, limit: 640, out: imageModel });
+  }, 180_000);
+
+  it('killed with SIGKILL mid-attack, resumed: the uninterrupted results, and finished batches are not attacked again', async () => {
+    const reference = await evaluateImageModel({ ...run, out: path.join(tmp, 'image-reference.json') });
+    const out = path.join(tmp, 'image-resumed.json');
+    const journal = journalPath(out);
+    const script = path.join(tmp, 'image-child.mjs');
+    // the child sleeps 150 ms after each batch so that the kill lands mid-attack
+    fs.writeFileSync(
+      script,
+      `const p = await import(${JSON.stringify(DIST)});
+const pause = () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 150);
+await p.evaluateImageModel({ ...${JSON.stringify(run)}, out: ${JSON.stringify(out)}, resume: true, progress: () => ({ update: pause, stop() {} }) });
+`,
+    );
+    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline) {
+      if (fs.existsSync(journal) && (journalRecords(journal).get(0)?.count ?? 0) >= 2) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    child.kill('SIGKILL');
+    expect(await exited, stderr).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(fs.existsSync(out)).toBe(false);
+    const finished = journalRecords(journal).get(0)!.count;
+    expect(finished).toBeGreaterThanOrEqual(2);
+    expect(finished).toBeLessThan(6);
+
+    const logs: string[] = [];
+    const progress = (label: string) => ({ update() {}, stop: (m?: string) => logs.push(m ?? label) });
+    const resumed = await evaluateImageModel({ ...run, out, resume: true, log: (l) => logs.push(l), progress });
+    expect(comparable(readResults(out))).toEqual(comparable(readResults(path.join(tmp, 'image-reference.json'))));
+    expect(comparable(resumed.results)).toEqual(comparable(reference.results));
+    // PGD-4 on 8 examples: 4 gradient evaluations per example per epsilon; the finished batches are not redone
+    const pgdTotal = (reference.results.attacks[0] as { gradientEvaluations: number }).gradientEvaluations;
+    expect(pgdTotal).toBe(48 * 4 * 2);
+    expect(logs).toContain(`resuming: ${finished} finished batches read from ${journal}`);
+    expect(logs).toContain(`parry/pgd: done; ${pgdTotal - finished * 8 * 4 * 2} gradient evaluations by this process`);
+    expect(fs.existsSync(journal)).toBe(false);
+  }, 300_000);
 });

@@ -81,7 +81,7 @@ export function renderStages(summaries: AttackSummary[]): string[] {
 const IMAGE_ONLY = ['--eps', '--version'];
 const TEXT_ONLY = [
   '--split', '--data-format', '--dev', '--test', '--text-column', '--pair-column', '--label-column', '--label-names', '--multi-label', '--offline', '--force-download',
-  '--query-budget', '--word-vectors', '--black-box', '--goal', '--truncation', '--runtime', '--resume',
+  '--query-budget', '--word-vectors', '--black-box', '--goal', '--truncation', '--runtime',
 ];
 
 /** A Hugging Face folder, or a Hub id (`org/name`) that is not a local path. */
@@ -121,7 +121,7 @@ export function registerEvalCommand(program: Command, argv: string[]): void {
     .addOption(new Option('--runtime <engine>', 'text: where the model\'s forward passes run: tfjs (default) or onnx (exported in-process, scored on ONNX Runtime; gradients stay in tfjs; needs onnxruntime-node)').choices(['tfjs', 'onnx']))
     .option('--plugin <module>', 'load plugins from a module (package name or path), repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--shard <i/N>', 'attack only shard i of N (0-based: 0/N to N-1/N), a fixed contiguous block of whole batches (text: examples); auto/N reads i from PARRY_SHARD_INDEX, JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID; combine the N files with `parry merge`')
-    .option('--resume', 'text: keep a per-example record journal next to --out (<out>.records.jsonl) and continue from it; a run killed at any point, started again with the same command, attacks only the examples it had not finished')
+    .option('--resume', 'keep a journal of finished examples (image: batches) next to --out (<out>.records.jsonl) and continue from it: a run killed at any point, started again with the same command, attacks only what it had not finished')
     .option('--name <run name>', 'name of this run in results.json and reports (default: the model folder name), e.g. --name fgm+eda')
     .option('-o, --out <file>', 'results file to write', 'runs/results.json')
     .option('--force', 'replace --out even when it exists and is not a Parry results file')
