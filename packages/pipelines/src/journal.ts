@@ -1,7 +1,7 @@
 /**
  * The per-example record journal of a resumable evaluation (`parry eval --resume`): an append-only file next to the
  * results file (`<results>.records.jsonl`). Its first line names the run (its configuration); every further line is one
- * finished example of one attack. Each line is written with one `write` and carries a SHA-256 checksum of its content,
+ * finished unit of one attack (text: an example; image: a batch). Each line is written with one `write` and carries a SHA-256 checksum of its content,
  * so a line cut by `kill -9` (or damaged later) is recognised and that example is simply attacked again.
  */
 import { createHash } from 'node:crypto';
