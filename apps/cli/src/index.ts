@@ -7,6 +7,7 @@ import { registerAugmentCommand } from './commands/augment.js';
 import { registerTrainCommand } from './commands/train.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerGateCommand } from './commands/gate.js';
+import { registerMergeCommand } from './commands/merge.js';
 
 export { evalCommand, renderTable, type EvalCommandOptions } from './commands/eval.js';
 export { trainCommand, type TrainCommandOptions, type TrainOutcome } from './commands/train.js';
@@ -27,6 +28,7 @@ export function createProgram(argv: string[] = process.argv): Command {
   registerAugmentCommand(program, argv);
 
   registerEvalCommand(program, argv);
+  registerMergeCommand(program, argv);
 
   program
     .command('list')
