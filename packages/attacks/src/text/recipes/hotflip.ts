@@ -16,6 +16,7 @@
  */
 import { defineTextAttack, STOPWORD_LISTS, z } from '@parry/core';
 import { embeddingCosine, maxWordsPerturbed, noRepeat, stopwords } from '../constraints.js';
+import { ownEmbeddingsNote } from './notes.js';
 import { beamSearch } from '../search.js';
 import { hotFlip as hotFlipSwap } from '../transformations.js';
 
@@ -47,7 +48,7 @@ export const hotFlip = defineTextAttack({
         embeddingCosine({ vectors, minCosine: o.minCosine, includeUnknown: o.includeUnknown }),
       ],
       search: beamSearch({ width: o.beamWidth, stopWhenNoGain: o.stopWhenNoGain }),
-      notes: ['no part-of-speech constraint', `word vectors: ${vectors.source}`],
+      notes: ['no part-of-speech constraint', `word vectors: ${vectors.source}`, ...ownEmbeddingsNote(vectors.source, o.minCosine)],
       options: { ...o },
     };
   },

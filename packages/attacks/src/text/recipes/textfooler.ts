@@ -34,6 +34,7 @@ import {
   stopwords,
   TEXTFOOLER_MIN_SIMILARITY,
 } from '../constraints.js';
+import { ownEmbeddingsNote } from './notes.js';
 import { greedyWir } from '../search.js';
 import { embeddingSwap } from '../transformations.js';
 
@@ -76,6 +77,7 @@ export const textFooler = defineTextAttack({
       search: greedyWir({ wir: 'delete' }),
       notes: [
         `word vectors: ${vectors.source}`,
+        ...ownEmbeddingsNote(vectors.source, o.minCosine),
         tagger
           ? 'part of speech: the resources\' tagger (Parry: wink-nlp English lite, not NLTK)'
           : o.partOfSpeech
