@@ -145,7 +145,8 @@ describe('white-box victim (Parry encoder)', () => {
     expect(b.records[0].visibleWords).toBe(4);
     const middle = [bothText.indexOf(' and') + 1, bothText.indexOf('cast')];
     expect(b.records[0].changed.every((c) => c.end <= 'great'.length || c.start >= middle[1])).toBe(true);
-    expect(b.records[0].perturbed.slice(middle[0], middle[1])).toBe('and the movie was fine and the ');
+    // word by word (a swapped first word may change length): the seven cut middle words are untouched
+    expect(b.records[0].perturbed.split(' ').slice(1, 8)).toEqual(bothText.split(' ').slice(1, 8));
   });
 
   it('word alignment places words where the truncation strategy keeps their tokens', () => {
