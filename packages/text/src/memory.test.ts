@@ -29,30 +29,38 @@ describe('training memory estimate', () => {
       const measured = prof.peakBytes - before;
       const est = estimateTrainingMemory(cfg, B, T);
       expect(Math.abs(est.stepBytes - measured) / measured).toBeLessThan(0.15);
-      expect(est.stateBytes).toBe(3 * 4 * est.parameters);
+      expect(est.stateBytes).toBe(4 * 4 * est.parameters);
       tf.dispose([labels, ...Object.values(batch)]);
       for (const v of vars) v.dispose();
     }
   });
 
-  it('bert-base at batch 8 x 128 does not fit the wasm heap; the message names the micro-batch count that does', () => {
-    const est = estimateTrainingMemory(bertBase, 8, 128);
-    expect(est.parameters).toBe(109_483_778);
-    expect(est.totalBytes).toBeGreaterThan(backendMemoryLimit('wasm')!);
+  it('a run over the wasm heap is refused in one line naming the --grad-accum that fits; one micro-batch fewer does not fit', () => {
+    // a 6 x 512 encoder at batch 32 x 128
+    const mid = smallConfig('bert', { vocabSize: 30522, hiddenSize: 512, numHeads: 8, numLayers: 6, intermediateSize: 2048, maxPositions: 512 });
+    expect(estimateTrainingMemory(mid, 32, 128).totalBytes).toBeGreaterThan(backendMemoryLimit('wasm')!);
     let msg = '';
     try {
-      checkTrainingMemory(bertBase, 8, 128, 'wasm');
+      checkTrainingMemory(mid, 32, 128, 'wasm');
     } catch (e) {
       expect(e).toBeInstanceOf(UsageError);
       msg = (e as Error).message;
     }
     expect(msg).toMatch(/more than the wasm backend can hold/);
+    expect(msg.split('\n')).toHaveLength(1);
     const k = Number(/--grad-accum (\d+)/.exec(msg)?.[1]);
     expect(k).toBeGreaterThan(1);
-    // the suggestion fits, one micro-batch fewer does not
-    expect(checkTrainingMemory(bertBase, 8, 128, 'wasm', { gradAccum: k }).totalBytes).toBeLessThanOrEqual(backendMemoryLimit('wasm')!);
-    expect(estimateTrainingMemory(bertBase, Math.ceil(8 / (k - 1)), 128).totalBytes).toBeGreaterThan(backendMemoryLimit('wasm')!);
-    expect(msg.split('\n')).toHaveLength(1);
+    expect(checkTrainingMemory(mid, 32, 128, 'wasm', { gradAccum: k }).totalBytes).toBeLessThanOrEqual(backendMemoryLimit('wasm')!);
+    expect(estimateTrainingMemory(mid, Math.ceil(32 / (k - 1)), 128, true).totalBytes).toBeGreaterThan(backendMemoryLimit('wasm')!);
+  });
+
+  it('bert-base cannot train on the wasm heap, not even one sequence per step (measured: it fails); the message says what can', () => {
+    expect(estimateTrainingMemory(bertBase, 8, 128).parameters).toBe(109_483_778);
+    expect(() => checkTrainingMemory(bertBase, 8, 128, 'wasm')).toThrow(/even one sequence per pass does not fit: .*tfjs-node/);
+    expect(() => checkTrainingMemory(bertBase, 1, 128, 'wasm')).toThrow(/more than the wasm backend can hold/);
+    expect(() => checkTrainingMemory(bertBase, 8, 128, 'wasm', { gradAccum: 8 })).toThrow(/more than the wasm backend can hold/);
+    // the machine's memory is the limit elsewhere
+    expect(checkTrainingMemory(bertBase, 1, 128, 'webgl').totalBytes).toBeGreaterThan(backendMemoryLimit('wasm')!);
   });
 
   it('when even one sequence per pass does not fit, it says so; unknown backends are not checked', () => {

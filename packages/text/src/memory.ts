@@ -12,7 +12,13 @@
  * - 191.3 x (layers - 1) x tokens x hidden (what every layer but the first keeps for the backward pass),
  * - 7.90 x layers x batch x heads x length^2 (attention scores, softmax, dropout),
  * - 49.8 x tokens x hidden (embeddings, the first layer and the head),
- * plus the weights and AdamW's two moments (3 x parameters), all x 4 bytes.
+ * plus the weights, AdamW's two moments and the gradient-norm clipping's copy of the gradients (4 x parameters; 5 x
+ * with gradient accumulation), all x 4 bytes.
+ *
+ * Checked at full size on wasm: a BERT-base pass at batch 1 x 128 peaks at 2.8 GiB with the weights (tf.profile); with
+ * AdamW's moments and clipping a training step at batch 1 fails ("memory access out of bounds"), and with accumulation
+ * ("Aborted()"); the estimate (3.96 GiB at batch 1) refuses both. BERT-base cannot be trained on the wasm backend's
+ * 4 GiB heap; use the tensorflow (tfjs-node) backend.
  */
 import * as os from 'node:os';
 import { UsageError } from '@parry/core';
@@ -22,7 +28,7 @@ import { type ConfigSizes, countParameters } from './config.js';
 export type MemoryConfig = ConfigSizes;
 
 export interface TrainingMemoryEstimate {
-  /** Bytes held for the whole run: the weights and AdamW's two moments. */
+  /** Bytes held for the whole run: weights, AdamW's moments, the clipped gradients (and the accumulator). */
   stateBytes: number;
   /** Peak bytes of one forward + backward pass over a micro-batch. */
   stepBytes: number;
@@ -31,14 +37,18 @@ export interface TrainingMemoryEstimate {
   parameters: number;
 }
 
-/** Estimated bytes of training `cfg` on micro-batches of `batchSize` sequences of `length` tokens (see the file header). */
-export function estimateTrainingMemory(cfg: MemoryConfig, batchSize: number, length: number): TrainingMemoryEstimate {
+/**
+ * Estimated bytes of training `cfg` on micro-batches of `batchSize` sequences of `length` tokens (see the file header);
+ * with `accumulate`, the gradient accumulator (one more copy of the parameters) is held beside the weights and moments.
+ */
+export function estimateTrainingMemory(cfg: MemoryConfig, batchSize: number, length: number, accumulate = false): TrainingMemoryEstimate {
   const P = countParameters(cfg);
   const tokens = batchSize * length;
   const H = cfg.hiddenSize;
   const L = cfg.numLayers;
   const floats = 3.61 * P + 191.3 * Math.max(0, L - 1) * tokens * H + 7.9 * L * batchSize * cfg.numHeads * length * length + 49.8 * tokens * H;
-  const stateBytes = 3 * P * 4;
+  // weights, AdamW's two moments, the clipped copy of the gradients (+ the accumulator)
+  const stateBytes = (accumulate ? 5 : 4) * P * 4;
   const stepBytes = floats * 4;
   return { stateBytes, stepBytes, totalBytes: stateBytes + stepBytes, parameters: P };
 }
@@ -73,22 +83,25 @@ export interface TrainingMemoryCheck {
 export function checkTrainingMemory(cfg: MemoryConfig, batchSize: number, length: number, backend: string, o: TrainingMemoryCheck = {}): TrainingMemoryEstimate {
   const k = o.gradAccum ?? 1;
   const micro = Math.ceil(batchSize / k);
-  const est = estimateTrainingMemory(cfg, micro, length);
+  const est = estimateTrainingMemory(cfg, micro, length, k > 1);
   const limit = backendMemoryLimit(backend);
   if (limit === undefined || est.totalBytes <= limit) return est;
   const flags = o.flags ?? { gradAccum: '--grad-accum', batchSize: '--batch-size', maxLength: '--max-length' };
   // the fewest micro-batches that fit
   let fits: number | undefined;
   for (let m = micro - 1; m >= 1; m--) {
-    if (estimateTrainingMemory(cfg, m, length).totalBytes <= limit) {
+    if (estimateTrainingMemory(cfg, m, length, true).totalBytes <= limit) {
       fits = Math.ceil(batchSize / m);
       break;
     }
   }
-  const what = `training this ${cfg.family} model (${(est.parameters / 1e6).toFixed(1)}M parameters) on ${micro} x ${length} tokens per pass needs about ${gib(est.totalBytes)} (weights and AdamW ${gib(est.stateBytes)}, one pass ${gib(est.stepBytes)}), more than the ${backend} backend can hold (${gib(limit)})`;
+  const what = `training this ${cfg.family} model (${(est.parameters / 1e6).toFixed(1)}M parameters) on ${micro} x ${length} tokens per pass needs about ${gib(est.totalBytes)} (weights and AdamW${k > 1 ? ' and the gradient accumulator' : ''} ${gib(est.stateBytes)}, one pass ${gib(est.stepBytes)}), more than the ${backend} backend can hold (${gib(limit)})`;
+  const single = estimateTrainingMemory(cfg, 1, length).totalBytes <= limit;
   const fix = fits
     ? `split each batch into micro-batches with ${flags.gradAccum} ${fits} (same optimizer step), or lower ${flags.batchSize} or ${flags.maxLength}`
-    : backend === 'wasm'
+    : single
+      ? `only ${flags.batchSize} 1 without ${flags.gradAccum} fits (the accumulator is one more copy of the weights); or lower ${flags.maxLength}, use a smaller model${backend === 'wasm' ? ', or install @tensorflow/tfjs-node (--backend tensorflow)' : ''}`
+      : backend === 'wasm'
       ? `even one sequence per pass does not fit: lower ${flags.maxLength}, use a smaller model, or install @tensorflow/tfjs-node (--backend tensorflow)`
       : `even one sequence per pass does not fit: lower ${flags.maxLength} or use a smaller model`;
   throw new UsageError(`${what}; ${fix}`);

@@ -598,18 +598,17 @@ export async function accumulateGradients(
       const { ctx, dispose } = stepOf(part);
       learningRate = ctx.learningRate;
       try {
-        const next = tf.tidy(() => {
-          const w = part.length / total;
-          const { loss, grads } = stepGradients(ctx, defenses);
-          const summed: Record<string, tf.Tensor> = {};
-          for (const [k, g] of Object.entries(grads)) summed[k] = acc[k] ? tf.add(acc[k], tf.mul(g, w)) : tf.mul(g, w);
-          for (const k of Object.keys(acc)) if (!summed[k]) summed[k] = tf.clone(acc[k]);
-          const l = tf.mul(loss, w) as tf.Scalar;
-          return { grads: summed, loss: lossAcc ? (tf.add(lossAcc, l) as tf.Scalar) : l };
-        });
-        tf.dispose([...Object.values(acc), ...(lossAcc ? [lossAcc] : [])]);
-        acc = next.grads;
-        lossAcc = next.loss;
+        const w = part.length / total;
+        const step = tf.tidy(() => stepGradients(ctx, defenses));
+        // parameter by parameter, freeing as it goes: the peak grows by one parameter's size, not by the whole model's
+        for (const [k, g] of Object.entries(step.grads)) {
+          const next = tf.tidy(() => (acc[k] ? tf.add(acc[k], tf.mul(g, w)) : tf.mul(g, w)));
+          tf.dispose([g, ...(acc[k] ? [acc[k]] : [])]);
+          acc[k] = next;
+        }
+        const l = tf.tidy(() => (lossAcc ? tf.add(lossAcc, tf.mul(step.loss, w)) : tf.mul(step.loss, w)) as tf.Scalar);
+        tf.dispose([step.loss, ...(lossAcc ? [lossAcc] : [])]);
+        lossAcc = l;
       } finally {
         dispose();
       }
