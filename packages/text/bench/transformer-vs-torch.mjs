@@ -75,7 +75,11 @@ function measure() {
 
 function report() {
   const runs = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.median);
-  const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+  const median = (v) => {
+    const x = [...v].sort((a, b) => a - b);
+    const h = Math.floor(x.length / 2);
+    return x.length % 2 ? x[h] : (x[h - 1] + x[h]) / 2;
+  };
   const key = (r) => `${r.shape}|${r.work}|${r.threads}`;
   const cells = new Map();
   for (const r of runs) {
@@ -118,6 +122,16 @@ function report() {
       }
     }
   }
+  const rounds = (cells.get('small|forward|1') ?? []).filter((r) => r.engine === 'tfjs').length;
+  lines.push(
+    '',
+    `Rounds: ${rounds} (a number is the median of the rounds' medians; with two rounds, their mean). Reading it: ONNX Runtime is Parry's engine`,
+    'for forward-only work (clean evaluation, attack queries: `parry eval --runtime onnx`) and is faster than PyTorch on these shapes at',
+    '1 and 2 threads; tfjs-wasm forward is 0.35-0.6x PyTorch. Training stays in tfjs: the 2 x 128 step is 0.6-0.8x PyTorch; BERT-base',
+    'cannot train on the wasm backend at all (4 GiB heap; see README, "Base-size models"), so that row has PyTorch only.',
+    'PyTorch at 2 threads was not faster than at 1 on this machine in these runs; the ratios are from runs at a load average below',
+    `${CORES + 0.5} (the machine otherwise idle), still one session on one machine.`,
+  );
   const file = path.join(root, 'docs/benchmarks.md');
   const doc = fs.readFileSync(file, 'utf8');
   const start = '<!-- transformer-speed:start -->';
