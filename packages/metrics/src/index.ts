@@ -55,7 +55,7 @@ export {
   type LabelMetrics,
   type LabelRobustness,
 } from './results.js';
-export { textAttackEntry, type TextAttackRun } from './text-entry.js';
+export { textAttackEntry, textSummaryFields, type TextAttackRun } from './text-entry.js';
 export { reportDetails, type ReportDetails, type ReportDetailsOptions } from './report-details.js';
 export { type LabelScore, type MultiLabelMetrics, type SingleLabelMetrics, multiLabelMetrics, tuneThresholds, singleLabelMetrics, DEFAULT_THRESHOLD_GRID } from './multilabel.js';
 export {

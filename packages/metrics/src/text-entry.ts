@@ -24,6 +24,29 @@ const round4 = (v: number): number => Number(v.toPrecision(4));
 /** Probability of the top-scoring label. */
 const top = (probs: readonly number[]): number | undefined => (probs.length ? Math.min(1, Math.max(0, round4(Math.max(...probs)))) : undefined);
 
+/** The fields of a text attack's results entry that come from its summary (TextAttack's table, queries, time, notes). */
+export function textSummaryFields(s: TextAttackSummary) {
+  return {
+    n: s.n,
+    cleanAccuracy: s.originalAccuracy,
+    robustAccuracy: s.accuracyUnderAttack,
+    attackSuccessRate: s.attackSuccessRate,
+    successful: s.successful,
+    failed: s.failed,
+    skipped: s.skipped,
+    budgetExhausted: s.budgetExhausted,
+    truncated: s.truncated,
+    avgPerturbedWordPct: s.avgPerturbedWordPct,
+    avgWordsPerInput: s.avgWordsPerInput,
+    avgQueries: s.avgQueries,
+    totalQueries: s.totalQueries,
+    queriesPerSecond: s.queriesPerSecond,
+    gradientCalls: s.gradientCalls,
+    wallTimeMs: s.wallSeconds * 1000,
+    notes: [...s.notes],
+  };
+}
+
 /**
  * The results entry of a text attack (`modality: 'text'`): TextAttack's summary table, the multi-label extras, one
  * success bit per example and a compact record of every example (or the first `keepExamples`): the original text,
@@ -61,24 +84,8 @@ export function textAttackEntry(run: TextAttackRun): TextAttackEntry {
     attack: s.attack,
     goal: { ...run.goal },
     options: { ...run.options },
-    n: s.n,
-    cleanAccuracy: s.originalAccuracy,
-    robustAccuracy: s.accuracyUnderAttack,
-    attackSuccessRate: s.attackSuccessRate,
-    successful: s.successful,
-    failed: s.failed,
-    skipped: s.skipped,
-    budgetExhausted: s.budgetExhausted,
-    truncated: s.truncated,
+    ...textSummaryFields(s),
     queryBudget: budget === undefined || budget === Infinity ? null : budget,
-    avgPerturbedWordPct: s.avgPerturbedWordPct,
-    avgWordsPerInput: s.avgWordsPerInput,
-    avgQueries: s.avgQueries,
-    totalQueries: s.totalQueries,
-    queriesPerSecond: s.queriesPerSecond,
-    gradientCalls: s.gradientCalls,
-    wallTimeMs: s.wallSeconds * 1000,
-    notes: [...s.notes],
     ...(s.multiLabel
       ? { perLabel: s.multiLabel.perLabel.map((p) => ({ label: p.label, flipRate: p.flipRate })), microF1Before: s.multiLabel.microF1Before, microF1After: s.multiLabel.microF1After }
       : {}),

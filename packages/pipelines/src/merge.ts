@@ -12,6 +12,7 @@ import {
   type ShardSection,
   stat,
   type TextAttackEntry,
+  textSummaryFields,
   validateResults,
 } from '@parry/metrics';
 import { shardBlock } from './shard.js';
@@ -190,25 +191,11 @@ function mergeTextAttack(shards: Sharded[], k: number, labelNames: readonly stri
     totalQueries: sum((e) => e.totalQueries),
     gradientCalls: sum((e) => e.gradientCalls),
   });
+  const { truncated, ...fields } = textSummaryFields(s);
   return {
     ...first,
-    n: s.n,
-    cleanAccuracy: s.originalAccuracy,
-    robustAccuracy: s.accuracyUnderAttack,
-    attackSuccessRate: s.attackSuccessRate,
-    successful: s.successful,
-    failed: s.failed,
-    skipped: s.skipped,
-    budgetExhausted: s.budgetExhausted,
-    ...(first.truncated !== undefined ? { truncated: s.truncated } : {}),
-    avgPerturbedWordPct: s.avgPerturbedWordPct,
-    avgWordsPerInput: s.avgWordsPerInput,
-    avgQueries: s.avgQueries,
-    totalQueries: s.totalQueries,
-    queriesPerSecond: s.queriesPerSecond,
-    gradientCalls: s.gradientCalls,
-    wallTimeMs: wallSeconds * 1000,
-    notes: s.notes,
+    ...fields,
+    ...(first.truncated !== undefined ? { truncated } : {}),
     successBits: entries.map((e) => e.successBits).join(''),
     examples: entries.flatMap((e) => e.examples),
   };
