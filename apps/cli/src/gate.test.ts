@@ -3,39 +3,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isParryError } from '@parry/core';
-import { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { registerGateCommand } from './commands/gate.js';
 import { createProgram } from './index.js';
-import { parry as runBin } from './test-support.js';
+import { parryInProcess, parry as runBin } from './test-support.js';
 
-/**
- * `parry <args>` in this process, with main()'s exit-code mapping (CommanderError -> 2, ParryError -> its code, one
- * `parry: ` line on stderr). The program is `createProgram`'s; `gate` is registered here until index.ts registers it.
- */
-async function parry(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const argv = ['node', 'parry', ...args];
-  const program = createProgram(argv);
-  if (!program.commands.some((c) => c.name() === 'gate')) registerGateCommand(program, argv);
-  let stdout = '';
-  let stderr = '';
-  const so = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((stdout += String(s)), true));
-  const se = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((stderr += String(s)), true));
-  try {
-    await program.parseAsync(argv);
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    if (e instanceof CommanderError) return { code: e.exitCode === 0 ? 0 : 2, stdout, stderr };
-    if (!isParryError(e)) throw e;
-    stderr += `parry: ${e.message}\n`;
-    return { code: e.exitCode, stdout, stderr };
-  } finally {
-    so.mockRestore();
-    se.mockRestore();
-  }
-}
+const parry = parryInProcess;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parry-gate-cli-'));
 const header = { schema: 'parry-results', version: 2, kind: 'eval', createdAt: '2026-12-06T00:00:00.000Z', command: ['parry', 'eval'], seed: 0, environment: {} };
@@ -216,7 +190,6 @@ describe('examples/github-actions/robustness-gate.yml', () => {
     const steps = Object.values(wf.jobs).flatMap((j) => j.steps);
     const runs = steps.flatMap((s) => (s.run ?? '').split('\n'));
     const program = createProgram(['node', 'parry']);
-    if (!program.commands.some((c) => c.name() === 'gate')) registerGateCommand(program, []);
     const commands = new Map<string, Command>(program.commands.map((c) => [c.name(), c]));
     const invoked = runs.map((l) => /\bparry\s+([a-z-]+)(.*)$/.exec(l.trim())).filter((m): m is RegExpExecArray => m !== null);
     expect(invoked.map((m) => m[1])).toEqual(expect.arrayContaining(['train', 'eval', 'gate', 'report']));

@@ -2,43 +2,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { initBackend, isParryError } from '@parry/core';
+import { initBackend } from '@parry/core';
 import { readResults, type Results } from '@parry/metrics';
 import { trainImageModel } from '@parry/pipelines';
-import { Command, CommanderError } from 'commander';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { registerEvalCommand } from './commands/eval.js';
-import { registerMergeCommand } from './commands/merge.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parryInProcess } from './test-support.js';
 
-/** `parry <args>` in this process with eval and merge registered, and main()'s exit-code mapping. */
-async function parry(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const argv = ['node', 'parry', ...args];
-  const program = new Command('parry').exitOverride().configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  registerEvalCommand(program, argv);
-  registerMergeCommand(program, argv);
-  let stdout = '';
-  let stderr = '';
-  const so = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((stdout += String(s)), true));
-  const se = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((stderr += String(s)), true));
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
-  try {
-    await program.parseAsync(argv);
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    if (e instanceof CommanderError) return { code: e.exitCode === 0 ? 0 : 2, stdout, stderr };
-    if (!isParryError(e)) throw e;
-    stderr += `parry: ${e.message}\n`;
-    return { code: e.exitCode, stdout, stderr };
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    so.mockRestore();
-    se.mockRestore();
-  }
-}
+const parry = parryInProcess;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parry-merge-cli-'));
 const model = path.join(dir, 'cnn');

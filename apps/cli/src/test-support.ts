@@ -36,3 +36,35 @@ export function toyReviewsCsv(n: number, seed: number): string {
   });
   return `review,sentiment\n${lines.join('\n')}\n`;
 }
+
+/**
+ * `parry <args>` in this process (no spawn), through `createProgram` with main()'s exit-code mapping: CommanderError
+ * -> 2, a Parry error -> its own code with one `parry: ` line on stderr. `env` is set for the call and restored.
+ */
+export async function parryInProcess(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const [{ createProgram }, { isParryError }, { CommanderError }, { vi }] = await Promise.all([import('./index.js'), import('@parry/core'), import('commander'), import('vitest')]);
+  const argv = ['node', 'parry', ...args];
+  const program = createProgram(argv);
+  let stdout = '';
+  let stderr = '';
+  const so = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((stdout += String(s)), true));
+  const se = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((stderr += String(s)), true));
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    await program.parseAsync(argv);
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    if (e instanceof CommanderError) return { code: e.exitCode === 0 ? 0 : 2, stdout, stderr };
+    if (!isParryError(e)) throw e;
+    stderr += `parry: ${e.message}\n`;
+    return { code: e.exitCode, stdout, stderr };
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    so.mockRestore();
+    se.mockRestore();
+  }
+}
