@@ -37,6 +37,11 @@ export interface TransformerClassifier {
   /** Rest of the model from `inputs_embeds` (adds position/type embeddings, LayerNorm, dropout, layers, head) -> logits [B, numLabels]. */
   forwardFromEmbeddings(inputsEmbeds: tf.Tensor3D, batch: TextBatch, options?: ForwardOptions): tf.Tensor2D;
   logits(batch: TextBatch, options?: ForwardOptions): tf.Tensor2D;
+  /**
+   * The last encoder layer's hidden states `[B, T, H]` for every token (no head, no pooler): what a sentence encoder
+   * pools and a language-model head reads. Padded positions hold values too; mask them with `batch.attentionMask`.
+   */
+  hiddenStates(batch: TextBatch, options?: ForwardOptions): tf.Tensor3D;
   /** The word-embedding matrix [V, E] (for HotFlip-style attacks). */
   wordEmbeddings(): tf.Variable;
   /** float32 host copies with HF names and HF (torch) layouts, e.g. Linear weights [out, in]. */
@@ -312,31 +317,44 @@ class Classifier implements TransformerClassifier {
   }
 
   forwardFromEmbeddings(inputsEmbeds: tf.Tensor3D, batch: TextBatch, options: ForwardOptions = {}): tf.Tensor2D {
+    const drop = dropper(options);
+    return tf.tidy(() => this.head(this.encode(inputsEmbeds, batch, drop, true), drop) as tf.Tensor2D);
+  }
+
+  hiddenStates(batch: TextBatch, options: ForwardOptions = {}): tf.Tensor3D {
+    const drop = dropper(options);
+    return tf.tidy(() => {
+      const [B, T] = batch.inputIds.shape;
+      return tf.reshape(this.encode(this.embed(batch.inputIds), batch, drop, false), [B, T, this.config.hiddenSize]) as tf.Tensor3D;
+    });
+  }
+
+  /**
+   * Embeddings and every encoder layer (call inside a tidy): `[B*T, H]`, or with `firstOnly` `[B, H]` for the first
+   * token of each row (the last layer then computes its queries and FFN for that row only, all the head reads).
+   */
+  private encode(inputsEmbeds: tf.Tensor3D, batch: TextBatch, drop: Drop, firstOnly: boolean): tf.Tensor {
     this.alive();
     const c = this.config;
     const [B, T, E] = inputsEmbeds.shape;
     this.checkBatch(inputsEmbeds, batch);
-    const drop = dropper(options);
-    return tf.tidy(() => {
-      // Embeddings: words + positions (+ token types), LayerNorm, dropout (+ ELECTRA's projection).
-      let x: tf.Tensor = tf.add(inputsEmbeds, this.positionEmbeddings(batch.inputIds, B, T));
-      if (this.typeEmb) {
-        const useTypes = batch.tokenTypeIds !== undefined && (c.family === 'bert' || c.family === 'electra');
-        const types = useTypes
-          ? tf.reshape(tf.gather(this.typeEmb, tf.reshape(tf.cast(batch.tokenTypeIds!, 'int32'), [B * T])), [B, T, E])
-          : tf.slice(this.typeEmb, [0, 0], [1, E]);
-        x = tf.add(x, types);
-      }
-      let h = drop(layerNorm(tf.reshape(x, [B * T, E]), this.embNorm, c.layerNormEps), c.hiddenDropout);
-      if (this.project) h = linear(h, this.project);
-      // [B, 1, 1, T]: 0 on tokens, MASK_NEG on padding.
-      const maskBias = tf.reshape(tf.mul(tf.sub(1, tf.cast(batch.attentionMask, 'float32')), MASK_NEG), [B, 1, 1, T]);
-      this.layers.forEach((layer, i) => {
-        // The head reads the first token only, so the last layer computes its queries and FFN for that row only.
-        h = this.layer(h, layer, maskBias, B, T, i === this.layers.length - 1, drop);
-      });
-      return this.head(h, drop) as tf.Tensor2D;
+    // Embeddings: words + positions (+ token types), LayerNorm, dropout (+ ELECTRA's projection).
+    let x: tf.Tensor = tf.add(inputsEmbeds, this.positionEmbeddings(batch.inputIds, B, T));
+    if (this.typeEmb) {
+      const useTypes = batch.tokenTypeIds !== undefined && (c.family === 'bert' || c.family === 'electra');
+      const types = useTypes
+        ? tf.reshape(tf.gather(this.typeEmb, tf.reshape(tf.cast(batch.tokenTypeIds!, 'int32'), [B * T])), [B, T, E])
+        : tf.slice(this.typeEmb, [0, 0], [1, E]);
+      x = tf.add(x, types);
+    }
+    let h = drop(layerNorm(tf.reshape(x, [B * T, E]), this.embNorm, c.layerNormEps), c.hiddenDropout);
+    if (this.project) h = linear(h, this.project);
+    // [B, 1, 1, T]: 0 on tokens, MASK_NEG on padding.
+    const maskBias = tf.reshape(tf.mul(tf.sub(1, tf.cast(batch.attentionMask, 'float32')), MASK_NEG), [B, 1, 1, T]);
+    this.layers.forEach((layer, i) => {
+      h = this.layer(h, layer, maskBias, B, T, firstOnly && i === this.layers.length - 1, drop);
     });
+    return h;
   }
 
   /** `[T, E]` rows (broadcast over the batch), or `[B, T, E]` for RoBERTa's padding-aware position ids. */
