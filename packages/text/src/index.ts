@@ -20,3 +20,4 @@ export * from './inference.js';
 export * from './memory.js';
 export * from './onnx-export.js';
 export * from './onnx-runtime.js';
+export * from './sentence-encoder.js';

@@ -7,7 +7,8 @@
  * node from the same computation as `TransformerClassifier.forwardFromEmbeddings` in inference mode (no dropout).
  * Opset 17 (LayerNormalization is a standard op from 17; ONNX Runtime 1.14+ runs it). Inputs `input_ids`,
  * `attention_mask` and, for BERT and ELECTRA, `token_type_ids` (int64 `[batch, tokens]`, both dynamic); output
- * `logits` `[batch, labels]` (scores before softmax/sigmoid, as the tfjs model). Weights are stored as float32
+ * `logits` `[batch, labels]` (scores before softmax/sigmoid, as the tfjs model). The bare encoder can be exported instead
+ * (`output: 'last_hidden_state'`, for feature extraction). Weights are stored as float32
  * initializers; Linear weights keep Parry's `[in, out]` layout (MatMul needs no transpose).
  */
 import onnxProto from 'onnx-proto';
@@ -73,8 +74,19 @@ export interface OnnxExport {
   inputs: string[];
 }
 
+/** Options of {@link exportOnnx}. */
+export interface OnnxExportOptions {
+  /**
+   * `logits` (default): the classifier, output `logits` `[batch, labels]`. `last_hidden_state`: the bare encoder,
+   * output `last_hidden_state` `[batch, tokens, hidden]` (no head), what a feature-extraction / sentence-embedding
+   * pipeline such as transformers.js' `pipeline('feature-extraction')` reads.
+   */
+  output?: 'logits' | 'last_hidden_state';
+}
+
 /** Serialize `model` (its current weights) as an ONNX model; see the file header. */
-export function exportOnnx(model: TransformerClassifier): OnnxExport {
+export function exportOnnx(model: TransformerClassifier, options: OnnxExportOptions = {}): OnnxExport {
+  const output = options.output ?? 'logits';
   const c = model.config;
   const g = new GraphBuilder();
   const weights = new Map<string, { shape: number[]; data: Float32Array }>();
@@ -140,6 +152,18 @@ export function exportOnnx(model: TransformerClassifier): OnnxExport {
     h = layerNorm(g.op('Add', [ff, h1]), `${n}.${names.ln2}`);
   }
 
+  const tokens = (name: string) => ({ name, type: { tensorType: { elemType: INT64, shape: { dim: [{ dimParam: 'batch' }, { dimParam: 'tokens' }] } } } });
+  const finish = (name: string, outputs: onnxProto.onnx.IValueInfoProto[]): OnnxExport => {
+    const graph = onnx.GraphProto.create({ name, node: g.nodes, initializer: g.initializers, input: inputs.map(tokens), output: outputs });
+    const proto = onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }], producerName: 'parry', graph });
+    return { bytes: onnx.ModelProto.encode(proto).finish(), inputs };
+  };
+  if (output === 'last_hidden_state') {
+    g.op('Identity', [h], [], 'last_hidden_state');
+    const dims = [{ dimParam: 'batch' }, { dimParam: 'tokens' }, { dimValue: H }];
+    return finish(`parry-${p}-encoder`, [{ name: 'last_hidden_state', type: { tensorType: { elemType: FLOAT, shape: { dim: dims } } } }]);
+  }
+
   // the head reads the first token
   const first = g.op('Gather', [h, g.scalarInt(0)], [{ name: 'axis', i: 1 }]);
   let logits: string;
@@ -158,17 +182,7 @@ export function exportOnnx(model: TransformerClassifier): OnnxExport {
       break;
   }
   g.op('Identity', [logits], [], 'logits');
-
-  const tokens = (name: string) => ({ name, type: { tensorType: { elemType: INT64, shape: { dim: [{ dimParam: 'batch' }, { dimParam: 'tokens' }] } } } });
-  const graph = onnx.GraphProto.create({
-    name: `parry-${p}-classifier`,
-    node: g.nodes,
-    initializer: g.initializers,
-    input: inputs.map(tokens),
-    output: [{ name: 'logits', type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'batch' }, { dimValue: c.numLabels }] } } } }],
-  });
-  const proto = onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }], producerName: 'parry', graph });
-  return { bytes: onnx.ModelProto.encode(proto).finish(), inputs };
+  return finish(`parry-${p}-classifier`, [{ name: 'logits', type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'batch' }, { dimValue: c.numLabels }] } } } }]);
 }
 
 /** The HF activations as ONNX nodes (the exact erf GELU for `gelu`, the tanh approximation for the `*_new` names). */
