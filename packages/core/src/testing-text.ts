@@ -337,6 +337,7 @@ export function instrumentTextAttack(attack: TextAttack): { attack: TextAttack; 
   const transformation: Transformation = {
     name: t.name,
     needsWhiteBox: t.needsWhiteBox,
+    ...(t.prepare ? { prepare: (state: TextState, indices: readonly number[], ctx: Parameters<Transformation['candidates']>[2]) => t.prepare!(state, indices, ctx) } : {}),
     candidates(state, indices, ctx) {
       const out = t.candidates(state, indices, ctx);
       for (const c of out) {

@@ -10,12 +10,17 @@ import { alignWords, embeddingGradient } from './white-box.js';
 
 
 
-/** Candidate states of `state` at `indices` that pass every constraint. */
-export function neighbours(state: TextState, indices: readonly number[], ctx: SearchContext): TextState[] {
+/**
+ * Candidate states of `state` at `indices` that pass every constraint. A transformation with `prepare` (masked-LM
+ * swaps) is prepared first for all the allowed indices at once.
+ */
+export async function neighbours(state: TextState, indices: readonly number[], ctx: SearchContext): Promise<TextState[]> {
   const allowed = new Set(modifiableIndices(state, ctx.constraints));
   const idx = indices.filter((i) => allowed.has(i));
   if (idx.length === 0) return [];
-  const cands = ctx.transformation.candidates(state, idx, { victim: ctx.victim, goal: ctx.goal, rng: ctx.rng, counters: ctx.counters });
+  const tctx = { victim: ctx.victim, goal: ctx.goal, rng: ctx.rng, counters: ctx.counters };
+  if (ctx.transformation.prepare) await ctx.transformation.prepare(state, idx, tctx);
+  const cands = ctx.transformation.candidates(state, idx, tctx);
   const seen = new Set<string>();
   const out: TextState[] = [];
   for (const c of cands) {
@@ -94,7 +99,7 @@ export async function rankWords(
       const base = weighting === 'paper' ? initialEval.score : 0;
       const gains: number[] = [];
       for (const i of indices) {
-        const next = neighbours(state, [i], ctx);
+        const next = await neighbours(state, [i], ctx);
         const ev = next.length ? await ctx.evaluate(next.map((n) => n.text)) : [];
         const vals = ev.filter((e): e is Evaluation => !!e).map((e) => e.score);
         gains.push(vals.length ? Math.max(...vals) - base : 0);
@@ -122,7 +127,7 @@ export function greedyWir(options: { wir?: WirMethod; unkToken?: string; pwwsWei
       let curEval = initialEval;
       for (const i of order) {
         if (ctx.exhausted) break;
-        const next = neighbours(cur, [i], ctx);
+        const next = await neighbours(cur, [i], ctx);
         if (next.length === 0) continue;
         const pick = best(next, await ctx.evaluate(next.map((n) => n.text)));
         if (pick && (pick.eval.success || pick.eval.score > curEval.score)) {
@@ -151,7 +156,8 @@ export function beamSearch(options: { width?: number; stopWhenNoGain?: boolean }
       let beam: TextState[] = [initial];
       let top = { state: initial, eval: initialEval };
       while (!ctx.exhausted) {
-        const pool = beam.flatMap((s) => neighbours(s, modifiableIndices(s, ctx.constraints), ctx));
+        const pool: TextState[] = [];
+        for (const s of beam) pool.push(...(await neighbours(s, modifiableIndices(s, ctx.constraints), ctx)));
         const uniq = [...new Map(pool.map((s) => [s.text, s])).values()];
         if (uniq.length === 0) break;
         const evals = await ctx.evaluate(uniq.map((s) => s.text));

@@ -29,6 +29,12 @@ export interface Transformation {
   readonly needsWhiteBox?: boolean;
   /** Replacement candidates for the words at `indices` of `state` (never the current word itself). */
   candidates(state: TextState, indices: readonly number[], ctx: TransformContext): Candidate[];
+  /**
+   * Asynchronous work `candidates` needs first (e.g. masked-LM predictions for all `indices` in one batched call).
+   * A search awaits it before calling `candidates` with the same state and indices; a transformation that has it may
+   * refuse `candidates` for indices that were not prepared.
+   */
+  prepare?(state: TextState, indices: readonly number[], ctx: TransformContext): Promise<void>;
 }
 
 export interface Constraint {
