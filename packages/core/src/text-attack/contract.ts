@@ -37,12 +37,25 @@ export interface Transformation {
   prepare?(state: TextState, indices: readonly number[], ctx: TransformContext): Promise<void>;
 }
 
+/** One replacement to check: word `index` of `state` replaced by `word`. */
+export interface CandidateCheck {
+  state: TextState;
+  index: number;
+  word: string;
+}
+
 export interface Constraint {
   readonly name: string;
   /** May word `index` of `state` be modified? */
   allowIndex?(state: TextState, index: number): boolean;
   /** Is replacing word `index` of `state` by `word` acceptable? */
   allowCandidate?(state: TextState, index: number, word: string): boolean;
+  /**
+   * Asynchronous verdicts on many replacements at once (a sentence encoder embeds them in one call): one boolean per
+   * item, in order. The searches call it once per step with every candidate of that step (of one or several states)
+   * that passed all `allowCandidate` checks; a constraint may have both methods.
+   */
+  allowCandidates?(items: readonly CandidateCheck[]): Promise<boolean[]>;
   /** Set when the constraint is inactive (e.g. no word vectors); reported in the attack summary. */
   readonly note?: string;
 }
