@@ -8,18 +8,11 @@
  * convert to and from torch's `[out, in]`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InputError, UsageError } from '@parry/core';
-import { createRng } from '@parry/core';
-import type { EncoderConfig, HiddenActivation } from './config.js';
+import type { EncoderConfig } from './config.js';
+import { activation, type Dense, type Drop, dropper, EncoderBody, encoderParameterShapes, type ForwardOptions, linear } from './encoder-body.js';
 import type { HostTensor, ModelFamily, OutputKind, TextBatch } from '@parry/core';
 
-/** Options of a forward pass. */
-export interface ForwardOptions {
-  /** Apply dropout (default false). */
-  training?: boolean;
-  /** Seed for the dropout masks (same seed, same masks); random masks when absent. */
-  seed?: number;
-}
+export { firstNonFinite, type ForwardOptions } from './encoder-body.js';
 
 /** A Transformer encoder with a sequence-classification head. */
 export interface TransformerClassifier {
@@ -55,41 +48,6 @@ export interface TransformerClassifier {
   dispose(): void;
 }
 
-/** A variable with its HF name; `linear` weights are stored `[in, out]` and saved transposed. */
-interface Param {
-  name: string;
-  variable: tf.Variable;
-  linear: boolean;
-  trainable: boolean;
-}
-
-interface Dense {
-  w: tf.Variable;
-  b: tf.Variable;
-}
-
-interface Norm {
-  g: tf.Variable;
-  b: tf.Variable;
-}
-
-interface Layer {
-  q: Dense;
-  k: Dense;
-  v: Dense;
-  o: Dense;
-  ln1: Norm;
-  ff1: Dense;
-  ff2: Dense;
-  ln2: Norm;
-}
-
-/** Additive attention bias for padded keys (exp underflows to exactly 0). */
-const MASK_NEG = -1e9;
-
-/** Checkpoint entries that are buffers, not parameters. */
-const BUFFER_SUFFIXES = ['embeddings.position_ids', 'embeddings.token_type_ids'];
-
 /**
  * Builds a classifier with freshly initialised weights as Hugging Face does: normal(0, initializer_range) for Linear
  * and Embedding weights (padding row zeroed), zero biases, LayerNorm weight 1 / bias 0; DistilBERT's sinusoidal
@@ -107,40 +65,12 @@ export function createTransformerClassifier(config: EncoderConfig, options: { se
  * header can be checked against a config before a model is built.
  */
 export function parameterShapes(c: EncoderConfig): Map<string, number[]> {
-  const out = new Map<string, number[]>();
+  const out = encoderParameterShapes(c, new Map());
   const H = c.hiddenSize;
-  const E = c.embeddingSize;
-  const p = c.family;
   const dense = (name: string, inSize: number, outSize: number) => {
     out.set(`${name}.weight`, [outSize, inSize]);
     out.set(`${name}.bias`, [outSize]);
   };
-  const norm = (name: string, size: number) => {
-    out.set(`${name}.weight`, [size]);
-    out.set(`${name}.bias`, [size]);
-  };
-  out.set(`${p}.embeddings.word_embeddings.weight`, [c.vocabSize, E]);
-  if (!c.sinusoidalPosEmbds) out.set(`${p}.embeddings.position_embeddings.weight`, [c.maxPositions, E]);
-  if (c.family !== 'distilbert') out.set(`${p}.embeddings.token_type_embeddings.weight`, [Math.max(1, c.typeVocabSize), E]);
-  norm(`${p}.embeddings.LayerNorm`, E);
-  if (c.family === 'electra' && E !== H) dense('electra.embeddings_project', E, H);
-  for (let i = 0; i < c.numLayers; i++) {
-    if (c.family === 'distilbert') {
-      const n = `distilbert.transformer.layer.${i}`;
-      for (const d of ['q_lin', 'k_lin', 'v_lin', 'out_lin']) dense(`${n}.attention.${d}`, H, H);
-      norm(`${n}.sa_layer_norm`, H);
-      dense(`${n}.ffn.lin1`, H, c.intermediateSize);
-      dense(`${n}.ffn.lin2`, c.intermediateSize, H);
-      norm(`${n}.output_layer_norm`, H);
-    } else {
-      const n = `${p}.encoder.layer.${i}`;
-      for (const d of ['self.query', 'self.key', 'self.value', 'output.dense']) dense(`${n}.attention.${d}`, H, H);
-      norm(`${n}.attention.output.LayerNorm`, H);
-      dense(`${n}.intermediate.dense`, H, c.intermediateSize);
-      dense(`${n}.output.dense`, c.intermediateSize, H);
-      norm(`${n}.output.LayerNorm`, H);
-    }
-  }
   if (c.family === 'bert') {
     dense('bert.pooler.dense', H, H);
     dense('classifier', H, c.numLabels);
@@ -154,125 +84,24 @@ export function parameterShapes(c: EncoderConfig): Map<string, number[]> {
   return out;
 }
 
-/**
- * The first NaN or infinity of a checkpoint tensor, as `"a NaN at index 17"`, or undefined when all are finite
- * (integer tensors always are).
- */
-export function firstNonFinite(t: HostTensor): string | undefined {
-  const d = t.data;
-  if (!(d instanceof Float32Array || d instanceof Float64Array)) return undefined;
-  for (let i = 0; i < d.length; i++) {
-    const x = d[i];
-    // x - x is 0 for every finite x and NaN for NaN and +-Infinity (faster than Number.isFinite on typed arrays).
-    if (x - x !== 0) return `a ${Number.isNaN(x) ? 'NaN' : x > 0 ? 'Infinity' : '-Infinity'} at index ${i}`;
-  }
-  return undefined;
-}
-
-class Classifier implements TransformerClassifier {
-  readonly family: ModelFamily;
-  private readonly params: Param[] = [];
-  private readonly byName = new Map<string, Param>();
-  private readonly wordEmb: tf.Variable;
-  private readonly posEmb: tf.Variable;
-  private readonly typeEmb?: tf.Variable;
-  private readonly embNorm: Norm;
-  private readonly project?: Dense;
-  private readonly layers: Layer[] = [];
+class Classifier extends EncoderBody implements TransformerClassifier {
   /** BERT pooler, ELECTRA/RoBERTa `classifier.dense`, DistilBERT `pre_classifier`. */
   private readonly headDense: Dense;
   private readonly headOut: Dense;
-  private disposed = false;
 
-  constructor(
-    readonly config: EncoderConfig,
-    seed: number,
-  ) {
+  constructor(config: EncoderConfig, seed: number) {
+    super(config, seed, 'classifier');
     const c = config;
-    this.family = c.family;
-    if (c.hiddenSize % c.numHeads !== 0) {
-      throw new UsageError(`hiddenSize ${c.hiddenSize} is not a multiple of numHeads ${c.numHeads}; change one of them`);
-    }
-    const rng = createRng(seed);
-    const std = c.initializerRange;
-    const normal = (shape: number[]) => tf.randomNormal(shape, 0, std, 'float32', rng.tfSeed());
-    const add = (name: string, value: tf.Tensor, linear = false, trainable = true): tf.Variable => {
-      const variable = tf.variable(value, trainable);
-      value.dispose();
-      const p = { name, variable, linear, trainable };
-      this.params.push(p);
-      this.byName.set(name, p);
-      return variable;
-    };
-    const dense = (name: string, inSize: number, outSize: number): Dense => ({
-      w: add(`${name}.weight`, normal([inSize, outSize]), true),
-      b: add(`${name}.bias`, tf.zeros([outSize])),
-    });
-    const norm = (name: string, size: number): Norm => ({
-      g: add(`${name}.weight`, tf.ones([size])),
-      b: add(`${name}.bias`, tf.zeros([size])),
-    });
     const H = c.hiddenSize;
-    const E = c.embeddingSize;
-    const p = c.family;
-    const withZeroRow = (shape: [number, number], row: number): tf.Tensor =>
-      tf.tidy(() => {
-        const rows = new Float32Array(shape[0]).fill(1);
-        if (row >= 0 && row < shape[0]) rows[row] = 0;
-        return tf.mul(normal(shape), tf.tensor2d(rows, [shape[0], 1]));
-      });
-
-    this.wordEmb = add(`${p}.embeddings.word_embeddings.weight`, withZeroRow([c.vocabSize, E], c.padTokenId));
-    if (c.sinusoidalPosEmbds) {
-      this.posEmb = add(`${p}.embeddings.position_embeddings.weight`, sinusoidalTable(c.maxPositions, E), false, false);
-    } else if (c.family === 'roberta') {
-      this.posEmb = add(`${p}.embeddings.position_embeddings.weight`, withZeroRow([c.maxPositions, E], c.padTokenId));
-    } else {
-      this.posEmb = add(`${p}.embeddings.position_embeddings.weight`, normal([c.maxPositions, E]));
-    }
-    if (c.family !== 'distilbert') {
-      this.typeEmb = add(`${p}.embeddings.token_type_embeddings.weight`, normal([Math.max(1, c.typeVocabSize), E]));
-    }
-    this.embNorm = norm(`${p}.embeddings.LayerNorm`, E);
-    if (c.family === 'electra' && E !== H) this.project = dense('electra.embeddings_project', E, H);
-    else if (E !== H) throw new UsageError(`embeddingSize ${E} differs from hiddenSize ${H}; only ELECTRA supports that`);
-
-    for (let i = 0; i < c.numLayers; i++) {
-      if (c.family === 'distilbert') {
-        const n = `distilbert.transformer.layer.${i}`;
-        this.layers.push({
-          q: dense(`${n}.attention.q_lin`, H, H),
-          k: dense(`${n}.attention.k_lin`, H, H),
-          v: dense(`${n}.attention.v_lin`, H, H),
-          o: dense(`${n}.attention.out_lin`, H, H),
-          ln1: norm(`${n}.sa_layer_norm`, H),
-          ff1: dense(`${n}.ffn.lin1`, H, c.intermediateSize),
-          ff2: dense(`${n}.ffn.lin2`, c.intermediateSize, H),
-          ln2: norm(`${n}.output_layer_norm`, H),
-        });
-      } else {
-        const n = `${p}.encoder.layer.${i}`;
-        this.layers.push({
-          q: dense(`${n}.attention.self.query`, H, H),
-          k: dense(`${n}.attention.self.key`, H, H),
-          v: dense(`${n}.attention.self.value`, H, H),
-          o: dense(`${n}.attention.output.dense`, H, H),
-          ln1: norm(`${n}.attention.output.LayerNorm`, H),
-          ff1: dense(`${n}.intermediate.dense`, H, c.intermediateSize),
-          ff2: dense(`${n}.output.dense`, c.intermediateSize, H),
-          ln2: norm(`${n}.output.LayerNorm`, H),
-        });
-      }
-    }
     if (c.family === 'bert') {
-      this.headDense = dense('bert.pooler.dense', H, H);
-      this.headOut = dense('classifier', H, c.numLabels);
+      this.headDense = this.dense('bert.pooler.dense', H, H);
+      this.headOut = this.dense('classifier', H, c.numLabels);
     } else if (c.family === 'distilbert') {
-      this.headDense = dense('pre_classifier', H, H);
-      this.headOut = dense('classifier', H, c.numLabels);
+      this.headDense = this.dense('pre_classifier', H, H);
+      this.headOut = this.dense('classifier', H, c.numLabels);
     } else {
-      this.headDense = dense('classifier.dense', H, H);
-      this.headOut = dense('classifier.out_proj', H, c.numLabels);
+      this.headDense = this.dense('classifier.dense', H, H);
+      this.headOut = this.dense('classifier.out_proj', H, c.numLabels);
     }
   }
 
@@ -286,106 +115,15 @@ class Classifier implements TransformerClassifier {
     return this.config.outputKind;
   }
 
-  parameters(): Array<{ name: string; variable: tf.Variable }> {
-    this.alive();
-    return this.params.filter((p) => p.trainable).map((p) => ({ name: p.name, variable: p.variable }));
-  }
-
-  /** Every weight by Hugging Face name in Parry's layout (Linear weights `[in, out]`), fixed tables included. */
-  weights(): Array<{ name: string; variable: tf.Variable; linear: boolean }> {
-    this.alive();
-    return this.params.map((p) => ({ name: p.name, variable: p.variable, linear: p.linear }));
-  }
-
-  wordEmbeddings(): tf.Variable {
-    this.alive();
-    return this.wordEmb;
-  }
-
-  embed(inputIds: tf.Tensor2D): tf.Tensor3D {
-    this.alive();
-    if (inputIds.rank !== 2) throw new UsageError(`inputIds must be [batch, tokens], got shape [${inputIds.shape}]`);
-    const [B, T] = inputIds.shape;
-    return tf.tidy(() => {
-      const ids = inputIds.dtype === 'int32' ? inputIds : tf.cast(inputIds, 'int32');
-      return tf.reshape(tf.gather(this.wordEmb, tf.reshape(ids, [B * T])), [B, T, this.config.embeddingSize]);
-    });
-  }
-
   logits(batch: TextBatch, options: ForwardOptions = {}): tf.Tensor2D {
     return tf.tidy(() => this.forwardFromEmbeddings(this.embed(batch.inputIds), batch, options));
   }
 
   forwardFromEmbeddings(inputsEmbeds: tf.Tensor3D, batch: TextBatch, options: ForwardOptions = {}): tf.Tensor2D {
-    const drop = dropper(options);
-    return tf.tidy(() => this.head(this.encode(inputsEmbeds, batch, drop, true), drop) as tf.Tensor2D);
-  }
-
-  hiddenStates(batch: TextBatch, options: ForwardOptions = {}): tf.Tensor3D {
-    const drop = dropper(options);
-    return tf.tidy(() => {
-      const [B, T] = batch.inputIds.shape;
-      return tf.reshape(this.encode(this.embed(batch.inputIds), batch, drop, false), [B, T, this.config.hiddenSize]) as tf.Tensor3D;
-    });
-  }
-
-  /**
-   * Embeddings and every encoder layer (call inside a tidy): `[B*T, H]`, or with `firstOnly` `[B, H]` for the first
-   * token of each row (the last layer then computes its queries and FFN for that row only, all the head reads).
-   */
-  private encode(inputsEmbeds: tf.Tensor3D, batch: TextBatch, drop: Drop, firstOnly: boolean): tf.Tensor {
     this.alive();
-    const c = this.config;
-    const [B, T, E] = inputsEmbeds.shape;
-    this.checkBatch(inputsEmbeds, batch);
-    // Embeddings: words + positions (+ token types), LayerNorm, dropout (+ ELECTRA's projection).
-    let x: tf.Tensor = tf.add(inputsEmbeds, this.positionEmbeddings(batch.inputIds, B, T));
-    if (this.typeEmb) {
-      const useTypes = batch.tokenTypeIds !== undefined && (c.family === 'bert' || c.family === 'electra');
-      const types = useTypes
-        ? tf.reshape(tf.gather(this.typeEmb, tf.reshape(tf.cast(batch.tokenTypeIds!, 'int32'), [B * T])), [B, T, E])
-        : tf.slice(this.typeEmb, [0, 0], [1, E]);
-      x = tf.add(x, types);
-    }
-    let h = drop(layerNorm(tf.reshape(x, [B * T, E]), this.embNorm, c.layerNormEps), c.hiddenDropout);
-    if (this.project) h = linear(h, this.project);
-    // [B, 1, 1, T]: 0 on tokens, MASK_NEG on padding.
-    const maskBias = tf.reshape(tf.mul(tf.sub(1, tf.cast(batch.attentionMask, 'float32')), MASK_NEG), [B, 1, 1, T]);
-    this.layers.forEach((layer, i) => {
-      h = this.layer(h, layer, maskBias, B, T, firstOnly && i === this.layers.length - 1, drop);
-    });
-    return h;
-  }
-
-  /** `[T, E]` rows (broadcast over the batch), or `[B, T, E]` for RoBERTa's padding-aware position ids. */
-  private positionEmbeddings(inputIds: tf.Tensor2D, B: number, T: number): tf.Tensor {
-    const c = this.config;
-    if (c.family !== 'roberta') return tf.slice(this.posEmb, [0, 0], [T, c.embeddingSize]);
-    // position = padding_idx + (number of non-pad tokens up to and including this one); pads get padding_idx.
-    const isToken = tf.cast(tf.notEqual(inputIds, c.padTokenId), 'float32');
-    const positions = tf.cast(tf.add(tf.mul(tf.cumsum(isToken, 1), isToken), c.padTokenId), 'int32');
-    return tf.reshape(tf.gather(this.posEmb, tf.reshape(positions, [B * T])), [B, T, c.embeddingSize]);
-  }
-
-  /** One post-LN encoder layer on `[B*T, H]`; with `firstOnly`, returns `[B, H]` for the first token of each row. */
-  private layer(x: tf.Tensor, l: Layer, maskBias: tf.Tensor, B: number, T: number, firstOnly: boolean, drop: Drop): tf.Tensor {
-    const c = this.config;
-    const H = c.hiddenSize;
-    const nh = c.numHeads;
-    const dh = H / nh;
-    const Tq = firstOnly ? 1 : T;
-    const xq = firstOnly ? tf.reshape(tf.slice(tf.reshape(x, [B, T, H]), [0, 0, 0], [B, 1, H]), [B, H]) : x;
-    const q = tf.transpose(tf.reshape(tf.mul(linear(xq, l.q), 1 / Math.sqrt(dh)), [B, Tq, nh, dh]), [0, 2, 1, 3]);
-    const kT = tf.transpose(tf.reshape(linear(x, l.k), [B, T, nh, dh]), [0, 2, 3, 1]);
-    const v = tf.transpose(tf.reshape(linear(x, l.v), [B, T, nh, dh]), [0, 2, 1, 3]);
-    const probs = drop(tf.softmax(tf.add(tf.matMul(q, kT), maskBias)), c.attentionDropout);
-    const ctx = tf.reshape(tf.transpose(tf.matMul(probs, v), [0, 2, 1, 3]), [B * Tq, H]);
-    let attn = linear(ctx, l.o);
-    // DistilBERT has no dropout on the attention output (only on the probabilities).
-    if (c.family !== 'distilbert') attn = drop(attn, c.hiddenDropout);
-    const h1 = layerNorm(tf.add(attn, xq), l.ln1, c.layerNormEps);
-    const ff = drop(linear(activation(linear(h1, l.ff1), c.hiddenAct), l.ff2), c.hiddenDropout);
-    return layerNorm(tf.add(ff, h1), l.ln2, c.layerNormEps);
+    const drop = dropper(options);
+    // The head reads the first token only, so the last layer computes its queries and FFN for that row only.
+    return tf.tidy(() => this.head(this.encode(inputsEmbeds, batch, drop, true), drop) as tf.Tensor2D);
   }
 
   /** Classification head on the first token's hidden state `[B, H]`. */
@@ -402,190 +140,4 @@ class Classifier implements TransformerClassifier {
         return linear(drop(tf.tanh(linear(drop(first, p), this.headDense)), p), this.headOut);
     }
   }
-
-  private checkBatch(embeds: tf.Tensor3D, batch: TextBatch): void {
-    const c = this.config;
-    if (embeds.rank !== 3 || embeds.shape[2] !== c.embeddingSize) {
-      throw new UsageError(`inputsEmbeds must be [batch, tokens, ${c.embeddingSize}], got [${embeds.shape}]`);
-    }
-    const [B, T] = embeds.shape;
-    for (const [key, t] of [
-      ['inputIds', batch.inputIds],
-      ['attentionMask', batch.attentionMask],
-      ['tokenTypeIds', batch.tokenTypeIds],
-    ] as const) {
-      if (t !== undefined && (t.rank !== 2 || t.shape[0] !== B || t.shape[1] !== T)) {
-        throw new UsageError(`batch.${key} has shape [${t.shape}] but the embeddings are [${B}, ${T}, ...]; give all [${B}, ${T}]`);
-      }
-    }
-    const maxT = c.family === 'roberta' ? c.maxPositions - c.padTokenId - 1 : c.maxPositions;
-    if (T > maxT) {
-      throw new InputError(`a batch of ${T} tokens exceeds the model's ${maxT} positions (max_position_embeddings); truncate to ${maxT}`);
-    }
-  }
-
-  stateDict(): Record<string, HostTensor> {
-    this.alive();
-    const out: Record<string, HostTensor> = {};
-    for (const p of this.params) {
-      const t = p.linear ? tf.transpose(p.variable) : p.variable;
-      const data = new Float32Array(t.dataSync() as Float32Array);
-      if (t !== p.variable) t.dispose();
-      out[p.name] = { dtype: 'F32', shape: hfShape(p), data };
-    }
-    return out;
-  }
-
-  loadStateDict(tensors: Record<string, HostTensor>, options: { strict?: boolean; source?: string } = {}): void {
-    this.alive();
-    const strict = options.strict ?? true;
-    const source = options.source ?? 'checkpoint';
-    const entries = normaliseNames(tensors, this.family);
-    const missing: string[] = [];
-    const unexpected: string[] = [];
-    const problems: string[] = [];
-    const assign: Array<[Param, HostTensor]> = [];
-    for (const p of this.params) {
-      const t = entries.get(p.name);
-      if (t === undefined) {
-        // A sinusoidal table is recomputed, so a checkpoint may omit it.
-        if (!(p.name.endsWith('position_embeddings.weight') && this.config.sinusoidalPosEmbds)) missing.push(p.name);
-        continue;
-      }
-      const shape = hfShape(p);
-      if (!(t.data instanceof Float32Array || t.data instanceof Float64Array)) {
-        problems.push(`tensor "${p.name}" has dtype ${t.dtype}, not a float type`);
-      } else if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]) || t.data.length !== sizeOf(shape)) {
-        problems.push(`tensor "${p.name}" has shape [${t.shape}] but the config needs [${shape}]`);
-      } else if (firstNonFinite(t) !== undefined) {
-        // A NaN or infinite weight makes every prediction meaningless: refuse it here rather than report 45% accuracy.
-        throw new InputError(`${source}: tensor "${p.name}" has ${firstNonFinite(t)}; the checkpoint is corrupt: re-download or re-train it`);
-      } else {
-        assign.push([p, t]);
-      }
-    }
-    for (const name of entries.keys()) if (!this.byName.has(name)) unexpected.push(name);
-    if (problems.length > 0) {
-      throw new InputError(`${source}: ${listing(problems, '; ')}; check that config.json matches the checkpoint`);
-    }
-    if (strict && (missing.length > 0 || unexpected.length > 0)) {
-      const parts: string[] = [];
-      if (missing.length > 0) parts.push(`missing ${listing(missing)}`);
-      if (unexpected.length > 0) parts.push(`unexpected ${listing(unexpected)}`);
-      throw new InputError(
-        `${source}: ${parts.join('; ')} for a ${this.family} classifier; use a checkpoint of the same family and size, or strict: false`,
-      );
-    }
-    for (const [p, t] of assign) {
-      tf.tidy(() => {
-        const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as Float64Array);
-        const value = tf.tensor(data, t.shape, 'float32');
-        p.variable.assign(p.linear ? tf.transpose(value) : value);
-      });
-    }
-  }
-
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    for (const p of this.params) p.variable.dispose();
-  }
-
-  private alive(): void {
-    if (this.disposed) throw new UsageError('this Transformer classifier was disposed; create or load it again');
-  }
-}
-
-/** A parameter's shape in torch layout (Linear weights `[out, in]`). */
-function hfShape(p: Param): number[] {
-  const shape = p.variable.shape as number[];
-  return p.linear ? [shape[1], shape[0]] : [...shape];
-}
-
-type Drop = (x: tf.Tensor, rate: number) => tf.Tensor;
-
-/** Dropout when training (seeded masks when a seed is given: one stream of seeds per forward pass). */
-function dropper(options: ForwardOptions): Drop {
-  if (!options.training) return (x) => x;
-  const rng = options.seed === undefined ? undefined : createRng(options.seed);
-  return (x, rate) => (rate > 0 ? tf.dropout(x, rate, undefined, rng?.tfSeed()) : x);
-}
-
-/** `x [N, in] @ w [in, out] + b`. */
-function linear(x: tf.Tensor, d: Dense): tf.Tensor {
-  return tf.fused.matMul({ a: x as tf.Tensor2D, b: d.w as tf.Tensor2D, bias: d.b });
-}
-
-/** LayerNorm over the last axis (biased variance, as torch). */
-function layerNorm(x: tf.Tensor, n: Norm, eps: number): tf.Tensor {
-  const centred = tf.sub(x, tf.mean(x, -1, true));
-  const variance = tf.mean(tf.square(centred), -1, true);
-  return tf.add(tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, eps))), n.g), n.b);
-}
-
-const SQRT_HALF = Math.SQRT1_2;
-const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
-
-/** The HF activations by name (`gelu` is the exact erf form; the `*_new`/tanh names the tanh approximation). */
-function activation(x: tf.Tensor, name: HiddenActivation): tf.Tensor {
-  switch (name) {
-    case 'gelu':
-    case 'gelu_python':
-      return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, SQRT_HALF)), 1));
-    case 'gelu_new':
-    case 'gelu_pytorch_tanh':
-    case 'gelu_fast':
-    case 'gelu_accurate': {
-      const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), SQRT_2_OVER_PI);
-      return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
-    }
-    case 'quick_gelu':
-      return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
-    case 'relu':
-      return tf.relu(x);
-    case 'silu':
-    case 'swish':
-      return tf.mul(x, tf.sigmoid(x));
-    case 'tanh':
-      return tf.tanh(x);
-    case 'sigmoid':
-      return tf.sigmoid(x);
-    case 'linear':
-      return x;
-  }
-}
-
-/** DistilBERT's fixed table: sin on even, cos on odd columns of pos / 10000^(2*(j/2)/dim). */
-function sinusoidalTable(positions: number, dim: number): tf.Tensor {
-  const data = new Float32Array(positions * dim);
-  for (let pos = 0; pos < positions; pos++) {
-    for (let j = 0; j < dim; j++) {
-      const angle = pos / Math.pow(10000, (2 * Math.floor(j / 2)) / dim);
-      data[pos * dim + j] = j % 2 === 0 ? Math.sin(angle) : Math.cos(angle);
-    }
-  }
-  return tf.tensor2d(data, [positions, dim]);
-}
-
-/** Checkpoint names as this model names them: legacy gamma/beta, buffers dropped, a bare base model's prefix added. */
-function normaliseNames(tensors: Record<string, HostTensor>, family: ModelFamily): Map<string, HostTensor> {
-  const out = new Map<string, HostTensor>();
-  const names = Object.keys(tensors).filter((name) => !BUFFER_SUFFIXES.some((s) => name === s || name.endsWith(`.${s}`)));
-  const hasPrefix = names.some((n) => n.startsWith(`${family}.`));
-  const baseRoots = ['embeddings.', 'encoder.', 'transformer.', 'pooler.', 'embeddings_project.'];
-  for (const name of names) {
-    let n = name.replace(/\.gamma$/, '.weight').replace(/\.beta$/, '.bias');
-    if (!hasPrefix && baseRoots.some((r) => n.startsWith(r))) n = `${family}.${n}`;
-    out.set(n, tensors[name]);
-  }
-  return out;
-}
-
-function listing(items: string[], sep = ', ', max = 6): string {
-  const head = items.slice(0, max).join(sep);
-  return items.length > max ? `${head}${sep}(+${items.length - max} more)` : head;
-}
-
-function sizeOf(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
 }
