@@ -9,6 +9,9 @@
  * Performance (the builtins exist but fall off a cliff):
  * - `BatchMatMul`, `_FusedMatMul`: 14-28x slower with a transpose flag (every backward matMul), ~10x when batched.
  * - `Conv2DBackpropInput`: a naive loop; rewritten as an XNNPACK conv2d (every input-gradient step).
+ * Memory:
+ * - `Identity` copies; every `tf.clone` and every tensor the gradient tape saves runs it, so a training pass held a
+ *   second copy of every weight (BERT-base: ~740 MiB). The replacement shares the buffer, as cpu's does.
  * On cpu, `UnsortedSegmentSum` is O(numSegments·N·inner) and is replaced by the linear one.
  *
  * Every polyfill calls other kernels of the same backend directly and frees its intermediates, so it leaves no
@@ -18,6 +21,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { batchMatMulWasm, fusedMatMulWasm } from './batch-mat-mul.js';
 import { conv2DBackpropFilterWasm } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputWasm } from './conv2d-backprop-input.js';
+import { identityWasm } from './identity.js';
 import { signWasm } from './sign.js';
 import { installKernel, polyfilledKernels, uninstallKernel } from './kernel-utils.js';
 import { unsortedSegmentSumCpu, unsortedSegmentSumWasm } from './unsorted-segment-sum.js';
@@ -26,7 +30,7 @@ import { unsortedSegmentSumCpu, unsortedSegmentSumWasm } from './unsorted-segmen
 export interface PolyfillOptions {
   /**
    * Also replace the slow-but-present kernels (`BatchMatMul`, `_FusedMatMul`, `Conv2DBackpropInput`) with faster
-   * versions. Default true. `false` registers only the missing kernels (and leaves earlier replacements in place;
+   * versions, and the copying `Identity` with one that shares the buffer. Default true. `false` registers only the missing kernels (and leaves earlier replacements in place;
    * use {@link unregisterPolyfills} to remove them).
    */
   performance?: boolean;
@@ -39,11 +43,12 @@ const MISSING_ON_WASM: ReadonlyArray<[string, tf.KernelFunc]> = [
   ['Sign', signWasm as tf.KernelFunc],
 ];
 
-/** Builtin wasm kernels replaced for speed; each delegates to the builtin it replaces. */
+/** Builtin wasm kernels replaced for speed or memory; the matMul/conv ones delegate to the builtin they replace. */
 const FASTER_ON_WASM: ReadonlyArray<[string, tf.KernelFunc]> = [
   ['BatchMatMul', batchMatMulWasm as tf.KernelFunc],
   ['_FusedMatMul', fusedMatMulWasm as tf.KernelFunc],
   ['Conv2DBackpropInput', conv2DBackpropInputWasm as tf.KernelFunc],
+  ['Identity', identityWasm as tf.KernelFunc],
 ];
 
 /**
