@@ -7,6 +7,7 @@ import {
   defineTextComponent,
   levenshtein,
   type PosTagger,
+  type SentenceEncoder,
   STOPWORD_LISTS,
   type TextResources,
   type TextState,
@@ -159,28 +160,118 @@ export function partOfSpeech(options: { tagger?: PosTagger; allowVerbNounSwap?: 
 /** TextFooler's threshold as TextAttack sets it: angular similarity 1 - 0.5/π (an angle of at most 0.5 radians). */
 export const TEXTFOOLER_MIN_SIMILARITY = 0.840845057;
 
-/**
- * Sentence similarity over a window of words, as TextAttack's SentenceEncoder with TextFooler's settings (window of 15
- * words centred on the changed word, compared with the current text, `skip_text_shorter_than_window`), but with a
- * mean-of-word-vectors encoder, NOT the Universal Sentence Encoder: a window's embedding is the mean of its words' unit
- * vectors in the word vectors given (words without a vector are left out). The similarity of the current window and the
- * window with the replacement (`angular`: 1 - arccos(cos)/π, as TextAttack's TextFooler; or `cosine`) must be >=
- * `minSimilarity`. Texts shorter than the window pass (`skipShortTexts`, default true as TextAttack's TextFooler); a
- * window with no known word passes (nothing to compare). Without vectors the constraint is inactive and says so.
- */
-export function sentenceSimilarity(options: {
+/** Options of {@link sentenceSimilarity}. */
+export interface SentenceSimilarityOptions {
+  /** The sentence encoder to compare windows with (the `sentence-encoder` resource); preferred over `vectors`. */
+  encoder?: SentenceEncoder;
+  /** Word vectors for the fallback encoder (mean of unit word vectors) when no `encoder` is given. */
   vectors?: WordVectors;
+  /** Least similarity (default {@link TEXTFOOLER_MIN_SIMILARITY}). */
   minSimilarity?: number;
+  /** Words in the window around the changed word (default 15); `Infinity` compares whole texts (TextAttack's `window_size=None`). */
   window?: number;
+  /** `angular` (default): 1 - arccos(cos)/π, as TextAttack's TextFooler; or `cosine`. */
   metric?: 'angular' | 'cosine';
+  /** Texts shorter than the window pass (default true, as TextAttack's TextFooler). */
   skipShortTexts?: boolean;
-}): Constraint {
+  /** Compare with the original text's window instead of the current text's (default false, as TextFooler; BAE and BERT-Attack: true). */
+  compareAgainstOriginal?: boolean;
+  /** Window embeddings kept between calls (default 16384); the current window recurs across candidates and steps. */
+  cacheSize?: number;
+}
+
+/** TextAttack's AttackedText.text_window_around_index: `[start, end]` (inclusive) of the `size` words around `index`. */
+function windowAround(index: number, n: number, size: number): [number, number] {
+  if (!Number.isFinite(size) || size >= n) return [0, n - 1];
+  const half = (size - 1) / 2;
+  if (index - half < 0) return [0, Math.min(size - 1, n - 1)];
+  if (index + half >= n) return [Math.max(0, n - size), n - 1];
+  return [index - Math.ceil(half), index + Math.floor(half)];
+}
+
+const similarity = (c: number, metric: 'angular' | 'cosine'): number => {
+  const x = Math.max(-1, Math.min(1, c));
+  return metric === 'angular' ? 1 - Math.acos(x) / Math.PI : x;
+};
+
+/**
+ * Sentence similarity over a window of words, as TextAttack's SentenceEncoder constraint with TextFooler's settings
+ * (window of 15 words centred on the changed word — `text_window_around_index` — compared with the current text,
+ * `skip_text_shorter_than_window`): the similarity (`angular`: 1 - arccos(cos)/π, as TextAttack's TextFooler; or
+ * `cosine`) of the window's embedding before and after the replacement must be >= `minSimilarity`.
+ *
+ * With an `encoder` (the `sentence-encoder` resource: a Parry encoder folder or an ONNX sentence-embedding model, any
+ * the user names) each window — its words joined by spaces, as TextAttack — is embedded by it; the check is
+ * asynchronous (`allowCandidates`), so a search embeds every candidate window of one step in one `embed` call, and
+ * window embeddings are cached. TextAttack's thresholds were calibrated for the Universal Sentence Encoder; with
+ * another encoder the same number is a different bar (see the TextFooler recipe).
+ *
+ * Without an encoder it falls back to mean word vectors (synchronous `allowCandidate`), NOT a sentence encoder: a
+ * window's embedding is the mean of its lower-cased words' unit vectors (words without a vector are left out; a window
+ * with no known word passes), and `note` says so. With neither the constraint is inactive and says so.
+ */
+export function sentenceSimilarity(options: SentenceSimilarityOptions): Constraint {
   const min = options.minSimilarity ?? TEXTFOOLER_MIN_SIMILARITY;
   const size = options.window ?? 15;
   const metric = options.metric ?? 'angular';
-  const v = options.vectors;
-  if (!v) return { name: 'sentence-similarity', note: `sentence-similarity >= ${min} skipped: no word vectors given` };
   const skip = options.skipShortTexts ?? true;
+  const againstOriginal = options.compareAgainstOriginal ?? false;
+  if (!(size >= 1)) throw new UsageError(`sentence-similarity window must be a positive number of words (or Infinity), got ${size}`);
+  /** The reference window and the window with the replacement, as word lists; undefined when the text is skipped. */
+  const windows = (state: TextState, index: number, word: string): [string[], string[]] | undefined => {
+    const n = state.numWords;
+    if (skip && Number.isFinite(size) && n < size) return undefined;
+    const [start, end] = windowAround(index, n, size);
+    const ref = againstOriginal ? state.spans.map((s) => s.text) : state.words;
+    const a = ref.slice(start, end + 1);
+    const b = state.words.slice(start, end + 1);
+    b[index - start] = word;
+    return [a, b];
+  };
+  const enc = options.encoder;
+  if (enc) {
+    const cache = new Map<string, Float32Array>();
+    const cap = options.cacheSize ?? 16384;
+    return {
+      name: 'sentence-similarity',
+      async allowCandidates(items) {
+        const pairs = items.map((it) => {
+          const w = windows(it.state, it.index, it.word);
+          return w && ([w[0].join(' '), w[1].join(' ')] as const);
+        });
+        const missing = [...new Set(pairs.flatMap((p) => (p ? [p[0], p[1]] : [])))].filter((t) => !cache.has(t));
+        const fresh = new Map<string, Float32Array>();
+        if (missing.length > 0) {
+          const got = await enc.embed(missing);
+          if (got.length !== missing.length) throw new Error(`sentence encoder ${enc.name} returned ${got.length} embeddings for ${missing.length} texts`);
+          if (cache.size + missing.length > cap) cache.clear();
+          missing.forEach((t, k) => {
+            fresh.set(t, got[k]);
+            cache.set(t, got[k]);
+          });
+        }
+        const vec = (t: string) => fresh.get(t) ?? cache.get(t)!;
+        return pairs.map((p) => {
+          if (!p) return true;
+          if (p[0] === p[1]) return true;
+          const x = vec(p[0]);
+          const y = vec(p[1]);
+          let dot = 0;
+          let xx = 0;
+          let yy = 0;
+          for (let d = 0; d < x.length; d++) {
+            dot += x[d] * y[d];
+            xx += x[d] * x[d];
+            yy += y[d] * y[d];
+          }
+          if (!(xx > 0) || !(yy > 0)) return true;
+          return similarity(dot / Math.sqrt(xx * yy), metric) >= min - 1e-9;
+        });
+      },
+    };
+  }
+  const v = options.vectors;
+  if (!v) return { name: 'sentence-similarity', note: `sentence-similarity >= ${min} skipped: no sentence encoder and no word vectors given` };
   // Unit vectors only through cosines: the dot product of two sums of unit vectors is the sum of pairwise cosines.
   const pairs = boundedCache<number>(1 << 18);
   const cos = (a: string, b: string): number => (a === b ? 1 : pairs.get(a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`, () => v.cosine(a, b) ?? 0));
@@ -189,32 +280,29 @@ export function sentenceSimilarity(options: {
     for (const x of xs) for (const y of ys) s += cos(x, y);
     return s;
   };
+  const known = (w: string) => v.has(w);
   return {
     name: 'sentence-similarity',
+    note: `sentence similarity: mean of word vectors (${v.source}) over ${Number.isFinite(size) ? `${size}-word windows` : 'whole texts'}, ${metric} >= ${min}; not a sentence encoder (none given: --sentence-encoder <folder>)`,
     allowCandidate(state, index, word) {
-      const n = state.numWords;
-      if (skip && n < size) return true;
-      // TextAttack's AttackedText.text_window_around_index
-      const half = (size - 1) / 2;
-      let start: number;
-      let end: number;
-      if (index - half < 0) [start, end] = [0, Math.min(size - 1, n - 1)];
-      else if (index + half >= n) [start, end] = [Math.max(0, n - size), n - 1];
-      else [start, end] = [index - Math.ceil(half), index + Math.floor(half)];
-      const known = (w: string) => v.has(w);
-      const a = state.words.slice(start, end + 1).map((w) => w.toLowerCase());
-      const b = a.slice();
-      b[index - start] = word.toLowerCase();
-      const xs = a.filter(known);
-      const ys = b.filter(known);
+      const w = windows(state, index, word);
+      if (!w) return true;
+      const xs = w[0].map((x) => x.toLowerCase()).filter(known);
+      const ys = w[1].map((x) => x.toLowerCase()).filter(known);
       const aa = dot(xs, xs);
       const bb = dot(ys, ys);
       if (!(aa > 0) || !(bb > 0)) return true;
-      const c = Math.max(-1, Math.min(1, dot(xs, ys) / Math.sqrt(aa * bb)));
-      const sim = metric === 'angular' ? 1 - Math.acos(c) / Math.PI : c;
-      return sim >= min - 1e-9;
+      return similarity(dot(xs, ys) / Math.sqrt(aa * bb), metric) >= min - 1e-9;
     },
   };
+}
+
+/**
+ * The sentence encoder the resources give, or undefined when they have none (the user named none); an encoder that
+ * fails to load is an error, not a silent fallback.
+ */
+export async function optionalSentenceEncoder(resources: TextResources): Promise<SentenceEncoder | undefined> {
+  return resources.sentenceEncoder ? resources.sentenceEncoder() : undefined;
 }
 
 /** The resources' part-of-speech tagger, or a one-line error naming what needs it. */
@@ -302,15 +390,20 @@ export const constraintComponents = [
   defineTextComponent({
     kind: 'constraint',
     name: 'parry/sentence-similarity',
-    summary: 'window of words around the change stays similar: mean-of-word-vectors encoder (not USE), TextFooler window and threshold',
-    needs: ['word-vectors'],
+    summary: 'window of words around the change stays similar: the sentence encoder given (else mean word vectors, not USE), TextFooler window and threshold',
+    needs: ['sentence-encoder', 'word-vectors'],
     options: z.object({
-      minSimilarity: z.number().min(-1).max(1).default(TEXTFOOLER_MIN_SIMILARITY).describe('least similarity of the two windows (TextFooler: 0.840845057, angular)'),
-      window: z.number().int().positive().default(15).describe('words in the window around the changed word'),
+      minSimilarity: z.number().min(-1).max(1).default(TEXTFOOLER_MIN_SIMILARITY).describe('least similarity of the two windows (TextFooler: 0.840845057, angular; calibrated for USE)'),
+      window: z.union([z.number().int().positive(), z.literal('all')]).default(15).describe("words in the window around the changed word ('all': whole texts)"),
       metric: z.enum(['angular', 'cosine']).default('angular').describe('angular = 1 - arccos(cosine)/pi (as TextAttack)'),
       skipShortTexts: z.boolean().default(true).describe('texts shorter than the window pass (as TextAttack\'s TextFooler)'),
+      compareAgainstOriginal: z.boolean().default(false).describe('compare with the original text instead of the current one (BAE, BERT-Attack: true)'),
     }),
-    create: async (ctx, o) => sentenceSimilarity({ vectors: await ctx.resources.wordVectors(), ...o }),
+    create: async (ctx, o) => {
+      const encoder = await optionalSentenceEncoder(ctx.resources);
+      const window = o.window === 'all' ? Number.POSITIVE_INFINITY : o.window;
+      return sentenceSimilarity({ ...o, window, ...(encoder ? { encoder } : { vectors: await ctx.resources.wordVectors() }) });
+    },
   }),
   defineTextComponent({
     kind: 'constraint',

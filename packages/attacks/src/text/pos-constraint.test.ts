@@ -126,7 +126,8 @@ describe('TextFooler with the part-of-speech and sentence-similarity constraints
   it('uses both when the resources allow, and drops the modification-rate stand-in by default', async () => {
     const attack = await build(withTagger());
     expect(attack.constraints.map((c) => c.name)).toEqual(['no-repeat', 'stopwords', 'embedding-cosine', 'part-of-speech', 'sentence-similarity']);
-    expect(attack.notes?.join('\n')).toMatch(/not the Universal Sentence Encoder/);
+    expect(attack.notes?.join('\n')).toMatch(/sentence similarity: mean of word vectors \(toy word vectors \(in memory\)\) over 15-word windows, angular >= 0.84\d+; not a sentence encoder \(none given: --sentence-encoder/);
+    expect(attack.constraints.find((c) => c.name === 'sentence-similarity')?.note).toBeUndefined(); // said once, in the notes
     const capped = await build(withTagger(), { maxModificationRate: 0.3 });
     expect(capped.constraints.map((c) => c.name)).toContain('max-modification-rate');
   });

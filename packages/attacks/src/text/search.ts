@@ -3,7 +3,7 @@
  * random) and beam search. They see the model only through `SearchContext.evaluate`, which caches texts, counts
  * queries and enforces the query budget.
  */
-import { defineTextComponent, type Evaluation, type SearchContext, type SearchMethod, type TextState, UsageError, z } from '@parry/core';
+import { type CandidateCheck, defineTextComponent, type Evaluation, type SearchContext, type SearchMethod, type TextState, UsageError, z } from '@parry/core';
 import { acceptCandidate, modifiableIndices } from './constraints.js';
 import { alignWords, embeddingGradient } from './white-box.js';
 
@@ -15,21 +15,62 @@ import { alignWords, embeddingGradient } from './white-box.js';
  * swaps) is prepared first for all the allowed indices at once.
  */
 export async function neighbours(state: TextState, indices: readonly number[], ctx: SearchContext): Promise<TextState[]> {
-  const allowed = new Set(modifiableIndices(state, ctx.constraints));
-  const idx = indices.filter((i) => allowed.has(i));
-  if (idx.length === 0) return [];
+  return (await neighboursMany([{ state, indices }], ctx))[0];
+}
+
+/**
+ * {@link neighbours} of several requests (states and word indices) as one search step: the synchronous constraints
+ * (`allowCandidate`) filter each request's candidates, then each constraint with an asynchronous batch check
+ * (`allowCandidates`, e.g. a sentence encoder) sees every surviving candidate of the step in ONE call. A transformation
+ * with `prepare` is prepared once per state, for the union of its requests' allowed indices. One list per request, in
+ * order; within a request no two states share a text.
+ */
+export async function neighboursMany(
+  requests: ReadonlyArray<{ state: TextState; indices: readonly number[] }>,
+  ctx: SearchContext,
+): Promise<TextState[][]> {
   const tctx = { victim: ctx.victim, goal: ctx.goal, rng: ctx.rng, counters: ctx.counters };
-  if (ctx.transformation.prepare) await ctx.transformation.prepare(state, idx, tctx);
-  const cands = ctx.transformation.candidates(state, idx, tctx);
-  const seen = new Set<string>();
-  const out: TextState[] = [];
-  for (const c of cands) {
-    if (c.word === state.words[c.index] || !acceptCandidate(state, c.index, c.word, ctx.constraints)) continue;
-    const next = state.replace(c.index, c.word);
-    if (seen.has(next.text)) continue;
-    seen.add(next.text);
-    out.push(next);
+  const allowedOf = new Map<TextState, Set<number>>();
+  const idxs = requests.map(({ state, indices }) => {
+    let allowed = allowedOf.get(state);
+    if (!allowed) allowedOf.set(state, (allowed = new Set(modifiableIndices(state, ctx.constraints))));
+    return indices.filter((i) => allowed.has(i));
+  });
+  const out: TextState[][] = requests.map(() => []);
+  const checks: CandidateCheck[] = [];
+  const at: Array<[number, TextState]> = [];
+  const done = new Set<number>();
+  for (let r = 0; r < requests.length; r++) {
+    if (done.has(r) || idxs[r].length === 0) continue;
+    const state = requests[r].state;
+    // every request of this state, prepared together, then read in request order
+    const group = requests.flatMap((q, k) => (q.state === state && !done.has(k) && idxs[k].length > 0 ? [k] : []));
+    if (ctx.transformation.prepare) await ctx.transformation.prepare(state, [...new Set(group.flatMap((k) => idxs[k]))], tctx);
+    for (const k of group) {
+      done.add(k);
+      const seen = new Set<string>();
+      for (const c of ctx.transformation.candidates(state, idxs[k], tctx)) {
+        if (c.word === state.words[c.index] || !acceptCandidate(state, c.index, c.word, ctx.constraints)) continue;
+        const next = state.replace(c.index, c.word);
+        if (seen.has(next.text)) continue;
+        seen.add(next.text);
+        checks.push({ state, index: c.index, word: c.word });
+        at.push([k, next]);
+      }
+    }
   }
+  const keep = at.map(() => true);
+  for (const c of ctx.constraints) {
+    if (!c.allowCandidates) continue;
+    const live = checks.flatMap((x, j) => (keep[j] ? [j] : []));
+    if (live.length === 0) break;
+    const verdicts = await c.allowCandidates(live.map((j) => checks[j]));
+    if (verdicts.length !== live.length) throw new Error(`constraint ${c.name} answered ${verdicts.length} verdicts for ${live.length} candidates (a bug in the constraint)`);
+    live.forEach((j, v) => (keep[j] = verdicts[v] === true));
+  }
+  at.forEach(([k, next], j) => {
+    if (keep[j]) out[k].push(next);
+  });
   return out;
 }
 
@@ -98,8 +139,9 @@ export async function rankWords(
       const sal = softmax(scores.map((s) => (Number.isFinite(s) ? s : -1e9)));
       const base = weighting === 'paper' ? initialEval.score : 0;
       const gains: number[] = [];
-      for (const i of indices) {
-        const next = await neighbours(state, [i], ctx);
+      // every word's swaps as one step (one batch for asynchronous constraints), then scored word by word
+      const all = await neighboursMany(indices.map((i) => ({ state, indices: [i] })), ctx);
+      for (const next of all) {
         const ev = next.length ? await ctx.evaluate(next.map((n) => n.text)) : [];
         const vals = ev.filter((e): e is Evaluation => !!e).map((e) => e.score);
         gains.push(vals.length ? Math.max(...vals) - base : 0);
@@ -156,8 +198,7 @@ export function beamSearch(options: { width?: number; stopWhenNoGain?: boolean }
       let beam: TextState[] = [initial];
       let top = { state: initial, eval: initialEval };
       while (!ctx.exhausted) {
-        const pool: TextState[] = [];
-        for (const s of beam) pool.push(...(await neighbours(s, modifiableIndices(s, ctx.constraints), ctx)));
+        const pool = (await neighboursMany(beam.map((s) => ({ state: s, indices: modifiableIndices(s, ctx.constraints) })), ctx)).flat();
         const uniq = [...new Map(pool.map((s) => [s.text, s])).values()];
         if (uniq.length === 0) break;
         const evals = await ctx.evaluate(uniq.map((s) => s.text));
