@@ -3,7 +3,7 @@
  * for the white-box refusal) and one recipe composed from registered components; then a few broken recipes and
  * records, to show each check of the kit can fail.
  */
-import { composeTextAttack, type Constraint, defineTextAttack, runTextAttack, type SearchMethod, TextState, z } from '@parry/core';
+import { composeTextAttack, type Constraint, defineTextAttack, type MaskedLanguageModel, type MaskedLmQuery, runTextAttack, type SearchMethod, TextState, z } from '@parry/core';
 import {
   checkTextBudget,
   checkTextConstraints,
@@ -18,7 +18,7 @@ import {
 } from '@parry/core/testing';
 import { describe, expect, it } from 'vitest';
 import { builtinTextComponents, charEditSwap, greedyWir, noRepeat, stopwords } from '../index.js';
-import { deepWordBug, hotFlip, pwws, textFooler } from './recipes/index.js';
+import { bae, bertAttack, deepWordBug, hotFlip, pwws, textFooler } from './recipes/index.js';
 
 const components = builtinTextComponents;
 
@@ -26,6 +26,26 @@ describeTextAttackConformance(pwws, { components });
 describeTextAttackConformance(textFooler, { components });
 describeTextAttackConformance(deepWordBug, { components });
 describeTextAttackConformance(hotFlip, { components });
+
+/**
+ * A deterministic stand-in for a masked language model over the toy vocabulary: a masked or unmasked word's candidates
+ * are the other words of its synonym group (then "very"), scores falling by rank; an inserted mask gets "not" before
+ * and "indeed" after the word. Unmasked answers start with the word itself, as a real MLM's do.
+ */
+function toyMaskedLm(): MaskedLanguageModel {
+  const groups = [['good', 'fine', 'decent', 'nice'], ['great', 'grand'], ['excellent', 'superb', 'splendid'], ['bad', 'poor', 'weak'], ['long', 'lengthy'], ['short', 'brief'], ['film', 'movie', 'picture'], ['team', 'squad', 'side'], ['match', 'game', 'fixture'], ['vote', 'ballot', 'poll'], ['rain', 'shower', 'drizzle']];
+  const answer = (q: MaskedLmQuery) => {
+    const w = q.words[q.index].toLowerCase();
+    const group = groups.find((g) => g.includes(w)) ?? [];
+    const words = q.mode === 'insert-before' ? ['not'] : q.mode === 'insert-after' ? ['indeed'] : [...(q.mode === 'unmasked' ? [w] : []), ...group.filter((x) => x !== w), 'very'];
+    return words.slice(0, q.k).map((word, r) => ({ word, score: 0.5 / (r + 1) }));
+  };
+  return { name: 'toy masked LM', predict: async (words, index, k) => answer({ words, index, k }), predictBatch: async (queries) => queries.map(answer) };
+}
+const mlmResources = () => ({ ...toyTextResources(), maskedLm: async () => toyMaskedLm() });
+describeTextAttackConformance(bae, { components, resources: mlmResources });
+describeTextAttackConformance(bae, { components, resources: mlmResources, options: { operations: 'replace-insert' } });
+describeTextAttackConformance(bertAttack, { components, resources: mlmResources });
 
 /** Composed from registered components only: WordNet swaps, at most two words, beam search of width 3. */
 const composed = composeTextAttack({
