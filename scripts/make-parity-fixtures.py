@@ -61,13 +61,14 @@ class Reference(nn.Module):
         self.emb_norm = nn.LayerNorm(c["embedding"], eps=c["eps"])
         self.project = nn.Linear(c["embedding"], c["hidden"]) if c["embedding"] != c["hidden"] else None
         self.layers = nn.ModuleList(
-            nn.TransformerEncoderLayer(c["hidden"], c["heads"], c["ff"], dropout=0.0, activation=c["act"],
+            nn.TransformerEncoderLayer(c["hidden"], c["heads"], c["ff"], dropout=0.0, activation=ACTIVATIONS[c["act"]],
                                        layer_norm_eps=c["eps"], batch_first=True, norm_first=False)
             for _ in range(c["layers"]))
         self.head_dense = nn.Linear(c["hidden"], c["hidden"])
         self.head_out = nn.Linear(c["hidden"], len(LABELS))
 
-    def forward(self, ids, mask, type_ids):
+    def encode(self, ids, mask, type_ids):
+        """The last layer's hidden states [B, T, H]."""
         b, t = ids.shape
         if self.family == "roberta":
             # padding_idx + running count of real tokens; padding positions get padding_idx
@@ -83,7 +84,10 @@ class Reference(nn.Module):
             x = self.project(x)
         for layer in self.layers:
             x = layer(x, src_key_padding_mask=(mask == 0))
-        first = x[:, 0]
+        return x
+
+    def forward(self, ids, mask, type_ids):
+        first = self.encode(ids, mask, type_ids)[:, 0]
         if self.family == "bert":  # pooler (tanh) -> classifier
             return self.head_out(torch.tanh(self.head_dense(first)))
         if self.family == "distilbert":  # pre_classifier -> ReLU -> classifier
@@ -91,6 +95,61 @@ class Reference(nn.Module):
         if self.family == "electra":  # classifier.dense -> gelu -> classifier.out_proj
             return self.head_out(F.gelu(self.head_dense(first)))
         return self.head_out(torch.tanh(self.head_dense(first)))  # roberta: dense -> tanh -> out_proj
+
+
+ACTIVATIONS = {"gelu": "gelu", "relu": "relu", "gelu_new": lambda x: F.gelu(x, approximate="tanh")}
+
+# Masked-LM heads (packages/text/src/mlm.ts), one tiny checkpoint per family, under
+# packages/text/test/fixtures/transformers-mlm/<family>/. Hidden activations differ from the head's where HF fixes the
+# head's (RoBERTa and ELECTRA: gelu; BERT: hidden_act, here the tanh approximation; DistilBERT: activation), so a head
+# that used the wrong one fails the comparison.
+MLM_SEQ_LEN = 8
+MLM_LENGTHS = [8, 5, 3]
+MLM_FAMILIES = {
+    "bert": dict(vocab=64, hidden=32, embedding=32, heads=4, ff=48, layers=1, positions=16, types=2, eps=1e-12,
+                 pad=0, act="gelu_new", seed=21),
+    "electra": dict(vocab=64, hidden=32, embedding=16, heads=4, ff=48, layers=1, positions=16, types=2, eps=1e-12,
+                    pad=0, act="relu", seed=22),
+    "distilbert": dict(vocab=64, hidden=32, embedding=32, heads=4, ff=48, layers=1, positions=16, types=0,
+                       eps=1e-12, pad=0, act="relu", seed=23),
+    "roberta": dict(vocab=64, hidden=32, embedding=32, heads=4, ff=48, layers=1, positions=18, types=1, eps=1e-5,
+                    pad=1, act="relu", seed=24),
+}
+# [HF class, dense, LayerNorm, bias, tied decoder weight, tied decoder bias (BERT/RoBERTa)] per family, from
+# transformers' modeling_*.py (BertLMPredictionHead, RobertaLMHead, DistilBertForMaskedLM, ElectraGeneratorPredictions).
+MLM_NAMES = {
+    "bert": ("BertForMaskedLM", "cls.predictions.transform.dense", "cls.predictions.transform.LayerNorm",
+             "cls.predictions.bias", "cls.predictions.decoder.weight", "cls.predictions.decoder.bias"),
+    "roberta": ("RobertaForMaskedLM", "lm_head.dense", "lm_head.layer_norm", "lm_head.bias", "lm_head.decoder.weight",
+                "lm_head.decoder.bias"),
+    "distilbert": ("DistilBertForMaskedLM", "vocab_transform", "vocab_layer_norm", "vocab_projector.bias",
+                   "vocab_projector.weight", None),
+    "electra": ("ElectraForMaskedLM", "generator_predictions.dense", "generator_predictions.LayerNorm",
+                "generator_lm_head.bias", "generator_lm_head.weight", None),
+}
+# Checkpoints of these families also hold the tied names (as older conversions do); the others omit them, as
+# transformers' safetensors writer does.
+MLM_WRITE_TIED = {"bert", "roberta"}
+
+
+class MlmReference(Reference):
+    """The encoder of `Reference` with a masked-LM head of torch modules: dense -> act -> LayerNorm -> tied decoder."""
+
+    def __init__(self, family, c):
+        super().__init__(family, c)
+        width = c["embedding"] if family == "electra" else c["hidden"]
+        self.mlm_dense = nn.Linear(c["hidden"], width)
+        # DistilBertForMaskedLM's vocab_layer_norm has eps 1e-12 whatever the config says.
+        self.mlm_norm = nn.LayerNorm(width, eps=1e-12 if family == "distilbert" else c["eps"])
+        self.decoder = nn.Linear(width, c["vocab"])
+        self.decoder.weight = self.word.weight  # tied to the word embeddings
+        # RobertaLMHead / ElectraGeneratorPredictions: gelu; BertPredictionHeadTransform: hidden_act; DistilBERT: activation.
+        act = ACTIVATIONS[c["act"]]
+        self.mlm_act = F.gelu if family in ("roberta", "electra") else getattr(F, act) if isinstance(act, str) else act
+
+    def forward(self, ids, mask, type_ids):
+        x = self.encode(ids, mask, type_ids)
+        return self.decoder(self.mlm_norm(self.mlm_act(self.mlm_dense(x))))
 
 
 def randomise(model, gen):
@@ -105,8 +164,8 @@ def randomise(model, gen):
                 p.copy_(WEIGHT_STD * torch.randn(p.shape, generator=gen))
 
 
-def hf_state(model):
-    """The weights under Hugging Face names (torch layouts)."""
+def hf_state(model, head=True):
+    """The weights under Hugging Face names (torch layouts); `head`: the classification head too."""
     fam, c = model.family, model.c
     out = {}
 
@@ -142,6 +201,8 @@ def hf_state(model):
         linear(names[5], layer.linear1)
         linear(names[6], layer.linear2)
         linear(names[7], layer.norm2)
+    if not head:
+        return {k: v.detach().to(torch.float32).clone() for k, v in out.items()}
     heads = {"bert": ("bert.pooler.dense", "classifier"), "distilbert": ("pre_classifier", "classifier"),
              "electra": ("classifier.dense", "classifier.out_proj"),
              "roberta": ("classifier.dense", "classifier.out_proj")}[fam]
@@ -162,6 +223,22 @@ def safetensors_bytes(tensors, metadata):
     text = json.dumps(header, separators=(",", ":")).encode("utf-8")
     text += b" " * (-len(text) % 8)
     return struct.pack("<Q", len(text)) + text + b"".join(blobs)
+
+
+def mlm_state(model):
+    """The masked LM's weights under Hugging Face names: encoder, head, and the tied names where MLM_WRITE_TIED."""
+    fam = model.family
+    _, dense, norm, bias, decoder, decoder_bias = MLM_NAMES[fam]
+    out = hf_state(model, head=False)
+    for name, mod in ((dense, model.mlm_dense), (norm, model.mlm_norm)):
+        out[name + ".weight"] = mod.weight.detach().to(torch.float32).clone()
+        out[name + ".bias"] = mod.bias.detach().to(torch.float32).clone()
+    out[bias] = model.decoder.bias.detach().to(torch.float32).clone()
+    if fam in MLM_WRITE_TIED:
+        out[decoder] = model.decoder.weight.detach().to(torch.float32).clone()
+        if decoder_bias:
+            out[decoder_bias] = out[bias].clone()
+    return out
 
 
 def hf_config(family, c):
@@ -187,12 +264,12 @@ def hf_config(family, c):
     return cfg
 
 
-def make_batch(c, gen):
+def make_batch(c, gen, lengths=LENGTHS, seq_len=SEQ_LEN):
     """3 sequences: a first token, random ids (never the pad id), a second segment (type 1) where types exist."""
-    ids = torch.full((len(LENGTHS), SEQ_LEN), c["pad"], dtype=torch.long)
-    mask = torch.zeros((len(LENGTHS), SEQ_LEN), dtype=torch.long)
-    types = torch.zeros((len(LENGTHS), SEQ_LEN), dtype=torch.long)
-    for r, n in enumerate(LENGTHS):
+    ids = torch.full((len(lengths), seq_len), c["pad"], dtype=torch.long)
+    mask = torch.zeros((len(lengths), seq_len), dtype=torch.long)
+    types = torch.zeros((len(lengths), seq_len), dtype=torch.long)
+    for r, n in enumerate(lengths):
         row = torch.randint(3, c["vocab"], (n,), generator=gen)
         row[0] = 2
         ids[r, :n] = row
@@ -205,6 +282,7 @@ def make_batch(c, gen):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="packages/text/test/fixtures/transformers")
+    parser.add_argument("--mlm-out", default="packages/text/test/fixtures/transformers-mlm")
     args = parser.parse_args()
     torch.set_num_threads(1)
     for family, c in FAMILIES.items():
@@ -237,6 +315,44 @@ def main():
             f.write("\n")
         assert all(math.isfinite(v) for row in reference["logits"] for v in row)
         print("%s: %d tensors, logits %s" % (family, len(state), [[round(v, 3) for v in r] for r in reference["logits"]]))
+
+    for family, c in MLM_FAMILIES.items():
+        gen = torch.Generator().manual_seed(c["seed"])
+        model = MlmReference(family, c)
+        randomise(model, gen)
+        model.eval()
+        state = mlm_state(model)
+        ids, mask, types = make_batch(c, gen, MLM_LENGTHS, MLM_SEQ_LEN)
+        with torch.no_grad():
+            logits = model.double()(ids, mask, types)
+        folder = os.path.join(args.mlm_out, family)
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, "model.safetensors"), "wb") as f:
+            f.write(safetensors_bytes(state, {"format": "pt"}))
+        cfg = hf_config(family, c)
+        for key in ("id2label", "label2id"):
+            del cfg[key]
+        cfg["architectures"] = [MLM_NAMES[family][0]]
+        with open(os.path.join(folder, "config.json"), "w") as f:
+            json.dump(cfg, f, indent=2)
+            f.write("\n")
+        # Logits of the real tokens only ([B, T, V] with padded positions null): HF computes them at padding too,
+        # but nothing reads them.
+        rows = [[[float("%.7g" % v) for v in logits[b, t].tolist()] if mask[b, t] else None
+                 for t in range(MLM_SEQ_LEN)] for b in range(len(MLM_LENGTHS))]
+        reference = {
+            "family": family,
+            "generator": "scripts/make-parity-fixtures.py (torch %s, float64 forward)" % torch.__version__,
+            "input_ids": ids.tolist(),
+            "attention_mask": mask.tolist(),
+            "token_type_ids": types.tolist(),
+            "logits": rows,
+        }
+        with open(os.path.join(folder, "reference.json"), "w") as f:
+            json.dump(reference, f, separators=(",", ":"))
+            f.write("\n")
+        assert all(math.isfinite(v) for r in rows for t in r if t for v in t)
+        print("%s masked LM: %d tensors, logits[0,0,:3] %s" % (family, len(state), rows[0][0][:3]))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
  */
 export * from './config.js';
 export * from './encoder.js';
+export * from './mlm.js';
 export * from './safetensors.js';
 export * from './hub.js';
 export * from './pretrained.js';

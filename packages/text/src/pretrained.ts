@@ -11,6 +11,7 @@ import { type GuardOptions, writeOutputDir } from '@parry/core';
 import { type EncoderConfig, parseHfConfig, toHfConfig, validateConfig } from './config.js';
 import { createTransformerClassifier, parameterShapes, type TransformerClassifier } from './encoder.js';
 import { type HubOptions, resolveModelSource } from './hub.js';
+import { isMaskedLmHeadName, MASKED_LM_ARCHITECTURES } from './mlm.js';
 import { openSafetensorsFile, serializeSafetensors } from './safetensors.js';
 import { loadTokenizer } from './tokenizer.js';
 import type { HostTensor, OutputKind, SafetensorsDtype, TextTokenizer } from '@parry/core';
@@ -40,6 +41,11 @@ export interface Pretrained {
   newlyInitialized: string[];
   /** Checkpoint tensors the classifier does not use (pre-training heads such as `cls.predictions.*`). */
   ignored: string[];
+  /**
+   * Lines for the user about how the classifier was initialised, e.g. that its encoder comes from a masked-LM
+   * checkpoint whose head was left out and that the classification head is new (the CLI prints them).
+   */
+  notes: string[];
 }
 
 /** Parameters a base (not fine-tuned) checkpoint may lack: they belong to the classification head or pooler. */
@@ -82,6 +88,7 @@ export async function loadPretrained(source: string, options: LoadPretrainedOpti
   const file = openSafetensorsFile(weightsFile);
   let missing: string[];
   const ignored: string[] = [];
+  const notes: string[] = [];
   /** [name in the file, name as loaded] of each tensor to load. */
   const picked: Array<[string, string]> = [];
   try {
@@ -118,6 +125,20 @@ export async function loadPretrained(source: string, options: LoadPretrainedOpti
       );
     }
     const missingHead = missing.filter((k) => HEAD_PARAM.test(k)).sort();
+    // A masked-LM checkpoint (`*ForMaskedLM`, or the family's MLM head among the tensors): the encoder is reused.
+    const archs = Array.isArray(json.architectures) ? json.architectures.filter((a): a is string => typeof a === 'string') : [];
+    const mlmArch = archs.find((a) => a.endsWith('ForMaskedLM')) ?? (ignored.some((k) => isMaskedLmHeadName(config.family, k)) ? MASKED_LM_ARCHITECTURES[config.family] : undefined);
+    if (mlmArch && missingHead.length > 0) {
+      if (!headChanged && !options.newHead) {
+        throw new InputError(
+          `${dir} is a masked-LM checkpoint (${mlmArch}): it has no classification head (${missingHead.join(', ')}); fine-tune it first (parry train --model ${source}) or ask for a fresh head (newHead: true)`,
+        );
+      }
+      const mlmHead = ignored.filter((k) => isMaskedLmHeadName(config.family, k));
+      notes.push(
+        `encoder from the masked-LM checkpoint ${source} (${mlmArch}); its masked-LM head (${mlmHead.length} tensors) is not used and the classification head (${missingHead.join(', ')}) is newly initialised`,
+      );
+    }
     if (missingHead.length > 0 && !headChanged && !options.newHead) {
       const arch = Array.isArray(json.architectures) ? json.architectures.find((a) => typeof a === 'string' && a.endsWith('ForSequenceClassification')) : undefined;
       throw new InputError(
@@ -137,7 +158,7 @@ export async function loadPretrained(source: string, options: LoadPretrainedOpti
     for (const [key, k] of picked) model.loadStateDict({ [k]: file.read([key])[key] }, { strict: false, source: weightsFile });
     file.close();
     const tokenizer = FILE_NAMES.some((f) => fs.existsSync(path.join(dir, f))) ? await loadTokenizer(dir) : undefined;
-    return { model, tokenizer, config, dir, newlyInitialized: missing, ignored };
+    return { model, tokenizer, config, dir, newlyInitialized: missing, ignored, notes };
   } catch (e) {
     file.close();
     model?.dispose();
