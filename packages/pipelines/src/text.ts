@@ -141,7 +141,9 @@ export async function buildTextModel(
     pre.model.dispose();
     throw new InputError(`--model ${o.model} has no tokenizer files (tokenizer.json or vocab.txt); add them to the folder`);
   }
-  if (pre.newlyInitialized.length) log(`classifier head initialised randomly (${pre.newlyInitialized.join(', ')})`);
+  // A masked-LM folder says where the encoder came from and that the head is new, in one line; else the plain note.
+  if (pre.notes.length) for (const note of pre.notes) log(note);
+  else if (pre.newlyInitialized.length) log(`classifier head initialised randomly (${pre.newlyInitialized.join(', ')})`);
   return { model: pre.model, tokenizer: pre.tokenizer, from: `fine-tuned from ${o.model}`, pretrained: true };
 }
 
