@@ -35,6 +35,12 @@ export interface TransformerClassifier {
    * pools and a language-model head reads. Padded positions hold values too; mask them with `batch.attentionMask`.
    */
   hiddenStates(batch: TextBatch, options?: ForwardOptions): tf.Tensor3D;
+  /**
+   * Per-layer activation recomputation when gradients are taken (default false; `trainText` turns it on when a step
+   * would not fit otherwise): each layer keeps only its input for the backward pass and runs again there. Same
+   * gradients, about one more forward pass of time, one layer's activation memory instead of all layers'.
+   */
+  recompute: boolean;
   /** The word-embedding matrix [V, E] (for HotFlip-style attacks). */
   wordEmbeddings(): tf.Variable;
   /** float32 host copies with HF names and HF (torch) layouts, e.g. Linear weights [out, in]. */
