@@ -51,3 +51,9 @@ export function registerBuiltinAttacks(registry: Registry): Registry {
 export * from './text/index.js';
 import { builtinTextAttacks, builtinTextComponents } from './text/index.js';
 export { transformersJsVictim, type TransformersJsVictim, type TransformersJsVictimOptions } from './text/blackbox.js';
+export {
+  isOnnxModelFolder,
+  transformersJsSentenceEncoder,
+  type TransformersJsSentenceEncoder,
+  type TransformersJsSentenceEncoderOptions,
+} from './text/onnx-sentence-encoder.js';

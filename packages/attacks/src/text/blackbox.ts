@@ -51,7 +51,8 @@ interface HfModel {
   (inputs: Record<string, HfTensor>): Promise<Record<string, HfTensor>>;
   dispose(): Promise<unknown>;
 }
-interface HfModule {
+/** The parts of transformers.js Parry uses (internal). */
+export interface HfModule {
   AutoTokenizer: { from_pretrained(id: string, options: Record<string, unknown>): Promise<HfTokenizer> };
   AutoModelForSequenceClassification: { from_pretrained(id: string, options: Record<string, unknown>): Promise<HfModel> };
   Tensor: new (type: 'int64', data: BigInt64Array, dims: number[]) => HfTensor;
@@ -74,12 +75,13 @@ export interface TransformersJsVictim extends TextVictim {
 /** transformers.js needs both; a folder with only `vocab.txt` (slow tokenizer) is not enough. */
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'];
 
-async function importTransformers(): Promise<HfModule> {
+/** transformers.js, imported on first use (one line naming the fix when it is not installed). */
+export async function importTransformers(what = 'black-box text models'): Promise<HfModule> {
   try {
     return (await import('@huggingface/transformers')) as unknown as HfModule;
   } catch (e) {
     const why = (e as Error).message.split('\n')[0];
-    throw new UsageError(`black-box text models need @huggingface/transformers (${why}); install it: pnpm add @huggingface/transformers@4`);
+    throw new UsageError(`${what} need @huggingface/transformers (${why}); install it: pnpm add @huggingface/transformers@4`);
   }
 }
 
