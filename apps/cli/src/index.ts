@@ -8,6 +8,8 @@ import { registerTrainCommand } from './commands/train.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerGateCommand } from './commands/gate.js';
 import { registerMergeCommand } from './commands/merge.js';
+import { registerSubmitCommand } from './commands/submit.js';
+import { registerWorkerCommand } from './commands/worker.js';
 
 export { evalCommand, renderTable, type EvalCommandOptions } from './commands/eval.js';
 export { trainCommand, type TrainCommandOptions, type TrainOutcome } from './commands/train.js';
@@ -29,6 +31,8 @@ export function createProgram(argv: string[] = process.argv): Command {
 
   registerEvalCommand(program, argv);
   registerMergeCommand(program, argv);
+  registerSubmitCommand(program, argv);
+  registerWorkerCommand(program, argv);
 
   program
     .command('list')
