@@ -6,6 +6,7 @@
  */
 import {
   type Candidate,
+  type CandidateCheck,
   type Constraint,
   defineTextComponent,
   type MaskedLanguageModel,
@@ -142,10 +143,22 @@ export function maskedLmSwap(options: MaskedLmSwapOptions): MaskedLmTransformati
  */
 export function swapsOnly(constraint: Constraint): Constraint {
   const inner = constraint.allowCandidate?.bind(constraint);
+  const batch = constraint.allowCandidates?.bind(constraint);
   return {
     name: `${constraint.name} (replacements)`,
     ...(constraint.allowIndex ? { allowIndex: constraint.allowIndex.bind(constraint) } : {}),
     ...(inner ? { allowCandidate: (state: TextState, index: number, word: string) => isInsertion(word) || inner(state, index, word) } : {}),
+    ...(batch
+      ? {
+          async allowCandidates(items: readonly CandidateCheck[]) {
+            const swaps = items.flatMap((it, j) => (isInsertion(it.word) ? [] : [j]));
+            const verdicts = swaps.length ? await batch(swaps.map((j) => items[j])) : [];
+            const out = items.map(() => true);
+            swaps.forEach((j, v) => (out[j] = verdicts[v] === true));
+            return out;
+          },
+        }
+      : {}),
     ...(constraint.note ? { note: constraint.note } : {}),
   };
 }

@@ -15,12 +15,12 @@
  * operation. `wir: 'unk'`, `minConfidence`, and the stopword list / matching can be changed.
  *
  * Deviations from TextAttack and the paper:
- * - Sentence similarity is the `parry/sentence-similarity` constraint with the encoder the user names (its own
- *   fallback otherwise), NOT the Universal Sentence Encoder. 0.936338023 is TextAttack's conversion of the paper's
- *   USE cosine 0.8 (1 - 0.2/π, because the authors' code descends from TextFooler's angular similarity); it was set for
- *   USE and means something else for another encoder, so compare results across encoders only with that in mind.
- *   The paper (per the authors' correspondence quoted in TextAttack) compared with the text just before each change;
- *   TextAttack and Parry ask the similarity constraint for the recipe's settings and say in the notes what it did.
+ * - Sentence similarity is the `parry/sentence-similarity` constraint with the encoder the user names
+ *   (`--sentence-encoder`), else mean word vectors (the notes say which), NOT the Universal Sentence Encoder.
+ *   0.936338023 is TextAttack's conversion of the paper's USE cosine 0.8 (1 - 0.2/π, because the authors' code
+ *   descends from TextFooler's angular similarity); it was set for USE and is a different bar for another encoder.
+ *   Windows are compared with the original text, as TextAttack; the authors compared with the text just before each
+ *   change (their correspondence, quoted in TextAttack).
  * - Among several replacements that succeed at the last step, the paper and TextAttack keep the one most similar to
  *   the original (USE score); Parry's greedy search keeps the one with the highest goal score.
  * - Candidates are whole words with at least one letter that Parry reads as one word. TextAttack strips `##` from
@@ -48,7 +48,7 @@ const LABELS = { replace: 'BAE-R', insert: 'BAE-I', 'replace-insert': 'BAE-R/I' 
 export const bae = defineTextAttack({
   name: 'parry/bae',
   summary: 'BAE (Garg & Ramakrishnan 2020): masked-LM replacements (BAE-R; BAE-I, BAE-R/I as options), same POS, window similarity, deletion-ranked greedy',
-  needs: ['masked-lm'],
+  needs: ['masked-lm', 'sentence-encoder'],
   options: z.object({
     operations: z.enum(BAE_OPERATIONS).default('replace').describe('replace (BAE-R, as TextAttack), insert (BAE-I) or replace-insert (BAE-R/I)'),
     maxCandidates: z.number().int().positive().default(50).describe('top-k masked-LM words per position (K = 50)'),

@@ -16,8 +16,8 @@
  *   masked language model's job here (`predictBatch` in `unmasked` mode), ranked by perplexity as the paper says;
  *   TextAttack 0.3.x computes the perplexities but discards its sort, so it keeps the first K combinations in
  *   enumeration order.
- * - Sentence similarity is the `parry/sentence-similarity` constraint with the encoder the user names (its own
- *   fallback otherwise), NOT the Universal Sentence Encoder; 0.2 is TextAttack's fixed choice for USE (the authors
+ * - Sentence similarity is the `parry/sentence-similarity` constraint with the encoder the user names
+ *   (`--sentence-encoder`), else mean word vectors (the notes say which), NOT the Universal Sentence Encoder; 0.2 is TextAttack's fixed choice for USE (the authors
  *   filtered finished examples with per-dataset thresholds, 0.4-0.7 on IMDB, 0-0.2 on MNLI). It means something else
  *   for another encoder.
  * - Word importance: the paper masks the word with `[MASK]` and reads the gold logit; TextAttack (and Parry) put
@@ -38,7 +38,7 @@ import { sentenceSimilarityConstraint } from './similarity.js';
 export const bertAttack = defineTextAttack({
   name: 'parry/bert-attack',
   summary: 'BERT-Attack (Li et al. 2020): masked-LM replacements read from the unmasked text (K=48), at most 40% of words, [UNK]-ranked greedy',
-  needs: ['masked-lm'],
+  needs: ['masked-lm', 'sentence-encoder'],
   options: z.object({
     maxCandidates: z.number().int().positive().default(48).describe('top-k masked-LM words per word (paper, TextAttack <= 0.3.10: 48; 0.3.11: 8)'),
     minConfidence: z.number().min(0).max(1).default(0).describe('drop masked-LM words scored below this (TextAttack bert-attack: none)'),

@@ -28,7 +28,7 @@ import { STOPWORD_SETS } from '@parry/text';
 import { describe, expect, it } from 'vitest';
 import { builtinTextAttacks, builtinTextComponents } from '../index.js';
 import { acceptCandidate, modifiableIndices } from '../constraints.js';
-import { maskedLmSwap } from '../masked-lm.js';
+import { maskedLmSwap, swapsOnly } from '../masked-lm.js';
 import { greedyWir } from '../search.js';
 
 type Mode = NonNullable<MaskedLmQuery['mode']>;
@@ -171,6 +171,23 @@ describe('BAE: part of speech on replacements, not on insertions', () => {
   });
 });
 
+describe('swapsOnly', () => {
+  it('lets insertions through both the synchronous and the batch check of the constraint it wraps', async () => {
+    const asked: string[] = [];
+    const inner = {
+      name: 'refuse-all',
+      allowCandidate: () => false,
+      allowCandidates: async (items: readonly { word: string }[]) => items.map((it) => (asked.push(it.word), false)),
+    };
+    const c = swapsOnly(inner);
+    const s = new TextState('a good film');
+    expect(c.allowCandidate!(s, 1, 'great')).toBe(false);
+    expect(c.allowCandidate!(s, 1, 'very good')).toBe(true);
+    expect(await c.allowCandidates!([{ state: s, index: 1, word: 'great' }, { state: s, index: 1, word: 'good indeed' }, { state: s, index: 2, word: 'movie' }])).toEqual([false, true, false]);
+    expect(asked).toEqual(['great', 'movie']);
+  });
+});
+
 describe('candidates: min-confidence filter, whole words, case', () => {
   const tctx = { victim: tableVictim({}), goal: {} as never, rng: {} as never, counters: { gradientCalls: 0 } };
   const answers: Array<[string, number]> = [['Good', 0.4], ['great', 0.3], ['##ish', 0.1], [',', 0.05], ['42', 0.04], ['two words', 0.03], ['fine', 0.0004]];
@@ -248,18 +265,17 @@ describe('sentence similarity: parry/sentence-similarity with the recipes\' sett
     kind: 'constraint',
     name: 'parry/sentence-similarity',
     summary: 'spy',
-    options: z.object({ minSimilarity: z.number().optional(), metric: z.string().optional(), window: z.number().optional(), skipShortTexts: z.boolean().optional() }),
+    options: z.object({ minSimilarity: z.number().optional(), metric: z.string().optional(), window: z.union([z.number(), z.literal('all')]).optional(), skipShortTexts: z.boolean().optional(), compareAgainstOriginal: z.boolean().optional() }),
     create: (_ctx, o) => (seen.push(o), { name: 'spy-similarity', allowCandidate: () => true }),
   });
   const spyRegistry = createRegistry([...builtinTextAttacks, ...builtinTextComponents.filter((f) => f().name !== 'parry/sentence-similarity'), spy as unknown as PluginFactory]);
 
-  it('BAE: cosine >= 0.936338023 over 15-word windows, short texts pass; BERT-Attack: cosine >= 0.2 over the whole text', async () => {
+  it('BAE: cosine >= 0.936338023 with the original over 15-word windows, short texts pass; BERT-Attack: cosine >= 0.2 with the original text', async () => {
     seen.length = 0;
     const bae = await buildTextAttack(spyRegistry, 'bae', {}, { victim: tableVictim({}), resources: resources(tableMlm({})) });
     const bert = await buildTextAttack(spyRegistry, 'bert-attack', {}, { victim: tableVictim({}), resources: resources(tableMlm({})) });
-    expect(seen[0]).toEqual({ minSimilarity: 0.936338023, metric: 'cosine', window: 15, skipShortTexts: true });
-    expect(seen[1]).toMatchObject({ minSimilarity: 0.2, metric: 'cosine', skipShortTexts: false });
-    expect(seen[1].window as number).toBeGreaterThan(1e8);
+    expect(seen[0]).toEqual({ minSimilarity: 0.936338023, metric: 'cosine', window: 15, skipShortTexts: true, compareAgainstOriginal: true });
+    expect(seen[1]).toEqual({ minSimilarity: 0.2, metric: 'cosine', window: 'all', skipShortTexts: false, compareAgainstOriginal: true });
     expect(bae.attack.constraints.map((c) => c.name)).toContain('spy-similarity');
     expect(bert.attack.constraints.map((c) => c.name)).toContain('spy-similarity');
     const off = await buildTextAttack(spyRegistry, 'bae', NO_SIM, { victim: tableVictim({}), resources: resources(tableMlm({})) });

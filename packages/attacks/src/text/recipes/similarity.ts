@@ -4,22 +4,23 @@
  * component is given (the one the user names, else its fallback) and reports it.
  */
 import type { Constraint, TextBuildContext } from '@parry/core';
-
-/** A window larger than any text: the whole text is compared (TextAttack's `window_size=None`). */
-export const WHOLE_TEXT_WINDOW = 1_000_000_000;
+import { optionalSentenceEncoder } from '../constraints.js';
 
 export async function sentenceSimilarityConstraint(
   ctx: TextBuildContext,
   o: { minSimilarity: number; window?: number; skipShortTexts: boolean },
 ): Promise<{ constraint: Constraint; note: string }> {
-  const window = o.window ?? WHOLE_TEXT_WINDOW;
   const constraint = (await ctx.component('constraint', 'parry/sentence-similarity', {
     minSimilarity: o.minSimilarity,
     metric: 'cosine',
-    window,
+    window: o.window ?? 'all',
     skipShortTexts: o.skipShortTexts,
+    compareAgainstOriginal: true,
   })) as Constraint;
   const where = o.window === undefined ? 'the whole text' : `${o.window}-word windows${o.skipShortTexts ? ' (shorter texts pass)' : ''}`;
-  const note = constraint.note ?? `sentence similarity: cosine >= ${o.minSimilarity} over ${where} (${constraint.name}; the threshold was set for the Universal Sentence Encoder)`;
+  const encoder = constraint.note ? undefined : await optionalSentenceEncoder(ctx.resources);
+  const note =
+    constraint.note ??
+    `sentence similarity: ${encoder?.name ?? 'the sentence encoder given'}, cosine >= ${o.minSimilarity} with the original over ${where}; the threshold was set for the Universal Sentence Encoder`;
   return { constraint, note };
 }
