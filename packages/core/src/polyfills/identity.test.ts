@@ -83,4 +83,44 @@ describe('Identity on wasm shares the buffer', () => {
     // (matMul, tanh, square, sum = 4), no copies of x or w
     expect(wasm.during).toBe(4);
   });
+
+  it('a transpose that moves no data shares the buffer; every other one equals the cpu backend', async () => {
+    const cases: Array<[number[], number[]]> = [
+      [[3, 4], [0, 1]],
+      [[1, 3, 1, 2], [2, 1, 0, 3]],
+      [[2, 3, 4], [0, 2, 1]],
+      [[2, 1, 3, 2], [0, 2, 1, 3]],
+      [[2, 3], [1, 0]],
+    ];
+    for (const [shape, perm] of cases) {
+      const values = Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => i * 0.5 - 3);
+      await tf.setBackend('cpu');
+      const c = tf.transpose(tf.tensor(values, shape), perm);
+      const expected = { shape: c.shape, data: Array.from(await c.data()) };
+      await tf.setBackend('wasm');
+      const x = tf.tensor(values, shape);
+      const before = dataIds();
+      const y = tf.transpose(x, perm);
+      const noMove = perm.filter((p) => shape[p] !== 1).every((p, i, a) => i === 0 || a[i - 1] < p);
+      expect(dataIds() - before).toBe(noMove ? 0 : 1);
+      x.dispose();
+      expect(y.shape).toEqual(expected.shape);
+      expect(Array.from(await y.data())).toEqual(expected.data);
+      y.dispose();
+    }
+  });
+
+  it('the gradient of gather (an embedding table) equals the cpu backend', async () => {
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      const table = tf.variable(tf.tensor2d(Array.from({ length: 12 }, (_, i) => i / 7 - 0.5), [6, 2]));
+      const ids = tf.tensor1d([4, 0, 4, 2], 'int32');
+      const { grads } = tf.variableGrads(() => tf.sum(tf.square(tf.gather(table, ids))) as tf.Scalar, [table]);
+      const out = Array.from(await grads[table.name].data());
+      tf.dispose([grads[table.name], table, ids]);
+      return out;
+    };
+    const cpu = await run('cpu');
+    expect(await run('wasm')).toEqual(cpu);
+  });
 });

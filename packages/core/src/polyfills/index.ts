@@ -12,6 +12,7 @@
  * Memory:
  * - `Identity` copies; every `tf.clone` and every tensor the gradient tape saves runs it, so a training pass held a
  *   second copy of every weight (BERT-base: ~740 MiB). The replacement shares the buffer, as cpu's does.
+ * - `Transpose` copies for a permutation that moves nothing (the end of every embedding gradient); shared too.
  * On cpu, `UnsortedSegmentSum` is O(numSegments·N·inner) and is replaced by the linear one.
  *
  * Every polyfill calls other kernels of the same backend directly and frees its intermediates, so it leaves no
@@ -21,7 +22,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { batchMatMulWasm, fusedMatMulWasm } from './batch-mat-mul.js';
 import { conv2DBackpropFilterWasm } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputWasm } from './conv2d-backprop-input.js';
-import { identityWasm } from './identity.js';
+import { identityWasm, transposeWasm } from './identity.js';
 import { signWasm } from './sign.js';
 import { installKernel, polyfilledKernels, uninstallKernel } from './kernel-utils.js';
 import { unsortedSegmentSumCpu, unsortedSegmentSumWasm } from './unsorted-segment-sum.js';
@@ -49,6 +50,7 @@ const FASTER_ON_WASM: ReadonlyArray<[string, tf.KernelFunc]> = [
   ['_FusedMatMul', fusedMatMulWasm as tf.KernelFunc],
   ['Conv2DBackpropInput', conv2DBackpropInputWasm as tf.KernelFunc],
   ['Identity', identityWasm as tf.KernelFunc],
+  ['Transpose', transposeWasm as tf.KernelFunc],
 ];
 
 /**
