@@ -30,7 +30,7 @@ import { createPosTagger, createWordNet, edaSynonyms, loadWordVectors, modelWord
  * word vectors — the GloVe-format file given, else the victim's own input embeddings (white-box victims only) — and a
  * part-of-speech tagger (wink-nlp's English lite model).
  */
-export function textResources(o: { victim: TextVictim; wordVectors?: string }): TextResources {
+export function textResources(o: { victim: TextVictim; wordVectors?: string; maskedLm?: string }): TextResources {
   let vectors: Promise<WordVectors> | undefined;
   let synonyms: ((word: string) => string[]) | undefined;
   let tagger: PosTagger | undefined;
@@ -60,6 +60,7 @@ export function textResources(o: { victim: TextVictim; wordVectors?: string }): 
       return tagger;
     },
     maskedLm(): Promise<MaskedLanguageModel> {
+      if (!o.maskedLm) return Promise.reject(new UsageError('this recipe needs a masked language model: pass --masked-lm <folder> (a masked-LM folder, e.g. bert-base-uncased or one written by parry pretrain; maskedLm)'));
       return Promise.reject(new UsageError('this recipe needs a masked language model, and this version of Parry has none to give it'));
     },
   };
@@ -82,6 +83,8 @@ export interface AttackTextOptions {
   seed?: number;
   /** A GloVe-format word-vector file for recipes that need word vectors (default: the victim's embeddings). */
   wordVectors?: string;
+  /** A masked-LM folder for recipes that need a masked language model (`bae`, `bert-attack`). */
+  maskedLm?: string;
   /** Per-example records kept in the results entry (default: every example, compact: see `textAttackEntry`). */
   keepExamples?: number;
   /** Examples attacked at once, their candidates scored in shared model calls (default 8; 1 = one at a time). */
@@ -101,7 +104,7 @@ export async function attackText(o: AttackTextOptions): Promise<{ records: TextA
     throw new UsageError(`${o.victim.name} has ${o.victim.labelNames.length} labels but the data has ${o.labelNames.length}; attack it with its own data`);
   }
   const goal: GoalSpec = o.goal ?? (o.victim.outputKind === 'multi-label' ? { kind: 'flip-any-gold' } : { kind: 'untargeted' });
-  const resources = textResources({ victim: o.victim, wordVectors: o.wordVectors });
+  const resources = textResources({ victim: o.victim, wordVectors: o.wordVectors, maskedLm: o.maskedLm });
   const { attack } = await buildTextAttack(o.registry, o.attack, o.attackOptions, { victim: o.victim, goal, resources });
   const { records, summary } = await runTextAttack(attack, o.victim, o.examples, {
     queryBudget: o.queryBudget,
@@ -116,7 +119,7 @@ export async function attackText(o: AttackTextOptions): Promise<{ records: TextA
     summary,
     records,
     goal,
-    options: { ...(attack.options ?? {}), ...(o.wordVectors ? { wordVectors: o.wordVectors } : {}) },
+    options: { ...(attack.options ?? {}), ...(o.wordVectors ? { wordVectors: o.wordVectors } : {}), ...(o.maskedLm ? { maskedLm: o.maskedLm } : {}) },
     queryBudget: o.queryBudget,
     labelNames: o.labelNames,
     keepExamples: o.keepExamples,
