@@ -409,6 +409,8 @@ export interface EvaluateTextOptions extends Partial<TextDataSpec>, RunHooks, Re
   goal?: GoalSpec | string;
   queryBudget?: number;
   wordVectors?: string;
+  /** A masked-LM folder for the recipes that need one (`bae`, `bert-attack`; `--masked-lm`). */
+  maskedLm?: string;
   /** A ready victim (e.g. the black-box ONNX one) to attack instead of the Parry encoder in `model`. */
   victim?: TextVictim;
   /** Where the encoder's forward passes run: `tfjs` (default) or `onnx` (ONNX Runtime; see `textRobustness`). */
@@ -488,6 +490,7 @@ export async function evaluateTextModel(o: EvaluateTextOptions): Promise<Evaluat
   if (goal && !attacksGiven.length) throw new UsageError('--goal applies to attacks; add --attack <recipe> (see `parry list`)');
   if (o.queryBudget !== undefined && !attacksGiven.length) throw new UsageError('--query-budget applies to attacks; add --attack <recipe>');
   if (o.wordVectors !== undefined && !attacksGiven.length) throw new UsageError('--word-vectors applies to attacks; add --attack <recipe>');
+  if (o.maskedLm !== undefined && !attacksGiven.length) throw new UsageError('--masked-lm applies to attacks; add --attack bae or --attack bert-attack');
   const { registry, defaults } = await openRegistry(o);
   const attackNames = resolveNames(registry, attacksGiven, 'attack', '--attack');
   const options = resolveOptions(registry, o.attackOptions, 'attack');
@@ -495,6 +498,9 @@ export async function evaluateTextModel(o: EvaluateTextOptions): Promise<Evaluat
   for (const name of attackNames) {
     const info = registry.info('attack').find((p) => p.name === name);
     if (info?.modality !== 'text') throw new UsageError(`--attack ${name} attacks image models; text models take text attacks (see \`parry list\`)`);
+    if (!o.maskedLm && info.facts.needs?.split(', ').includes('masked-lm')) {
+      throw new UsageError(`--attack ${name} needs a masked language model: pass --masked-lm <folder> (a masked-LM folder, e.g. bert-base-uncased or one written by parry pretrain)`);
+    }
   }
   const info = readTrainingInfo(o.model, { withData: !o.data });
   const spec = evalSpec(o, info);
@@ -515,7 +521,7 @@ export async function evaluateTextModel(o: EvaluateTextOptions): Promise<Evaluat
     log(`evaluating ${o.model} on ${n} ${split} examples of ${ds.name} (${ds.source}), backend ${backend.name}${part}`);
     const journal =
       o.resume && o.out
-        ? openJournal(o.out, { model: o.model, data: spec, split, n, seed: o.seed ?? 0, attacks: attackNames, options: Object.fromEntries(options), goal: goal ?? null, queryBudget: o.queryBudget ?? null, wordVectors: o.wordVectors ?? null, maxLength: maxLength ?? null, truncation, shard: o.shard ?? null, blackBox: o.victim?.name ?? null, runtime: o.runtime ?? 'tfjs' }, { force: o.force, resume: true })
+        ? openJournal(o.out, { model: o.model, data: spec, split, n, seed: o.seed ?? 0, attacks: attackNames, options: Object.fromEntries(options), goal: goal ?? null, queryBudget: o.queryBudget ?? null, wordVectors: o.wordVectors ?? null, ...(o.maskedLm ? { maskedLm: o.maskedLm } : {}), maxLength: maxLength ?? null, truncation, shard: o.shard ?? null, blackBox: o.victim?.name ?? null, runtime: o.runtime ?? 'tfjs' }, { force: o.force, resume: true })
         : undefined;
     if (journal?.resumed.records) log(`resuming: ${journal.resumed.records} finished examples read from ${journal.file}${journal.resumed.dropped ? ` (${journal.resumed.dropped} cut or damaged lines dropped)` : ''}`);
     const run = await textRobustness(pre ? { model: pre.model, tokenizer: pre.tokenizer! } : undefined, limited, {
@@ -567,6 +573,8 @@ export interface TextRobustnessOptions extends RunHooks {
   goal?: GoalSpec;
   queryBudget?: number;
   wordVectors?: string;
+  /** A masked-LM folder for the recipes that need one (`bae`, `bert-attack`). */
+  maskedLm?: string;
   seed?: number;
   keepExamples?: number;
   /** Multi-label decision thresholds (default 0.5). */
@@ -650,6 +658,7 @@ export async function textRobustness(
         queryBudget: o.queryBudget,
         seed: o.seed ?? 0,
         wordVectors: o.wordVectors,
+        maskedLm: o.maskedLm,
         keepExamples: o.keepExamples,
         offset: start,
         done: finished,
