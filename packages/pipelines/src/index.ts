@@ -54,6 +54,7 @@ export {
 } from './text.js';
 export { type ImageDataInput, type RobustnessOptions, type TextDataInput, type TextModelInput, robustness } from './robustness.js';
 export * from './text-attack.js';
+export { openSentenceEncoder, type OpenedSentenceEncoder } from './sentence-encoder.js';
 export { type AugmentOutputFormat, type AugmentTextOptions, type AugmentOutcome, augmentTextData, formatAugmented, outputFormat } from './augment.js';
 export { type GateResultsOptions, gateResults, loadGateConfig } from './gate.js';
 export { checkShard, parseShard, SHARD_INDEX_VARIABLES, type ShardSpec, shardBlock } from './shard.js';

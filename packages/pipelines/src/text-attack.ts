@@ -9,7 +9,9 @@ import {
   type MaskedLanguageModel,
   type PosTagger,
   type Registry,
+  type SentenceEncoder,
   runTextAttack,
+  type TextAttack,
   type TextAttackExample,
   type TextAttackRecord,
   type TextAttackRunner,
@@ -22,19 +24,22 @@ import {
 } from '@parry/core';
 import { parryVictim } from '@parry/attacks';
 import { type TextAttackEntry, textAttackEntry } from '@parry/metrics';
+import { openSentenceEncoder } from './sentence-encoder.js';
 import { createPosTagger, createWordNet, edaSynonyms, loadWordVectors, modelWordVectors, STOPWORD_SETS } from '@parry/text';
 
 /**
  * The resources of one attack run, each loaded on first use: WordNet 3.1 synonyms (single lower-case lemmas, the same
  * filter EDA augmentation uses), the stopword list a recipe names (NLTK's, TextFooler's, or EDA's when none is named),
- * word vectors — the GloVe-format file given, else the victim's own input embeddings (white-box victims only) — and a
- * part-of-speech tagger (wink-nlp's English lite model).
+ * word vectors — the GloVe-format file given, else the victim's own input embeddings (white-box victims only) — a
+ * part-of-speech tagger (wink-nlp's English lite model), and the sentence encoder given (`sentenceEncoder` is absent
+ * when none is, so the sentence-similarity constraint falls back to mean word vectors and says so).
  */
-export function textResources(o: { victim: TextVictim; wordVectors?: string; maskedLm?: string }): TextResources {
+export function textResources(o: { victim: TextVictim; wordVectors?: string; maskedLm?: string; sentenceEncoder?: SentenceEncoder }): TextResources {
   let vectors: Promise<WordVectors> | undefined;
   let synonyms: ((word: string) => string[]) | undefined;
   let tagger: PosTagger | undefined;
   return {
+    ...(o.sentenceEncoder ? { sentenceEncoder: async () => o.sentenceEncoder! } : {}),
     stopwords: (list) => STOPWORD_SETS[list ?? 'eda'],
     async synonyms() {
       if (!synonyms) {
@@ -83,6 +88,12 @@ export interface AttackTextOptions {
   seed?: number;
   /** A GloVe-format word-vector file for recipes that need word vectors (default: the victim's embeddings). */
   wordVectors?: string;
+  /**
+   * The sentence encoder of the sentence-similarity constraint (TextFooler): a folder (see `openSentenceEncoder`; loaded
+   * for this call and released after it) or a loaded encoder (the caller keeps it). Default: none (mean word vectors
+   * stand in, as the notes say).
+   */
+  sentenceEncoder?: string | SentenceEncoder;
   /** A masked-LM folder for recipes that need a masked language model (`bae`, `bert-attack`). */
   maskedLm?: string;
   /** Per-example records kept in the results entry (default: every example, compact: see `textAttackEntry`). */
@@ -104,22 +115,31 @@ export async function attackText(o: AttackTextOptions): Promise<{ records: TextA
     throw new UsageError(`${o.victim.name} has ${o.victim.labelNames.length} labels but the data has ${o.labelNames.length}; attack it with its own data`);
   }
   const goal: GoalSpec = o.goal ?? (o.victim.outputKind === 'multi-label' ? { kind: 'flip-any-gold' } : { kind: 'untargeted' });
-  const resources = textResources({ victim: o.victim, wordVectors: o.wordVectors, maskedLm: o.maskedLm });
-  const { attack } = await buildTextAttack(o.registry, o.attack, o.attackOptions, { victim: o.victim, goal, resources });
-  const { records, summary } = await runTextAttack(attack, o.victim, o.examples, {
-    queryBudget: o.queryBudget,
-    seed: o.seed ?? 0,
-    concurrency: o.concurrency ?? 8,
-    cache: o.cache,
-    onExample: o.onExample,
-    offset: o.offset,
-    done: o.done,
-  });
+  const opened = typeof o.sentenceEncoder === 'string' ? await openSentenceEncoder(o.sentenceEncoder, 'sentenceEncoder') : undefined;
+  const sentenceEncoder = opened ?? (typeof o.sentenceEncoder === 'string' ? undefined : o.sentenceEncoder);
+  let attack: TextAttack;
+  let run: { records: TextAttackRecord[]; summary: TextAttackSummary };
+  try {
+    const resources = textResources({ victim: o.victim, wordVectors: o.wordVectors, maskedLm: o.maskedLm, sentenceEncoder });
+    ({ attack } = await buildTextAttack(o.registry, o.attack, o.attackOptions, { victim: o.victim, goal, resources }));
+    run = await runTextAttack(attack, o.victim, o.examples, {
+      queryBudget: o.queryBudget,
+      seed: o.seed ?? 0,
+      concurrency: o.concurrency ?? 8,
+      cache: o.cache,
+      onExample: o.onExample,
+      offset: o.offset,
+      done: o.done,
+    });
+  } finally {
+    await opened?.dispose();
+  }
+  const { records, summary } = run;
   const entry = textAttackEntry({
     summary,
     records,
     goal,
-    options: { ...(attack.options ?? {}), ...(o.wordVectors ? { wordVectors: o.wordVectors } : {}), ...(o.maskedLm ? { maskedLm: o.maskedLm } : {}) },
+    options: { ...(attack.options ?? {}), ...(o.wordVectors ? { wordVectors: o.wordVectors } : {}), ...(o.maskedLm ? { maskedLm: o.maskedLm } : {}), ...(sentenceEncoder ? { sentenceEncoder: sentenceEncoder.name } : {}) },
     queryBudget: o.queryBudget,
     labelNames: o.labelNames,
     keepExamples: o.keepExamples,
@@ -131,7 +151,7 @@ export async function attackText(o: AttackTextOptions): Promise<{ records: TextA
  * The attack runner the text trainer hands to attack-based defenses (`trainText({ attacks })`, used by `parry/a2t`):
  * it wraps the model being trained as a white-box victim and runs the named registered recipe.
  */
-export function registryAttackRunner(registry: Registry, o: { wordVectors?: string } = {}): TextAttackRunner {
+export function registryAttackRunner(registry: Registry, o: { wordVectors?: string; sentenceEncoder?: SentenceEncoder } = {}): TextAttackRunner {
   return {
     async run(name, examples, options) {
       const model = options.model as WhiteBoxTextModel;
@@ -139,7 +159,7 @@ export function registryAttackRunner(registry: Registry, o: { wordVectors?: stri
         throw new UsageError(`attack ${name} during training needs a Parry encoder (labelNames and word embeddings)`);
       }
       const victim = parryVictim(model, options.tokenizer, { maxLength: options.maxLength });
-      const resources = textResources({ victim, wordVectors: o.wordVectors });
+      const resources = textResources({ victim, wordVectors: o.wordVectors, sentenceEncoder: o.sentenceEncoder });
       const goal: GoalSpec = model.outputKind === 'multi-label' ? { kind: 'flip-any-gold' } : { kind: 'untargeted' };
       const { attack } = await buildTextAttack(registry, name, options.attackOptions, { victim, goal, resources });
       return runTextAttack(attack, victim, examples, { queryBudget: options.queryBudget, seed: options.seed, concurrency: 8 });
