@@ -50,6 +50,8 @@ export interface RobustnessOptions extends RunHooks, RegistrySource {
   split?: 'train' | 'dev' | 'test';
   queryBudget?: number;
   wordVectors?: string;
+  /** Text attacks: the sentence encoder of the sentence-similarity constraint (a Parry / HF encoder folder or an ONNX sentence-embedding folder). */
+  sentenceEncoder?: string;
   /** Text attacks: a masked-LM folder for the recipes that need one (`bae`, `bert-attack`). */
   maskedLm?: string;
   /** Write the results here (validated, atomically); nothing is written without it. */

@@ -19,6 +19,7 @@ import {
   type TextTokenizer,
   type TextVictim,
   parseTruncation,
+  type SentenceEncoder,
   type TruncationStrategy,
   UsageError,
 } from '@parry/core';
@@ -47,6 +48,7 @@ import { attackOptionsFromPairs, type OptionsByPlugin, resolveNames, resolveOpti
 import { openRegistry, type RegistrySource } from './image.js';
 import { checkRunName, hooksOf, pct, resultsHeader, type RunHooks, setupBackend } from './run.js';
 import { attackText, registryAttackRunner } from './text-attack.js';
+import { type OpenedSentenceEncoder, openSentenceEncoder } from './sentence-encoder.js';
 import { encodeDataset, loadTextSplit, type TextDataSpec } from './text-data.js';
 import type { TruncationSection } from '@parry/metrics';
 import { type Journal, openJournal } from './journal.js';
@@ -409,6 +411,11 @@ export interface EvaluateTextOptions extends Partial<TextDataSpec>, RunHooks, Re
   goal?: GoalSpec | string;
   queryBudget?: number;
   wordVectors?: string;
+  /**
+   * The sentence encoder of the sentence-similarity constraint (TextFooler; `--sentence-encoder`): a Parry / Hugging
+   * Face encoder folder or an ONNX sentence-embedding folder (see `openSentenceEncoder`). Default: mean word vectors.
+   */
+  sentenceEncoder?: string;
   /** A masked-LM folder for the recipes that need one (`bae`, `bert-attack`; `--masked-lm`). */
   maskedLm?: string;
   /** A ready victim (e.g. the black-box ONNX one) to attack instead of the Parry encoder in `model`. */
@@ -490,6 +497,10 @@ export async function evaluateTextModel(o: EvaluateTextOptions): Promise<Evaluat
   if (goal && !attacksGiven.length) throw new UsageError('--goal applies to attacks; add --attack <recipe> (see `parry list`)');
   if (o.queryBudget !== undefined && !attacksGiven.length) throw new UsageError('--query-budget applies to attacks; add --attack <recipe>');
   if (o.wordVectors !== undefined && !attacksGiven.length) throw new UsageError('--word-vectors applies to attacks; add --attack <recipe>');
+  if (o.sentenceEncoder !== undefined && !attacksGiven.length) throw new UsageError('--sentence-encoder applies to attacks; add --attack <recipe> (e.g. textfooler)');
+  if (o.sentenceEncoder !== undefined && !(fs.existsSync(o.sentenceEncoder) && fs.statSync(o.sentenceEncoder).isDirectory())) {
+    throw new InputError(`--sentence-encoder ${o.sentenceEncoder}: no such folder; give an encoder folder (config.json, model.safetensors, tokenizer files) or an ONNX sentence-embedding folder (onnx/model.onnx)`);
+  }
   if (o.maskedLm !== undefined && !attacksGiven.length) throw new UsageError('--masked-lm applies to attacks; add --attack bae or --attack bert-attack');
   const { registry, defaults } = await openRegistry(o);
   const attackNames = resolveNames(registry, attacksGiven, 'attack', '--attack');
@@ -521,7 +532,7 @@ export async function evaluateTextModel(o: EvaluateTextOptions): Promise<Evaluat
     log(`evaluating ${o.model} on ${n} ${split} examples of ${ds.name} (${ds.source}), backend ${backend.name}${part}`);
     const journal =
       o.resume && o.out
-        ? openJournal(o.out, { model: o.model, data: spec, split, n, seed: o.seed ?? 0, attacks: attackNames, options: Object.fromEntries(options), goal: goal ?? null, queryBudget: o.queryBudget ?? null, wordVectors: o.wordVectors ?? null, ...(o.maskedLm ? { maskedLm: o.maskedLm } : {}), maxLength: maxLength ?? null, truncation, shard: o.shard ?? null, blackBox: o.victim?.name ?? null, runtime: o.runtime ?? 'tfjs' }, { force: o.force, resume: true })
+        ? openJournal(o.out, { model: o.model, data: spec, split, n, seed: o.seed ?? 0, attacks: attackNames, options: Object.fromEntries(options), goal: goal ?? null, queryBudget: o.queryBudget ?? null, wordVectors: o.wordVectors ?? null, ...(o.sentenceEncoder ? { sentenceEncoder: o.sentenceEncoder } : {}), ...(o.maskedLm ? { maskedLm: o.maskedLm } : {}), maxLength: maxLength ?? null, truncation, shard: o.shard ?? null, blackBox: o.victim?.name ?? null, runtime: o.runtime ?? 'tfjs' }, { force: o.force, resume: true })
         : undefined;
     if (journal?.resumed.records) log(`resuming: ${journal.resumed.records} finished examples read from ${journal.file}${journal.resumed.dropped ? ` (${journal.resumed.dropped} cut or damaged lines dropped)` : ''}`);
     const run = await textRobustness(pre ? { model: pre.model, tokenizer: pre.tokenizer! } : undefined, limited, {
@@ -573,6 +584,8 @@ export interface TextRobustnessOptions extends RunHooks {
   goal?: GoalSpec;
   queryBudget?: number;
   wordVectors?: string;
+  /** The sentence encoder of the sentence-similarity constraint: a folder (loaded once for all the attacks, released at the end) or a loaded encoder (the caller keeps it). */
+  sentenceEncoder?: string | SentenceEncoder;
   /** A masked-LM folder for the recipes that need one (`bae`, `bert-attack`). */
   maskedLm?: string;
   seed?: number;
@@ -623,7 +636,13 @@ export async function textRobustness(
   if (runtime === 'onnx' && !encoder) throw new UsageError('--runtime onnx scores a Parry model; a ready (black-box) victim runs on its own runtime');
   const scorer = runtime === 'onnx' && encoder ? await onnxClassifier(encoder.model) : undefined;
   if (scorer) log('forward passes on ONNX Runtime (the model exported in-process); gradients in tfjs');
+  let sentenceEncoder: OpenedSentenceEncoder | undefined;
   try {
+    // loaded before the clean metrics, so a folder it cannot read fails the run at once
+    if (typeof o.sentenceEncoder === 'string' && o.attacks.length) {
+      sentenceEncoder = await openSentenceEncoder(o.sentenceEncoder);
+      log(`sentence encoder: ${sentenceEncoder.name}`);
+    }
     if (encoder) {
       const set = encodeDataset(ds, encoder.tokenizer, maxLength!, { truncation });
       cut = truncationSection(truncation, maxLength!, [countTruncation(ds.examples, encoder.tokenizer, maxLength!, truncation, o.splitName ?? 'eval')]);
@@ -658,6 +677,7 @@ export async function textRobustness(
         queryBudget: o.queryBudget,
         seed: o.seed ?? 0,
         wordVectors: o.wordVectors,
+        sentenceEncoder: sentenceEncoder ?? (typeof o.sentenceEncoder === 'string' ? undefined : o.sentenceEncoder),
         maskedLm: o.maskedLm,
         keepExamples: o.keepExamples,
         offset: start,
@@ -675,6 +695,7 @@ export async function textRobustness(
     }
     return { victim, clean, attacks, truncation: cut };
   } finally {
+    await sentenceEncoder?.dispose();
     await scorer?.dispose();
   }
 }
