@@ -81,7 +81,7 @@ export function renderStages(summaries: AttackSummary[]): string[] {
 const IMAGE_ONLY = ['--eps', '--version'];
 const TEXT_ONLY = [
   '--split', '--data-format', '--dev', '--test', '--text-column', '--pair-column', '--label-column', '--label-names', '--multi-label', '--offline', '--force-download',
-  '--query-budget', '--word-vectors', '--masked-lm', '--black-box', '--goal', '--truncation', '--runtime',
+  '--query-budget', '--word-vectors', '--sentence-encoder', '--masked-lm', '--black-box', '--goal', '--truncation', '--runtime',
 ];
 
 /** A Hugging Face folder, or a Hub id (`org/name`) that is not a local path. */
@@ -116,6 +116,7 @@ export function registerEvalCommand(program: Command, argv: string[]): void {
     .option('--force-download', 'text: download a Hub model again even when it is cached (the cached files are replaced once the new ones are checked)')
     .option('--query-budget <n>', 'text attacks: model queries per example, the original included', wrap('--query-budget', (f, v) => parseInteger(f, v)))
     .option('--word-vectors <file>', 'text attacks: GloVe-format word vectors for textfooler (default: the model\'s own input embeddings)')
+    .option('--sentence-encoder <folder>', 'text attacks: sentence encoder of textfooler\'s similarity check: a Parry / Hugging Face encoder folder (mean-pooled) or an ONNX sentence-embedding folder such as a sentence-transformers export (default: mean word vectors)')
     .option('--masked-lm <folder>', 'text attacks: masked language model folder for bae and bert-attack (e.g. bert-base-uncased, or one written by parry pretrain)')
     .option('--black-box', 'text attacks: query the folder\'s onnx/model.onnx through transformers.js (scores only) instead of the tfjs encoder')
     .addOption(new Option('--truncation <strategy>', 'text: which tokens of a text over the token limit the model sees: head (the first), tail (the last) or head+tail (a quarter of the budget from the start, the rest from the end) (default: the strategy the model was trained with, else head)').choices(['head', 'tail', 'head+tail']))
