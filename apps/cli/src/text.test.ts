@@ -143,6 +143,7 @@ describe('parry train / eval on text models', () => {
 
   it('refuses bad input with one line and exit code 2, writing nothing', () => {
     const before = fs.readdirSync(work).sort();
+    const fixture = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../packages/attacks/test/fixtures/onnx-tiny-bert');
     const cases: Array<[string[], RegExp]> = [
       [['train', ...small, '--data', 'missing.csv', '--out', 'x'], /missing\.csv not found/],
       [['train', ...small, '--data', 'train.csv', '--dev', 'dev.csv', '--text-column', 'review', '--out', 'x'], /--label-column is needed/],
@@ -150,6 +151,10 @@ describe('parry train / eval on text models', () => {
       [['train', ...small, '--data', 'train.csv', '--dev', 'dev.csv', '--text-column', 'review', '--label-column', 'sentiment', '--pos-weight', 'auto', '--out', 'x'], /--pos-weight is for multi-label/],
       [['train', '--model', 'someone/missing', '--offline', '--data', 'train.csv', '--dev', 'dev.csv', '--text-column', 'review', '--label-column', 'sentiment', '--out', 'x'], /offline/i],
       [['eval', '--model', path.join(work, 'nowhere', 'org'), '--out', 'x.json'], /.+/],
+      // the masked-LM recipes without a masked language model, refused before the model or data are read
+      [['eval', '--model', fixture, '--attack', 'bae', '--data', 'train.csv', '--out', 'x.json'], /^parry: --attack parry\/bae needs a masked language model: pass --masked-lm <folder>/],
+      [['eval', '--model', fixture, '--attack', 'bert-attack', '--black-box', '--data', 'train.csv', '--out', 'x.json'], /^parry: --attack parry\/bert-attack needs a masked language model: pass --masked-lm <folder>/],
+      [['eval', '--model', fixture, '--masked-lm', 'mlm', '--data', 'train.csv', '--out', 'x.json'], /^parry: --masked-lm applies to attacks/],
     ];
     for (const [args, message] of cases) {
       const r = parry(args, work);
