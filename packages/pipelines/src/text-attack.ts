@@ -6,6 +6,7 @@
 import {
   buildTextAttack,
   type GoalSpec,
+  InputError,
   type MaskedLanguageModel,
   type PosTagger,
   type Registry,
@@ -25,7 +26,16 @@ import {
 import { parryVictim } from '@parry/attacks';
 import { type TextAttackEntry, textAttackEntry } from '@parry/metrics';
 import { openSentenceEncoder } from './sentence-encoder.js';
-import { createPosTagger, createWordNet, edaSynonyms, loadWordVectors, modelWordVectors, STOPWORD_SETS } from '@parry/text';
+import {
+  createMaskedLanguageModel,
+  createPosTagger,
+  createWordNet,
+  edaSynonyms,
+  loadMaskedLm,
+  loadWordVectors,
+  modelWordVectors,
+  STOPWORD_SETS,
+} from '@parry/text';
 
 /**
  * The resources of one attack run, each loaded on first use: WordNet 3.1 synonyms (single lower-case lemmas, the same
@@ -38,6 +48,7 @@ export function textResources(o: { victim: TextVictim; wordVectors?: string; mas
   let vectors: Promise<WordVectors> | undefined;
   let synonyms: ((word: string) => string[]) | undefined;
   let tagger: PosTagger | undefined;
+  let masked: Promise<MaskedLanguageModel> | undefined;
   return {
     ...(o.sentenceEncoder ? { sentenceEncoder: async () => o.sentenceEncoder! } : {}),
     stopwords: (list) => STOPWORD_SETS[list ?? 'eda'],
@@ -66,7 +77,15 @@ export function textResources(o: { victim: TextVictim; wordVectors?: string; mas
     },
     maskedLm(): Promise<MaskedLanguageModel> {
       if (!o.maskedLm) return Promise.reject(new UsageError('this recipe needs a masked language model: pass --masked-lm <folder> (a masked-LM folder, e.g. bert-base-uncased or one written by parry pretrain; maskedLm)'));
-      return Promise.reject(new UsageError('this recipe needs a masked language model, and this version of Parry has none to give it'));
+      // Loaded once per run: the folder's masked LM and its tokenizer, answering BAE / BERT-Attack queries in batches.
+      masked ??= loadMaskedLm(o.maskedLm).then(({ model, tokenizer }) => {
+        if (!tokenizer) {
+          model.dispose();
+          throw new InputError(`--masked-lm ${o.maskedLm} has no tokenizer files (tokenizer.json or vocab.txt); add the tokenizer the model was trained with`);
+        }
+        return createMaskedLanguageModel(model, tokenizer, { name: `masked-lm ${o.maskedLm}` });
+      });
+      return masked;
     },
   };
 }
