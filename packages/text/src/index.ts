@@ -7,6 +7,7 @@ export * from './config.js';
 export * from './encoder.js';
 export * from './mlm.js';
 export * from './masked-language-model.js';
+export * from './mlm-masking.js';
 export * from './safetensors.js';
 export * from './hub.js';
 export * from './pretrained.js';
