@@ -261,7 +261,7 @@ describe.skipIf(!present)('masked-LM folders', () => {
     clf.dispose();
     const err = await loadMaskedLm(dir).catch((e) => e);
     expect(err).toBeInstanceOf(InputError);
-    expect(err.message).toMatch(/has no masked-LM head \(cls\.predictions\.transform\.dense\.weight, .*\): it is not a BertForMaskedLM checkpoint/);
+    expect(err.message).toMatch(/has no masked-LM head \(cls\.predictions\.transform\.dense\.weight, .*\): it is not a masked-LM checkpoint \(BertForMaskedLM\)/);
     expect(err.message.split('\n')).toHaveLength(1);
   });
 

@@ -304,7 +304,7 @@ export async function loadMaskedLm(source: string, options: HubOptions & { seed?
       const head = missing.filter((k) => isMaskedLmHeadName(config.family, k));
       throw new InputError(
         head.length === missing.length
-          ? `${weightsFile} has no masked-LM head (${head.join(', ')}): it is not a ${MASKED_LM_ARCHITECTURES[config.family]} checkpoint; use a masked-LM folder (one parry pretrain wrote, or e.g. bert-base-uncased)`
+          ? `${weightsFile} has no masked-LM head (${head.join(', ')}): it is not a masked-LM checkpoint (${MASKED_LM_ARCHITECTURES[config.family]}); use a masked-LM folder (one parry pretrain wrote, or e.g. bert-base-uncased)`
           : `${weightsFile} lacks ${missing.length} weight(s) of a ${config.family} masked LM (e.g. ${missing.slice(0, 3).join(', ')}); is config.json from the same checkpoint?`,
       );
     }

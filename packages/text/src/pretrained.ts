@@ -127,7 +127,8 @@ export async function loadPretrained(source: string, options: LoadPretrainedOpti
     const missingHead = missing.filter((k) => HEAD_PARAM.test(k)).sort();
     // A masked-LM checkpoint (`*ForMaskedLM`, or the family's MLM head among the tensors): the encoder is reused.
     const archs = Array.isArray(json.architectures) ? json.architectures.filter((a): a is string => typeof a === 'string') : [];
-    const mlmArch = archs.find((a) => a.endsWith('ForMaskedLM')) ?? (ignored.some((k) => isMaskedLmHeadName(config.family, k)) ? MASKED_LM_ARCHITECTURES[config.family] : undefined);
+    const hasMlmHead = ignored.some((k) => isMaskedLmHeadName(config.family, k));
+    const mlmArch = archs.find((a) => a.endsWith('ForMaskedLM')) ?? (hasMlmHead ? (archs[0] ?? MASKED_LM_ARCHITECTURES[config.family]) : undefined);
     if (mlmArch && missingHead.length > 0) {
       if (!headChanged && !options.newHead) {
         throw new InputError(
