@@ -14,5 +14,6 @@ export {
   runIdOf,
   shardFileOf,
 } from './jobs.js';
-export { type EvaluateShardOptions, type ShardProgress, type WorkerOptions, evaluateShard, runWorker, workerName } from './worker.js';
+export { type EvaluateShardOptions, type ShardProgress, evaluateShard, isTextTarget, workerName } from './evaluate.js';
+export { type WorkerOptions, runWorker } from './worker.js';
 export { type CollectOptions, type CollectStatus, type SubmitOptions, type SubmitOutcome, collectEvaluation, openQueue, submitEvaluation } from './submit.js';

@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { isParryError } from '@parry/core';
 import { shardBlock } from '@parry/pipelines';
 import { Queue } from 'bullmq';
@@ -12,6 +13,8 @@ import { collectEvaluation, submitEvaluation } from './submit.js';
 import { freePort, hasRedisServer, type RedisServer, startRedisServer } from './testing.js';
 import { runWorker } from './worker.js';
 
+/** The built job processor (runWorker runs it in worker threads): build first, `pnpm --filter @parry/queue build`. */
+const PROCESSOR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/processor.js');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'parry-queue-'));
 let redis: RedisServer | undefined;
 beforeAll(async () => {
@@ -110,14 +113,14 @@ describe.skipIf(!process.env.CI && !hasRedisServer())('submit and collect on a r
     const evaluation = { model: path.join(tmp, 'missing-model'), attacks: ['fgsm'], n: 16, batchSize: 8 };
     const submitted = await submitEvaluation({ redis: target, queue: 'failing', evaluation, shards: 2, resultsDir: tmp, backoffMs: 10 });
     const lines: string[] = [];
-    const worker = runWorker({ redis: target, queue: 'failing', log: (l) => lines.push(l) });
+    const worker = runWorker({ redis: target, queue: 'failing', log: (l) => lines.push(l), processor: PROCESSOR });
     try {
       const m = await refusal(() => collectEvaluation({ redis: target, queue: 'failing', jobs: submitted.jobs, timeoutMs: 60_000, pollMs: 100 }));
       expect(m).toMatch(new RegExp(`^shard [01]/2 \\(job ${submitted.run}\\.shard-[01]-of-2\\) failed after 1 try: .*missing-model.*; fix the cause and run the same parry submit command with --retry-failed$`));
     } finally {
       await worker.close();
     }
-    expect(lines.some((l) => /: failed: /.test(l))).toBe(true);
+    expect(lines.filter((l) => /: failed \(try 1 of 3\): .*missing-model/.test(l))).toHaveLength(2);
     // --retry-failed puts them back on the queue
     const retried = await submitEvaluation({ redis: target, queue: 'failing', evaluation, shards: 2, resultsDir: tmp, retryFailed: true });
     expect(retried).toMatchObject({ added: 0, existing: 2, retried: 2 });

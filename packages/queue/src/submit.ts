@@ -9,7 +9,7 @@ import { mergeResults } from '@parry/pipelines';
 import { type Job, Queue } from 'bullmq';
 import { DEFAULT_QUEUE, type EvaluationSpec, type PlannedJob, planShardJobs, resolvePaths, sameJob, type ShardJobData, type ShardJobResult } from './jobs.js';
 import { checkReachable, type RedisTarget, redisClientError } from './redis.js';
-import type { ShardProgress } from './worker.js';
+import type { ShardProgress } from './evaluate.js';
 
 /** A BullMQ queue on a checked Redis: reachable (one line otherwise) and its client loaded. */
 export async function openQueue(redis: RedisTarget, name = DEFAULT_QUEUE, source = '--redis'): Promise<Queue<ShardJobData, ShardJobResult>> {
