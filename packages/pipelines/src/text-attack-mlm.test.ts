@@ -1,4 +1,7 @@
-/** textResources' masked language model: the --masked-lm folder loaded once, answering as the MLM itself does (issue 15). */
+/**
+ * Masked-LM folders in the pipelines: textResources' masked language model (the --masked-lm folder loaded once,
+ * answering as the MLM itself does) and `parry train --model <masked-LM folder>` (issue 15).
+ */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -7,6 +10,7 @@ import { initBackend, InputError, UsageError } from '@parry/core';
 import { createMaskedLanguageModel, createMaskedLm, saveMaskedLm, smallConfig, wordPieceTokenizer } from '@parry/text';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { textResources } from './text-attack.js';
+import { buildTextModel } from './text.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parry-mlm-res-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -48,5 +52,22 @@ describe('textResources: masked language model', () => {
     expect(e).toBeInstanceOf(InputError);
     expect(e.message).toMatch(/--masked-lm .*no-tokenizer has no tokenizer files/);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('training from a masked-LM folder starts from its encoder, with a new classification head, and says so', async () => {
+    const config = smallConfig('bert', { vocabSize: VOCAB.length, hiddenSize: 16, numHeads: 2, intermediateSize: 32, maxPositions: 16 });
+    const mlm = createMaskedLm(config, { seed: 6 });
+    const folder = path.join(dir, 'pretrained-mlm');
+    await saveMaskedLm(folder, mlm, wordPieceTokenizer(VOCAB));
+    const lines: string[] = [];
+    const train = { name: 't', source: 't', multiLabel: false, labelNames: ['neg', 'pos'], examples: [] };
+    const built = await buildTextModel({ model: folder, maxLength: 16, seed: 0 }, train, { log: (l) => lines.push(l) });
+    expect(built.pretrained).toBe(true);
+    expect(lines.join('\n')).toMatch(/encoder from the masked-LM checkpoint .*pretrained-mlm \(BertForMaskedLM\); its masked-LM head \(5 tensors\) is not used and the classification head \(bert\.pooler\.dense\.bias, .*classifier\.weight\) is newly initialised/);
+    const a = mlm.stateDict();
+    const b = built.model.stateDict();
+    for (const name of Object.keys(a).filter((n) => n.startsWith('bert.'))) expect(Array.from(b[name].data as Float32Array), name).toEqual(Array.from(a[name].data as Float32Array));
+    built.model.dispose();
+    mlm.dispose();
   });
 });
