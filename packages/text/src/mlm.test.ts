@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, InputError } from '@parry/core';
 import { parseHfConfig, smallConfig } from './config.js';
-import { createMaskedLm, loadMaskedLm, type MaskedLm, saveMaskedLm } from './mlm.js';
+import { createMaskedLm, loadMaskedLm, type MaskedLm, maskedLmParameterShapes, saveMaskedLm } from './mlm.js';
 import { loadPretrained, savePretrained } from './pretrained.js';
 import { parseSafetensors, serializeSafetensors } from './safetensors.js';
 import { wordPieceTokenizer } from './tokenizer.js';
@@ -224,6 +224,28 @@ describe.skipIf(!present)('masked-LM folders', () => {
       loaded.model.dispose();
     }
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('tie_word_embeddings: false gives the decoder a weight of its own, saved and loaded under its HF name', async () => {
+    const base = smallConfig('roberta', { vocabSize: vocab.length, hiddenSize: 16, numHeads: 2, intermediateSize: 32, maxPositions: 20 });
+    const config = { ...base, raw: { tie_word_embeddings: false } };
+    expect(maskedLmParameterShapes(config).get('lm_head.decoder.weight')).toEqual([vocab.length, 16]);
+    expect(maskedLmParameterShapes(base).has('lm_head.decoder.weight')).toBe(false);
+    const model = createMaskedLm(config, { seed: 2 });
+    expect(model.tied).toBe(false);
+    const dir = path.join(tmp, 'untied');
+    await saveMaskedLm(dir, model, wordPieceTokenizer(vocab));
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).tie_word_embeddings).toBe(false);
+    const loaded = await loadMaskedLm(dir);
+    expect(loaded.model.tied).toBe(false);
+    const a = model.stateDict();
+    const b = loaded.model.stateDict();
+    expect(b['lm_head.decoder.weight'].shape).toEqual([vocab.length, 16]);
+    expect(Array.from(b['lm_head.decoder.weight'].data as Float32Array)).toEqual(Array.from(a['lm_head.decoder.weight'].data as Float32Array));
+    // The decoder is a tensor of its own, not the word-embedding matrix.
+    expect(Array.from(b['lm_head.decoder.weight'].data as Float32Array)).not.toEqual(Array.from(b['roberta.embeddings.word_embeddings.weight'].data as Float32Array));
+    model.dispose();
+    loaded.model.dispose();
   });
 
   it('loads a fixture folder (tied names present or not) and ignores a pooler and a next-sentence head', async () => {
