@@ -9,6 +9,7 @@
 //   attacks   -> core, text                  (its tests may also load data from datasets)
 //   defenses  -> core, text, metrics         (never attacks; attacks never defenses)
 //   pipelines -> any package, no app
+//   queue     -> core, pipelines              (runs pipelines' evaluations as jobs on BullMQ)
 //   examples  -> core (attacks, text allowed)
 //   apps      -> anything (cli -> report, not back); no package or example imports an app; nothing imports an example
 //   and no import cycle through two packages (cycles inside one package: reported as warnings for now).
@@ -109,6 +110,12 @@ module.exports = {
       '^packages/defenses/',
       [pkg('defenses'), pkg('core'), pkg('text'), pkg('metrics'), pkg('attacks')],
       '@parry/defenses depends on @parry/core, @parry/text and @parry/metrics only (attacks: see defenses-not-attacks).',
+    ),
+    onlyAllowed(
+      'queue-only-core-pipelines',
+      '^packages/queue/',
+      [pkg('queue'), pkg('core'), pkg('pipelines')],
+      '@parry/queue depends on @parry/core and @parry/pipelines only (it runs their evaluations as jobs on a queue).',
     ),
     {
       name: 'no-package-imports-an-app',
