@@ -283,6 +283,18 @@ describe('sentence similarity: parry/sentence-similarity with the recipes\' sett
   });
 });
 
+describe('notes', () => {
+  it('say once which encoder the similarity check uses: the named one, else the word-vector fallback', async () => {
+    const plain = await buildTextAttack(registry, 'bae', {}, { victim: tableVictim({}), resources: resources(tableMlm({})) });
+    const all = [...(plain.attack.notes ?? []), ...plain.attack.constraints.flatMap((c) => (c.note ? [c.note] : []))];
+    expect(all.filter((n) => /sentence similarity/.test(n))).toEqual([expect.stringMatching(/mean of word vectors .* 15-word windows, cosine >= 0.936338023/)]);
+    const encoder = { name: 'toy-encoder', embed: async (texts: readonly string[]) => texts.map(() => Float32Array.of(1, 0)) };
+    const named = await buildTextAttack(registry, 'bert-attack', {}, { victim: tableVictim({}), resources: { ...resources(tableMlm({})), sentenceEncoder: async () => encoder } });
+    expect(named.attack.notes).toContain('sentence similarity: toy-encoder, cosine >= 0.2 with the original over the whole text; the threshold was set for the Universal Sentence Encoder');
+    expect(named.attack.constraints.some((c) => c.note)).toBe(false);
+  });
+});
+
 describe('budgets and refusals', () => {
   it('stops at the query budget, marked budget', async () => {
     const victim = fnVictim(() => 0.9);
