@@ -23,9 +23,10 @@
  *   change (their correspondence, quoted in TextAttack).
  * - Among several replacements that succeed at the last step, the paper and TextAttack keep the one most similar to
  *   the original (USE score); Parry's greedy search keeps the one with the highest goal score.
- * - Candidates are whole words with at least one letter that Parry reads as one word. TextAttack strips `##` from
- *   sub-word pieces and keeps them; the authors kept only whole words (a GloVe vocabulary check), as Parry's masked
- *   language model returns them. Punctuation predictions are dropped after the top 50 are taken (TextAttack: before).
+ * - Candidates are whole words: Parry's masked language model leaves out sub-word pieces, special tokens and
+ *   non-letter tokens before taking its top 50, and the transformation keeps words with a letter that Parry reads as
+ *   one word. TextAttack strips `##` from sub-word pieces and keeps them; the authors kept only whole words (a GloVe
+ *   vocabulary check).
  * - A replacement takes the original word's capitalisation (TextAttack inserts the prediction as the model writes it).
  * - BAE-I: an inserted word shares the slot of the word it sits next to, so that word counts as modified and is not
  *   replaced afterwards (TextAttack marks only the new word); the similarity window then spans one word more. BAE-R+I
