@@ -23,7 +23,9 @@
  * - Word importance: the paper masks the word with `[MASK]` and reads the gold logit; TextAttack (and Parry) put
  *   `[UNK]` in its place (`unkToken`) and read the goal score (1 - p(gold)). `wir: 'delete'` ranks by deletion.
  * - Candidates are whole words with at least one letter that Parry reads as one word (TextAttack also lets punctuation
- *   through), and take the original word's capitalisation.
+ *   through), and take the original word's capitalisation. Parry's masked language model leaves out sub-word pieces
+ *   and special tokens before taking its top K; TextAttack takes the top K tokens first and then drops the pieces (and
+ *   the word itself), so it tries fewer words per position.
  * - The paper's filter of antonyms with synonym dictionaries (sentiment tasks) is not applied, as in TextAttack.
  * - Among several replacements that succeed at the last step, TextAttack keeps the one most similar to the original;
  *   Parry's greedy search keeps the one with the highest goal score.
