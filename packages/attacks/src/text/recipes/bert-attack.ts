@@ -24,8 +24,8 @@
  *   `[UNK]` in its place (`unkToken`) and read the goal score (1 - p(gold)). `wir: 'delete'` ranks by deletion.
  * - Candidates are whole words with at least one letter that Parry reads as one word (TextAttack also lets punctuation
  *   through), and take the original word's capitalisation. Parry's masked language model leaves out sub-word pieces
- *   and special tokens before taking its top K; TextAttack takes the top K tokens first and then drops the pieces (and
- *   the word itself), so it tries fewer words per position.
+ *   and special tokens before taking its top K; TextAttack takes the top K tokens first and then drops the pieces,
+ *   so it tries fewer words per position (both then drop the word itself).
  * - The paper's filter of antonyms with synonym dictionaries (sentiment tasks) is not applied, as in TextAttack.
  * - Among several replacements that succeed at the last step, TextAttack keeps the one most similar to the original;
  *   Parry's greedy search keeps the one with the highest goal score.
