@@ -10,6 +10,7 @@ import { registerGateCommand } from './commands/gate.js';
 import { registerMergeCommand } from './commands/merge.js';
 import { registerSubmitCommand } from './commands/submit.js';
 import { registerWorkerCommand } from './commands/worker.js';
+import { registerPretrainCommand } from './commands/pretrain.js';
 
 export { evalCommand, renderTable, type EvalCommandOptions } from './commands/eval.js';
 export { trainCommand, type TrainCommandOptions, type TrainOutcome } from './commands/train.js';
@@ -25,6 +26,7 @@ export function createProgram(argv: string[] = process.argv): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
   registerTrainCommand(program, argv);
+  registerPretrainCommand(program, argv);
   registerReportCommand(program, argv);
   registerGateCommand(program, argv);
   registerAugmentCommand(program, argv);

@@ -27,7 +27,7 @@ export {
   readIdx,
   loadMnistIdx,
 } from './idx.js';
-export { type TextExample, type TextDataset, type TextFileOptions, type TextFileFormat, type TextSplit, type SkippedRow, SST2_LABEL_NAMES, MAX_TEXT_LABELS, loadSst2, loadGoEmotions, loadTextFile, multiHot, labelCounts } from './text.js';
+export { type TextExample, type TextDataset, type TextFileOptions, type TextFileFormat, type TextSplit, type SkippedRow, SST2_LABEL_NAMES, MAX_TEXT_LABELS, loadSst2, loadGoEmotions, loadTextFile, multiHot, labelCounts, loadTextCorpus, type TextCorpus, type TextCorpusFormat, type TextCorpusOptions } from './text.js';
 export {
   type SpamAssassinOptions,
   type SpamAssassinMetadata,

@@ -676,3 +676,88 @@ export function labelCounts(ds: TextDataset): number[] {
   for (const ex of ds.examples) for (const id of new Set(labelsOf(ds, ex))) counts[id]++;
   return counts;
 }
+
+/** Layouts of an unlabelled text corpus: one document per line, or a column / key of csv, tsv or jsonl rows. */
+export type TextCorpusFormat = 'lines' | TextFileFormat;
+
+export interface TextCorpusOptions {
+  /** Default from the extension: `.csv`, `.tsv`/`.tab`, `.jsonl`/`.ndjson`; any other file is `lines`. */
+  format?: TextCorpusFormat;
+  /** csv/tsv/jsonl: the column (header name or 0-based index) or JSON key (dot path) of the text (default `text`). */
+  textColumn?: string | number;
+  /** csv/tsv: the first record names the columns (default true). */
+  header?: boolean;
+  /** How the caller's users spell `textColumn` in messages (e.g. `--text-column`). */
+  textColumnName?: string;
+}
+
+/** The documents of an unlabelled corpus with the 1-based line each starts on. */
+export interface TextCorpus {
+  source: string;
+  format: TextCorpusFormat;
+  texts: string[];
+  lines: number[];
+}
+
+/**
+ * Reads an unlabelled text corpus (for masked-LM pre-training): a plain-text file with one document per line (blank
+ * lines skipped), or the text column / key of a csv, tsv or jsonl file (rows with an empty text are skipped). A row
+ * that cannot be read (bad quoting, too few columns, bad JSON, a text that is not a string) is an `InputError`
+ * `file:line: problem (fix)`.
+ */
+export function loadTextCorpus(file: string, options: TextCorpusOptions = {}): TextCorpus {
+  const ext = extname(file).toLowerCase();
+  const format: TextCorpusFormat = options.format ?? (ext === '.csv' ? 'csv' : ext === '.tsv' || ext === '.tab' ? 'tsv' : ext === '.jsonl' || ext === '.ndjson' ? 'jsonl' : 'lines');
+  if (!['lines', 'csv', 'tsv', 'jsonl'].includes(format)) throw new UsageError(`format "${String(format)}" for ${file} is not one of lines, csv, tsv, jsonl`);
+  const what = format === 'lines' ? 'a text file, one document per line' : `a ${format.toUpperCase()} file of texts`;
+  const src = readText(file, what);
+  const errors = new RowErrors(file, false);
+  const texts: string[] = [];
+  const lines: number[] = [];
+  const keyName = options.textColumnName ?? 'textColumn';
+  const column = options.textColumn ?? 'text';
+  if (format === 'lines') {
+    src.split('\n').forEach((l, i) => {
+      const t = l.replace(/\r$/, '');
+      if (t.trim() === '') return;
+      texts.push(t);
+      lines.push(i + 1);
+    });
+  } else if (format === 'jsonl') {
+    if (typeof column === 'number') throw new UsageError(`${keyName} ${column} for ${file}: JSONL columns are keys (e.g. "text"), not indices`);
+    src.split('\n').forEach((l, i) => {
+      const t = l.replace(/\r$/, '');
+      if (t.trim() === '') return;
+      let obj: unknown;
+      try {
+        obj = JSON.parse(t);
+      } catch (e) {
+        return errors.report(i + 1, `bad JSON: ${oneLine((e as Error).message)} (each line must be one JSON object)`);
+      }
+      if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return errors.report(i + 1, 'is not a JSON object (each line must be one {...} object)');
+      const text = getPath(obj, column);
+      if (typeof text !== 'string') return errors.report(i + 1, `key "${column}" is ${text === undefined ? 'missing' : `not a string (${JSON.stringify(text)})`} (pass ${keyName} <key> naming the text)`);
+      if (text.trim() === '') return;
+      texts.push(text);
+      lines.push(i + 1);
+    });
+  } else {
+    const recs = parseDelimited(src, format, errors);
+    const header = options.header ?? true;
+    const names = header && recs.length ? recs[0].record.map((h) => h.trim()) : null;
+    const o: TextFileOptions = { textColumn: column, labelColumn: 0, optionNames: { textColumn: keyName } };
+    const col = resolveColumn(column, names, file, 'textColumn', o);
+    for (const { record, line } of recs.slice(header ? 1 : 0)) {
+      if (record.length <= col) {
+        errors.report(line, `has ${record.length} columns, the text is ${columnLabel(column)} (${format === 'tsv' ? 'a missing cell' : 'unquoted commas in the text must be quoted'})`);
+        continue;
+      }
+      if (record[col].trim() === '') continue;
+      texts.push(record[col]);
+      lines.push(line);
+    }
+  }
+  errors.throwFirst();
+  if (texts.length === 0) throw new InputError(`${file} has no texts (expected ${what})`);
+  return { source: file, format, texts, lines };
+}

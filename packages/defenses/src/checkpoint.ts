@@ -15,11 +15,11 @@ interface TensorEntry {
   bytes: number;
 }
 
-/** `checkpoint.json` next to `tensors.bin` in `<dir>/epoch-NNNN/`. */
+/** `checkpoint.json` next to `tensors.bin` in `<dir>/epoch-NNNN/` (or `<dir>/step-NNNNNNNN/` for step checkpoints). */
 export interface CheckpointMeta<S = unknown> {
   format: typeof CHECKPOINT_FORMAT;
   version: number;
-  /** Completed epochs. */
+  /** Completed epochs (completed optimizer steps in a `step-` checkpoint). */
   epoch: number;
   /** sha256 of `tensors.bin`. */
   sha256: string;
@@ -29,9 +29,13 @@ export interface CheckpointMeta<S = unknown> {
 }
 
 const EPOCH_DIR = /^epoch-(\d+)$/;
+const STEP_DIR = /^step-(\d+)$/;
 
-export function checkpointPath(dir: string, epoch: number): string {
-  return path.join(dir, `epoch-${String(epoch).padStart(4, '0')}`);
+/** What a checkpoint counts: epochs (`epoch-NNNN`, the trainers) or optimizer steps (`step-NNNNNNNN`, `parry pretrain`). */
+export type CheckpointUnit = 'epoch' | 'step';
+
+export function checkpointPath(dir: string, epoch: number, unit: CheckpointUnit = 'epoch'): string {
+  return path.join(dir, unit === 'step' ? `step-${String(epoch).padStart(8, '0')}` : `epoch-${String(epoch).padStart(4, '0')}`);
 }
 
 /**
@@ -39,7 +43,7 @@ export function checkpointPath(dir: string, epoch: number): string {
  * half-written one), then prune all but the newest `keep` (0 = keep all). `dir` that is a file is a `UsageError`
  * naming `--checkpoint-dir` (trainers should also call `checkCheckpointDir` before the first epoch).
  */
-export async function writeCheckpoint<S>(dir: string, epoch: number, state: S, tensors: Record<string, tf.Tensor>, keep = 0): Promise<string> {
+export async function writeCheckpoint<S>(dir: string, epoch: number, state: S, tensors: Record<string, tf.Tensor>, keep = 0, unit: CheckpointUnit = 'epoch'): Promise<string> {
   checkCheckpointDir(dir);
   const entries: TensorEntry[] = [];
   const chunks: Buffer[] = [];
@@ -61,13 +65,13 @@ export async function writeCheckpoint<S>(dir: string, epoch: number, state: S, t
     tensors: entries,
     state,
   };
-  const target = checkpointPath(dir, epoch);
+  const target = checkpointPath(dir, epoch, unit);
   await writeDirAtomic(target, (tmp) => {
     fs.writeFileSync(path.join(tmp, 'tensors.bin'), bin);
     fs.writeFileSync(path.join(tmp, 'checkpoint.json'), JSON.stringify(meta));
   });
   if (keep > 0) {
-    const all = listCheckpoints(dir);
+    const all = listCheckpoints(dir, unit);
     for (const old of all.slice(0, Math.max(all.length - keep, 0))) fs.rmSync(old.path, { recursive: true, force: true });
   }
   return target;
@@ -77,12 +81,13 @@ export async function writeCheckpoint<S>(dir: string, epoch: number, state: S, t
  * Complete checkpoint directories under `dir`, oldest first. `dir` that exists and is not a directory is a
  * `UsageError` naming `--checkpoint-dir` (never a readdir stack).
  */
-export function listCheckpoints(dir: string): Array<{ epoch: number; path: string }> {
+export function listCheckpoints(dir: string, unit: CheckpointUnit = 'epoch'): Array<{ epoch: number; path: string }> {
   checkCheckpointDir(dir);
   if (!fs.existsSync(dir)) return [];
+  const pattern = unit === 'step' ? STEP_DIR : EPOCH_DIR;
   return fs
     .readdirSync(dir)
-    .map((name) => ({ m: EPOCH_DIR.exec(name), name }))
+    .map((name) => ({ m: pattern.exec(name), name }))
     .filter((e) => e.m && fs.existsSync(path.join(dir, e.name, 'checkpoint.json')))
     .map((e) => ({ epoch: Number(e.m![1]), path: path.join(dir, e.name) }))
     .sort((a, b) => a.epoch - b.epoch);
@@ -190,8 +195,10 @@ export function readCheckpoint<S>(checkpointDir: string, options: ReadCheckpoint
     throw corrupt(`checkpoint.json ${fieldOf(issue.path) || 'field'} ${issue.message.replace(/^Invalid input: /, '').split('\n')[0]}`);
   }
   const meta = raw as CheckpointMeta<S>;
-  const dirEpoch = EPOCH_DIR.exec(path.basename(checkpointDir));
-  if (dirEpoch && Number(dirEpoch[1]) !== meta.epoch) throw corrupt(`checkpoint.json says epoch ${meta.epoch}, its directory is ${path.basename(checkpointDir)}`);
+  const dirEpoch = EPOCH_DIR.exec(path.basename(checkpointDir)) ?? STEP_DIR.exec(path.basename(checkpointDir));
+  if (dirEpoch && Number(dirEpoch[1]) !== meta.epoch) {
+    throw corrupt(`checkpoint.json says ${STEP_DIR.test(path.basename(checkpointDir)) ? 'step' : 'epoch'} ${meta.epoch}, its directory is ${path.basename(checkpointDir)}`);
+  }
   const names = new Set<string>();
   let offset = 0;
   meta.tensors.forEach((e, i) => {

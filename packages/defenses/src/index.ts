@@ -22,7 +22,7 @@ export {
 export { scheduledRate, type ScheduleKind, type ScheduleOptions } from './schedule.js';
 export { createOptimizer, type OptimizerConfig, type OptimizerKind, type TrainOptimizer } from './optimizer.js';
 export { linfPgd, pgdAccuracy, snapshotWeights, restoreWeights, type LinfPgdOptions, type RobustEvalOptions } from './adversarial.js';
-export { writeCheckpoint, readCheckpoint, listCheckpoints, checkCheckpointDir, type ReadCheckpointOptions, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type CheckpointMeta } from './checkpoint.js';
+export { writeCheckpoint, readCheckpoint, listCheckpoints, checkCheckpointDir, type ReadCheckpointOptions, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type CheckpointMeta, type CheckpointUnit } from './checkpoint.js';
 export { fgsmRs, warmupFactor } from './fgsm-rs.js';
 export { reinitialize, type InitScheme } from './init.js';
 export { pgdAt } from './pgd-at.js';
@@ -50,6 +50,7 @@ export {
   gradientsAtOffset,
   renameGrads,
   clipByGlobalNorm,
+  microBatches,
   warmupLinearRate,
   type TextModel,
   type EncodedTextSet,

@@ -60,3 +60,16 @@ export { type GateResultsOptions, gateResults, loadGateConfig } from './gate.js'
 export { checkShard, parseShard, SHARD_INDEX_VARIABLES, type ShardSpec, shardBlock } from './shard.js';
 export { mergeResults, mergeShardOutputs, type ShardOutput } from './merge.js';
 export { type Journal, journalPath, openJournal } from './journal.js';
+export {
+  type HeldOutMetrics,
+  type PretrainOptions,
+  type PretrainOutcome,
+  type PretrainRecord,
+  type PretrainStepInfo,
+  PRETRAINING_FILE,
+  documentRows,
+  heldOutMetrics,
+  maskedCrossEntropy,
+  maskedLmTerms,
+  pretrainMaskedLm,
+} from './pretrain.js';
