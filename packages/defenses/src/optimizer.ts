@@ -34,8 +34,12 @@ export interface TrainOptimizer {
   readonly config: Required<OptimizerConfig>;
   /** Updates taken so far. */
   readonly step: number;
-  /** Apply gradients (by variable name) with this learning rate. Variables without a gradient are left alone. */
-  apply(grads: Record<string, tf.Tensor>, learningRate: number): void;
+  /**
+   * Apply gradients (by variable name) with this learning rate. Variables without a gradient are left alone.
+   * `gradScale` multiplies every gradient first (gradient clipping's factor), one variable at a time, so no scaled
+   * copy of all the gradients is made.
+   */
+  apply(grads: Record<string, tf.Tensor>, learningRate: number, gradScale?: number): void;
   /** Slots in a fixed order (for checkpoints); owned by the optimizer. */
   slots(): Array<{ name: string; tensor: tf.Tensor }>;
   /** Restore the step count and slots saved by `slots()`. */
@@ -75,27 +79,35 @@ export function createOptimizer(config: OptimizerConfig, variables: readonly tf.
     get step() {
       return step;
     },
-    apply(grads, lr) {
+    apply(grads, lr, gradScale = 1) {
       step += 1;
       const { beta1, beta2, epsilon, momentum, nesterov } = full;
       const c1 = 1 - beta1 ** step;
       const c2 = 1 - beta2 ** step;
-      // one tidy per variable: its temporaries (about ten tensors of its size) are freed before the next variable's,
-      // so the step's peak grows by the largest variable, not by ten times all of them (BERT-base: ~4 GiB on wasm)
+      // one tidy per variable, and nested tidies inside it: each variable's temporaries are freed before the next
+      // variable's and most of them before its own update ends, so the step's peak grows by a few copies of the
+      // largest variable (BERT-base's 89 MiB word embeddings), not by ten times all of them (~4 GiB on wasm)
       variables.forEach((v, i) => {
         tf.tidy(() => {
-          const g = grads[v.name];
-          if (!g) return;
+          const g0 = grads[v.name];
+          if (!g0) return;
+          const g = gradScale === 1 ? g0 : tf.mul(g0, gradScale);
           if (adamLike) {
             const m = slots.get(`${i}/m`)!;
             const s = slots.get(`${i}/v`)!;
-            const m1 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
-            const v1 = tf.add(tf.mul(s, beta2), tf.mul(tf.square(g), 1 - beta2));
+            const m1 = tf.tidy(() => tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
             m.assign(m1);
+            const v1 = tf.tidy(() => tf.add(tf.mul(s, beta2), tf.tidy(() => tf.mul(tf.square(g), 1 - beta2))));
             s.assign(v1);
-            const update = tf.div(tf.div(m1, c1), tf.add(tf.sqrt(tf.div(v1, c2)), epsilon));
+            // the same ops in the same order as one expression, in small tidies: at most three temporaries of the
+            // variable's size are alive at once besides m1, v1 and the gradient
+            const denominator = tf.tidy(() => tf.add(tf.sqrt(tf.div(v1, c2)), epsilon));
+            const update = tf.tidy(() => tf.div(tf.div(m1, c1), denominator));
+            denominator.dispose();
             const decayed = full.weightDecay > 0 && (extras.decay?.[i] ?? true) ? tf.mul(v, 1 - lr * full.weightDecay) : v;
-            v.assign(tf.sub(decayed, tf.mul(update, lr)));
+            const next = tf.tidy(() => tf.sub(decayed, tf.mul(update, lr)));
+            tf.dispose([update, ...(decayed === v ? [] : [decayed])]);
+            v.assign(next);
           } else if (momentum > 0) {
             const b = slots.get(`${i}/buf`)!;
             const b1 = tf.add(tf.mul(b, momentum), g);

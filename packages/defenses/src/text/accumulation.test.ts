@@ -121,6 +121,27 @@ describe('gradient accumulation', () => {
     await expect(trainText(m, set, { epochs: 1, batchSize: 4, learningRate: 1e-3, seed: 0, padId: 0, gradAccum: 0 })).rejects.toThrow(UsageError);
   });
 
+  it('trainText with per-layer recomputation takes the same steps (weights within 1e-5, dropout on) and restores the switch', async () => {
+    const set = toySet(32, 5);
+    const weights = async (recompute: boolean) => {
+      const m = model(false, 0.1);
+      const during: boolean[] = [];
+      await trainText(m, set, { epochs: 1, batchSize: 8, learningRate: 3e-3, seed: 2, padId: 0, gradAccum: 2, recompute, onBatch: () => during.push(m.recompute) });
+      expect(during).toEqual([recompute, recompute, recompute, recompute]);
+      expect(m.recompute).toBe(false);
+      const out = m.parameters().map((p) => Array.from(p.variable.dataSync()));
+      m.dispose();
+      return out;
+    };
+    const plain = await weights(false);
+    const re = await weights(true);
+    let diff = 0;
+    plain.forEach((w, i) => w.forEach((v, j) => (diff = Math.max(diff, Math.abs(v - re[i][j])))));
+    expect(diff).toBeLessThan(1e-5);
+    const fake = { numLabels: 2, outputKind: 'single-label', parameters: () => [] } as unknown as TransformerClassifier;
+    await expect(trainText(fake, set, { epochs: 1, batchSize: 8, learningRate: 1e-3, seed: 0, padId: 0, recompute: true })).rejects.toThrow(/no per-layer recomputation switch/);
+  });
+
   it('a run whose estimated memory does not fit is refused before anything is allocated, naming --grad-accum', async () => {
     // bert-base sizes with 512-token sequences, batch 256: far beyond any machine; the model is never touched
     const config = smallConfig('bert', { vocabSize: 30522, hiddenSize: 768, numHeads: 12, numLayers: 12, intermediateSize: 3072, maxPositions: 512 });

@@ -73,6 +73,13 @@ export interface TextTrainOptions {
    * @parry/text; default true for models that carry an encoder config).
    */
   memoryCheck?: boolean;
+  /**
+   * Per-layer activation recomputation, for models with a `recompute` switch (@parry/text's classifiers): each layer
+   * runs its forward again in the backward pass instead of keeping its activations (same gradients, about one more
+   * forward pass of time). true / false force it; default: on when the memory check finds that the run fits only
+   * with it (e.g. BERT-base on the wasm backend).
+   */
+  recompute?: boolean;
   /** Label smoothing: single-label mixes in the uniform distribution; multi-label pulls targets toward 1/2. */
   labelSmoothing?: number;
   /** Multi-label: weight of the positive term of each label's BCE (torch's `pos_weight`; see {@link positiveWeightsFor}). */
@@ -247,10 +254,22 @@ function checkSet(name: string, set: EncodedTextSet, numLabels: number, multiLab
 
 /** Scale gradients so their global L2 norm is at most `maxNorm` (as torch's clip_grad_norm_). */
 export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): Record<string, tf.Tensor> {
-  const names = Object.keys(grads);
-  const total = tf.sqrt(tf.addN(names.map((k) => tf.sum(tf.square(grads[k])))));
-  const scale = tf.minimum(1, tf.div(maxNorm, tf.add(total, 1e-6)));
-  return Object.fromEntries(names.map((k) => [k, tf.mul(grads[k], scale)]));
+  return tf.tidy(() => {
+    const scale = clipScale(grads, maxNorm);
+    return Object.fromEntries(Object.keys(grads).map((k) => [k, tf.mul(grads[k], scale)]));
+  });
+}
+
+/**
+ * The factor `clipByGlobalNorm` multiplies the gradients by (a scalar, at most 1). Each parameter's sum of squares is
+ * taken in its own tidy, so no squared copy of all the gradients is held at once.
+ */
+export function clipScale(grads: Record<string, tf.Tensor>, maxNorm: number): tf.Scalar {
+  return tf.tidy(() => {
+    const sums = Object.keys(grads).map((k) => tf.tidy(() => tf.sum(tf.square(grads[k]))));
+    const total = tf.sqrt(tf.addN(sums));
+    return tf.minimum(1, tf.div(maxNorm, tf.add(total, 1e-6))) as tf.Scalar;
+  });
 }
 
 function addGradients(into: Record<string, tf.Tensor>, more: Record<string, tf.Tensor>): Record<string, tf.Tensor> {
@@ -345,10 +364,14 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
     }
   }
   if (options.evalSet) checkSet('evaluation', options.evalSet, L, multi);
+  const switchable = model as { recompute?: unknown };
+  const canRecompute = typeof switchable.recompute === 'boolean';
+  if (options.recompute && !canRecompute) throw new UsageError('recompute: this model has no per-layer recomputation switch (a @parry/text classifier has one); leave recompute unset');
+  let recompute = options.recompute ?? false;
   const encoderConfig = (model as { config?: MemoryConfig }).config;
   if (options.memoryCheck !== false && encoderConfig && typeof encoderConfig.hiddenSize === 'number') {
     const longest = Math.max(...data.encodings.map((e) => e.ids.length));
-    checkTrainingMemory(encoderConfig, options.batchSize, longest, tf.getBackend(), { gradAccum });
+    recompute = checkTrainingMemory(encoderConfig, options.batchSize, longest, tf.getBackend(), { gradAccum, recompute: canRecompute ? options.recompute : false }).recompute;
   }
 
   // settings that depend on the model (e.g. radii relative to the embedding norm), fixed before the first epoch
@@ -456,6 +479,8 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
   };
 
   const optimizer = createOptimizer({ kind: 'adamw', beta1: 0.9, beta2: 0.999, epsilon: 1e-6, weightDecay }, vars, { decay });
+  const recomputeBefore = switchable.recompute;
+  if (canRecompute) switchable.recompute = recompute;
   try {
     const r = await runEpochLoop({
       epochs: options.epochs,
@@ -472,6 +497,7 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
     });
     return { epochs: r.records, bestEpoch: r.bestEpoch, resumedFrom: r.resumedFrom, stoppedEarly: r.stoppedEarly, hyperparameters };
   } finally {
+    if (canRecompute) switchable.recompute = recomputeBefore;
     for (const d of defenses) d.dispose?.();
   }
 }
@@ -546,10 +572,18 @@ export function stepGradients(ctx: TextStepContext, defenses: readonly TextDefen
   return { loss, grads };
 }
 
-/** Clip by global norm and apply one optimizer step. */
+/**
+ * Clip by global norm and apply one optimizer step. The clipping factor is handed to the optimizer, which scales one
+ * variable's gradient at a time: no clipped copy of all the gradients is made (BERT-base: 418 MiB).
+ */
 function applyGradients(grads: Record<string, tf.Tensor>, params: TextStepContext['params'], optimizer: TrainOptimizer, maxGradNorm: number, learningRate: number): void {
-  const clipped = maxGradNorm > 0 ? clipByGlobalNorm(grads, maxGradNorm) : grads;
-  optimizer.apply(Object.fromEntries(params.map((p) => [p.variable.name, clipped[p.name]]).filter(([, g]) => g)), learningRate);
+  let scale = 1;
+  if (maxGradNorm > 0) {
+    const s = clipScale(grads, maxGradNorm);
+    scale = s.dataSync()[0];
+    s.dispose();
+  }
+  optimizer.apply(Object.fromEntries(params.map((p) => [p.variable.name, grads[p.name]]).filter(([, g]) => g)), learningRate, scale);
 }
 
 /**
