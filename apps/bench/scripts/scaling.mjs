@@ -111,6 +111,27 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+/**
+ * How much CPU the machine gives one more process right now: a single-threaded integer loop run for 3 s alone, then
+ * as two processes at once; the ratio of the work done (2 = two free cores, 1 = the second process took its CPU from
+ * the first). Independent of Parry, so it separates the machine from the evaluation.
+ */
+async function spinProbe() {
+  const spin = () =>
+    new Promise((resolve, reject) => {
+      const code = 'let x=0,n=0;const end=Date.now()+3000;while(Date.now()<end){for(let i=0;i<1e5;i++)x=(x*1103515245+12345)|0;n++}console.log(n)';
+      const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.on('exit', (c) => (c === 0 ? resolve(Number(out)) : reject(new Error('spin probe failed'))));
+    });
+  const one = await spin();
+  const two = await Promise.all([spin(), spin()]);
+  const ratio = (two[0] + two[1]) / one;
+  log(`spin probe: 2 processes did ${ratio.toFixed(2)}x the work of 1 (load ${os.loadavg()[0].toFixed(1)})`);
+  return { one, two, ratio, load: os.loadavg()[0] };
+}
+
 // ---------------------------------------------------------------------------------------------------------- models
 
 const MNIST_MODEL = path.join(work, 'mnist-cnn');
@@ -192,10 +213,12 @@ async function main() {
 
   // 1 vs 2 workers, alternating which goes first.
   const workers = { image: [], text: [] };
+  const probes = [await spinProbe()];
   for (let rep = 0; rep < REPS; rep++) {
     const order = rep % 2 ? [2, 1] : [1, 2];
     workers.image.push(await oneVsTwo(IMAGE, rep, order));
     workers.text.push(await oneVsTwo(TEXT, rep, order));
+    probes.push(await spinProbe());
   }
 
   // Per-example costs for the projection.
@@ -228,7 +251,7 @@ async function main() {
     merges[k] = await measured(`merge ${k} shards of 10,000 digits`, async () => ({ mergeMs: (await parry(['merge', ...files, '-o', path.join(pdir, `fgsm-${k}-merged.json`)])).ms }));
   }
 
-  const result = { started: started.toISOString(), load0, load1: os.loadavg(), machine: machine(), training, workers, costs, merges };
+  const result = { started: started.toISOString(), load0, load1: os.loadavg(), machine: machine(), training, workers, probes, costs, merges };
   fs.writeFileSync(path.join(work, 'results.json'), `${JSON.stringify(result, null, 2)}\n`);
   writeSection(result);
 }
@@ -260,13 +283,16 @@ const pct = (x) => (x === null || x === undefined ? '?' : `${Math.round(x * 100)
 const BUSY = 0.25;
 const loadCell = (m) => `${m.loadBefore.toFixed(1)} → ${m.loadAfter.toFixed(1)}; ${pct(m.busy)}${m.busy === null || m.busy > BUSY ? ' **busy**' : ''}`;
 
-/** Projected wall time of `examples` on `machines` machines of 2 cores (2 shard processes each). */
+/**
+ * Projected wall time on `machines` machines of 2 cores. A machine runs 2 shard processes when the measured 2-worker
+ * speedup is above 1 (each at speedup / 2 of a lone process's speed), else 1 process.
+ */
 function project({ units, perUnitMs, fixedMs, speedup2, mergeMs }, machines) {
-  const procs = 2 * machines;
+  const perMachine = speedup2 > 1 ? 2 : 1;
+  const procs = perMachine * machines;
   const unitsPerProc = Math.ceil(units / procs);
-  // Two processes on one 2-core machine run at speedup2 / 2 of a lone process's speed each.
-  const attack = (unitsPerProc * perUnitMs) / (speedup2 / 2);
-  return { ms: fixedMs + attack + mergeMs(procs), idle: Math.max(0, procs - units) };
+  const attack = (unitsPerProc * perUnitMs) / (perMachine === 2 ? speedup2 / 2 : 1);
+  return { ms: fixedMs + attack + mergeMs(procs), idle: Math.max(0, procs - units), procs };
 }
 
 function render(r) {
@@ -301,15 +327,27 @@ function render(r) {
   L.push('');
   L.push(`Median speedup: ${speed.image.toFixed(2)}x (PGD, image), ${speed.text.toFixed(2)}x (PWWS, text); the ideal on 2 cores is 2x.`);
   L.push('');
-  L.push(`**What limits it.** (1) Cores: two single-threaded processes can use at most the 2 cores, and any other load on the machine takes from them (the load columns); with the box shared, one shard often finishes well before the other, and the wall time is the slower shard's. (2) Per-process fixed cost, paid by every shard: start, model and data load, and the clean pass (each shard measures clean metrics on the whole run) — ${s(overhead)} of the 1-worker PGD process and ${s(overheadT)} of the PWWS process were outside the attack — plus the merge (${s(median(img.map((x) => x[2].mergeMs)))} PGD, ${s(median(txt.map((x) => x[2].mergeMs)))} PWWS), which the 1-worker run does not pay. (3) Memory bandwidth and caches: both processes run the same convolution / matmul kernels and share the last-level cache and memory bus, so each runs slower than a lone process (compare the attack times inside the processes). (4) Load balance: blocks are whole batches (image) or examples (text) of equal count, not equal cost; a PWWS example costs what its length and the model's confidence make it. On 2 cores, threads inside one process (\`PARRY_THREADS=2\`) are the alternative; the attack benchmark above measured PGD-40 slower with 2 wasm threads than with 1, so separate processes are the better use of the cores here.`);
+  const probes = r.probes ?? [];
+  const bound = (reps) => {
+    // Two free cores and a perfect split: T1 = attack + fixed, T2 = attack / 2 + fixed + merge.
+    const a = median(reps.map((x) => x[1].attackMs));
+    const f = median(reps.map((x) => x[1].ms - x[1].attackMs));
+    const m = median(reps.map((x) => x[2].mergeMs));
+    return (a + f) / (a / 2 + f + m);
+  };
+  if (probes.length)
+    L.push(`**How much CPU a second process got.** A spin probe (a single-threaded integer loop, not Parry) run for 3 s alone and then as two processes at once did ${probes.map((p) => `${p.ratio.toFixed(2)}x`).join(', ')} the work of one process (before the runs, then after each repetition; 1-minute load ${probes.map((p) => p.load.toFixed(1)).join(', ')}). ${median(probes.map((p) => p.ratio)) < 1.5 ? 'So while these figures were taken the machine had no free second core to give: the second worker took its CPU from the first, and the 2-worker runs paid the per-process costs twice for no extra CPU, hence a speedup below 1.' : 'So the second worker had (most of) a core of its own.'} With two free cores and a perfect split, the measured parts (attack time, the rest of the process, the merge) bound the speedup at (attack + rest) / (attack / 2 + rest + merge) = ${bound(img).toFixed(2)}x for this PGD run and ${bound(txt).toFixed(2)}x for this PWWS run.`);
+  L.push('');
+  L.push(`**What limits it.** (1) Cores: two single-threaded processes can use at most the 2 cores, and any other load on the machine takes from them (the load columns and the spin probe); the wall time is the slower shard's. (2) Per-process fixed cost, paid by every shard: start, model and data load, and the clean pass (each shard measures clean metrics on the whole run) — ${s(overhead)} of the 1-worker PGD process and ${s(overheadT)} of the PWWS process were outside the attack — plus the merge (${s(median(img.map((x) => x[2].mergeMs)))} PGD, ${s(median(txt.map((x) => x[2].mergeMs)))} PWWS), which the 1-worker run does not pay. (3) Memory bandwidth and caches: both processes run the same convolution / matmul kernels and share the last-level cache and memory bus, so each runs slower than a lone process (compare the attack times inside the processes). (4) Load balance: blocks are whole batches (image) or examples (text) of equal count, not equal cost; a PWWS example costs what its length and the model's confidence make it. On 2 cores, threads inside one process (\`PARRY_THREADS=2\`) are the alternative; the attack benchmark above measured PGD-40 slower with 2 wasm threads than with 1, so separate processes are the better use of the cores here.`);
   L.push('');
 
   // Projection.
   const c = r.costs;
   const mergeAt = (procs) => {
     // Linear in the number of shard files, through the measured merges of 2 and 8 shards of 10,000 digits.
+    // (never below the 2-shard merge: under load the two can come out in either order).
     const [a, b] = [r.merges[2].mergeMs, r.merges[8].mergeMs];
-    return a + ((b - a) / 6) * (procs - 2);
+    return a + Math.max(0, (b - a) / 6) * Math.max(0, procs - 2);
   };
   const fixedImage = c.fixedImage.processMs - c.fixedImage.attackMs;
   const fixedText = ((c.fixedText.processMs - c.fixedText.attackMs) * 1000) / 872;
@@ -324,8 +362,8 @@ function render(r) {
   L.push('');
   L.push('Measured on this machine, one process each:');
   L.push('');
-  L.push('| measurement | examples | attack time | per example | process wall | load |');
-  L.push('|---|---:|---:|---:|---:|---|');
+  L.push('| measurement | examples | attack time | per example | process wall | outside the attack | load |');
+  L.push('|---|---:|---:|---:|---:|---:|---|');
   const rows = [
     ['AutoAttack standard (linf), eps 0.3, MNIST CNN, one batch of 256 (robust accuracy after: ' + pct(c.aaEasy.robust) + ')', c.aaEasy],
     ['AutoAttack standard (linf), eps 0.01, MNIST CNN, one batch of 32 (robust accuracy after: ' + pct(c.aaHard.robust) + '; nearly every digit goes through all four stages)', c.aaHard],
@@ -333,16 +371,20 @@ function render(r) {
     ['fixed cost per image process: FGSM on 10,000 test digits (start, load, clean pass of 10,000, ~1 gradient per digit)', c.fixedImage],
     ['fixed cost per text process: clean pass over the 872 SST-2 dev sentences', c.fixedText],
   ];
-  for (const [label, x] of rows) L.push(`| ${label} | ${x.n.toLocaleString('en')} | ${s(x.attackMs)} | ${(x.perExampleMs).toFixed(x.perExampleMs < 10 ? 2 : 0)} ms | ${s(x.processMs)} | ${loadCell(x)} |`);
-  L.push(`| \`parry merge\` of 2 / 8 shards of 10,000 digits (FGSM) | 10,000 | | | ${s(r.merges[2].mergeMs)} / ${s(r.merges[8].mergeMs)} | ${loadCell(r.merges[2])}; ${loadCell(r.merges[8])} |`);
+  for (const [label, x] of rows) L.push(`| ${label} | ${x.n.toLocaleString('en')} | ${x.attackMs ? s(x.attackMs) : '—'} | ${x.attackMs ? `${x.perExampleMs.toFixed(x.perExampleMs < 10 ? 2 : 0)} ms` : '—'} | ${s(x.processMs)} | ${s(x.processMs - x.attackMs)} | ${loadCell(x)} |`);
+  L.push(`| \`parry merge\` of 2 / 8 shards of 10,000 digits (FGSM) | 10,000 | | | ${s(r.merges[2].mergeMs)} / ${s(r.merges[8].mergeMs)} | | ${loadCell(r.merges[2])}; ${loadCell(r.merges[8])} |`);
   L.push('');
-  L.push('Projected wall time (each machine: 2 cores, 2 shard processes, so 2N shards):');
+  const perMachine = (sp) => (sp > 1 ? 2 : 1);
+  const pm = (sp) => (perMachine(sp) === 2 ? '2 shard processes per machine, 2N shards' : '1 shard process per machine, N shards');
+  L.push(`Projected wall time (each machine: 2 cores; images: ${pm(speed.image)}; text: ${pm(speed.text)}):`);
   L.push('');
   L.push(`| evaluation | ${NS.map((n) => `N = ${n}`).join(' | ')} |`);
   L.push(`|---|${NS.map(() => '---:').join('|')}|`);
   for (const sc of scenarios) L.push(`| ${sc.label} | ${NS.map((n) => { const p = project(sc, n); return `${fmt(p.ms)}${p.idle ? ` (${p.idle} idle)` : ''}`; }).join(' | ')} |`);
   L.push('');
-  L.push(`Assumptions: T(N) = fixed cost of one process + ceil(units / 2N) × cost per unit ÷ (${speed.image.toFixed(2)} / 2 for images, ${speed.text.toFixed(2)} / 2 for text: the measured 2-worker speedup, i.e. two processes per 2-core machine at the efficiency measured above) + merge. Units are what a shard takes: whole batches of 256 for images (10,000 digits = 40 batches, so beyond 20 machines shards sit idle — "(k idle)" — unless \`--batch-size\` is lowered), single sentences for text. The split is otherwise perfect (equal cost per unit; AutoAttack's cost per batch varies with how many digits survive each stage). Fixed cost per process is measured at the projected size for images (10,000 digits: every shard runs the clean pass over all of them) and scaled from 872 to 1,000 sentences for text; it includes the CLI start, so a machine's own boot, container pull and data copy come on top. Merge time grows linearly with the number of shard files through the two measured merges of 10,000-digit shards (used for text too, an upper bound: 1,000 sentence records are smaller files). The robust-model AutoAttack row uses the per-digit cost measured in a batch of 32; in batches of 256 a digit costs less (larger kernels), so that row is an upper bound. Machines are assumed as fast as this one and idle; per-example costs were taken on this machine under the load shown. TextFooler here uses the model's own input embeddings as word vectors (no counter-fitted vectors in ../shared/data), which offer few candidates, so it makes far fewer queries per sentence than with counter-fitted vectors; cost scales with the queries per sentence (see the text-attack table above) and with the cost of one forward pass of the model attacked.`);
+  const rule = (sp, what) => (sp > 1 ? `${what}: 2 processes per machine, each at ${sp.toFixed(2)} / 2 of a lone process's speed (the measured 2-worker speedup)` : `${what}: 1 process per machine, since the measured 2-worker speedup (${sp.toFixed(2)}x) was not above 1 — a second process on a machine that cannot give it a core only adds its fixed cost; on idle machines the idle rerun's speedup applies and the times shrink by up to that factor`);
+  const rules = speed.image <= 1 && speed.text <= 1 ? `1 process per machine, since the measured 2-worker speedups (${speed.image.toFixed(2)}x, ${speed.text.toFixed(2)}x) were not above 1 — a second process on a machine that cannot give it a core only adds its fixed cost; on idle machines the idle rerun's speedup applies and the times shrink by up to that factor` : `${rule(speed.image, 'images')}; ${rule(speed.text, 'text')}`;
+  L.push(`Assumptions: T(N) = fixed cost of one process + ceil(units / shards) × cost per unit ÷ per-process speed + merge, with ${rules}. Units are what a shard takes: whole batches of 256 for images (10,000 digits = 40 batches, so with more than 40 shards some sit idle — "(k idle)" — unless \`--batch-size\` is lowered), single sentences for text. The split is otherwise perfect (equal cost per unit; AutoAttack's cost per batch varies with how many digits survive each stage). Fixed cost per process is measured at the projected size for images (10,000 digits: every shard runs the clean pass over all of them) and scaled from 872 to 1,000 sentences for text; it includes the CLI start, so a machine's own boot, container pull and data copy come on top. Merge time grows linearly with the number of shard files through the two measured merges of 10,000-digit shards (used for text too, an upper bound: 1,000 sentence records are smaller files). The robust-model AutoAttack row uses the per-digit cost measured in a batch of 32; in batches of 256 a digit costs less (larger kernels), so that row is an upper bound. Machines are assumed as fast as this one and idle; per-example costs were taken on this machine under the load shown. TextFooler here uses the model's own input embeddings as word vectors (no counter-fitted vectors in ../shared/data), which offer few candidates, so it makes far fewer queries per sentence than with counter-fitted vectors; cost scales with the queries per sentence (see the text-attack table above) and with the cost of one forward pass of the model attacked.`);
   L.push('', END);
   return L.join('\n');
 }
