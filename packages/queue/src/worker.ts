@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { Worker } from 'bullmq';
 import { workerName } from './evaluate.js';
 import { DEFAULT_QUEUE, type ShardJobData, type ShardJobResult } from './jobs.js';
-import type { RedisTarget } from './redis.js';
+import { type RedisTarget, redisClientError } from './redis.js';
 
 export interface WorkerOptions {
   redis: RedisTarget;
@@ -42,15 +42,20 @@ export function runWorker(o: WorkerOptions): Worker<ShardJobData, ShardJobResult
   const log = o.log ?? (() => {});
   const processor = o.processor ?? DEFAULT_PROCESSOR;
   if (!fs.existsSync(processor)) throw new Error(`the queue's job processor ${String(processor)} is missing; build @parry/queue (pnpm --filter @parry/queue build)`);
-  const worker = new Worker<ShardJobData, ShardJobResult>(o.queue ?? DEFAULT_QUEUE, processor, {
-    connection: o.redis.connection,
-    concurrency: o.concurrency ?? 1,
-    useWorkerThreads: true,
-    workerThreadsOptions: { env: { ...process.env, PARRY_QUEUE_QUIET: o.log ? '0' : '1' } },
-    ...(o.lockDuration !== undefined ? { lockDuration: o.lockDuration } : {}),
-    ...(o.stalledInterval !== undefined ? { stalledInterval: o.stalledInterval } : {}),
-    ...(o.maxStalledCount !== undefined ? { maxStalledCount: o.maxStalledCount } : {}),
-  });
+  let worker: Worker<ShardJobData, ShardJobResult>;
+  try {
+    worker = new Worker<ShardJobData, ShardJobResult>(o.queue ?? DEFAULT_QUEUE, processor, {
+      connection: o.redis.connection,
+      concurrency: o.concurrency ?? 1,
+      useWorkerThreads: true,
+      workerThreadsOptions: { env: { ...process.env, PARRY_QUEUE_QUIET: o.log ? '0' : '1' } },
+      ...(o.lockDuration !== undefined ? { lockDuration: o.lockDuration } : {}),
+      ...(o.stalledInterval !== undefined ? { stalledInterval: o.stalledInterval } : {}),
+      ...(o.maxStalledCount !== undefined ? { maxStalledCount: o.maxStalledCount } : {}),
+    });
+  } catch (e) {
+    throw redisClientError(e, o.redis);
+  }
   const tag = (job: { data: ShardJobData }) => `shard ${job.data.shard.index}/${job.data.shard.count} of ${job.data.run}`;
   worker.on('active', (job) => {
     log(`${tag(job)}: started on ${workerName()} (attempt ${job.attemptsStarted}${job.stalledCounter ? `, after ${job.stalledCounter} stalled run${job.stalledCounter === 1 ? '' : 's'}` : ''})`);

@@ -1,4 +1,4 @@
-import { checkReachable, DEFAULT_QUEUE, parseRedisUrl, redisUrlFrom, runWorker } from '@parry/queue';
+import { DEFAULT_QUEUE, openQueue, parseRedisUrl, redisUrlFrom, runWorker } from '@parry/queue';
 import type { Command } from 'commander';
 import { log } from '../context.js';
 import { wrap } from '../options.js';
@@ -21,7 +21,7 @@ export interface WorkerCommandOptions {
 export async function workerCommand(o: WorkerCommandOptions): Promise<void> {
   const { url, source } = redisUrlFrom(o.redis);
   const redis = parseRedisUrl(url, source);
-  await checkReachable(redis, source);
+  await (await openQueue(redis, o.queue, source)).close(); // the server answers and BullMQ's client loads: else one line
   const say = o.quiet ? () => {} : log;
   const worker = runWorker({
     redis,
@@ -32,7 +32,12 @@ export async function workerCommand(o: WorkerCommandOptions): Promise<void> {
     maxStalledCount: o.maxStalled,
     log: say,
   });
-  await worker.waitUntilReady();
+  try {
+    await worker.waitUntilReady();
+  } catch (e) {
+    await worker.close(true).catch(() => {});
+    throw e;
+  }
   say(`worker ${worker.id}: waiting for shard jobs on queue ${o.queue} (${redis.display}), concurrency ${o.concurrency}`);
   let signals = 0;
   const stop = (signal: string) => {
