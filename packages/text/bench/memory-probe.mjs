@@ -76,15 +76,21 @@ for (const [H, L, heads, I, B, T] of CONFIGS) {
 console.table(rows);
 console.log(`backend ${tf.getBackend()}`);
 
-// least-squares fit (in float32 values) of the terms memory.ts uses
+// least-squares fit (in float32 values) of the terms memory.ts uses, the gradients (1 x parameters) fixed
 const terms = {
-  plain: ({ cfg, B, T }) => [countParameters(cfg), Math.max(0, cfg.numLayers - 1) * B * T * cfg.hiddenSize, cfg.numLayers * B * cfg.numHeads * T * T, B * T * cfg.hiddenSize],
-  recompute: ({ cfg, B, T }) => [countParameters(cfg), cfg.numLayers * B * T * cfg.hiddenSize, B * cfg.numHeads * T * T, B * T * cfg.hiddenSize],
+  plain: ({ cfg, B, T }) => {
+    const L1 = Math.max(0, cfg.numLayers - 1);
+    return [L1 * B * T * cfg.hiddenSize, L1 * B * cfg.numHeads * T * T, B * T * cfg.hiddenSize, B * cfg.numHeads * T];
+  },
+  recompute: ({ cfg, B, T }) => {
+    const full = cfg.numLayers > 1 ? 1 : 0;
+    return [cfg.numLayers * B * T * cfg.hiddenSize, full * B * cfg.numHeads * T * T, full * B * T * cfg.hiddenSize, B * T * cfg.hiddenSize];
+  },
 };
 for (const mode of ['plain', 'recompute']) {
   // relative least squares: each row divided by its measurement, so small and large configs weigh alike
   const X = samples[mode].map((s) => terms[mode](s).map((v) => v / (s.measured / 4)));
-  const y = samples[mode].map(() => 1);
+  const y = samples[mode].map((s) => (s.measured / 4 - countParameters(s.cfg)) / (s.measured / 4));
   const k = X[0].length;
   const A = Array.from({ length: k }, (_, i) => Array.from({ length: k }, (_, j) => X.reduce((a, r) => a + r[i] * r[j], 0)));
   const b = Array.from({ length: k }, (_, i) => X.reduce((a, r, n) => a + r[i] * y[n], 0));
@@ -97,6 +103,6 @@ for (const mode of ['plain', 'recompute']) {
   }
   const coef = new Array(k).fill(0);
   for (let i = k - 1; i >= 0; i--) coef[i] = (b[i] - A[i].slice(i + 1).reduce((a, v, j) => a + v * coef[i + 1 + j], 0)) / A[i][i];
-  const errs = samples[mode].map((s) => terms[mode](s).reduce((a, v, i) => a + v * coef[i], 0) * 4 / s.measured - 1);
-  console.log(`${mode} fit: ${coef.map((c) => c.toFixed(3)).join(', ')}; error ${(100 * Math.min(...errs)).toFixed(0)}% to ${(100 * Math.max(...errs)).toFixed(0)}%`);
+  const errs = samples[mode].map((s) => ((countParameters(s.cfg) + terms[mode](s).reduce((a, v, i) => a + v * coef[i], 0)) * 4) / s.measured - 1);
+  console.log(`${mode} fit (parameters +): ${coef.map((c) => c.toFixed(2)).join(', ')}; error ${(100 * Math.min(...errs)).toFixed(0)}% to ${(100 * Math.max(...errs)).toFixed(0)}%`);
 }
