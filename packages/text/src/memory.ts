@@ -10,7 +10,7 @@
  * - plain tape (within 4%): parameters (the gradients) + 123.2 x (layers - 1) x tokens x hidden + 9.91 x (layers - 1)
  *   x batch x heads x length^2 (what every layer but the last, which computes the first token only, keeps for the
  *   backward pass) + 34.0 x tokens x hidden + 23.7 x batch x heads x length (embeddings, last layer, head);
- * * - with per-layer recomputation (`model.recompute`, within 10%): parameters + 1.62 x layers x tokens x hidden (each
+ * - with per-layer recomputation (`model.recompute`, within 10%): parameters + 1.62 x layers x tokens x hidden (each
  *   layer's input and its gradient) + one full layer's forward and backward, 108.5 x tokens x hidden + 10.5 x batch
  *   x heads x length^2 (when there are two layers or more) + 22.6 x tokens x hidden;
  * or, when larger, the optimizer update: the gradients and four temporaries of the largest weight (AdamW updates one
