@@ -95,18 +95,19 @@ describe.skipIf(!process.env.CI && !hasRedisServer())('parry submit / parry work
     const merged = path.join(tmp, 'merged.json');
     const submit = start(['submit', ...evalFlags(), '--shards', '3', '--results-dir', results, '--redis', redis!.url, '--queue', 'kill-test', '-o', merged]);
 
-    // kill -9 the worker of a shard whose journal holds some but not all of its 8 examples: the submitter's status
-    // lines name each running shard's worker (host:pid), the journal next to the shard's file says how far it got
+    // kill -9 the worker of a shard whose journal holds some but not all of its 8 examples: each worker logs the
+    // shards it starts (with its host:pid), the journal next to the shard's file says how far it got
     const journalLines = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).length - 1 : 0);
     let victim: { shard: number; pid: number; done: number } | undefined;
     await until(() => {
       const run = /run (run-[0-9a-f]{12}) on queue/.exec(submit.io.stderr)?.[1];
       if (!run) return false;
-      const last = submit.io.stderr.trim().split('\n').pop() ?? '';
-      for (const m of last.matchAll(/shard (\d) \S+ \d+\/\d+ on [^;)]*:(\d+)/g)) {
-        const [shard, pid] = [Number(m[1]), Number(m[2])];
-        const done = journalLines(path.join(results, run, `shard-${shard}-of-3.json.records.jsonl`));
-        if (done >= 1 && done <= 5 && workers.some((w) => w.child.pid === pid)) victim = { shard, pid, done };
+      for (const w of workers) {
+        for (const m of w.io.stderr.matchAll(/shard (\d)\/3 of run-\w+: started on \S*:(\d+) \(attempt 1\)/g)) {
+          const [shard, pid] = [Number(m[1]), Number(m[2])];
+          const done = journalLines(path.join(results, run, `shard-${shard}-of-3.json.records.jsonl`));
+          if (pid === w.child.pid && done >= 1 && done <= 5) victim = { shard, pid, done };
+        }
       }
       return victim !== undefined || submit.child.exitCode !== null;
     }, 'a shard in progress');

@@ -79,10 +79,9 @@ export async function submitEvaluation(o: SubmitOptions): Promise<SubmitOutcome>
   if (!(Number.isFinite(backoffMs) && backoffMs >= 0)) throw new UsageError(`--backoff must be a number of ms >= 0, got ${backoffMs}`);
   const evaluation = resolvePaths(o.evaluation);
   const { run, jobs } = planShardJobs(evaluation, { shards: o.shards, resultsDir: o.resultsDir, run: o.run, command: o.command });
-  const dir = path.dirname(jobs[0].data.file);
-  fs.mkdirSync(dir, { recursive: true }); // fails here, in one line, when the folder cannot be made
   const queue = await openQueue(o.redis, o.queue, o.source);
   try {
+    fs.mkdirSync(path.dirname(jobs[0].data.file), { recursive: true }); // a folder that cannot be made: one line, before any job
     let added = 0;
     let existing = 0;
     let retried = 0;

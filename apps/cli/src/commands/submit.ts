@@ -129,7 +129,18 @@ export function registerSubmitCommand(program: Command, argv: string[]): void {
         queue: o.queue,
         jobs,
         timeoutMs: o.timeout === undefined ? undefined : o.timeout * 1000,
-        onStatus: (s) => say(statusLine(s)),
+        onStatus: (() => {
+          // a line when a shard starts, finishes or fails; progress alone at most every 10 s
+          let lastCounts = '';
+          let lastAt = 0;
+          return (s: CollectStatus) => {
+            const counts = `${s.completed} ${s.active} ${s.waiting}`;
+            if (counts === lastCounts && Date.now() - lastAt < 10_000) return;
+            lastCounts = counts;
+            lastAt = Date.now();
+            say(statusLine(s));
+          };
+        })(),
       });
       const merged: Results = writeResults(o.out, collected.results);
       if (o.json) out(JSON.stringify(merged, null, 2));
