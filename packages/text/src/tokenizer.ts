@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { InputError, pairBudgets, parseTruncation, truncateItems, UsageError } from '@parry/core';
 import type { Encoding, TextTokenizer, TruncationStrategy } from '@parry/core';
+import { cutOverlong, keptTokens, spaceCutSafe, type TextCut } from './truncation-cut.js';
 
 /** The Hugging Face tokenizer files Parry reads from a model folder. */
 export const TOKENIZER_FILE_NAMES = [
@@ -308,6 +309,8 @@ class HfTextTokenizer implements TextTokenizer {
   private readonly postProcess: PostProcess | null;
   /** Special tokens the post-processor adds to a single text and to a pair. */
   private readonly specialCount: { single: number; pair: number };
+  /** Whether over-long texts may be cut at spaces before tokenizing (see truncation-cut.ts). */
+  readonly spaceCuts: boolean;
 
   constructor(
     lib: HfTokenizer,
@@ -331,6 +334,12 @@ class HfTextTokenizer implements TextTokenizer {
     this.vocabSize = lib.model.vocab.length;
     this.postProcess = lib.post_processor;
     this.specialCount = { single: this.process([], null).ids.length, pair: this.process([], []).ids.length };
+    this.spaceCuts = spaceCutSafe(json, config);
+  }
+
+  /** The prefix and suffix of an over-long `text` whose tokens decide what `strategy` keeps of `budget` (see {@link cutOverlong}). */
+  cut(text: string, budget: number, strategy: TruncationStrategy): TextCut | undefined {
+    return this.spaceCuts ? cutOverlong(text, budget, strategy, (s) => this.pieces(s)) : undefined;
   }
 
   /** Run the post-processor on id lists, mapping the special token names it inserts to their ids. */
@@ -357,15 +366,20 @@ class HfTextTokenizer implements TextTokenizer {
   }
 
   encode(text: string, options: { maxLength?: number; pair?: string; truncation?: TruncationStrategy } = {}): Encoding {
-    let a = this.pieces(text);
-    let b = options.pair === undefined ? null : this.pieces(options.pair);
+    if (typeof text !== 'string') throw new UsageError(`encode: text must be a string, got ${typeof text}`);
     const max = options.maxLength;
     const strategy = options.truncation === undefined ? 'head' : parseTruncation(options.truncation, 'encode: truncation');
+    const single = options.pair === undefined;
+    const specials = single ? this.specialCount.single : this.specialCount.pair;
+    if (max !== undefined && (!Number.isInteger(max) || max <= specials)) {
+      throw new UsageError(`encode: maxLength must be an integer above the ${specials} special tokens, got ${max}`);
+    }
+    // a long single text: only the prefix / suffix whose tokens are kept is tokenized (same ids; see truncation-cut.ts)
+    const cut = single && max !== undefined ? this.cut(text, max - specials, strategy) : undefined;
+    if (cut) return this.process(keptTokens(cut), null);
+    let a = this.pieces(text);
+    let b = single ? null : this.pieces(options.pair!);
     if (max !== undefined) {
-      const specials = b === null ? this.specialCount.single : this.specialCount.pair;
-      if (!Number.isInteger(max) || max <= specials) {
-        throw new UsageError(`encode: maxLength must be an integer above the ${specials} special tokens, got ${max}`);
-      }
       const budget = max - specials;
       if (b === null) {
         if (a.length > budget) a = truncateItems(a, budget, strategy);
