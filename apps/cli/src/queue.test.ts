@@ -87,7 +87,7 @@ describe.skipIf(!process.env.CI && !hasRedisServer())('parry submit / parry work
     expect((await parryInProcess(['eval', ...evalFlags(), '-q', '-o', single])).code).toBe(0);
 
     // short locks so that a dead worker's shard is back on the queue within seconds (BullMQ's defaults are 30 s)
-    const workerArgs = ['worker', '--redis', redis!.url, '--queue', 'kill-test', '--lock-duration', '5000', '--stalled-interval', '1000', '--max-stalled', '2'];
+    const workerArgs = ['worker', '--redis', redis!.url, '--queue', 'kill-test', '--lock-duration', '8000', '--stalled-interval', '1000', '--max-stalled', '2'];
     const workers = [0, 1, 2].map(() => start(workerArgs));
     for (const w of workers) await until(() => /waiting for shard jobs/.test(w.io.stderr), 'the workers to start');
 
