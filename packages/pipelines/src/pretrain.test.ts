@@ -166,7 +166,7 @@ await p.pretrainMaskedLm({ ...${JSON.stringify(opts)}, onStep: pause });
     const rows = Array.from({ length: 64 }, (_, i) => `"${SENTENCES[i % 4]}",${i % 4 < 2 ? 1 : 0}`);
     fs.writeFileSync(data, `text,label\n${rows.join('\n')}\n`);
     const logs: string[] = [];
-    const r = await trainTextModel({ model: mlm, data, dev: data, textColumn: 'text', labelColumn: 'label', maxLength: 16, epochs: 2, batchSize: 16, lr: 1e-3, seed: 0, out: path.join(dir, 'clf'), log: (l) => logs.push(l), backend: 'cpu' } as never);
+    const r = await trainTextModel({ model: mlm, data, dev: data, textColumn: 'text', labelColumn: 'label', maxLength: 16, epochs: 2, batchSize: 16, lr: 1e-3, seed: 0, out: path.join(dir, 'clf'), log: (l: string) => logs.push(l), backend: 'cpu' } as never);
     expect(r.results.training!.hyperparameters.from).toBe(`fine-tuned from ${mlm}`);
     expect(logs.join('\n')).toMatch(/masked-LM|masked LM/);
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'clf', 'config.json'), 'utf8')).architectures).toEqual(['BertForSequenceClassification']);
