@@ -13,6 +13,7 @@ import {
   wordTokenRanges,
 } from '@parry/core';
 import type { TruncationCount, TruncationSection } from '@parry/metrics';
+import { visibleWordsOf } from '@parry/text';
 import { readTrainingInfo } from './training-info.js';
 
 /** Words of `text` and how many of them reach the model when its tokens are cut to `budget` with `strategy`. */
@@ -50,15 +51,15 @@ export function countTruncation(
   let words = 0;
   let visibleWords = 0;
   for (const ex of examples) {
-    const a = count(ex.text);
     if (ex.pair === undefined) {
-      const budget = Math.max(0, maxLength - specials.single);
-      if (a > budget) truncated++;
-      const r = visibleOf(ex.text, a, budget, strategy, count);
+      // a long text (an e-mail) is tokenized only in the prefix / suffix that decides it (visibleWordsOf)
+      const r = visibleWordsOf(tokenizer, ex.text, Math.max(0, maxLength - specials.single), strategy, count);
+      if (r.truncated) truncated++;
       words += r.words;
-      visibleWords += r.visible;
+      visibleWords += r.visible.head + r.visible.tail;
       continue;
     }
+    const a = count(ex.text);
     const b = count(ex.pair);
     const budget = Math.max(0, maxLength - specials.pair);
     if (a + b > budget) truncated++;

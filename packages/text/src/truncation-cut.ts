@@ -108,6 +108,7 @@ const CHARS_PER_TOKEN = 6;
  */
 export function cutOverlong(text: string, budget: number, strategy: TruncationStrategy, pieces: (s: string) => number[]): TextCut | undefined {
   const keep = truncationKeep(budget + 1, budget, strategy);
+  if (keep.head + keep.tail === 0) return undefined; // nothing kept: whether the text has any token is the whole question
   const start = CHARS_PER_TOKEN * (budget + 1) + 16;
   if (text.length <= start) return undefined;
   let prefixEnd = 0;

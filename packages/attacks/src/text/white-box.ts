@@ -7,18 +7,15 @@ import {
   type BoundGoal,
   type HeadTail,
   parseTruncation,
-  splitWords,
   type TextTokenizer,
   type TextVictim,
   type TruncationStrategy,
   truncationKeep,
   UsageError,
-  visibleWordsFromRanges,
   type WhiteBoxTextModel,
-  wordTokenRanges,
   type WordSpan,
 } from '@parry/core';
-import { predictText } from '@parry/text';
+import { predictText, visibleWordsOf } from '@parry/text';
 
 export interface ParryVictimOptions {
   /** Token limit per text, special tokens included (default 128). */
@@ -40,12 +37,8 @@ export interface ParryVictimOptions {
  * `truncation`: the first `head` and the last `tail` words (`{ head: words, tail: 0 }` when the text fits).
  */
 export function visibleWordsFor(tokenizer: TextTokenizer, text: string, maxLength: number, truncation: TruncationStrategy = 'head'): HeadTail {
-  const words = splitWords(text);
-  const count = (s: string) => tokenizer.tokenize(s).length;
-  const budget = maxLength - tokenizer.encode('').ids.length;
-  const n = count(text);
-  if (n <= budget) return { head: words.length, tail: 0 };
-  return visibleWordsFromRanges(wordTokenRanges(text, words, count).ranges, n, Math.max(0, budget), truncation);
+  // a long text (an e-mail) is tokenized only in the prefix / suffix that decides it (visibleWordsOf in @parry/text)
+  return visibleWordsOf(tokenizer, text, Math.max(0, maxLength - tokenizer.encode('').ids.length), truncation).visible;
 }
 
 /** Wrap a Parry `TransformerClassifier` and its tokenizer as a white-box `TextVictim` (every predicted text is one query). */
