@@ -18,7 +18,8 @@
  *   the space before them, on the cut-away side or inside the kept part alike.
  *
  * Anything else (SentencePiece `Metaspace`, `Split` regexes, `Strip` / `Replace` / `Precompiled` normalizers,
- * `remove_space`) tokenizes the whole text, as before. The cut is searched from about 6 characters per token and
+ * `remove_space`) tokenizes the whole text, as before, and so does a text under 1.5 times the budget at 6 characters per
+ * token. The cut is searched from about 6 characters per token (per side) and
  * doubled until the prefix (suffix) holds more tokens than it must keep; a text with no space past that point, or
  * whose prefix and suffix would overlap, is tokenized whole. The result is then identical to tokenizing everything and
  * truncating (`truncateItems`), which the tests check on random texts for WordPiece and byte-level BPE.
@@ -109,13 +110,15 @@ const CHARS_PER_TOKEN = 6;
 export function cutOverlong(text: string, budget: number, strategy: TruncationStrategy, pieces: (s: string) => number[]): TextCut | undefined {
   const keep = truncationKeep(budget + 1, budget, strategy);
   if (keep.head + keep.tail === 0) return undefined; // nothing kept: whether the text has any token is the whole question
-  const start = CHARS_PER_TOKEN * (budget + 1) + 16;
-  if (text.length <= start) return undefined;
+  // each side's search starts from about 6 characters per token it must hold; a text shorter than 1.5 times the whole
+  // budget's worth is tokenized whole at once (cutting would save little and might have to be redone)
+  const startFor = (tokens: number) => CHARS_PER_TOKEN * (tokens + 1) + 16;
+  if (text.length <= 1.5 * startFor(budget)) return undefined;
   let prefixEnd = 0;
   let prefix: number[] = [];
   if (keep.head > 0) {
     // one token more than the head, so the text is known to be over the budget even without the suffix
-    for (let chars = start; ; chars *= 2) {
+    for (let chars = startFor(keep.head); ; chars *= 2) {
       const end = prefixCut(text, chars);
       if (end < 0) return undefined;
       prefix = pieces(text.slice(0, end));
@@ -129,7 +132,7 @@ export function cutOverlong(text: string, budget: number, strategy: TruncationSt
   let suffix: number[] = [];
   if (keep.tail > 0) {
     const need = keep.head > 0 ? keep.tail : keep.tail + 1;
-    for (let chars = start; ; chars *= 2) {
+    for (let chars = startFor(keep.tail); ; chars *= 2) {
       const at = suffixCut(text, text.length - chars);
       if (at < 0 || at < prefixEnd) return undefined;
       suffix = pieces(text.slice(at));
