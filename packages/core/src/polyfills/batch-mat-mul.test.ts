@@ -30,6 +30,17 @@ for (const [ta, tb] of [
   SHAPES.push([[2, 3, ...A], [2, 3, ...B], ta, tb]); // rank 4
   SHAPES.push([[2, 3, ...A], [1, 3, ...B], ta, tb]); // rank 4, partial broadcast
 }
+// a @ b^T with few rows and a large shared b: taken as (b @ a^T)^T (a dense layer's input gradient)
+for (const [sa, sb] of [
+  [[6, 40], [50, 40]],
+  [[1, 6, 40], [1, 50, 40]],
+  [[3, 2, 40], [1, 50, 40]],
+  [[2, 1, 40], [50, 40]],
+  [[6, 40], [1, 50, 40]],
+  [[3, 6, 40], [3, 50, 40]], // b batched: the direct way
+]) {
+  SHAPES.push([sa, sb, false, true]);
+}
 
 describe('wasm BatchMatMul / _FusedMatMul polyfills', { timeout: 60_000 }, () => {
   beforeAll(async () => {
