@@ -73,6 +73,7 @@ export async function evaluateShard(data: ShardJobData, o: EvaluateShardOptions 
       goal: e.goal,
       queryBudget: e.queryBudget,
       wordVectors: e.wordVectors,
+      sentenceEncoder: e.sentenceEncoder,
       truncation: e.truncation,
       runtime: e.runtime,
       offline: e.offline,

@@ -48,6 +48,8 @@ export interface EvaluationSpec {
   goal?: string;
   queryBudget?: number;
   wordVectors?: string;
+  /** `--sentence-encoder`: the sentence encoder folder of the sentence-similarity constraint. */
+  sentenceEncoder?: string;
   truncation?: 'head' | 'tail' | 'head+tail';
   runtime?: 'tfjs' | 'onnx';
   offline?: boolean;
@@ -122,6 +124,7 @@ export function resolvePaths(e: EvaluationSpec): EvaluationSpec {
     dev: absoluteIfHere(e.dev),
     test: absoluteIfHere(e.test),
     wordVectors: absoluteIfHere(e.wordVectors),
+    ...(e.sentenceEncoder !== undefined ? { sentenceEncoder: absoluteIfHere(e.sentenceEncoder) } : {}),
     plugins: e.plugins?.map((p) => (p.startsWith('.') || path.isAbsolute(p) ? path.resolve(p) : p)),
   };
 }

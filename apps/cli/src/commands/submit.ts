@@ -12,13 +12,13 @@ import { registerEvalCommand } from './eval.js';
 /** The `parry eval` flags a queued evaluation takes (the others are the queue's business or not supported yet). */
 const EVAL_FLAGS = [
   '--model', '--attack', '--eps', '--n', '--limit', '--seed', '--batch-size', '--opt', '--version', '--goal', '--data', '--split', '--data-format', '--dev', '--test',
-  '--text-column', '--pair-column', '--label-column', '--label-names', '--multi-label', '--offline', '--query-budget', '--word-vectors', '--truncation', '--runtime',
+  '--text-column', '--pair-column', '--label-column', '--label-names', '--multi-label', '--offline', '--query-budget', '--word-vectors', '--sentence-encoder', '--truncation', '--runtime',
   '--plugin', '--name', '--backend',
 ];
 const IMAGE_ONLY = ['--eps', '--version'];
 const TEXT_ONLY = [
   '--split', '--data-format', '--dev', '--test', '--text-column', '--pair-column', '--label-column', '--label-names', '--multi-label', '--offline',
-  '--query-budget', '--word-vectors', '--goal', '--truncation', '--runtime',
+  '--query-budget', '--word-vectors', '--sentence-encoder', '--goal', '--truncation', '--runtime',
 ];
 
 /** `parry eval`'s own definitions of the flags above, so both commands read them alike. */
@@ -60,6 +60,7 @@ function evaluationOf(o: Record<string, any>): EvaluationSpec {
     goal: o.goal,
     queryBudget: o.queryBudget,
     wordVectors: o.wordVectors,
+    sentenceEncoder: o.sentenceEncoder,
     truncation: o.truncation,
     runtime: o.runtime,
     offline: o.offline,
