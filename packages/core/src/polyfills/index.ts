@@ -16,6 +16,8 @@
  * Performance, again:
  * - `Transpose` walks the output element by element (a cache miss each on a big matrix); a swap of two axis groups
  *   (every transpose of a Transformer layer and its gradients) is done in 32 x 32 blocks instead.
+ * - `GatherV2` copies element by element, `Slice` first copies its whole input out of the heap, `Sum` over leading
+ *   axes (every bias gradient) transposes first: row copies / row sums in the heap instead.
  * On cpu, `UnsortedSegmentSum` is O(numSegments·N·inner) and is replaced by the linear one.
  *
  * Every polyfill calls other kernels of the same backend directly and frees its intermediates, so it leaves no
@@ -25,6 +27,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { batchMatMulWasm, fusedMatMulWasm } from './batch-mat-mul.js';
 import { conv2DBackpropFilterWasm } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputWasm } from './conv2d-backprop-input.js';
+import { gatherV2Wasm, sliceWasm, sumWasm } from './gather-slice-sum.js';
 import { identityWasm } from './identity.js';
 import { signWasm } from './sign.js';
 import { transposeWasm } from './transpose.js';
@@ -55,6 +58,9 @@ const FASTER_ON_WASM: ReadonlyArray<[string, tf.KernelFunc]> = [
   ['Conv2DBackpropInput', conv2DBackpropInputWasm as tf.KernelFunc],
   ['Identity', identityWasm as tf.KernelFunc],
   ['Transpose', transposeWasm as tf.KernelFunc],
+  ['GatherV2', gatherV2Wasm as tf.KernelFunc],
+  ['Slice', sliceWasm as tf.KernelFunc],
+  ['Sum', sumWasm as tf.KernelFunc],
 ];
 
 /**

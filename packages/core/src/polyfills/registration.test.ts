@@ -5,7 +5,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listPolyfills, registerCpuPolyfills, registerWasmPolyfills, unregisterPolyfills } from './index.js';
 
-const ALL_WASM = ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity', 'Sign', 'Transpose', 'UnsortedSegmentSum', '_FusedMatMul'];
+const ALL_WASM = ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'GatherV2', 'Identity', 'Sign', 'Slice', 'Sum', 'Transpose', 'UnsortedSegmentSum', '_FusedMatMul'];
 
 describe('polyfill registration', () => {
   afterAll(() => {
