@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng, InputError, UsageError } from '@parry/core';
 import type { EncoderConfig, HiddenActivation } from './config.js';
-import { recomputeGrad } from './recompute.js';
+import { type Keeper, recomputeGrad } from './recompute.js';
 import type { HostTensor, ModelFamily, TextBatch } from '@parry/core';
 
 /** Options of a forward pass. */
@@ -297,7 +297,7 @@ export class EncoderBody {
       }
       const drops = replayingDropout(drop);
       const weights = [layer.q, layer.k, layer.v, layer.o, layer.ln1, layer.ff1, layer.ff2, layer.ln2].flatMap((d) => ('w' in d ? [d.w, d.b] : [d.g, d.b]));
-      h = recomputeGrad((x, mask) => this.layer(x, layer, mask, B, T, first, drops()), [h, maskBias], weights);
+      h = recomputeGrad((keeper, x, mask) => this.layer(x, layer, mask, B, T, first, drops(), keeper), [h, maskBias], weights);
     });
     return h;
   }
@@ -312,8 +312,12 @@ export class EncoderBody {
     return tf.reshape(tf.gather(this.posEmb, tf.reshape(positions, [B * T])), [B, T, c.embeddingSize]);
   }
 
-  /** One post-LN encoder layer on `[B*T, H]`; with `firstOnly`, returns `[B, H]` for the first token of each row. */
-  private layer(x: tf.Tensor, l: Layer, maskBias: tf.Tensor, B: number, T: number, firstOnly: boolean, drop: Drop): tf.Tensor {
+  /**
+   * One post-LN encoder layer on `[B*T, H]`; with `firstOnly`, returns `[B, H]` for the first token of each row.
+   * Under recomputation (`keeper`), the dense layers' outputs are kept from the first run and replayed.
+   */
+  private layer(x: tf.Tensor, l: Layer, maskBias: tf.Tensor, B: number, T: number, firstOnly: boolean, drop: Drop, keeper?: Keeper): tf.Tensor {
+    const linear = keeper ? (v: tf.Tensor, d: Dense) => keeper.keep(() => dense(v, d), (y) => replayDense(v, d, y)) : dense;
     const c = this.config;
     const H = c.hiddenSize;
     const nh = c.numHeads;
@@ -483,6 +487,24 @@ function replayingDropout(drop: Drop): () => Drop {
 /** `x [N, in] @ w [in, out] + b`. */
 export function linear(x: tf.Tensor, d: Dense): tf.Tensor {
   return tf.fused.matMul({ a: x as tf.Tensor2D, b: d.w as tf.Tensor2D, bias: d.b });
+}
+
+const dense = linear;
+
+/**
+ * `linear(x, d)` whose value `y` was computed before (recomputation keeps it): returns `y` (a clone) with the
+ * gradients of the fused matMul, `dY @ w^T` for x, `x^T @ dY` for w and the row sum of dY for b (the same ops
+ * tfjs' fused matMul gradient runs).
+ */
+function replayDense(x: tf.Tensor, d: Dense, y: tf.Tensor): tf.Tensor {
+  const op = tf.customGrad(((xi: tf.Tensor, w: tf.Tensor, _b: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([xi, w]);
+    return {
+      value: tf.clone(y),
+      gradFunc: (dy: tf.Tensor, [xs, ws]: tf.Tensor[]) => [tf.matMul(dy as tf.Tensor2D, ws as tf.Tensor2D, false, true), tf.matMul(xs as tf.Tensor2D, dy as tf.Tensor2D, true, false), tf.sum(dy, 0)],
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(x, d.w, d.b);
 }
 
 /** LayerNorm over the last axis (biased variance, as torch). */

@@ -10,16 +10,19 @@
  * - plain tape (within 4%): parameters (the gradients) + 123.2 x (layers - 1) x tokens x hidden + 9.91 x (layers - 1)
  *   x batch x heads x length^2 (what every layer but the last, which computes the first token only, keeps for the
  *   backward pass) + 34.0 x tokens x hidden + 23.7 x batch x heads x length (embeddings, last layer, head);
- * - with per-layer recomputation (`model.recompute`, within 10%): parameters + 1.62 x layers x tokens x hidden (each
- *   layer's input and its gradient) + one full layer's forward and backward, 108.5 x tokens x hidden + 10.5 x batch
- *   x heads x length^2 (when there are two layers or more) + 22.6 x tokens x hidden;
+ * - with per-layer recomputation (`model.recompute`, within 10% when it recomputed every op): parameters + 1.62 x
+ *   layers x tokens x hidden (each layer's input and its gradient) + 9 x layers x tokens x hidden (the dense layers'
+ *   outputs, kept since recomputation replays them instead of running the matMuls again; counted) + one full layer's
+ *   forward and backward, 108.5 x tokens x hidden + 10.5 x batch x heads x length^2 (when there are two layers or
+ *   more) + 22.6 x tokens x hidden;
  * or, when larger, the optimizer update: the gradients and four temporaries of the largest weight (AdamW updates one
  * variable at a time; gradient clipping makes no copy, the optimizer scales one gradient at a time); plus what the
  * run holds throughout: the weights and AdamW's two moments (3 x parameters; 4 x with the gradient accumulator);
  * all x 4 bytes.
  *
  * Checked at full size on wasm, BERT-base at 1 x 128: the pass adds 1021 MiB measured (plain; estimate 1020 MiB) and
- * 435 MiB with recomputation (estimate 483 MiB); an 8 x 128 step by accumulation (8 micro-batches of 1, or 4 of 2)
+ * 435 MiB with recomputation (estimate 483 MiB; both before recomputation kept the dense outputs, which add 42 MiB
+ * at 1 x 128, not re-measured at full size); an 8 x 128 step by accumulation (8 micro-batches of 1, or 4 of 2)
  * with recomputation fits the 4 GiB heap (`packages/text/bench/bert-base-step.mjs`). Before the wasm Identity and
  * Transpose polyfills of @parry/core shared buffers, the tape held a copy of every weight and a 1 x 128 pass took
  * 2.4 GiB: BERT-base could not train on wasm at all.
@@ -53,6 +56,13 @@ export interface TrainingMemoryEstimate {
  * with `accumulate`, the gradient accumulator (one more copy of the parameters) is held beside the weights and moments;
  * with `recompute`, each layer's activations are recomputed in the backward pass (`model.recompute`).
  */
+/**
+ * Values per token per layer that recomputation keeps from the first run (the outputs of the dense layers: query,
+ * key, value, attention output and the second feed-forward, hidden each; the first feed-forward, 4 x hidden as in
+ * every preset), in hidden-sized units: counted, not fitted (the fit above predates keeping them).
+ */
+const KEPT = 9;
+
 export function estimateTrainingMemory(cfg: MemoryConfig, batchSize: number, length: number, accumulate = false, recompute = false): TrainingMemoryEstimate {
   const P = countParameters(cfg);
   const tokens = batchSize * length;
@@ -60,7 +70,7 @@ export function estimateTrainingMemory(cfg: MemoryConfig, batchSize: number, len
   const L = cfg.numLayers;
   const scores = batchSize * cfg.numHeads * length * length;
   const floats = recompute
-    ? P + 1.62 * L * tokens * H + (L > 1 ? 108.5 * tokens * H + 10.5 * scores : 0) + 22.6 * tokens * H
+    ? P + (1.62 + KEPT) * L * tokens * H + (L > 1 ? 108.5 * tokens * H + 10.5 * scores : 0) + 22.6 * tokens * H
     : P + 123.2 * Math.max(0, L - 1) * tokens * H + 9.91 * Math.max(0, L - 1) * scores + 34.0 * tokens * H + 23.7 * batchSize * cfg.numHeads * length;
   // the update: the gradients (held in the accumulator's place when accumulating) and four temporaries of the
   // largest weight (the scaled gradient and the update's intermediates, measured)
