@@ -8,7 +8,8 @@
  *   pnpm --filter "@parry/cli..." build
  *   node packages/pipelines/bench/pretrain.mjs                      # all three steps
  *   node packages/pipelines/bench/pretrain.mjs --only pretrain      # one or more of pretrain,finetune,scratch
- *   node packages/pipelines/bench/pretrain.mjs --max-steps 800      # the pre-training budget (default 800 steps of 32 rows)
+ *   node packages/pipelines/bench/pretrain.mjs --max-steps 800      # the pre-training budget (default 800 steps of 32 rows; the schedule spans them)
+ *   node packages/pipelines/bench/pretrain.mjs --work runs/bench-pretrain-long --max-steps 2000   # another budget, in its own folder
  *
  * Every step runs the built CLI (apps/cli/dist/bin.js) as a user would; its command is printed first. Outputs go to
  * runs/bench-pretrain/ (a step whose output folder exists is not run again; an interrupted pre-training continues with
@@ -23,13 +24,13 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const data = path.resolve(process.env.PARRY_DATA_DIR ?? path.join(root, '../shared/data'));
-const work = path.join(root, 'runs/bench-pretrain');
 const bin = path.join(root, 'apps/cli/dist/bin.js');
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : fallback;
 };
 const only = (arg('--only', 'pretrain,finetune,scratch')).split(',');
+const work = path.resolve(arg('--work', path.join(root, 'runs/bench-pretrain')));
 const maxSteps = arg('--max-steps', '800');
 
 for (const d of ['sst2', 'goemotions', 'ag_news']) {
@@ -52,7 +53,7 @@ const sst2Budget = ['--max-length', '64', '--epochs', '5', '--batch-size', '32',
 const mlm = path.join(work, 'mlm');
 const steps = {
   pretrain: ['pretrain', path.join(data, 'sst2'), path.join(data, 'goemotions'), path.join(data, 'ag_news'), ...shape, '--max-length', '64', '--vocab-size', '8000',
-    '--batch-size', '32', '--lr', '1e-3', '--warmup', '0.06', '--epochs', '1', '--max-steps', maxSteps, '--checkpoint-every', '250', '--seed', '0', '-o', mlm, '--json'],
+    '--batch-size', '32', '--lr', '1e-3', '--warmup', '0.06', '--epochs', '3', '--max-steps', maxSteps, '--checkpoint-every', '250', '--seed', '0', '-o', mlm, '--json'],
   finetune: ['train', '--model', mlm, '--data', path.join(data, 'sst2'), ...sst2Budget, '-o', path.join(work, 'sst2-pretrained'), '--json'],
   scratch: ['train', '--model', 'bert', ...shape, '--vocab', 'corpus', '--vocab-size', '8000', '--data', path.join(data, 'sst2'), ...sst2Budget, '-o', path.join(work, 'sst2-scratch'), '--json'],
 };
