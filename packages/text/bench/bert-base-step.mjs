@@ -9,13 +9,13 @@
  *
  *   node packages/text/bench/bert-base-step.mjs [--accum 8] [--batch 8] [--length 128] [--steps 1] [--threads 1]
  *                                               [--recompute on|off|auto] [--no-check]
+ *                                               [--polyfills MODULE] [--text MODULE]
  *
  * The PyTorch counterpart: `python3 scripts/bench-torch-transformer.py --shape base --work step` (whole batch).
  */
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@parry/core';
-import { createTransformerClassifier, estimateTrainingMemory, smallConfig } from '../dist/index.js';
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -30,6 +30,23 @@ const recompute = arg('recompute', 'auto');
 const check = !process.argv.includes('--no-check');
 const loadBefore = os.loadavg();
 const info = await initBackend({ backend: 'wasm', threads });
+// --polyfills MODULE / --text MODULE: another build's wasm kernel polyfills / Transformer classifiers (e.g. an older
+// packages/core/src/polyfills/index.ts or packages/text/src/index.ts bundled with esbuild), to time a change against
+// its baseline in the same session
+const here = `file://${process.cwd()}/`;
+const polyfills = arg('polyfills', undefined);
+if (polyfills) {
+  const tag = Symbol.for('parry.polyfill');
+  for (const k of tf.getKernelsForBackend('wasm')) {
+    const t = k.kernelFunc[tag];
+    if (!t) continue;
+    tf.unregisterKernel(k.kernelName, 'wasm');
+    if (t.original) tf.registerKernel(t.original);
+  }
+  (await import(new URL(polyfills, here).href)).registerWasmPolyfills();
+}
+const text = arg('text', undefined);
+const { createTransformerClassifier, estimateTrainingMemory, smallConfig } = await import(text ? new URL(text, here).href : '../dist/index.js');
 
 // peak bytes of live tensor buffers, counted per buffer (tf.memory() counts a buffer once per tensor sharing it)
 const engine = tf.engine();
@@ -64,7 +81,13 @@ const encodings = Array.from({ length: batchSize * steps }, () => ({ ids: Array.
 const labels = Int32Array.from(encodings, (_, i) => i % 2);
 const { trainText } = await import('../../defenses/dist/index.js');
 const times = [];
+const cpuTimes = [];
+const cpuNow = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 let last = performance.now();
+let lastCpu = cpuNow();
 let error;
 let used;
 try {
@@ -82,6 +105,10 @@ try {
       const now = performance.now();
       times.push((now - last) / 1000);
       last = now;
+      // CPU time of this process: on a machine shared with other jobs, wall time measures the scheduler too
+      const c = cpuNow();
+      cpuTimes.push(c - lastCpu);
+      lastCpu = c;
     },
   });
 } catch (e) {
@@ -107,6 +134,8 @@ process.stdout.write(
     wasmHeapGiB: heap ? gib(heap) : undefined,
     estimateGiB: gib(est.totalBytes),
     ...(error ? { error } : {}),
+    ...(polyfills || text ? { polyfills: polyfills ?? 'current', text: text ?? 'current' } : {}),
+    stepCpuSeconds: cpuTimes.map((t) => Number(t.toFixed(2))),
     loadBefore,
     loadAfter: os.loadavg(),
   })}\n`,
