@@ -16,7 +16,8 @@
  *
  * Sentence encoder: the one the user names (`--sentence-encoder <folder>`, the `sentence-encoder` resource: a Parry or
  * Hugging Face encoder folder, mean-pooled, or an ONNX sentence-embedding folder such as a sentence-transformers export
- * run through transformers.js), never the Universal Sentence Encoder, which has no JavaScript port Parry can load.
+ * run through transformers.js), not TextAttack's Universal Sentence Encoder (TF Hub's USE v4; the tfjs package
+ * `@tensorflow-models/universal-sentence-encoder` is USE *lite*, a different model fetched from the web, not wired here).
  * TextAttack's threshold 0.840845057 (angular, window 15) was calibrated for USE; Parry keeps it by default, where it
  * means an angle of at most 0.5 rad (cosine >= 0.878) between the two windows' embeddings IN THE ENCODER GIVEN. Encoders
  * differ in how spread out their cosines are (an anisotropic encoder, such as a classifier's own mean-pooled hidden
