@@ -15,7 +15,7 @@
  * All on 4-byte dtypes (float32, int32; Sum on float32 only), reading and writing the heap in place.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { input, type KernelArgs, originalKernel, sizeOf, type WasmBackendLike } from './kernel-utils.js';
+import { input, type KernelArgs, originalKernel, sizeOf, type WasmBackendLike, wordOffset } from './kernel-utils.js';
 
 function builtin(name: string, args: KernelArgs): tf.TensorInfo {
   const k = originalKernel(name, 'wasm');
@@ -28,7 +28,7 @@ const FOUR_BYTES = new Set(['float32', 'int32']);
 /** Int32 view of the whole heap and a tensor's element offset in it (views taken after every allocation). */
 function at(backend: WasmBackendLike, t: tf.TensorInfo): { heap: Int32Array; offset: number } {
   const v = backend.typedArrayFromHeap(t);
-  return { heap: new Int32Array(v.buffer), offset: v.byteOffset >> 2 };
+  return { heap: new Int32Array(v.buffer), offset: wordOffset(v) };
 }
 
 /** Kernel function replacing wasm `GatherV2`: any axis, `batchDims` 0, 4-byte values. */

@@ -43,6 +43,14 @@ export function sizeOf(shape: readonly number[]): number {
   return n;
 }
 
+/**
+ * The element index of a 4-byte heap view in an `Int32Array` over the whole heap. Not `byteOffset >> 2`: the wasm
+ * heap grows past 2 GiB (BERT-base training), where a signed shift turns the offset negative.
+ */
+export function wordOffset(view: { byteOffset: number }): number {
+  return view.byteOffset / 4;
+}
+
 /** A non-owning view of `info` with another shape (same data). Never dispose it; never return it from a kernel. */
 export function viewAs(info: tf.TensorInfo, shape: number[]): tf.TensorInfo {
   return { dataId: info.dataId, shape, dtype: info.dtype };

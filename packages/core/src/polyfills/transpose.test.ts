@@ -3,9 +3,18 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmPolyfills, unregisterPolyfills } from './index.js';
+import { wordOffset } from './kernel-utils.js';
 import { swapPlan } from './transpose.js';
 
 const dataIds = () => (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+
+describe('wordOffset', () => {
+  it('stays positive past 2 GiB of heap (a signed shift does not)', () => {
+    expect(wordOffset({ byteOffset: 2 ** 31 + 8 })).toBe(2 ** 29 + 2);
+    expect(wordOffset({ byteOffset: 3 * 2 ** 30 })).toBe(3 * 2 ** 28);
+    expect((2 ** 31 + 8) >> 2).toBeLessThan(0);
+  });
+});
 
 describe('swapPlan', () => {
   it('recognises two-group swaps after dropping size-1 axes and merging runs; nothing else', () => {

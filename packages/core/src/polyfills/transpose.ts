@@ -15,7 +15,7 @@
  * that moves no data shares the buffer (see `identity.ts`). Bits are copied as int32, so NaN payloads survive.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { input, type KernelArgs, originalKernel, sizeOf, type WasmBackendLike } from './kernel-utils.js';
+import { input, type KernelArgs, originalKernel, sizeOf, type WasmBackendLike, wordOffset } from './kernel-utils.js';
 
 interface RefCounted {
   incRef(dataId: tf.DataId): void;
@@ -117,7 +117,7 @@ export function transposeWasm(args: KernelArgs): tf.TensorInfo {
     const xv = backend.typedArrayFromHeap(x);
     const ov = backend.typedArrayFromHeap(out);
     const heap = new Int32Array(xv.buffer);
-    swapInto(heap, xv.byteOffset >> 2, ov.byteOffset >> 2, plan);
+    swapInto(heap, wordOffset(xv), wordOffset(ov), plan);
     return out;
   }
   const builtin = originalKernel('Transpose', 'wasm');
