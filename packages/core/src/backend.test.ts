@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { getBackendInfo, initBackend } from './backend.js';
 import { UsageError } from './errors.js';
 
-const ALL_WASM = ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity', 'Sign', 'Transpose', 'UnsortedSegmentSum', '_FusedMatMul'];
+const ALL_WASM = ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'GatherV2', 'Identity', 'Sign', 'Slice', 'Sum', 'Transpose', 'UnsortedSegmentSum', '_FusedMatMul'];
 
 describe('initBackend', { timeout: 30_000 }, () => {
   const saved = { backend: process.env.PARRY_BACKEND, threads: process.env.PARRY_THREADS };
