@@ -177,6 +177,9 @@ export const attackSummarySchema = imageAttackEntrySchema;
 /** The name a user gave the run (`parry eval --name`); reports show it instead of the architecture. */
 const runName = z.string().min(1).optional();
 
+/** A SHA-256 digest as 64 lowercase hex digits. */
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 digest (64 lowercase hex digits)');
+
 export const imageModelSchema = z.strictObject({
   modality: z.literal('image'),
   path: z.string().optional(),
@@ -189,6 +192,12 @@ export const imageModelSchema = z.strictObject({
   bounds: z.tuple([z.number(), z.number()]),
   labelNames: z.array(z.string()).optional(),
   outputKind: outputKindSchema.optional(),
+  /**
+   * Optional: SHA-256 (hex) of the weights as loaded; shards whose hashes differ are not merged. Image models: of
+   * weights.bin (every weight's bytes in model.json's manifest order, the checksum parry.json keeps and loading checks).
+   * Text models: of every weight tensor by name in sorted order (name, shape, float32 bytes). Independent of the path.
+   */
+  sha256: sha256Hex.optional(),
 });
 
 export const textModelSchema = z.strictObject({
@@ -204,6 +213,12 @@ export const textModelSchema = z.strictObject({
   maxLength: z.number().int().positive().optional(),
   /** Architecture family (bert, distilbert, roberta, ...). */
   family: z.string().optional(),
+  /**
+   * Optional: SHA-256 (hex) of the weights as loaded; shards whose hashes differ are not merged. Image models: of
+   * weights.bin (every weight's bytes in model.json's manifest order, the checksum parry.json keeps and loading checks).
+   * Text models: of every weight tensor by name in sorted order (name, shape, float32 bytes). Independent of the path.
+   */
+  sha256: sha256Hex.optional(),
 });
 
 /** The evaluated model, image or text (discriminated by `modality`). */
@@ -305,7 +320,17 @@ export const resultsSchema = z.object({
   command: z.array(z.string()),
   seed: z.number().int(),
   environment: z.record(z.string(), z.unknown()),
-  dataset: z.object({ name: z.string(), source: z.string(), split: z.string(), n: z.number().int().nonnegative() }),
+  dataset: z.object({
+    name: z.string(),
+    source: z.string(),
+    split: z.string(),
+    n: z.number().int().nonnegative(),
+    /**
+     * Optional: SHA-256 (hex) of the run's N evaluated examples in order (all of them, also in a shard's output):
+     * images: pixels as float32 then labels as int32; text: each example's text, pair and label(s).
+     */
+    sha256: sha256Hex.optional(),
+  }),
   model: modelInfoSchema,
   clean: cleanMetricsSchema.optional(),
   /** Optional, multi-label models: clean metrics per label. */
