@@ -42,6 +42,7 @@ import { createParryRegistry, type PluginLoaders, pluginRegistry } from './plugi
 import { checkRunName, hooksOf, pct, resultsHeader, type RunHooks, setupBackend } from './run.js';
 import { type Journal, openJournal } from './journal.js';
 import { mergeShardOutputs } from './merge.js';
+import { imageDataSha256 } from './fingerprint.js';
 import { checkShard, type ShardSpec, shardBlock } from './shard.js';
 
 export interface TrainImageOptions extends RunHooks {
@@ -477,8 +478,9 @@ export async function evaluateImageModel(o: EvaluateImageOptions): Promise<{ res
       const range = o.shard ? shardBlock(o.shard, n, batchSize) : undefined;
       const part = o.shard && range ? `, shard ${o.shard.index}/${o.shard.count}: attacking examples ${range.start}..${range.end - 1}${range.end === range.start ? ' (none: more shards than batches)' : ''}` : '';
       log(`evaluating ${meta.name} on ${n} held-out ${dataset.name} digits, backend ${backend.name}, seed ${seed}${part}`);
-      const model = { modality: 'image' as const, path: o.model, name: meta.name, ...(runName ? { runName } : {}), inputShape: meta.inputShape, numClasses: meta.numClasses, bounds: meta.bounds };
-      const dataset_ = { name: dataset.name, source: dataset.source, split: 'test', n };
+      // sha256: the weights (parry.json's checksum of weights.bin, verified by loadModel) and all n examples, also in a shard
+      const model = { modality: 'image' as const, path: o.model, name: meta.name, ...(runName ? { runName } : {}), inputShape: meta.inputShape, numClasses: meta.numClasses, bounds: meta.bounds, sha256: meta.weightsSha256 };
+      const dataset_ = { name: dataset.name, source: dataset.source, split: 'test', n, sha256: imageDataSha256(dataset.test, n) };
       if (o.resume && o.out) {
         const config = { model: o.model, data: ref, n, seed, batchSize, attacks: attacks.map((a) => ({ name: a.name, options: a.options })), epsilons, examples: o.examples ?? 8 };
         const journal = openJournal<ImageBatchRecord>(o.out, config, { resume: true });
@@ -504,8 +506,8 @@ export async function evaluateImageModel(o: EvaluateImageOptions): Promise<{ res
       const r = await imageRobustness(classifier, x, y as tf.Tensor1D, attacks, { ...o, epsilons, seed, batchSize, range });
       const data = {
         ...resultsHeader('eval', o.command, seed),
-        dataset: { name: dataset.name, source: dataset.source, split: 'test', n },
-        model: { modality: 'image' as const, path: o.model, name: meta.name, ...(runName ? { runName } : {}), inputShape: meta.inputShape, numClasses: meta.numClasses, bounds: meta.bounds },
+        dataset: dataset_,
+        model,
         clean: { accuracy: r.cleanAccuracy, n },
         attacks: imageAttackEntries(r.summaries),
         ...(o.shard && range

@@ -59,6 +59,7 @@ export { type AugmentOutputFormat, type AugmentTextOptions, type AugmentOutcome,
 export { type GateResultsOptions, gateResults, loadGateConfig } from './gate.js';
 export { checkShard, parseShard, SHARD_INDEX_VARIABLES, type ShardSpec, shardBlock } from './shard.js';
 export { mergeResults, mergeShardOutputs, type ShardOutput } from './merge.js';
+export { imageDataSha256, textDataSha256, textModelSha256 } from './fingerprint.js';
 export { type Journal, journalPath, openJournal } from './journal.js';
 export {
   type HeldOutMetrics,

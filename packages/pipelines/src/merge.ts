@@ -31,14 +31,30 @@ type TextValues = Extract<ShardValues, { records: unknown }>;
 /** The note `summarizeTextAttack` adds from the records (recomputed for the merged records). */
 const TRUNCATION_NOTE = / texts were cut by the model's token limit: /;
 
-/** What must be equal in every shard of one run, field by field, with the name used when it is not. */
-function identity(r: Results): Array<[string, unknown]> {
+/** Which hashes two shards both carry (results written before `model.sha256` / `dataset.sha256` have none). */
+interface Hashed {
+  model: boolean;
+  data: boolean;
+}
+
+/** An object without some of its keys. */
+function without<T extends object>(o: T, keys: readonly string[]): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k))) as Partial<T>;
+}
+
+/**
+ * What must be equal in every shard of one run, field by field, with the name used when it is not. Hashes are compared
+ * when both shards have them; then the model's folder and the data's source path may differ (another machine's paths).
+ */
+function identity(r: Results, hashed: Hashed): Array<[string, unknown]> {
   const s = r.shard!;
   return [
     ['kind', r.kind],
     ['seed', r.seed],
-    ['model', r.model],
-    ['dataset', r.dataset],
+    ['model weights hash (model.sha256)', hashed.model ? r.model.sha256 : null],
+    ['model', without(r.model, hashed.model ? ['sha256', 'path'] : ['sha256'])],
+    ['data hash (dataset.sha256)', hashed.data ? r.dataset.sha256 : null],
+    ['dataset', without(r.dataset, hashed.data ? ['sha256', 'source'] : ['sha256'])],
     ['shard count', s.count],
     ['total examples', s.total],
     ['shard unit (batch size)', s.unit],
@@ -56,6 +72,12 @@ function identity(r: Results): Array<[string, unknown]> {
   ];
 }
 
+/** The backend a results file was computed on (`environment.backend`: name and kernel threads), when recorded. */
+function backendOf(r: Results): { name: string; threads: number } | undefined {
+  const b = r.environment.backend as { name?: unknown; threads?: unknown } | null | undefined;
+  return b && typeof b === 'object' && typeof b.name === 'string' && typeof b.threads === 'number' ? { name: b.name, threads: b.threads } : undefined;
+}
+
 const fail = (msg: string) => new InputError(msg);
 
 /** Check that the outputs are the N shards of one run, each once; returns them in shard order. */
@@ -68,13 +90,22 @@ function checkShards(outputs: readonly ShardOutput[]): Sharded[] {
   const list = outputs as Sharded[];
   for (const o of list) Object.assign(o, { shard: o.results.shard });
   const first = list[0];
-  const want = identity(first.results);
+  const firstBackend = backendOf(first.results);
   for (const o of list.slice(1)) {
-    const got = identity(o.results);
+    const hashed = { model: !!(first.results.model.sha256 && o.results.model.sha256), data: !!(first.results.dataset.sha256 && o.results.dataset.sha256) };
+    const want = identity(first.results, hashed);
+    const got = identity(o.results, hashed);
     const key = (v: unknown) => JSON.stringify(v);
     const at = want.findIndex(([name, v], k) => got[k]?.[0] !== name || key(got[k][1]) !== key(v));
     const bad = at >= 0 ? want[at][0] : want.length !== got.length ? 'attacks' : undefined;
     if (bad) throw fail(`${o.source} is a shard of another run than ${first.source}: its ${bad} differs; merge the shards of one run (same model, data, attacks, seed and --shard i/N count)`);
+    // bit-exact shards need the same kernels: another backend or thread count may round differently
+    const b = backendOf(o.results);
+    if (firstBackend && b && (b.name !== firstBackend.name || b.threads !== firstBackend.threads)) {
+      const { name, threads } = firstBackend;
+      const how = name === 'tensorflow' ? `--backend tensorflow on a machine with ${threads} cores (libtensorflow uses all of them)` : `--backend ${name} and PARRY_THREADS=${threads}`;
+      throw fail(`${o.source} ran on another backend/thread count (${b.name}, ${b.threads} threads) than ${first.source} (${name}, ${threads} threads): bit-exact merging needs the same; rerun it with ${how}`);
+    }
   }
   const count = first.shard.count;
   const byIndex = new Map<number, Sharded>();
@@ -203,9 +234,10 @@ function mergeTextAttack(shards: Sharded[], k: number, labelNames: readonly stri
 
 /**
  * Merge the shard outputs of one sharded evaluation into the unsharded run's results (validated, no shard section).
- * Refuses, with one `InputError` line, outputs that are not shards, shards of different runs (model, data, split,
- * seed, attack configuration, shard count, clean metrics), a shard given twice, a missing shard, or a shard that
- * does not hold one record of each of its examples.
+ * Refuses, with one `InputError` line, outputs that are not shards, shards of different runs (model and its weights
+ * hash, data and its hash, split, seed, attack configuration, shard count, clean metrics), shards computed on another
+ * backend or thread count, a shard given twice, a missing shard, or a shard that does not hold one record of each of
+ * its examples.
  */
 export function mergeShardOutputs(outputs: readonly ShardOutput[]): Results {
   const shards = checkShards(outputs);

@@ -52,6 +52,7 @@ import { type OpenedSentenceEncoder, openSentenceEncoder } from './sentence-enco
 import { encodeDataset, loadTextSplit, type TextDataSpec } from './text-data.js';
 import type { TruncationSection } from '@parry/metrics';
 import { type Journal, openJournal } from './journal.js';
+import { textDataSha256, textModelSha256 } from './fingerprint.js';
 import { checkShard, type ShardSpec, shardBlock } from './shard.js';
 import { countTruncation, truncationSection } from './truncation.js';
 import { readTrainingInfo, TRAINING_FILE, type TrainingInfo, trainingInfoJson } from './training-info.js';
@@ -553,12 +554,14 @@ export async function evaluateTextModel(o: EvaluateTextOptions): Promise<Evaluat
     const { victim, clean, attacks } = run;
     const data = {
       ...resultsHeader('eval', o.command, o.seed ?? 0),
-      dataset: { name: ds.name, source: ds.source, split, n },
+      // sha256: all n examples (also in a shard) and the Parry encoder's weights as loaded (none for a black-box victim)
+      dataset: { name: ds.name, source: ds.source, split, n, sha256: textDataSha256(limited.examples) },
       model: {
         ...(pre
           ? textModelInfo(pre.model, { name: o.victim ? victim.name : encoderName(pre.model), path: o.model, maxLength, family: pre.model.family })
           : textModelInfo(victim, { name: victim.name, path: o.model })),
         ...(runName ? { runName } : {}),
+        ...(pre ? { sha256: textModelSha256(pre.model) } : {}),
       },
       ...(clean ? textCleanSection(n, clean) : {}),
       attacks: attacks.map((a) => a.entry),
