@@ -6,7 +6,7 @@ import { initBackend } from '@parry/core';
 import { readResults, type Results } from '@parry/metrics';
 import { trainImageModel } from '@parry/pipelines';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parryInProcess } from './test-support.js';
+import { parry as spawnParry, parryInProcess } from './test-support.js';
 
 const parry = parryInProcess;
 
@@ -37,6 +37,17 @@ describe('parry eval --shard / parry merge', () => {
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(r.stdout).toBe(`merged 3 shards (30 examples, 1 attack) into ${merged}\n`);
     expect(comparable(readResults(merged))).toEqual(comparable(readResults(single)));
+
+    // a shard run by another process (the built CLI) carries the same weights and data hashes, and merges with the others
+    const spawned = path.join(dir, 'shard-1-spawned.json');
+    const p = spawnParry([...evalArgs, '--shard', '1/3', '-o', spawned], dir);
+    expect(p).toMatchObject({ code: 0, stderr: '' });
+    const hashes = (f: string) => [readResults(f).model.sha256, readResults(f).dataset.sha256];
+    expect(hashes(shards[0])[0]).toMatch(/^[0-9a-f]{64}$/);
+    for (const f of [single, shards[1], shards[2], spawned]) expect(hashes(f)).toEqual(hashes(shards[0]));
+    const merged2 = path.join(dir, 'merged-spawned.json');
+    expect((await parry(['merge', shards[0], spawned, shards[2], '-o', merged2])).code).toBe(0);
+    expect(comparable(readResults(merged2))).toEqual(comparable(readResults(single)));
   }, 300_000);
 
   it('refuses bad shard values and incomplete or mixed shard sets with one line and exit 2, writing nothing', async () => {

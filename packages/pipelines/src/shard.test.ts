@@ -1,6 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, runAttack, disposeAttackResult, untargeted, isParryError } from '@parry/core';
 import { tinyBatch, tinyClassifier } from '@parry/core/testing';
@@ -8,10 +11,12 @@ import { pgd } from '@parry/attacks';
 import { readResults, type Results } from '@parry/metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluateImageModel, trainImageModel } from './image.js';
-import { mergeResults } from './merge.js';
+import { mergeResults, mergeShardOutputs } from './merge.js';
 import { parseShard, shardBlock } from './shard.js';
 import { evaluateTextModel, trainTextModel } from './text.js';
 
+/** The built package, for a check in another process. */
+const DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/index.js');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'parry-shard-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 beforeAll(async () => {
@@ -133,6 +138,52 @@ describe('sharded image evaluation (PGD with random start) merges to the single 
     );
     expect(refusal(() => mergeResults([files[2][0], files[3][1]]))).toMatch(/: its shard count differs;/);
     expect(refusal(() => mergeResults([path.join(tmp, 'image-single.json')]))).toMatch(/is not the output of one shard \(it has no shard section\)/);
+
+    // every shard carries the run's hashes: of the weights, and of all 50 examples (not only its block)
+    const { sha256: modelHash } = single.results.model;
+    const { sha256: dataHash } = single.results.dataset;
+    expect(modelHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(dataHash).toMatch(/^[0-9a-f]{64}$/);
+    for (const f of [...files[2], ...files[3]]) expect([readResults(f).model.sha256, readResults(f).dataset.sha256]).toEqual([modelHash, dataHash]);
+
+    // the same model copied to another folder: same hash, and its shard merges (paths may differ between machines)
+    const copy = path.join(tmp, 'elsewhere', 'cnn');
+    fs.cpSync(modelDir, copy, { recursive: true });
+    const moved = path.join(tmp, 'image-moved.json');
+    expect((await evaluateImageModel({ ...common, model: copy, shard: { index: 1, count: 2 }, out: moved })).results.model.sha256).toBe(modelHash);
+    expect(comparable(mergeResults([files[2][0], moved]))).toEqual(comparable(readResults(path.join(tmp, 'image-single.json'))));
+
+    // one weight changed (same folder name, same shapes; parry.json's checksum updated as a retrain would): refused by the weights hash
+    const changed = path.join(tmp, 'changed', 'cnn');
+    fs.cpSync(modelDir, changed, { recursive: true });
+    const weights = fs.readFileSync(path.join(changed, 'weights.bin'));
+    weights.writeFloatLE(weights.readFloatLE(weights.length - 4) + 1e-3, weights.length - 4);
+    fs.writeFileSync(path.join(changed, 'weights.bin'), weights);
+    const meta = JSON.parse(fs.readFileSync(path.join(changed, 'parry.json'), 'utf8'));
+    fs.writeFileSync(path.join(changed, 'parry.json'), JSON.stringify({ ...meta, weightsSha256: createHash('sha256').update(weights).digest('hex') }));
+    const foreignModel = path.join(tmp, 'image-changed-model.json');
+    const r = await evaluateImageModel({ ...common, model: changed, shard: { index: 1, count: 2 }, out: foreignModel });
+    expect(r.results.model.sha256).not.toBe(modelHash);
+    expect(r.results.dataset.sha256).toBe(dataHash);
+    expect(refusal(() => mergeResults([files[2][0], foreignModel]))).toBe(
+      `${foreignModel} is a shard of another run than ${files[2][0]}: its model weights hash (model.sha256) differs; merge the shards of one run (same model, data, attacks, seed and --shard i/N count)`,
+    );
+
+    // a shard computed on another backend or thread count is refused (bit-exactness needs the same kernels)
+    const shard0 = readResults(files[2][0]);
+    const shard1 = readResults(files[2][1]);
+    const on = (name: string, threads: number) => ({ ...shard1, environment: { ...shard1.environment, backend: { ...(shard1.environment.backend as object), name, threads } } });
+    const mine = shard0.environment.backend as { name: string; threads: number };
+    expect(mine).toMatchObject({ name: expect.any(String), threads: expect.any(Number) });
+    const merge2 = (other: Results) => refusal(() => mergeShardOutputs([{ source: 'a.json', results: shard0 }, { source: 'b.json', results: other }]));
+    const fix = mine.name === 'tensorflow' ? `--backend tensorflow on a machine with ${mine.threads} cores (libtensorflow uses all of them)` : `--backend ${mine.name} and PARRY_THREADS=${mine.threads}`;
+    expect(merge2(on(mine.name, mine.threads + 1))).toBe(
+      `b.json ran on another backend/thread count (${mine.name}, ${mine.threads + 1} threads) than a.json (${mine.name}, ${mine.threads} threads): bit-exact merging needs the same; rerun it with ${fix}`,
+    );
+    const otherName = mine.name === 'cpu' ? 'wasm' : 'cpu';
+    expect(merge2(on(otherName, mine.threads))).toMatch(new RegExp(`^b\\.json ran on another backend/thread count \\(${otherName}, ${mine.threads} threads\\) than a\\.json`));
+    // the same backend merges
+    expect(mergeShardOutputs([{ source: 'a.json', results: shard0 }, { source: 'b.json', results: on(mine.name, mine.threads) }]).attacks).toHaveLength(2);
   }, 300_000);
 });
 
@@ -195,5 +246,30 @@ describe('sharded text evaluation (PWWS on a tiny Parry encoder) merges to the s
     expect(refusal(() => mergeResults([files[2][0], other]))).toBe(
       `${other} is a shard of another run than ${files[2][0]}: its attack parry/pwws configuration differs; merge the shards of one run (same model, data, attacks, seed and --shard i/N count)`,
     );
+
+    // every shard carries the hashes of the weights and of all 16 examples
+    const { sha256: modelHash } = single.results.model;
+    const { sha256: dataHash } = single.results.dataset;
+    expect(modelHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(dataHash).toMatch(/^[0-9a-f]{64}$/);
+    for (const f of [...files[2], ...files[3]]) expect([readResults(f).model.sha256, readResults(f).dataset.sha256]).toEqual([modelHash, dataHash]);
+
+    // other examples of the same size, in a file of the same name: refused by the data hash
+    fs.mkdirSync(path.join(tmp, 'other-data'));
+    const otherDev = path.join(tmp, 'other-data', 'dev.csv');
+    fs.writeFileSync(otherDev, csv(30, 9));
+    const otherData = path.join(tmp, 'text-other-data.json');
+    const r = await evaluateTextModel({ ...common, dev: otherDev, shard: { index: 1, count: 2 }, out: otherData });
+    expect([r.results.dataset.n, r.results.model.sha256]).toEqual([16, modelHash]);
+    expect(refusal(() => mergeResults([files[2][0], otherData]))).toBe(
+      `${otherData} is a shard of another run than ${files[2][0]}: its data hash (dataset.sha256) differs; merge the shards of one run (same model, data, attacks, seed and --shard i/N count)`,
+    );
+
+    // another process loading the same folder (with the built @parry/pipelines) computes the same weights hash
+    const script = `import { loadPretrained } from '@parry/text'; import { initBackend } from '@parry/core';
+      const { textModelSha256 } = await import(${JSON.stringify(DIST)});
+      await initBackend(); const p = await loadPretrained(${JSON.stringify(modelDir)}); console.log(textModelSha256(p.model)); p.model.dispose();`;
+    const child = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: path.dirname(path.dirname(DIST)), encoding: 'utf8' });
+    expect(child.trim().split('\n').pop()).toBe(modelHash);
   }, 300_000);
 });
