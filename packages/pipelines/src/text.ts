@@ -139,7 +139,8 @@ export async function buildTextModel(
     return scratch(parseHfConfig(json, o.model), scratchTokenizer(o, train), `${o.model} from scratch`);
   }
   // Fine-tuning from an encoder-only checkpoint is legitimate: a fresh head is asked for, and said so below.
-  const pre = await loadPretrained(o.model, { labelNames, outputKind, seed: o.seed, ...hubOptions({ ...o, log: hooks.log }), newHead: true });
+  // --dropout given: it replaces every dropout rate of the checkpoint's config (else the checkpoint's rates stay).
+  const pre = await loadPretrained(o.model, { labelNames, outputKind, seed: o.seed, ...hubOptions({ ...o, log: hooks.log }), newHead: true, dropout: o.dropout });
   if (!pre.tokenizer) {
     pre.model.dispose();
     throw new InputError(`--model ${o.model} has no tokenizer files (tokenizer.json or vocab.txt); add them to the folder`);
@@ -147,6 +148,7 @@ export async function buildTextModel(
   // A masked-LM folder says where the encoder came from and that the head is new, in one line; else the plain note.
   if (pre.notes.length) for (const note of pre.notes) log(note);
   else if (pre.newlyInitialized.length) log(`classifier head initialised randomly (${pre.newlyInitialized.join(', ')})`);
+  if (o.dropout !== undefined) log(`dropout ${o.dropout} (--dropout) replaces the checkpoint's rates for fine-tuning`);
   return { model: pre.model, tokenizer: pre.tokenizer, from: `fine-tuned from ${o.model}`, pretrained: true };
 }
 

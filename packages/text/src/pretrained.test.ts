@@ -62,6 +62,19 @@ describe('savePretrained / loadPretrained', () => {
     });
   }
 
+  it('dropout replaces every dropout rate of the checkpoint config and leaves the weights alone', async () => {
+    const cfg = smallConfig('bert', { vocabSize: 40, hiddenSize: 16, numHeads: 2, intermediateSize: 32, labelNames: ['neg', 'pos'], padTokenId: 0, hiddenDropout: 0.1, attentionDropout: 0.1, classifierDropout: 0.1 });
+    const model = createTransformerClassifier(cfg, { seed: 5 });
+    const dir = path.join(tmp, 'dropout');
+    await savePretrained(dir, model, wordPieceTokenizer(vocab, { lowercase: true }));
+    const kept = await loadPretrained(dir);
+    expect([kept.config.hiddenDropout, kept.model.config.attentionDropout, kept.model.config.classifierDropout]).toEqual([0.1, 0.1, 0.1]);
+    const set = await loadPretrained(dir, { dropout: 0.3 });
+    expect([set.model.config.hiddenDropout, set.model.config.attentionDropout, set.model.config.classifierDropout]).toEqual([0.3, 0.3, 0.3]);
+    expect(await logitsOf(set.model)).toEqual(await logitsOf(model)); // inference: dropout off, same weights
+    for (const m of [kept.model, set.model, model]) m.dispose();
+  });
+
   it('a base checkpoint (bare encoder names, pre-training head, no classifier) gets a new head and loads the encoder', async () => {
     const cfg = smallConfig('bert', { vocabSize: 40, hiddenSize: 16, intermediateSize: 32 });
     const model = createTransformerClassifier(cfg, { seed: 5 });

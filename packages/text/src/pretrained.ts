@@ -28,6 +28,11 @@ export interface LoadPretrainedOptions extends HubOptions {
    * (`labelNames` that differ from the checkpoint's) always gets a fresh head.
    */
   newHead?: boolean;
+  /**
+   * Every dropout rate of the model (hidden, attention, classifier) for fine-tuning, replacing the checkpoint's
+   * config values (as `hidden_dropout_prob=...` does in `from_pretrained`); weights are unaffected.
+   */
+  dropout?: number;
 }
 
 export interface Pretrained {
@@ -81,6 +86,10 @@ export async function loadPretrained(source: string, options: LoadPretrainedOpti
   if (relabel || (options.outputKind && options.outputKind !== original.outputKind)) {
     const labelNames = options.labelNames ?? original.labelNames;
     config = { ...original, labelNames, numLabels: labelNames.length, outputKind: options.outputKind ?? original.outputKind };
+    validateConfig(config, { source: 'options' });
+  }
+  if (options.dropout !== undefined) {
+    config = { ...config, hiddenDropout: options.dropout, attentionDropout: options.dropout, classifierDropout: options.dropout };
     validateConfig(config, { source: 'options' });
   }
   const weightsFile = path.join(dir, 'model.safetensors');

@@ -64,7 +64,7 @@ export function registerTrainCommand(program: Command, argv: string[]): void {
     .option('--lr <x>', 'base (peak) learning rate (default 2e-3; text from scratch 5e-4, fine-tuning 5e-5)', wrap('--lr', parsePositive))
     .addOption(new Option('--optimizer <kind>', 'image: optimizer').choices(['adam', 'sgd']).default('adam'))
     .addOption(new Option('--init <scheme>', 'image: weight initialisation: he (He-normal) or torch (PyTorch default, as in Wong et al. 2020)').choices(['he', 'torch']).default('he'))
-    .option('--dropout <rate>', 'dropout before the last layer (default 0.3; text: every dropout of the encoder, default 0.1)', wrap('--dropout', parseRate))
+    .option('--dropout <rate>', 'dropout before the last layer (default 0.3; text: every dropout of the encoder, default 0.1; with a pretrained --model it replaces the checkpoint rates, which stay when it is not given)', wrap('--dropout', parseRate))
     .addOption(new Option('--schedule <kind>', 'image: learning-rate schedule (cyclic: 0 -> lr at 40% -> 0; piecewise: x0.1 at 50% and 75%)').choices(['cosine', 'constant', 'cyclic', 'piecewise']).default('cosine'))
     .option('--defense <names>', 'comma-separated defenses: fgsm-rs, pgd-at, trades, weight-decay, label-smoothing, gaussian-noise; text: fgm, pgd-embed, freelb, smart, r-drop, a2t (see `parry list`)')
     .option('--eps <x>', 'image: linf epsilon for the defenses and the per-epoch PGD evaluation (default 0.3); text: eps of fgm / pgd-embed / smart, absolute for a pretrained model (fgm and pgd-embed default 1), a fraction of the mean token-embedding norm from scratch (default 0.1, after one clean epoch; see `parry list`)', wrap('--eps', (f, v) => {
