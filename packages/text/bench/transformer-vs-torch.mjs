@@ -126,13 +126,15 @@ function report() {
   const rounds = (cells.get('small|forward|1') ?? []).filter((r) => r.engine === 'tfjs').length;
   lines.push(
     '',
-    `Rounds: ${rounds} (a number is the median of the rounds' medians; with two rounds, their mean). Reading it: ONNX Runtime is Parry's engine`,
-    'for forward-only work (clean evaluation, attack queries: `parry eval --runtime onnx`) and is faster than PyTorch on these shapes at',
-    '1 and 2 threads; tfjs-wasm forward is 0.35-0.6x PyTorch. Training stays in tfjs: the 2 x 128 step is 0.6-0.8x PyTorch; BERT-base',
-    'trains on the wasm backend by accumulation with per-layer recomputation (the 4 GiB heap holds it since the wasm Identity and',
-    'Transpose polyfills share buffers; packages/text/bench/bert-base-step.mjs prints its peak memory).',
-    'PyTorch at 2 threads was not faster than at 1 on this machine in these runs; the ratios are from runs at a load average below',
-    `${CORES + 0.5} (the machine otherwise idle), still one session on one machine.`,
+    `Rounds: ${rounds} (a number is the median of the rounds' medians; with two rounds, their mean). Reading it (2026-12-06 session,`,
+    'after the wasm kernel work of issue 17): ONNX Runtime is Parry\'s engine for forward-only work (clean evaluation, attack',
+    'queries: `parry eval --runtime onnx`) and is faster than PyTorch on these shapes at 1 and 2 threads; tfjs-wasm forward is',
+    '0.35-0.75x PyTorch. Training stays in tfjs: the 2 x 128 step is 0.6-0.7x PyTorch, and BERT-base 8 x 128 now trains on the',
+    'wasm backend (4 micro-batches of 2 with per-layer recomputation; buffer-sharing Identity/Transpose polyfills, clipping',
+    'folded into AdamW; `packages/text/bench/bert-base-step.mjs` prints its peak memory) at 0.52x / 0.53x PyTorch\'s whole-batch',
+    'step — just over the 0.5 goal, and PyTorch\'s own 1-thread step varied 9.8-11.6 s in this session (8.7 s in the previous',
+    'one), so read it as "about half PyTorch\'s speed", not more. Cells marked busy had a run starting at a load average above',
+    `${CORES + 0.5}; the others ran with the machine otherwise idle, one session on one machine.`,
   );
   const file = path.join(root, 'docs/benchmarks.md');
   const doc = fs.readFileSync(file, 'utf8');
