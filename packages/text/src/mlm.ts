@@ -19,7 +19,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { type GuardOptions, InputError, ParryError, UsageError, writeOutputDir } from '@parry/core';
-import { type EncoderConfig, type HiddenActivation, parseHfConfig, toHfConfig } from './config.js';
+import { type EncoderConfig, type HiddenActivation, toHfConfig } from './config.js';
+import { readFolderConfig } from './folder-config.js';
 import { activation, type Dense, dropper, EncoderBody, encoderParameterShapes, type ForwardOptions, layerNorm, linear, type Norm } from './encoder-body.js';
 import { type HubOptions, resolveModelSource } from './hub.js';
 import { openSafetensorsFile, serializeSafetensors } from './safetensors.js';
@@ -252,14 +253,7 @@ function modernName(name: string): string {
 export async function loadMaskedLm(source: string, options: HubOptions & { seed?: number } = {}): Promise<LoadedMaskedLm> {
   const resolved = await resolveModelSource(source, options);
   const dir = resolved.dir;
-  const configFile = path.join(dir, 'config.json');
-  let json: Record<string, unknown>;
-  try {
-    json = JSON.parse(fs.readFileSync(configFile, 'utf8'));
-  } catch (e) {
-    throw new InputError(`${configFile} is not readable JSON (${(e as Error).message}); re-download the model or fix the file`);
-  }
-  const config = parseHfConfig(json, configFile);
+  const { config } = readFolderConfig(dir);
   const weightsFile = path.join(dir, 'model.safetensors');
   const file = openSafetensorsFile(weightsFile);
   const ignored: string[] = [];

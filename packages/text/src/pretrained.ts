@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { InputError, ParryError } from '@parry/core';
 import { recoverInterrupted } from '@parry/core';
 import { type GuardOptions, writeOutputDir } from '@parry/core';
-import { type EncoderConfig, parseHfConfig, toHfConfig, validateConfig } from './config.js';
+import { type EncoderConfig, toHfConfig, validateConfig } from './config.js';
+import { readFolderConfig } from './folder-config.js';
 import { createTransformerClassifier, parameterShapes, type TransformerClassifier } from './encoder.js';
 import { type HubOptions, resolveModelSource } from './hub.js';
 import { isMaskedLmHeadName, MASKED_LM_ARCHITECTURES } from './mlm.js';
@@ -73,14 +74,7 @@ const FILE_NAMES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'voc
 export async function loadPretrained(source: string, options: LoadPretrainedOptions = {}): Promise<Pretrained> {
   const resolved = await resolveModelSource(source, options);
   const dir = resolved.dir;
-  const configFile = path.join(dir, 'config.json');
-  let json: Record<string, unknown>;
-  try {
-    json = JSON.parse(fs.readFileSync(configFile, 'utf8'));
-  } catch (e) {
-    throw new InputError(`${configFile} is not readable JSON (${(e as Error).message}); re-download the model or fix the file`);
-  }
-  const original = parseHfConfig(json, configFile);
+  const { configFile, json, config: original } = readFolderConfig(dir);
   let config = original;
   const relabel = options.labelNames && options.labelNames.join('\u0000') !== original.labelNames.join('\u0000');
   if (relabel || (options.outputKind && options.outputKind !== original.outputKind)) {
