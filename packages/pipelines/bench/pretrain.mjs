@@ -9,6 +9,7 @@
  *   node packages/pipelines/bench/pretrain.mjs                      # all three steps
  *   node packages/pipelines/bench/pretrain.mjs --only pretrain      # one or more of pretrain,finetune,scratch
  *   node packages/pipelines/bench/pretrain.mjs --max-steps 800      # the pre-training budget (default 800 steps of 32 rows; the schedule spans them)
+ *   node packages/pipelines/bench/pretrain.mjs --epochs 8 --max-steps 6000   # more passes over the corpus (default 3 epochs; ~1,500 steps each)
  *   node packages/pipelines/bench/pretrain.mjs --work runs/bench-pretrain-long --max-steps 2000   # another budget, in its own folder
  *
  * Every step runs the built CLI (apps/cli/dist/bin.js) as a user would; its command is printed first. Outputs go to
@@ -32,6 +33,7 @@ const arg = (name, fallback) => {
 const only = (arg('--only', 'pretrain,finetune,scratch')).split(',');
 const work = path.resolve(arg('--work', path.join(root, 'runs/bench-pretrain')));
 const maxSteps = arg('--max-steps', '800');
+const epochs = arg('--epochs', '3');
 
 for (const d of ['sst2', 'goemotions', 'ag_news']) {
   if (!fs.existsSync(path.join(data, d))) {
@@ -53,7 +55,7 @@ const sst2Budget = ['--max-length', '64', '--epochs', '5', '--batch-size', '32',
 const mlm = path.join(work, 'mlm');
 const steps = {
   pretrain: ['pretrain', path.join(data, 'sst2'), path.join(data, 'goemotions'), path.join(data, 'ag_news'), ...shape, '--max-length', '64', '--vocab-size', '8000',
-    '--batch-size', '32', '--lr', '1e-3', '--warmup', '0.06', '--epochs', '3', '--max-steps', maxSteps, '--checkpoint-every', '250', '--seed', '0', '-o', mlm, '--json'],
+    '--batch-size', '32', '--lr', '1e-3', '--warmup', '0.06', '--epochs', epochs, '--max-steps', maxSteps, '--checkpoint-every', '250', '--seed', '0', '-o', mlm, '--json'],
   finetune: ['train', '--model', mlm, '--data', path.join(data, 'sst2'), ...sst2Budget, '-o', path.join(work, 'sst2-pretrained'), '--json'],
   scratch: ['train', '--model', 'bert', ...shape, '--vocab', 'corpus', '--vocab-size', '8000', '--data', path.join(data, 'sst2'), ...sst2Budget, '-o', path.join(work, 'sst2-scratch'), '--json'],
 };
