@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { getBackendInfo, initBackend } from './backend.js';
+import os from 'node:os';
+import { AUTO_THREADS_MIN_HIDDEN, chooseWasmThreads, describeBackend, getBackendInfo, initBackend } from './backend.js';
 import { UsageError } from './errors.js';
 
 const ALL_WASM = ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'GatherV2', 'Identity', 'Sign', 'Slice', 'Sum', 'Transpose', 'UnsortedSegmentSum', '_FusedMatMul'];
@@ -27,6 +28,8 @@ describe('initBackend', { timeout: 30_000 }, () => {
     expect(info.requested).toBe('auto');
     expect(tf.getBackend()).toBe('wasm');
     expect(info.threads).toBe(1);
+    expect(info.threadsReason).toBe('default');
+    expect(describeBackend(info)).toBe('wasm, 1 thread (default)');
     expect(info.polyfills).toEqual(ALL_WASM);
     expect(info.tried.map((t) => t.backend)).toEqual(['tensorflow']);
     expect(info.tried[0].error).toMatch(/@tensorflow\/tfjs-node-gpu: .*; @tensorflow\/tfjs-node: /);
@@ -99,5 +102,58 @@ describe('initBackend', { timeout: 30_000 }, () => {
     const info = await initBackend({ backend: 'wasm' });
     expect(info.name).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
+  });
+});
+
+describe('chooseWasmThreads: the automatic wasm thread count (issue 17)', () => {
+  const min = AUTO_THREADS_MIN_HIDDEN;
+  it('the threshold lies between the measured loss (hidden 128) and win (hidden 768)', () => {
+    expect(min).toBeGreaterThan(128);
+    expect(min).toBeLessThanOrEqual(768);
+  });
+
+  it('gives 2 threads at and above the threshold on 2+ cores, 1 below it', () => {
+    expect(chooseWasmThreads({ workload: { hiddenSize: 768 }, cores: 2 })).toEqual({ threads: 2, reason: `auto: hidden size 768 >= ${min}` });
+    expect(chooseWasmThreads({ workload: { hiddenSize: min }, cores: 16 }).threads).toBe(2);
+    expect(chooseWasmThreads({ workload: { hiddenSize: min - 1 }, cores: 16 })).toEqual({ threads: 1, reason: `auto: hidden size ${min - 1} < ${min}` });
+    expect(chooseWasmThreads({ workload: { hiddenSize: 128 }, cores: 2 }).threads).toBe(1);
+  });
+
+  it('keeps 1 thread on one core, for a sharded run, and without a workload', () => {
+    expect(chooseWasmThreads({ workload: { hiddenSize: 768 }, cores: 1 })).toEqual({ threads: 1, reason: `auto: hidden size 768 >= ${min}, but 1 core` });
+    expect(chooseWasmThreads({ workload: { hiddenSize: 768, sharded: true }, cores: 2 })).toEqual({ threads: 1, reason: 'auto: sharded run, the shards use the cores' });
+    expect(chooseWasmThreads({ cores: 2 })).toEqual({ threads: 1, reason: 'default' });
+  });
+
+  it('an explicit option wins over PARRY_THREADS, and both over the automatic choice', () => {
+    expect(chooseWasmThreads({ threads: 1, env: '2', workload: { hiddenSize: 768 }, cores: 2 })).toEqual({ threads: 1, reason: 'threads option' });
+    expect(chooseWasmThreads({ env: '1', workload: { hiddenSize: 768 }, cores: 2 })).toEqual({ threads: 1, reason: 'PARRY_THREADS' });
+    expect(chooseWasmThreads({ env: ' 2 ', workload: { hiddenSize: 128 }, cores: 2 })).toEqual({ threads: 2, reason: 'PARRY_THREADS' });
+    expect(chooseWasmThreads({ threads: 2, workload: { hiddenSize: 128, sharded: true }, cores: 1 })).toEqual({ threads: 2, reason: 'threads option' });
+    expect(chooseWasmThreads({ env: '', workload: { hiddenSize: 768 }, cores: 2 }).threads).toBe(2); // empty env: not set
+  });
+
+  it('refuses thread counts other than 1 and 2 from either source', () => {
+    expect(() => chooseWasmThreads({ threads: 3 })).toThrow(/threads=3 is not supported: use 1 or 2/);
+    expect(() => chooseWasmThreads({ threads: 1.5 })).toThrow(UsageError);
+    expect(() => chooseWasmThreads({ env: '0', workload: { hiddenSize: 768 } })).toThrow(/PARRY_THREADS=0 is not supported/);
+  });
+
+  it('initBackend records the choice, and says when wasm already runs with another count', { timeout: 30_000 }, async () => {
+    const saved = process.env.PARRY_THREADS;
+    delete process.env.PARRY_THREADS;
+    try {
+      const small = await initBackend({ backend: 'wasm', workload: { hiddenSize: 128 } });
+      expect(small.threads).toBe(1);
+      expect(describeBackend(small)).toBe(`wasm, 1 thread (auto: hidden size 128 < ${min})`);
+      expect(getBackendInfo()?.threadsReason).toBe(small.threadsReason);
+      // the wasm module of this process started with 1 thread above: a later request for 2 cannot get them, and says so
+      const big = await initBackend({ backend: 'wasm', workload: { hiddenSize: 768 } });
+      const asked = chooseWasmThreads({ workload: { hiddenSize: 768 }, cores: os.availableParallelism() });
+      expect(big.threads).toBe(1);
+      expect(big.threadsReason).toBe(asked.threads === 1 ? asked.reason : `${asked.reason} asked 2; wasm was already started in this process`);
+    } finally {
+      if (saved !== undefined) process.env.PARRY_THREADS = saved;
+    }
   });
 });

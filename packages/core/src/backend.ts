@@ -22,12 +22,19 @@ export interface InitBackendOptions {
    */
   backend?: BackendName | 'auto';
   /**
-   * Threads for the wasm backend's XNNPACK kernels. Default 1, or the environment variable `PARRY_THREADS`.
-   * Values above 1 are opt-in and use the threaded wasm build (`./wasm-threads.ts`); only 1 and 2 are accepted.
-   * Experimental: results are identical, but it only pays off on idle cores (on a busy 2-vCPU box it was slower),
-   * and it applies only if the wasm backend was not initialised yet in this process (`BackendInfo.threads` says).
+   * Threads for the wasm backend's XNNPACK kernels. Default: the environment variable `PARRY_THREADS`, else the
+   * automatic choice for `workload` ({@link chooseWasmThreads}), else 1.
+   * Values above 1 use the threaded wasm build (`./wasm-threads.ts`); only 1 and 2 are accepted. Two threads pay off
+   * for large matMuls on idle cores (BERT-base), not for small models or on a busy machine, and apply only if the wasm
+   * backend was not initialised yet in this process (`BackendInfo.threads` and `threadsReason` say).
    */
   threads?: number;
+  /**
+   * What the run computes, for the automatic wasm thread count when neither `threads` nor `PARRY_THREADS` is given
+   * (see {@link chooseWasmThreads}): a Transformer's hidden size, and whether the run is one shard of several.
+   * Absent: 1 thread, as before.
+   */
+  workload?: ThreadWorkload;
   /**
    * Register the kernel polyfills for the chosen backend (default true): on wasm the missing gradient kernels and
    * the faster matMul / conv-input-gradient kernels, on cpu the linear-time `UnsortedSegmentSum`. `false` removes
@@ -47,6 +54,11 @@ export interface BackendInfo {
    * machine's available parallelism.
    */
   threads: number;
+  /**
+   * Why that many threads, in a few words for the backend line a command prints: `threads option`, `PARRY_THREADS`,
+   * `auto: hidden size 768 >= 512`, `default`; for cpu and tensorflow what fixes the count.
+   */
+  threadsReason: string;
   /** Kernel names Parry added or replaced on this backend. */
   polyfills: string[];
   /** Package versions: `@tensorflow/tfjs-core`, the backend's package, and `node`. */
@@ -81,12 +93,12 @@ export function getBackendInfo(): BackendInfo | undefined {
  */
 export async function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
   const requested = resolveRequested(options.backend);
-  const threads = resolveThreads(options.threads);
+  const choice = chooseWasmThreads({ threads: options.threads, env: process.env.PARRY_THREADS, workload: options.workload });
   const polyfills = options.polyfills ?? true;
-  const key = JSON.stringify([requested, threads, polyfills]);
+  const key = JSON.stringify([requested, choice.threads, choice.reason, polyfills]);
   if (last && last.key === key && tf.getBackend() === last.info.name) return cloneInfo(last.info);
   if (pending && pending.key === key) return cloneInfo(await pending.promise);
-  const promise = ensureGradients().then(() => select(requested, threads, polyfills));
+  const promise = ensureGradients().then(() => select(requested, choice, polyfills));
   pending = { key, promise };
   try {
     const info = await promise;
@@ -135,21 +147,61 @@ function resolveRequested(option: InitBackendOptions['backend']): BackendName | 
   return env as BackendName;
 }
 
-function resolveThreads(option: number | undefined): number {
-  let value: number | undefined = option;
-  let source = 'threads';
-  if (value === undefined) {
-    const env = process.env.PARRY_THREADS?.trim();
-    if (env) {
-      value = Number(env);
-      source = 'PARRY_THREADS';
-    }
-  }
-  if (value === undefined) return 1;
-  if (!Number.isInteger(value) || value < 1 || value > 2) {
-    throw new UsageError(`${source}=${String(value)} is not supported: use 1 or 2`);
-  }
-  return value;
+/** The work a run does, as far as the automatic wasm thread count needs to know it. */
+export interface ThreadWorkload {
+  /** Hidden size of the Transformer the run trains or evaluates. */
+  hiddenSize: number;
+  /** The run is one shard of several (`--shard i/N`, a queue job). */
+  sharded?: boolean;
+}
+
+/** How many wasm threads, and why (see {@link chooseWasmThreads}). */
+export interface ThreadChoice {
+  threads: number;
+  reason: string;
+}
+
+/**
+ * Smallest hidden size that gets 2 wasm threads by default. Measured on a 2-core machine, idle (docs/benchmarks.md,
+ * "Transformer speed against PyTorch", 2026-12-06): BERT-base (hidden 768, 12 layers, batch 8 x 128) runs forward
+ * 1.9x faster on 2 threads (5.57 s -> 2.98 s) and a training step 1.5x (20.3 s -> 13.9 s), while the 2 x 128 encoder
+ * (batch 32 x 64) is slower on 2 (forward 49 -> 65 ms, step 257 -> 275 ms). XNNPACK threads only the matMul / conv
+ * kernels, and a matMul's work grows with hidden^2, so the hidden size decides whether the second thread pays for its
+ * synchronisation; the layer count does not (it repeats the same kernels). 512 sits between the measured loss (128)
+ * and win (768), on the side of the win: sizes in between (256, 384) were not measured and keep the old default.
+ */
+export const AUTO_THREADS_MIN_HIDDEN = 512;
+
+/**
+ * The wasm thread count of a run, and why: `threads` (an explicit option, e.g. `--threads`) wins, then `env`
+ * (`PARRY_THREADS`), then the automatic choice for the `workload`: 2 threads (at most the machine's `cores`) for a
+ * Transformer of hidden size at or above {@link AUTO_THREADS_MIN_HIDDEN}, else 1. A sharded run keeps 1: its shards
+ * are the parallelism (one process per core), and a queue worker initialises wasm once for all its jobs, so a per-job
+ * choice could differ between the shards of one run, which `parry merge` refuses. No workload: 1 (`default`).
+ *
+ * @throws UsageError when `threads` or `env` is not 1 or 2.
+ */
+export function chooseWasmThreads(input: { threads?: number; env?: string; workload?: ThreadWorkload; cores?: number }): ThreadChoice {
+  const check = (value: number, source: string) => {
+    if (!Number.isInteger(value) || value < 1 || value > 2) throw new UsageError(`${source}=${String(value)} is not supported: use 1 or 2`);
+    return value;
+  };
+  if (input.threads !== undefined) return { threads: check(input.threads, 'threads'), reason: 'threads option' };
+  const env = input.env?.trim();
+  if (env) return { threads: check(Number(env), 'PARRY_THREADS'), reason: 'PARRY_THREADS' };
+  const w = input.workload;
+  if (!w) return { threads: 1, reason: 'default' };
+  const min = AUTO_THREADS_MIN_HIDDEN;
+  if (w.sharded) return { threads: 1, reason: 'auto: sharded run, the shards use the cores' };
+  if (!(w.hiddenSize >= min)) return { threads: 1, reason: `auto: hidden size ${w.hiddenSize} < ${min}` };
+  const cores = input.cores ?? os.availableParallelism();
+  if (cores < 2) return { threads: 1, reason: `auto: hidden size ${w.hiddenSize} >= ${min}, but 1 core` };
+  return { threads: 2, reason: `auto: hidden size ${w.hiddenSize} >= ${min}` };
+}
+
+/** `wasm, 2 threads (auto: hidden size 768 >= 512)`: the backend line a command prints. */
+export function describeBackend(info: Pick<BackendInfo, 'name' | 'threads' | 'threadsReason'>): string {
+  return `${info.name}, ${info.threads} thread${info.threads === 1 ? '' : 's'} (${info.threadsReason})`;
 }
 
 function firstLine(e: unknown): string {
@@ -157,12 +209,12 @@ function firstLine(e: unknown): string {
   return (msg.split('\n').find((l) => l.trim() !== '') ?? msg).trim();
 }
 
-async function select(requested: BackendName | 'auto', threads: number, polyfills: boolean): Promise<BackendInfo> {
+async function select(requested: BackendName | 'auto', choice: ThreadChoice, polyfills: boolean): Promise<BackendInfo> {
   const tried: BackendInfo['tried'] = [];
   const order = requested === 'auto' ? BACKENDS : [requested];
   for (const name of order) {
     try {
-      const started = await start(name, threads, polyfills);
+      const started = await start(name, choice, polyfills);
       return { name, requested, tried, ...started };
     } catch (e) {
       if (requested !== 'auto') throw new UsageError(unavailableMessage(name, e));
@@ -184,14 +236,14 @@ function unavailableMessage(name: BackendName, e: unknown): string {
   }
 }
 
-type Started = Pick<BackendInfo, 'threads' | 'polyfills' | 'versions'>;
+type Started = Pick<BackendInfo, 'threads' | 'threadsReason' | 'polyfills' | 'versions'>;
 
-async function start(name: BackendName, threads: number, polyfills: boolean): Promise<Started> {
+async function start(name: BackendName, choice: ThreadChoice, polyfills: boolean): Promise<Started> {
   switch (name) {
     case 'tensorflow':
       return startTensorflow();
     case 'wasm':
-      return startWasm(threads, polyfills);
+      return startWasm(choice, polyfills);
     default:
       return startCpu(polyfills);
   }
@@ -249,6 +301,7 @@ async function startTensorflow(): Promise<Started> {
       await activate('tensorflow');
       return {
         threads: os.availableParallelism(),
+        threadsReason: "libtensorflow's own pool",
         polyfills: [],
         versions: { ...baseVersions(), [spec]: packageVersion(spec, mod) },
       };
@@ -259,18 +312,20 @@ async function startTensorflow(): Promise<Started> {
   throw new Error(errors.join('; '));
 }
 
-async function startWasm(threads: number, polyfills: boolean): Promise<Started> {
+async function startWasm(choice: ThreadChoice, polyfills: boolean): Promise<Started> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   const active = polyfills ? registerWasmPolyfills() : (unregisterPolyfills('wasm'), []);
-  if (threads > 1 && !isInitialised('wasm')) {
+  if (choice.threads > 1 && !isInitialised('wasm')) {
     const { activateThreadedWasm } = await import('./wasm-threads.js');
-    await activateThreadedWasm(threads, () => activate('wasm'));
+    await activateThreadedWasm(choice.threads, () => activate('wasm'));
   } else {
     // An already initialised wasm backend keeps its thread pool: the wasm module loads once per process.
     await activate('wasm');
   }
+  const threads = wasm.getThreadsCount();
   return {
-    threads: wasm.getThreadsCount(),
+    threads,
+    threadsReason: threads === choice.threads ? choice.reason : `${choice.reason} asked ${choice.threads}; wasm was already started in this process`,
     polyfills: active,
     versions: { ...baseVersions(), '@tensorflow/tfjs-backend-wasm': wasm.version_wasm },
   };
@@ -285,5 +340,5 @@ async function startCpu(polyfills: boolean): Promise<Started> {
   const cpu = await import('@tensorflow/tfjs-backend-cpu');
   const active = polyfills ? registerCpuPolyfills() : (unregisterPolyfills('cpu'), []);
   await activate('cpu');
-  return { threads: 1, polyfills: active, versions: { ...baseVersions(), '@tensorflow/tfjs-backend-cpu': cpu.version_cpu } };
+  return { threads: 1, threadsReason: 'the cpu backend has one', polyfills: active, versions: { ...baseVersions(), '@tensorflow/tfjs-backend-cpu': cpu.version_cpu } };
 }

@@ -80,7 +80,18 @@ export {
   type EpsilonResult,
   type RunAttackOptions,
 } from './run-attack.js';
-export { initBackend, getBackendInfo, type BackendInfo, type BackendName, type InitBackendOptions } from './backend.js';
+export {
+  initBackend,
+  getBackendInfo,
+  chooseWasmThreads,
+  describeBackend,
+  AUTO_THREADS_MIN_HIDDEN,
+  type BackendInfo,
+  type BackendName,
+  type InitBackendOptions,
+  type ThreadChoice,
+  type ThreadWorkload,
+} from './backend.js';
 export { registerWasmPolyfills, type PolyfillOptions } from './polyfills/index.js';
 export { MAX_INPUT_BYTES, MAX_TEXT_BYTES, readInputBytes, decodeUtf8, firstInvalidUtf8, type ReadHints } from './bounded-read.js';
 export { writeFileAtomic, writeDirAtomic, recoverInterrupted, type Recovery, type WriteDirOptions } from './fs-atomic.js';
