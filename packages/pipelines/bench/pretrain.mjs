@@ -7,7 +7,8 @@
  *
  *   pnpm --filter "@parry/cli..." build
  *   node packages/pipelines/bench/pretrain.mjs                      # all three steps
- *   node packages/pipelines/bench/pretrain.mjs --only pretrain      # one or more of pretrain,finetune,scratch
+ *   node packages/pipelines/bench/pretrain.mjs --only pretrain      # one or more of pretrain,finetune,scratch,go-finetune,go-scratch
+ *   node packages/pipelines/bench/pretrain.mjs --only finetune,scratch --test   # also evaluate the test split once (final numbers only)
  *   node packages/pipelines/bench/pretrain.mjs --max-steps 800      # the pre-training budget (default 800 steps of 32 rows; the schedule spans them)
  *   node packages/pipelines/bench/pretrain.mjs --epochs 8 --max-steps 6000   # more passes over the corpus (default 3 epochs; ~1,500 steps each)
  *   node packages/pipelines/bench/pretrain.mjs --work runs/bench-pretrain-long --max-steps 2000   # another budget, in its own folder
@@ -52,23 +53,30 @@ const shape = ['--hidden', '128', '--layers', '2', '--heads', '2', '--intermedia
 /** Its training budget, used for both fine-tuning runs. */
 const sst2Budget = ['--max-length', '64', '--epochs', '5', '--batch-size', '32', '--lr', '5e-4', '--weight-decay', '0.1', '--dropout', '0.3', '--warmup', '0.1', '--seed', '0',
   '--augment', 'eda', '--num-aug', '2', '--early-stop', '2'];
+/** The GoEmotions from-scratch baseline's budget (docs/benchmarks.md, text-train: test macro-F1 0.345 with dev thresholds). */
+const goBudget = ['--max-length', '64', '--epochs', '3', '--batch-size', '32', '--lr', '1e-3', '--dropout', '0.1', '--warmup', '0.1', '--seed', '0', '--multi-label', '--pos-weight', 'auto'];
 const mlm = path.join(work, 'mlm');
 const steps = {
   pretrain: ['pretrain', path.join(data, 'sst2'), path.join(data, 'goemotions'), path.join(data, 'ag_news'), ...shape, '--max-length', '64', '--vocab-size', '8000',
     '--batch-size', '32', '--lr', '1e-3', '--warmup', '0.06', '--epochs', epochs, '--max-steps', maxSteps, '--checkpoint-every', '250', '--seed', '0', '-o', mlm, '--json'],
   finetune: ['train', '--model', mlm, '--data', path.join(data, 'sst2'), ...sst2Budget, '-o', path.join(work, 'sst2-pretrained'), '--json'],
   scratch: ['train', '--model', 'bert', ...shape, '--vocab', 'corpus', '--vocab-size', '8000', '--data', path.join(data, 'sst2'), ...sst2Budget, '-o', path.join(work, 'sst2-scratch'), '--json'],
+  'go-finetune': ['train', '--model', mlm, '--data', path.join(data, 'goemotions'), ...goBudget, '-o', path.join(work, 'go-pretrained'), '--json'],
+  'go-scratch': ['train', '--model', 'bert', ...shape, '--vocab', 'corpus', '--vocab-size', '8000', '--data', path.join(data, 'goemotions'), ...goBudget, '-o', path.join(work, 'go-scratch'), '--json'],
 };
-const outOf = { pretrain: mlm, finetune: path.join(work, 'sst2-pretrained'), scratch: path.join(work, 'sst2-scratch') };
+const outOf = { pretrain: mlm, finetune: path.join(work, 'sst2-pretrained'), scratch: path.join(work, 'sst2-scratch'), 'go-finetune': path.join(work, 'go-pretrained'), 'go-scratch': path.join(work, 'go-scratch') };
+/** `--test`: evaluate the fine-tuned folders on their test split once (the numbers to report; tune on dev only). */
+const withTest = process.argv.includes('--test');
 
 const summaryFile = path.join(work, 'summary.json');
 // re-read before each write: two steps may run in two processes at once (--only pretrain, --only scratch)
 const readSummary = () => (fs.existsSync(summaryFile) ? JSON.parse(fs.readFileSync(summaryFile, 'utf8')) : {});
 for (const name of only) {
   const args = steps[name];
-  if (!args) throw new Error(`--only: unknown step ${name} (pretrain, finetune, scratch)`);
+  if (!args) throw new Error(`--only: unknown step ${name} (${Object.keys(steps).join(', ')})`);
   if (fs.existsSync(outOf[name])) {
     console.error(`${name}: ${outOf[name]} exists, not run again (delete it to re-run)`);
+    if (withTest && name !== 'pretrain') testOnce(name);
     continue;
   }
   const resume = name === 'pretrain' && fs.existsSync(`${mlm}.checkpoints`) ? ['--resume'] : [];
@@ -88,11 +96,31 @@ for (const name of only) {
     Object.assign(entry, { steps: json.steps, tokensSeen: json.tokensSeen, maskedTokensSeen: json.maskedSeen, trainSeconds: json.trainSeconds, heldOut: json.dev, history: json.history.map((h) => ({ step: h.step, tokensSeen: h.tokensSeen, loss: h.loss, accuracy: h.accuracy, heldOutAccuracy: h.dev.accuracy })), vocabSize: json.vocabSize, rows: { train: json.trainRows, dev: json.devRows } });
   } else {
     const t = json.training;
-    Object.assign(entry, { devAccuracy: json.clean.accuracy, devN: json.clean.n, bestEpoch: t.hyperparameters.bestEpoch, perEpoch: t.epochs.map((e) => e.testAccuracy) });
+    Object.assign(entry, { devAccuracy: json.clean.accuracy, devN: json.clean.n, dev: json.clean, bestEpoch: t.hyperparameters.bestEpoch, perEpoch: t.epochs.map((e) => e.testAccuracy) });
   }
+  writeSummary(name, entry);
+  if (withTest && name !== 'pretrain') testOnce(name);
+}
+
+function writeSummary(name, entry) {
   const tmp = `${summaryFile}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, `${JSON.stringify({ ...readSummary(), [name]: entry }, null, 2)}\n`);
   fs.renameSync(tmp, summaryFile);
+}
+
+/** The test split of a fine-tuned folder, evaluated once (kept in the summary; a second call reads it back). */
+function testOnce(name) {
+  const s = readSummary()[name];
+  if (!s || s.test) return;
+  const out = path.join(work, `${path.basename(outOf[name])}-test.json`);
+  const cmd = ['eval', '--model', outOf[name], '--split', 'test', '-o', out, '--json', '--quiet'];
+  console.error(`\n$ parry ${cmd.map((a) => path.isAbsolute(a) ? path.relative(root, a) : a).join(' ')}`);
+  const r = spawnSync(process.execPath, [bin, ...cmd], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) {
+    console.error(`${name}: test evaluation failed (exit ${r.status})`);
+    process.exit(1);
+  }
+  writeSummary(name, { ...s, test: JSON.parse(r.stdout).clean });
 }
 const summary = readSummary();
 
@@ -102,5 +130,10 @@ console.log('\n| run | result | wall time |\n|---|---|---|');
 if (p) console.log(`| pre-training (${p.steps} steps, ${p.tokensSeen} tokens, ${p.maskedTokensSeen} masked) | held-out masked-token accuracy ${pct(p.heldOut.accuracy)} (loss ${p.heldOut.loss.toFixed(3)}, ${p.heldOut.masked} tokens) | ${(p.wallSeconds / 60).toFixed(1)} min |`);
 for (const k of ['finetune', 'scratch']) {
   const s = summary[k];
-  if (s) console.log(`| SST-2 ${k === 'finetune' ? 'fine-tuned from the MLM' : 'from scratch'} | dev accuracy ${pct(s.devAccuracy)} on ${s.devN} (per epoch ${s.perEpoch.map((a) => (100 * a).toFixed(1)).join(' ')}, best ${s.bestEpoch}) | ${(s.wallSeconds / 60).toFixed(1)} min |`);
+  if (s) console.log(`| SST-2 ${k === 'finetune' ? 'fine-tuned from the MLM' : 'from scratch'} | dev accuracy ${pct(s.devAccuracy)} on ${s.devN} (per epoch ${s.perEpoch.map((a) => (100 * a).toFixed(1)).join(' ')}, best ${s.bestEpoch})${s.test ? `; test accuracy ${pct(s.test.accuracy)} on ${s.test.n}` : ''} | ${(s.wallSeconds / 60).toFixed(1)} min |`);
+}
+for (const k of ['go-finetune', 'go-scratch']) {
+  const s = summary[k];
+  const f1 = (m) => `macro-F1 ${m.macroF1.toFixed(3)}, micro-F1 ${m.microF1.toFixed(3)}`;
+  if (s) console.log(`| GoEmotions ${k === 'go-finetune' ? 'fine-tuned from the MLM' : 'from scratch'} | dev ${f1(s.dev)} (tuned thresholds, best epoch ${s.bestEpoch})${s.test ? `; test ${f1(s.test)} on ${s.test.n} (dev thresholds)` : ''} | ${(s.wallSeconds / 60).toFixed(1)} min |`);
 }
