@@ -13,12 +13,11 @@ accumulation: PyTorch's memory holds it). Median of `reps` after one warm-up.
 
 It reports which BLAS torch uses: Debian's python3-torch runs the reference BLAS unless an optimised one is
 installed (`apt-get install libopenblas0-pthread`), which makes it several times slower; the driver refuses to
-compare in that case.
+compare in that case (scripts/torch_blas.py).
 """
 import argparse
 import json
 import os
-import re
 import statistics
 import time
 
@@ -26,26 +25,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from torch_blas import blas
+
 SHAPES = {
     'base': dict(vocab=30522, hidden=768, layers=12, heads=12, ff=3072, batch=8, length=128),
     'small': dict(vocab=8000, hidden=128, layers=2, heads=2, ff=512, batch=32, length=64),
 }
-
-
-def blas():
-    m = re.search(r'BLAS_INFO=([^,\s]+)', torch.__config__.show())
-    info = m.group(1) if m else 'unknown'
-    # which shared library the process actually mapped
-    libs = set()
-    try:
-        with open('/proc/self/maps') as f:
-            for line in f:
-                name = os.path.basename(line.split()[-1]) if '/' in line else ''
-                if 'blas' in name or 'lapack' in name:
-                    libs.add(name)
-    except OSError:
-        pass
-    return info, sorted(libs)
 
 
 class Classifier(nn.Module):

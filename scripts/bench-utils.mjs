@@ -1,6 +1,11 @@
-/** Shared pieces of the benchmark scripts: run the built `parry` CLI, and replace a marked section of docs/benchmarks.md. */
+/**
+ * Shared pieces of the benchmark scripts: run the built `parry` CLI, replace a marked section of docs/benchmarks.md,
+ * and the alternating Parry-against-PyTorch harness (one fresh process per measurement, engine order reversed every
+ * round, the load average recorded before each run, medians over the rounds).
+ */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,13 +28,86 @@ export function readJson(file) {
   return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined;
 }
 
-/** Replace the text between the `<!-- name:start -->` and `<!-- name:end -->` markers (appending the section when absent). */
-export function writeDocsSection(name, lines) {
+/**
+ * Replace the text between the `<!-- name:start -->` and `<!-- name:end -->` markers (appending the section when
+ * absent), written atomically (temporary file + rename). `file` defaults to docs/benchmarks.md.
+ */
+export function writeDocsSection(name, lines, file = docs) {
   const start = `<!-- ${name}:start -->`;
   const end = `<!-- ${name}:end -->`;
   const section = [start, '', ...lines, '', end].join('\n');
-  const text = fs.existsSync(docs) ? fs.readFileSync(docs, 'utf8') : '# Benchmarks\n';
+  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
   const next = text.includes(start) ? text.replace(new RegExp(`${start}[\\s\\S]*?${end}`), () => section) : `${text.trimEnd()}\n\n${section}\n`;
-  fs.writeFileSync(docs, next);
-  process.stderr.write(`updated ${docs} (${name})\n`);
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, next);
+  fs.renameSync(tmp, file);
+  process.stderr.write(`updated ${file} (${name})\n`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Parry against PyTorch, alternating runs
+
+export const CORES = os.cpus().length;
+/** A run that starts at a 1-minute load average above this competed for the CPU: its cell is marked busy. */
+export const BUSY_LOAD = CORES + 0.5;
+/** Debian's python3-torch lives in the system Python, which a pyenv or venv `python3` on PATH may hide. */
+export const PYTHON = process.env.PARRY_PYTHON ?? (fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+
+/** The median of a list of numbers (the mean of the middle two for an even count). */
+export function median(values) {
+  const x = [...values].sort((a, b) => a - b);
+  const h = Math.floor(x.length / 2);
+  return x.length % 2 ? x[h] : (x[h - 1] + x[h]) / 2;
+}
+
+/** The engines in the order a round runs them: as given on even rounds, reversed on odd ones. */
+export function roundOrder(engines, round) {
+  return round % 2 === 0 ? [...engines] : [...engines].reverse();
+}
+
+/**
+ * One measurement in a fresh process: runs `cmd args` with OMP_NUM_THREADS = `threads`, parses the last stdout line
+ * as JSON (on failure: `{ ...fallback, error }`), adds `extra`, the 1/5/15-minute load average before the run
+ * (`loadBefore`) and the time (`at`), appends it to the JSON-lines `log` and prints `label: describe(out)` to stderr.
+ */
+export function runMeasurement(cmd, args, { threads, log, label, fallback = {}, extra = {}, describe = () => '', timeoutMs = 20 * 60_000 }) {
+  const loadBefore = os.loadavg();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 1 << 26, env: { ...process.env, OMP_NUM_THREADS: String(threads) } });
+  const line = (r.stdout ?? '').trim().split('\n').pop();
+  let out;
+  try {
+    out = JSON.parse(line);
+  } catch {
+    out = { ...fallback, threads, error: `${(r.stderr ?? '').trim().split('\n').slice(-1)[0] || `exit ${r.status}`}` };
+  }
+  Object.assign(out, extra);
+  out.loadBefore = loadBefore;
+  out.at = new Date().toISOString();
+  fs.mkdirSync(path.dirname(log), { recursive: true });
+  fs.appendFileSync(log, `${JSON.stringify(out)}\n`);
+  const busy = loadBefore[0] > BUSY_LOAD ? ', busy' : '';
+  process.stderr.write(`${label}: ${out.error ?? describe(out)} (load ${loadBefore[0].toFixed(1)}${busy})\n`);
+  return out;
+}
+
+/** The runs of a JSON-lines log (none when the file is missing). */
+export function readRuns(log) {
+  if (!fs.existsSync(log)) return [];
+  return fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+}
+
+/**
+ * Why a PyTorch probe run must not be compared, or undefined when it may: it failed, or torch mapped no optimised
+ * BLAS (Debian's python3-torch falls back to the reference BLAS, several times slower, without libopenblas0-pthread).
+ */
+export function torchBlasProblem(probe) {
+  if (probe.error) return probe.error;
+  if ((probe.blasLibs ?? []).some((l) => /openblas|mkl|blis/i.test(l))) return undefined;
+  return `torch uses ${probe.blas} (${(probe.blasLibs ?? []).join(', ') || 'no optimised BLAS mapped'}); apt-get install libopenblas0-pthread`;
+}
+
+/** The load range of some runs for a table cell, and whether any of them started on a busy machine. */
+export function loadRange(runs) {
+  const loads = runs.map((r) => r.loadBefore[0]);
+  return { text: `${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`, busy: Math.max(...loads) > BUSY_LOAD };
 }

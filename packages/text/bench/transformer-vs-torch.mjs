@@ -6,28 +6,21 @@
  * marked "busy" and its ratio is not a claim.
  *
  *   pnpm build && node packages/text/bench/transformer-vs-torch.mjs [--rounds 2] [--shapes small,base]
- *   node packages/text/bench/transformer-vs-torch.mjs --report     # writes the docs/benchmarks.md section
+ *   node packages/text/bench/transformer-vs-torch.mjs --report     # writes the docs/benchmarks.md section (--docs FILE: elsewhere)
  *
  * PyTorch: scripts/bench-torch-transformer.py with Debian's python3-torch; it must use an optimised BLAS
  * (`apt-get install libopenblas0-pthread`): with the reference BLAS the PyTorch runs are skipped with a message,
  * never compared. Raw runs are appended to runs/bench-transformer/runs.jsonl (one JSON object per line).
  */
-import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { BUSY_LOAD, CORES, PYTHON, docs, loadRange, median, readRuns, root, roundOrder, runMeasurement, torchBlasProblem, writeDocsSection } from '../../../scripts/bench-utils.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const work = path.join(root, 'runs/bench-transformer');
-const log = path.join(work, 'runs.jsonl');
+const log = path.join(root, 'runs/bench-transformer/runs.jsonl');
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : dflt;
 };
-const CORES = os.cpus().length;
-// Debian's python3-torch lives in the system Python, which a pyenv or venv `python3` on PATH may hide
-const PYTHON = process.env.PARRY_PYTHON ?? (fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 
 function runOne(engine, threads, shape, workName) {
   // a BERT-base training step takes about a minute on tfjs-wasm: one warm-up and one timed step per run
@@ -36,30 +29,22 @@ function runOne(engine, threads, shape, workName) {
     engine === 'torch'
       ? [PYTHON, [path.join(root, 'scripts/bench-torch-transformer.py'), '--threads', String(threads), '--shape', shape, '--work', workName, '--reps', reps]]
       : [process.execPath, [path.join(root, 'packages/text/bench/transformer-speed.mjs'), '--engine', engine, '--threads', String(threads), '--shape', shape, '--work', workName, '--reps', reps]];
-  const loadBefore = os.loadavg();
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 20 * 60_000, env: { ...process.env, OMP_NUM_THREADS: String(threads) } });
-  const line = (r.stdout ?? '').trim().split('\n').pop();
-  let out;
-  try {
-    out = JSON.parse(line);
-  } catch {
-    out = { engine, threads, shape, work: workName, error: `${(r.stderr ?? '').trim().split('\n').slice(-1)[0] || `exit ${r.status}`}` };
-  }
-  out.loadBefore = loadBefore;
-  out.at = new Date().toISOString();
-  fs.appendFileSync(log, `${JSON.stringify(out)}\n`);
-  process.stderr.write(`${engine} ${threads}t ${shape} ${workName}: ${out.median ? `${out.median.toFixed(3)} s` : out.error} (load ${loadBefore[0].toFixed(1)})\n`);
-  return out;
+  return runMeasurement(cmd, args, {
+    threads,
+    log,
+    label: `${engine} ${threads}t ${shape} ${workName}`,
+    fallback: { engine, shape, work: workName },
+    describe: (out) => `${out.median.toFixed(3)} s`,
+  });
 }
 
 function measure() {
-  fs.mkdirSync(work, { recursive: true });
   const rounds = Number(arg('rounds', '2'));
   const shapes = arg('shapes', 'small,base').split(',');
   // PyTorch must run on an optimised BLAS
-  const probe = runOne('torch', 1, 'small', 'forward');
-  const torchOk = !probe.error && (probe.blasLibs ?? []).some((l) => /openblas|mkl|blis/i.test(l));
-  if (!torchOk) process.stderr.write(`PyTorch runs skipped: ${probe.error ?? `torch uses ${probe.blas} (${(probe.blasLibs ?? []).join(', ') || 'no optimised BLAS mapped'}); apt-get install libopenblas0-pthread`}\n`);
+  const problem = torchBlasProblem(runOne('torch', 1, 'small', 'forward'));
+  const torchOk = problem === undefined;
+  if (!torchOk) process.stderr.write(`PyTorch runs skipped: ${problem}\n`);
   for (let round = 0; round < rounds; round++) {
     for (const threads of [1, 2]) {
       for (const shape of shapes) {
@@ -67,7 +52,7 @@ function measure() {
           // training runs on tfjs only (BERT-base by accumulation with per-layer recomputation)
           const parry = w === 'forward' ? ['tfjs', 'onnx'] : ['tfjs'];
           const engines = [...parry, ...(torchOk ? ['torch'] : [])];
-          for (const e of round % 2 === 0 ? engines : [...engines].reverse()) runOne(e, threads, shape, w);
+          for (const e of roundOrder(engines, round)) runOne(e, threads, shape, w);
         }
       }
     }
@@ -75,12 +60,7 @@ function measure() {
 }
 
 function report() {
-  const runs = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.median);
-  const median = (v) => {
-    const x = [...v].sort((a, b) => a - b);
-    const h = Math.floor(x.length / 2);
-    return x.length % 2 ? x[h] : (x[h - 1] + x[h]) / 2;
-  };
+  const runs = readRuns(log).filter((r) => r.median);
   const key = (r) => `${r.shape}|${r.work}|${r.threads}`;
   const cells = new Map();
   for (const r of runs) {
@@ -116,10 +96,9 @@ function report() {
         const pt = t('torch');
         const parryTimes = [tf, ox].filter((v) => v !== undefined);
         const best = parryTimes.length ? Math.min(...parryTimes) : undefined;
-        const loads = rs.map((r) => r.loadBefore[0]);
-        const busy = Math.max(...loads) > CORES + 0.5;
-        const ratio = pt !== undefined && best !== undefined ? `${(pt / best).toFixed(2)}${busy ? ' (busy machine: not a claim)' : ''}` : '–';
-        lines.push(`| ${label[`${shape}|${w}`]} | ${threads} | ${fmt(tf)} | ${fmt(ox)} | ${fmt(pt)} | ${ratio} | ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} |`);
+        const load = loadRange(rs);
+        const ratio = pt !== undefined && best !== undefined ? `${(pt / best).toFixed(2)}${load.busy ? ' (busy machine: not a claim)' : ''}` : '–';
+        lines.push(`| ${label[`${shape}|${w}`]} | ${threads} | ${fmt(tf)} | ${fmt(ox)} | ${fmt(pt)} | ${ratio} | ${load.text} |`);
       }
     }
   }
@@ -134,17 +113,9 @@ function report() {
     'folded into AdamW; `packages/text/bench/bert-base-step.mjs` prints its peak memory) at 0.52x / 0.53x PyTorch\'s whole-batch',
     'step — just over the 0.5 goal, and PyTorch\'s own 1-thread step varied 9.8-11.6 s in this session (8.7 s in the previous',
     'one), so read it as "about half PyTorch\'s speed", not more. Cells marked busy had a run starting at a load average above',
-    `${CORES + 0.5}; the others ran with the machine otherwise idle, one session on one machine.`,
+    `${BUSY_LOAD}; the others ran with the machine otherwise idle, one session on one machine.`,
   );
-  const file = path.join(root, 'docs/benchmarks.md');
-  const doc = fs.readFileSync(file, 'utf8');
-  const start = '<!-- transformer-speed:start -->';
-  const end = '<!-- transformer-speed:end -->';
-  const section = `${start}\n\n${lines.join('\n')}\n\n${end}`;
-  const next = doc.includes(start) ? doc.replace(new RegExp(`${start}[\\s\\S]*?${end}`), section) : `${doc.trimEnd()}\n\n${section}\n`;
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, next);
-  fs.renameSync(tmp, file);
+  writeDocsSection('transformer-speed', lines, path.resolve(arg('docs', docs)));
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
