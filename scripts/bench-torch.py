@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Optional PyTorch CPU reference for `pnpm bench` (apps/bench/src/bench.ts).
+"""Optional PyTorch CPU reference for `pnpm bench` (apps/bench/src/bench.ts), and the PyTorch side of the alternating
+MNIST comparison (packages/attacks/bench/mnist-vs-torch.mjs, `--once`).
 
 Same attack as the Node bench: FGSM and PGD-40 (Linf, eps 0.3, step 0.01, random start) on the MNIST CNN of
 Wong et al. 2020 (conv 16 4x4 s2, conv 32 4x4 s2, dense 100, dense 10), batch 256, torch.set_num_threads(2).
@@ -10,6 +11,13 @@ The model is trained briefly (1 epoch of Adam on the first 10k training images) 
 check; attack speed does not depend on the weights. Writes docs/bench-torch.json, which the Node bench reads.
 
     /usr/bin/python3 scripts/bench-torch.py [--data DIR] [--out docs/bench-torch.json] [--threads 2]
+
+`--once fgsm|pgd` instead makes one measurement for mnist-vs-torch.mjs and prints it as one JSON line (nothing is
+written): random weights (torch's default initialisation, seed 0) and random images, no training; one warm-up batch,
+then `--batches` batches of 256 timed together (attack + one forward pass per batch for success, as above), with the
+BLAS torch mapped (scripts/torch_blas.py):
+
+    /usr/bin/python3 scripts/bench-torch.py --once pgd --threads 1 --batches 4 [--steps 40]
 
 Needs torch (Debian: apt-get install python3-torch) and numpy. The Node bench never requires it.
 """
@@ -59,18 +67,19 @@ def load_mnist(d, n_train, n_test):
 
 
 def wong_cnn():
-    # padding 'same' for a 4x4 kernel with stride 2 on 28x28 (tfjs / TF): pad 1 left/top and 2 right/bottom.
+    # padding 'same' for a 4x4 kernel with stride 2 on 28x28 and 14x14 (tfjs / TF): 2 in all, 1 before and 1 after,
+    # which is torch's padding=1 (28 -> 14 -> 7), as in Parry's mnistCnn (packages/core/src/models.ts).
     class Net(nn.Module):
         def __init__(self):
             super().__init__()
-            self.c1 = nn.Conv2d(1, 16, 4, stride=2)
-            self.c2 = nn.Conv2d(16, 32, 4, stride=2)
+            self.c1 = nn.Conv2d(1, 16, 4, stride=2, padding=1)
+            self.c2 = nn.Conv2d(16, 32, 4, stride=2, padding=1)
             self.f1 = nn.Linear(32 * 7 * 7, 100)
             self.f2 = nn.Linear(100, 10)
 
         def forward(self, x):
-            x = F.relu(self.c1(F.pad(x, (1, 2, 1, 2))))
-            x = F.relu(self.c2(F.pad(x, (1, 2, 1, 2))))
+            x = F.relu(self.c1(x))
+            x = F.relu(self.c2(x))
             return self.f2(F.relu(self.f1(x.flatten(1))))
 
     return Net()
@@ -132,13 +141,44 @@ def measure(model, xte, yte, threads, reps):
             'loadavg': list(os.getloadavg())}
 
 
+def once(attack, threads, batches, steps):
+    """One measurement for mnist-vs-torch.mjs: one warm-up batch, then `batches` batches of 256 timed together."""
+    from torch_blas import blas
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = wong_cnn()
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    n = batches * BATCH
+    x, y = torch.rand(n, 1, 28, 28), torch.randint(0, 10, (n,))
+    gen = torch.Generator().manual_seed(0)
+    fn = fgsm if attack == 'fgsm' else (lambda m, xb, yb: pgd(m, xb, yb, steps=steps, gen=gen))
+    run(model, fn, x[:BATCH], y[:BATCH])  # warm-up
+    seconds, success = run(model, fn, x, y)
+    info, libs = blas()
+    print(json.dumps(dict(engine='torch', threads=threads, attack=attack, steps=1 if attack == 'fgsm' else steps, batch=BATCH,
+                          batches=batches, images=n, seconds=seconds, imagesPerSecond=n / seconds, successRate=success,
+                          weights='random (torch default initialisation, seed 0)', load=list(os.getloadavg()),
+                          torch=torch.__version__, blas=info, blasLibs=libs)))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--data', default=os.environ.get('PARRY_DATA_DIR', os.path.join(ROOT, '..', 'shared', 'data', 'mnist')))
     ap.add_argument('--out', default=os.path.join(ROOT, 'docs', 'bench-torch.json'))
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--reps', type=int, default=3)
+    ap.add_argument('--once', choices=['fgsm', 'pgd'], help='one measurement as a JSON line (mnist-vs-torch.mjs)')
+    ap.add_argument('--batches', type=int, default=4, help='with --once: timed batches of 256')
+    ap.add_argument('--steps', type=int, default=STEPS, help='with --once pgd: PGD steps')
     a = ap.parse_args()
+    if a.once:
+        if a.batches < 1 or a.steps < 1 or a.threads < 1:
+            print(f'--batches {a.batches}, --steps {a.steps}, --threads {a.threads}: each must be at least 1', file=sys.stderr)
+            sys.exit(2)
+        once(a.once, a.threads, a.batches, a.steps)
+        return
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     load = list(os.getloadavg())

@@ -81,6 +81,8 @@ describe('bench report', () => {
     expect(md).toContain('Written by `pnpm bench` (`apps/bench/src/bench.ts`); rerun it to refresh this file.');
     expect(md).toContain('| variant | backend, threads | attack | images | images/s (median) | best rep | ms per batch | peak tensors (baseline) | at batch end | peakBytes | leak | robust acc. |');
     expect(md).toContain('| wasm+polyfills | wasm, 1 | PGD-40 | 512 | 50.0 | 50.0 | 500 | 40 (10) | 12 | 1.0 MB | no | 0.0% |');
+    // the old single-session PyTorch table points to the alternating measurement (mnist-vs-torch.mjs, issue 17)
+    expect(md).toContain('](#mnist-attack-speed-against-pytorch-alternating-runs) below (`pnpm bench:mnist-torch`');
     expect(md).not.toContain('Quick run');
     expect(renderMarkdown(input(true))).toContain('**Quick run (`--quick`): fewer images, PGD-5 and one repetition; not comparable with a full run.**');
   });

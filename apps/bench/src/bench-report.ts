@@ -141,6 +141,10 @@ export function renderMarkdown(r: ReportInput): string {
   L.push('');
   L.push('## PyTorch comparison');
   L.push('');
+  L.push(
+    'Superseded for speed claims by [MNIST attack speed against PyTorch, alternating runs](#mnist-attack-speed-against-pytorch-alternating-runs) below (`pnpm bench:mnist-torch`: Parry and PyTorch alternating in one session at 1 and 2 threads, issue 17); the figures here are kept as the earlier single-session measurement.',
+  );
+  L.push('');
   const tf1 = find(r.variants, 'wasm+polyfills', 'fgsm');
   const tp1 = find(r.variants, 'wasm+polyfills', 'pgd');
   if (r.torch) {
