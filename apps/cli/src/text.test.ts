@@ -54,6 +54,9 @@ describe('parry train / eval on text models', () => {
     expect(config.id2label).toEqual({ 0: 'neg', 1: 'pos' });
     const train = JSON.parse(fs.readFileSync(path.join(out, 'train-results.json'), 'utf8'));
     expect(train.clean.accuracy).toBeGreaterThanOrEqual(0.9);
+    // issue 17: no --threads, so the thread count is chosen for the model: hidden 32 is below 512, 1 thread
+    const reason = process.env.PARRY_THREADS?.trim() ? 'PARRY_THREADS' : 'auto: hidden size 32 < 512';
+    if (train.environment.backend.name === 'wasm') expect(train.environment.backend).toMatchObject({ threads: process.env.PARRY_THREADS?.trim() ? Number(process.env.PARRY_THREADS) : 1, threadsReason: reason });
 
     const res = path.join(work, 'eval.json');
     const e = parry(['eval', '--model', out, '-o', res, '--quiet'], work);
@@ -63,6 +66,15 @@ describe('parry train / eval on text models', () => {
     expect(results.kind).toBe('eval');
     expect(results.clean.n).toBe(120);
     expect(results.clean.accuracy).toBeCloseTo(train.clean.accuracy, 10);
+    if (results.environment.backend.name === 'wasm') expect(results.environment.backend.threadsReason).toBe(reason);
+    // the backend line says it too (without --quiet), and --threads is refused outside 1 and 2 with one line
+    const loud = parry(['eval', '--model', out, '-n', '8', '-o', path.join(work, 'eval-loud.json')], work);
+    expect(loud.code).toBe(0);
+    if (results.environment.backend.name === 'wasm') expect(loud.stderr + loud.stdout).toContain(`backend wasm, ${results.environment.backend.threads} thread`);
+    expect(loud.stderr + loud.stdout).toContain(`(${reason})`);
+    const bad = parry(['eval', '--model', out, '--threads', '3', '-o', path.join(work, 'eval-bad.json')], work);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toMatch(/^.*--threads must be 1 or 2, got "3"$/);
   });
 
   it('attacks a text model with a recipe (white-box) and the ONNX fixture through transformers.js (black-box)', () => {

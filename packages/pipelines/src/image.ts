@@ -20,6 +20,7 @@ import {
   untargeted,
   UsageError,
   validateEpsilons,
+  describeBackend,
 } from '@parry/core';
 import { toTensors } from '@parry/datasets';
 import { type EpochRecord, type InitScheme, reinitialize, train } from '@parry/defenses';
@@ -58,6 +59,8 @@ export interface TrainImageOptions extends RunHooks {
   /** Model folder to write. */
   out: string;
   backend?: string;
+  /** wasm kernel threads, 1 or 2 (`--threads`; default `PARRY_THREADS`, else 1: PGD-40 on the MNIST CNN ran slower on 2 threads). */
+  threads?: number;
   /** Use at most this many training examples. */
   limit?: number;
   /** Image defense plugins (see `createDefenses`). */
@@ -110,7 +113,7 @@ export async function trainImageModel(o: TrainImageOptions): Promise<TrainImageO
   const protect = [{ path: o.data, flag: '--data' }, { path: checkpointDir, flag: '--checkpoint-dir' }];
   guardOutput(o.out, { kind: 'image-model', force: o.force, protect });
   const ref: ImageDataRef = o.data ? { kind: 'mnist-idx', dir: path.resolve(o.data) } : { kind: 'embedded-mnist', seed: o.seed, testFraction: 0.2 };
-  const backend = await setupBackend(o.backend);
+  const backend = await setupBackend(o.backend, { threads: o.threads }); // no workload: image runs keep 1 thread unless asked
   const dataset = loadImageData(ref);
   const nTrain = Math.min(o.limit ?? dataset.train.n, dataset.train.n);
   const train_ = toTensors(dataset.train, 0, nTrain);
@@ -121,7 +124,7 @@ export async function trainImageModel(o: TrainImageOptions): Promise<TrainImageO
   const init = o.init ?? 'he';
   reinitialize(layers, (init === 'he' ? 'keep' : init) as InitScheme, o.seed);
   const model = fromLayersModel(layers, { bounds: dataset.bounds, labelNames: dataset.labelNames });
-  log(`training ${layers.name} on ${nTrain} ${dataset.name} digits (${dataset.source}), backend ${backend.name}, seed ${o.seed}` + (defenses.length ? `, defenses ${defenses.map((d) => d.name).join(', ')} (eps ${eps})` : ''));
+  log(`training ${layers.name} on ${nTrain} ${dataset.name} digits (${dataset.source}), backend ${describeBackend(backend)}, seed ${o.seed}` + (defenses.length ? `, defenses ${defenses.map((d) => d.name).join(', ')} (eps ${eps})` : ''));
   try {
     const steps = Math.ceil(nTrain / o.batchSize);
     let bar: ReturnType<typeof progress> | undefined;
@@ -372,6 +375,8 @@ export interface EvaluateImageOptions extends RunHooks, RegistrySource {
   /** MNIST IDX directory to evaluate on instead of the model's own held-out split. */
   data?: string;
   backend?: string;
+  /** wasm kernel threads, 1 or 2 (`--threads`; default `PARRY_THREADS`, else 1: PGD-40 on the MNIST CNN ran slower on 2 threads). */
+  threads?: number;
   command?: readonly string[];
   /** The run's name in results and reports (`--name`; default: the report names it after the model folder). */
   runName?: string;
@@ -461,7 +466,7 @@ export async function evaluateImageModel(o: EvaluateImageOptions): Promise<{ res
   const options: OptionsByPlugin = { ...(o.attackOptions ?? {}) };
   for (const [k, v] of Object.entries(pairOptions)) options[k] = { ...(options[k] ?? {}), ...v };
   const attacks = createImageAttacks(registry, names, options, defaults);
-  const backend = await setupBackend(o.backend);
+  const backend = await setupBackend(o.backend, { threads: o.threads }); // no workload: image runs keep 1 thread unless asked
   const { classifier, meta } = await loadModel(o.model);
   const training = (meta.training ?? {}) as { dataset?: ImageDataRef };
   const ref: ImageDataRef = o.data ? { kind: 'mnist-idx', dir: path.resolve(o.data) } : (training.dataset ?? { kind: 'embedded-mnist', seed: 0, testFraction: 0.2 });
@@ -477,7 +482,7 @@ export async function evaluateImageModel(o: EvaluateImageOptions): Promise<{ res
     try {
       const range = o.shard ? shardBlock(o.shard, n, batchSize) : undefined;
       const part = o.shard && range ? `, shard ${o.shard.index}/${o.shard.count}: attacking examples ${range.start}..${range.end - 1}${range.end === range.start ? ' (none: more shards than batches)' : ''}` : '';
-      log(`evaluating ${meta.name} on ${n} held-out ${dataset.name} digits, backend ${backend.name}, seed ${seed}${part}`);
+      log(`evaluating ${meta.name} on ${n} held-out ${dataset.name} digits, backend ${describeBackend(backend)}, seed ${seed}${part}`);
       // sha256: the weights (parry.json's checksum of weights.bin, verified by loadModel) and all n examples, also in a shard
       const model = { modality: 'image' as const, path: o.model, name: meta.name, ...(runName ? { runName } : {}), inputShape: meta.inputShape, numClasses: meta.numClasses, bounds: meta.bounds, sha256: meta.weightsSha256 };
       const dataset_ = { name: dataset.name, source: dataset.source, split: 'test', n, sha256: imageDataSha256(dataset.test, n) };

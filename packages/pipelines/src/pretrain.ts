@@ -22,7 +22,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng, guardOutput, InputError, type ModelFamily, readOutputManifest, type TextTokenizer, UsageError } from '@parry/core';
+import { createRng, describeBackend, guardOutput, InputError, type ModelFamily, readOutputManifest, type TextTokenizer, UsageError } from '@parry/core';
 import { loadGoEmotions, loadSst2, loadTextCorpus, loadTextFile } from '@parry/datasets';
 import { clipByGlobalNorm, createOptimizer, epochSeed, listCheckpoints, microBatches, readCheckpoint, warmupLinearRate, writeCheckpoint } from '@parry/defenses';
 import {
@@ -97,6 +97,8 @@ export interface PretrainOptions extends RunHooks {
   /** Replace `out` even when it is not a folder `parry pretrain` wrote. */
   force?: boolean;
   backend?: string;
+  /** wasm kernel threads, 1 or 2 (`--threads`; default `PARRY_THREADS`, else 2 for hidden size >= 512 on 2+ cores, else 1). */
+  threads?: number;
   evalBatchSize?: number;
   command?: readonly string[];
   /** After every optimizer step. */
@@ -353,7 +355,7 @@ export async function pretrainMaskedLm(o: PretrainOptions): Promise<PretrainOutc
   }
   if (o.dev) dev.push(...readSource(o.dev, o.textColumn, '--dev'));
 
-  const backend = await setupBackend(o.backend);
+  const backend = await setupBackend(o.backend, { threads: o.threads, workload: { hiddenSize: o.hidden ?? 128 } });
   const vocab = buildWordPieceVocab(train, { vocabSize: o.vocabSize ?? 8000 });
   const tokenizer = wordPieceTokenizer(vocab, { lowercase: true });
   const trainRows = documentRows(train, tokenizer, maxLength);
@@ -390,7 +392,7 @@ export async function pretrainMaskedLm(o: PretrainOptions): Promise<PretrainOutc
   const corpusHash = sha256([...train, '\u0000', ...dev]);
   const configKey = JSON.stringify({ ...hyperparameters, corpus: corpusHash, vocab: sha256(vocab) });
   const c = config;
-  log(`${family} masked LM from scratch: ${c.numLayers} layers, hidden ${c.hiddenSize}, ${c.numHeads} heads, intermediate ${c.intermediateSize}, vocab ${c.vocabSize}, max length ${maxLength}; backend ${backend.name}`);
+  log(`${family} masked LM from scratch: ${c.numLayers} layers, hidden ${c.hiddenSize}, ${c.numHeads} heads, intermediate ${c.intermediateSize}, vocab ${c.vocabSize}, max length ${maxLength}; backend ${describeBackend(backend)}`);
   log(`${train.length} training documents (${trainRows.length} rows, ${lengths.reduce((a, b) => a + b, 0)} tokens), ${dev.length} held-out documents (${devRows.length} rows)${o.dev ? ` from ${o.dev}` : `: the last ${(100 * devFraction).toFixed(0)}% of each source`}`);
   log(`${totalSteps} steps of ${batchSize} rows (${stepsPerEpoch} per epoch), warm-up ${warmupSteps}; checkpoints in ${checkpointDir}`);
 

@@ -2,16 +2,20 @@
  * What every pipeline shares: the backend, the hooks a caller gives for logs and progress, and the header of the
  * results files it writes.
  */
-import { type BackendInfo, environmentInfo, initBackend, UsageError } from '@parry/core';
+import { type BackendInfo, environmentInfo, initBackend, type ThreadWorkload, UsageError } from '@parry/core';
 import { RESULTS_SCHEMA, RESULTS_VERSION } from '@parry/metrics';
 
 const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 
-/** Initialise a tfjs backend by name (`auto` by default, or `PARRY_BACKEND`); an unknown name is one line. */
-export async function setupBackend(name: string | undefined): Promise<BackendInfo> {
+/**
+ * Initialise a tfjs backend by name (`auto` by default, or `PARRY_BACKEND`); an unknown name is one line. The wasm
+ * thread count: `threads.threads` (`--threads`), else `PARRY_THREADS`, else the automatic choice for
+ * `threads.workload` (a text command passes its model's hidden size; see `chooseWasmThreads`), else 1.
+ */
+export async function setupBackend(name: string | undefined, threads: { threads?: number; workload?: ThreadWorkload } = {}): Promise<BackendInfo> {
   const b = name ?? 'auto';
   if (!(BACKENDS as readonly string[]).includes(b)) throw new UsageError(`--backend "${b}" is not one of ${BACKENDS.join(', ')}`);
-  return initBackend({ backend: b as (typeof BACKENDS)[number] });
+  return initBackend({ backend: b as (typeof BACKENDS)[number], threads: threads.threads, workload: threads.workload });
 }
 
 /** A progress reporter for one phase (training epoch, attack): the CLI draws bars, a library caller may ignore it. */

@@ -4,9 +4,11 @@
  * text model (clean metrics, then every text attack) into a results file.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { parryVictim } from '@parry/attacks';
 import {
   type DefensePlugin,
+  describeBackend,
   type GoalSpec,
   guardOutput,
   InputError,
@@ -37,6 +39,7 @@ import {
   MODEL_FAMILIES,
   parseHfConfig,
   onnxClassifier,
+  resolveModelSource,
   predictText,
   savePretrained,
   smallConfig,
@@ -87,6 +90,24 @@ export interface TextModelSpec {
 
 function isFamily(s: string): s is ModelFamily {
   return (MODEL_FAMILIES as readonly string[]).includes(s);
+}
+
+/**
+ * The hidden size of the Transformer a text command builds or loads, read before the backend starts (the wasm thread
+ * count must be fixed before wasm initialises; see `chooseWasmThreads`): `hidden` (default 128) for a family from
+ * scratch, else the config.json given or the model folder's. A Hub id is downloaded here (with `hub`), so the loader
+ * later finds it in the cache. Undefined when the config cannot be read: the loader then reports the problem.
+ */
+export async function textModelHiddenSize(model: string, o: { hidden?: number }, hub: HubOptions): Promise<number | undefined> {
+  if (isFamily(model)) return o.hidden ?? 128;
+  let file: string;
+  if (model.endsWith('.json') && fs.existsSync(model) && fs.statSync(model).isFile()) file = model;
+  else file = path.join((await resolveModelSource(model, hub)).dir, 'config.json');
+  try {
+    return parseHfConfig(JSON.parse(fs.readFileSync(file, 'utf8')), file).hiddenSize;
+  } catch {
+    return undefined;
+  }
 }
 
 function scratchTokenizer(o: TextModelSpec, train: TextDataset): TextTokenizer {
@@ -234,6 +255,8 @@ export interface TrainTextOptions extends TextDataSpec, TextModelSpec, RunHooks,
   /** Model folder to write. */
   out: string;
   backend?: string;
+  /** wasm kernel threads, 1 or 2 (`--threads`; default `PARRY_THREADS`, else 2 for hidden size >= 512 on 2+ cores, else 1). */
+  threads?: number;
   /** Text defense plugins (see `createDefenses`); attack-based ones (A2T) get the registry's text attacks. */
   defenses?: DefensePlugin[];
   /** Stop when a defense collapses training to the majority class (default true; see `TextTrainOptions.collapseGuard`). */
@@ -289,8 +312,10 @@ export async function trainTextModel(o: TrainTextOptions): Promise<TrainTextOutc
   const dev = await loadTextSplit(o, 'dev');
   if (o.test) await loadTextSplit(o, 'test'); // read now so a bad test file is refused before training, not at evaluation
   if (o.multiLabel && !train.multiLabel) throw new UsageError(`--multi-label given, but ${train.source} was read as single-label data`);
-  const backend = await setupBackend(o.backend);
-  const { model, tokenizer, from, pretrained } = await buildTextModel(o, train, o);
+  const hiddenSize = await textModelHiddenSize(o.model, o, hubOptions({ ...o, log: o.log }));
+  const backend = await setupBackend(o.backend, { threads: o.threads, workload: hiddenSize === undefined ? undefined : { hiddenSize } });
+  // a Hub model was downloaded (again, with --force-download) just above: load it from the cache
+  const { model, tokenizer, from, pretrained } = await buildTextModel({ ...o, forceDownload: false }, train, o);
   try {
     let maxLength = o.maxLength;
     // a fine-tuned checkpoint has a fixed number of positions: a longer --max-length would index past its table
@@ -307,7 +332,7 @@ export async function trainTextModel(o: TrainTextOptions): Promise<TrainTextOutc
       countTruncation(dev.examples, tokenizer, maxLength, truncation, 'dev'),
     ]);
     const c = model.config;
-    log(`${from}: ${c.family} ${c.numLayers} layers, hidden ${c.hiddenSize}, ${c.numHeads} heads, vocab ${c.vocabSize}; ${trainSet.encodings.length} training / ${devSet.encodings.length} dev examples, backend ${backend.name}`);
+    log(`${from}: ${c.family} ${c.numLayers} layers, hidden ${c.hiddenSize}, ${c.numHeads} heads, vocab ${c.vocabSize}; ${trainSet.encodings.length} training / ${devSet.encodings.length} dev examples, backend ${describeBackend(backend)}`);
     let positiveWeights: number[] | undefined;
     if (o.posWeight != null) {
       if (!train.multiLabel) throw new UsageError('--pos-weight is for multi-label data (per-label BCE)');
@@ -436,6 +461,8 @@ export interface EvaluateTextOptions extends Partial<TextDataSpec>, RunHooks, Re
   out?: string;
   force?: boolean;
   backend?: string;
+  /** wasm kernel threads, 1 or 2 (`--threads`; default `PARRY_THREADS`, else 2 for hidden size >= 512 on 2+ cores unless sharded, else 1). */
+  threads?: number;
   offline?: boolean;
   forceDownload?: boolean;
   command?: readonly string[];
@@ -522,8 +549,12 @@ export async function evaluateTextModel(o: EvaluateTextOptions): Promise<Evaluat
   const ds = await loadTextSplit(spec, split);
   const limit = o.limit ?? (attackNames.length ? 100 : undefined);
   const limited: TextDataset = limit ? { ...ds, examples: ds.examples.slice(0, limit) } : ds;
-  const backend = await setupBackend(o.backend);
-  const pre = o.victim ? undefined : await loadPretrained(o.model, hubOptions({ ...o, log: o.log }));
+  // a black-box victim runs outside tfjs: no workload, the default thread count
+  const hiddenSize = o.victim ? undefined : await textModelHiddenSize(o.model, {}, hubOptions({ ...o, log: o.log }));
+  const workload = hiddenSize === undefined ? undefined : { hiddenSize, sharded: o.shard !== undefined };
+  const backend = await setupBackend(o.backend, { threads: o.threads, workload });
+  // a Hub model was downloaded (again, with --force-download) just above: load it from the cache
+  const pre = o.victim ? undefined : await loadPretrained(o.model, hubOptions({ ...o, forceDownload: false, log: o.log }));
   try {
     if (pre && !pre.tokenizer) throw new InputError(`${o.model} has no tokenizer files (tokenizer.json or vocab.txt)`);
     const maxLength = o.maxLength ?? info.maxLength ?? (pre ? Math.min(pre.config.maxPositions, 512) : undefined);
@@ -532,7 +563,7 @@ export async function evaluateTextModel(o: EvaluateTextOptions): Promise<Evaluat
     if (o.resume && !o.out) throw new UsageError('--resume keeps its record journal next to the results file; give --out');
     const range = o.shard ? shardBlock(o.shard, n, 1) : undefined;
     const part = o.shard && range ? `, shard ${o.shard.index}/${o.shard.count}: attacking examples ${range.start}..${range.end - 1}` : '';
-    log(`evaluating ${o.model} on ${n} ${split} examples of ${ds.name} (${ds.source}), backend ${backend.name}${part}`);
+    log(`evaluating ${o.model} on ${n} ${split} examples of ${ds.name} (${ds.source}), backend ${describeBackend(backend)}${part}`);
     const journal =
       o.resume && o.out
         ? openJournal(o.out, { model: o.model, data: spec, split, n, seed: o.seed ?? 0, attacks: attackNames, options: Object.fromEntries(options), goal: goal ?? null, queryBudget: o.queryBudget ?? null, wordVectors: o.wordVectors ?? null, ...(o.sentenceEncoder ? { sentenceEncoder: o.sentenceEncoder } : {}), ...(o.maskedLm ? { maskedLm: o.maskedLm } : {}), maxLength: maxLength ?? null, truncation, shard: o.shard ?? null, blackBox: o.victim?.name ?? null, runtime: o.runtime ?? 'tfjs' }, { force: o.force, resume: true })

@@ -6,7 +6,7 @@ import { evaluateImageModel, isTextModel, modelTruncation, parseShard, type Shar
 import Table from 'cli-table3';
 import { type Command, Option } from 'commander';
 import { hooks, out, pluginsFrom, refuseFlags } from '../context.js';
-import { backendOption, wrap } from '../options.js';
+import { backendOption, threadsOption, wrap } from '../options.js';
 import { parseInteger, parseNumberList } from '../parse.js';
 import { evalTextCommand, pct } from './text.js';
 
@@ -128,6 +128,7 @@ export function registerEvalCommand(program: Command, argv: string[]): void {
     .option('-o, --out <file>', 'results file to write', 'runs/results.json')
     .option('--force', 'replace --out even when it exists and is not a Parry results file')
     .addOption(backendOption())
+    .addOption(threadsOption())
     .option('--json', 'print the results object as JSON on stdout')
     .option('-q, --quiet', 'no progress output')
     .action(async ({ name: runName, shard: shardSpec, ...o }, command: Command) => {

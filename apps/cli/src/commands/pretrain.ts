@@ -2,7 +2,7 @@ import { type ModelFamily, UsageError } from '@parry/core';
 import { pretrainMaskedLm } from '@parry/pipelines';
 import { type Command, Option } from 'commander';
 import { hooks, out } from '../context.js';
-import { backendOption, wrap } from '../options.js';
+import { backendOption, threadsOption, wrap } from '../options.js';
 import { parseInteger, parsePositive, parseRate } from '../parse.js';
 
 const opening = (f: string, v: string) => {
@@ -50,6 +50,7 @@ export function registerPretrainCommand(program: Command, argv: string[]): void 
     .option('--resume', 'continue from the newest checkpoint (same sources and flags as the interrupted run)')
     .option('--force', 'replace --out even when it is not a folder parry pretrain wrote')
     .addOption(backendOption())
+    .addOption(threadsOption())
     .option('--json', 'print the outcome as JSON on stdout')
     .option('-q, --quiet', 'no progress output')
     .action(async (sources: string[], o: Record<string, any>) => {
@@ -85,6 +86,7 @@ export function registerPretrainCommand(program: Command, argv: string[]): void 
         resume: o.resume,
         force: o.force,
         backend: o.backend,
+        threads: o.threads,
         command: argv.slice(2),
         ...hooks(o.quiet),
       });

@@ -3,7 +3,7 @@ import { createDefenses, type TrainImageOptions, type TrainImageOutcome, trainIm
 import Table from 'cli-table3';
 import { type Command, Option } from 'commander';
 import { cliRegistry, hooks, log, out, refuseFlags } from '../context.js';
-import { backendOption, wrap } from '../options.js';
+import { backendOption, threadsOption, wrap } from '../options.js';
 import { parseInteger, parsePositive, parseRate } from '../parse.js';
 import { pct, printMultiLabel } from './text.js';
 
@@ -84,6 +84,7 @@ export function registerTrainCommand(program: Command, argv: string[]): void {
     .option('--limit <n>', 'use at most n training examples', wrap('--limit', (f, v) => parseInteger(f, v)))
     .option('-o, --out <dir>', 'model directory to write (default runs/mnist-cnn; text runs/text-model)')
     .addOption(backendOption())
+    .addOption(threadsOption())
     .option('--json', 'print the results object as JSON on stdout')
     .option('-q, --quiet', 'no progress output')
     .option('--model <model>', 'text: bert | electra | distilbert | roberta (small, from scratch), a config.json, a Hugging Face model folder, or a Hub id (fine-tune)')
