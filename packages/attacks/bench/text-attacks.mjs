@@ -531,7 +531,7 @@ function report() {
   }
   const notes = new Map();
   for (const c of cells) {
-    for (const run of [c.before, c.after]) for (const n of run?.summary.notes ?? []) if (!/texts were cut by the model's token limit/.test(n)) notes.set(`${run.summary.attack}: ${n}`, true);
+    for (const run of [c.before, c.after]) for (const n of run?.summary.notes ?? []) if (!/texts were cut by the model's token limit/.test(n)) notes.set(`${run.summary.attack}: ${n.replaceAll(`${root}/`, '')}`, true);
   }
   if (notes.size) lines.push('Recipe notes (deviations from TextAttack, printed by the runner):', '', ...[...notes.keys()].sort().map((n) => `- ${n}`));
   if (work === DEFAULT_WORK) writeDocsSection('text-attacks', lines);
@@ -555,17 +555,17 @@ function maskedLmSection(cells) {
     ' — far weaker than bert-base-uncased (TextAttack\'s default), so its candidate words are often not fluent. The recipes run at their defaults with no',
   'sentence encoder given (none on this machine): their sentence-similarity constraint (BAE: cosine >= 0.936 over 15-word windows; BERT-Attack: >= 0.2',
   'on the whole text — thresholds TextAttack set for the Universal Sentence Encoder) compares **mean word vectors of the victim\'s own embeddings**',
-  'instead, as the recipe notes below say; so those thresholds do not mean what they mean with USE.', ''];
+  'instead, as the recipe notes below say; so those thresholds do not mean what they mean with USE. Queries count victim calls only; the masked',
+  'LM\'s own forward passes (one batch per word tried) take wall time too, which is why these queries/s are lower than the other recipes\'.', ''];
   for (const recipe of MLM_RECIPES) {
-    for (const model of ['plain', 'fgm']) {
-      const c = runs.find((x) => x.recipe === recipe && x.model === model);
-      if (!c) continue;
-      const recs = (records(c.ds, model, recipe, 'after') ?? []).filter((r) => r.status === 'successful' && r.words <= 25).slice(0, 4);
-      if (!recs.length) continue;
-      lines.push(`Successful ${recipe} examples against the SST-2 ${model} model (the first ${recs.length} of up to 25 words; words swapped; p(gold) before → after):`, '');
-      for (const r of recs) lines.push(`- "${r.original}" → "${r.perturbed}" (${swaps(r)}; ${probOf(r.originalProbs, r.label)} → ${probOf(r.perturbedProbs, r.label)})`);
-      lines.push('');
-    }
+    // the plain model's run (the FGM model's swaps are mostly the same words)
+    const c = runs.find((x) => x.recipe === recipe && x.model === 'plain') ?? runs.find((x) => x.recipe === recipe);
+    if (!c) continue;
+    const recs = (records(c.ds, c.model, recipe, 'after') ?? []).filter((r) => r.status === 'successful' && r.words <= 25).slice(0, 4);
+    if (!recs.length) continue;
+    lines.push(`Successful ${recipe} examples against the SST-2 ${c.model} model (its first ${recs.length} successes on texts of up to 25 words; the words swapped; p(gold label) before → after):`, '');
+    for (const r of recs) lines.push(`- "${r.original}" → "${r.perturbed}" (${swaps(r)}; ${probOf(r.originalProbs, r.label)} → ${probOf(r.perturbedProbs, r.label)})`);
+    lines.push('');
   }
   return lines;
 }
@@ -617,7 +617,8 @@ function baseSection(baseCells) {
     '**with random weights** built in process (`createTransformerClassifier`, seed 0; never trained): this measures speed only; its accuracy and',
     'success rates mean nothing. tfjs = the wasm backend, threads as listed; onnx = the same weights exported in-process and scored on ONNX Runtime.',
     '"inference/s" is plain batched inference of the same scorer on the same sentences (tokenising included, batch 32, median of 3); peak RSS is the',
-    'process\'s peak resident memory after the run.', '',
+    'process\'s peak resident memory so far after the run (`process.resourceUsage().maxRSS`; in the onnx row the tfjs weights stay resident too, as',
+    'the export reads them, and a tfjs row run first in the same process is included).', '',
     '| runtime | threads | examples | successful / failed / skipped | avg queries | queries/s | inference/s | ratio | wall | peak RSS | load (1 min) |',
     '|---|---|---|---|---|---|---|---|---|---|---|'];
   for (const c of baseCells) {
@@ -659,7 +660,12 @@ function parseArgs(argv) {
       o.work = path.resolve(value());
       if (fs.existsSync(o.work) && !fs.statSync(o.work).isDirectory()) usage(`--work ${argv[i]}: is a file; give a folder for the cells`);
     } else if (a === '--force') o.force = true;
-    else if (a === '--report') o.report = true;
+    else if (a === '--help' || a === '-h') {
+      // the header comment is the help text
+      const src = fs.readFileSync(new URL(import.meta.url), 'utf8');
+      process.stdout.write(`${src.slice(src.indexOf('/**') + 4, src.indexOf('*/')).replace(/^ \* ?/gm, '')}\n`);
+      process.exit(0);
+    } else if (a === '--report') o.report = true;
     else if (a === 'train') o.train = true;
     else if (a === 'ablation') o.ablation = true;
     else if (a === 'call-size') o.callSize = true;
