@@ -29,6 +29,9 @@
  *                      `parry eval --runtime onnx`; HotFlip's gradients stay in tfjs), or `tfjs,onnx` for both. ONNX
  *                      cells are cached as `<cell>-<mode>-onnx.json` and reported in their own table.
  *   --onnx-threads <k> ONNX Runtime intra-op threads (default: its own choice, all cores, as `parry eval`)
+ *   --threads <1|2>    wasm threads of tfjs (default: PARRY_THREADS, else the choice `parry eval` makes for the model's
+ *                      hidden size: 1 for the 128-wide cells, 2 for `base` on 2+ cores, with a core build that has it;
+ *                      else 1). The backend starts once per process: run `base` in its own process. Cells record it.
  *   --masked-lm <dir>  masked-LM folder of the `bae` and `bert-attack` cells (SST-2 only; default runs/bench-pretrain-6k/mlm
  *                      when it exists, else runs/bench-pretrain-long/mlm); recorded in the cell with its held-out accuracy
  *   --work <dir>       where cells, ablation.json and call-size.json are read and written (default
@@ -204,7 +207,7 @@ async function runCell(ds, model, recipe, modes, n, beforeN, force, order, runti
   const mlm = MLM_RECIPES.includes(recipe) ? o.maskedLm : undefined;
   await train(ds, model);
   const { pipelines, text, attacks, datasets } = await lib();
-  const backend = await pipelines.setupBackend(undefined);
+  const backend = await pipelines.setupBackend(undefined, { threads: o.threads, workload: { hiddenSize: 128 } });
   const pre = await text.loadPretrained(modelDir(ds, model));
   const scorer = await scorerFor(text, pre.model, runtime, o.onnxThreads);
   try {
@@ -267,7 +270,7 @@ async function runBase(n, force, runtimes, o = {}) {
   const todo = runtimes.filter((rt) => force || !fs.existsSync(baseFile(rt)));
   if (!todo.length) return;
   const { pipelines, text, attacks, datasets } = await lib();
-  const backend = await pipelines.setupBackend(undefined);
+  const backend = await pipelines.setupBackend(undefined, { threads: o.threads, workload: { hiddenSize: BASE_SHAPE.hiddenSize } });
   const { labelNames, examples: all } = await DATASETS.sst2.examples(datasets);
   const examples = all.slice(0, n).map((e) => ({ text: e.text, label: e.label }));
   const texts = examples.map((e) => e.text);
@@ -644,7 +647,11 @@ function parseArgs(argv) {
       if (i + 1 >= argv.length || argv[i + 1].startsWith('--')) usage(`${a} needs a value; see the header of packages/attacks/bench/text-attacks.mjs`);
       return argv[++i];
     };
-    if (a === '--n' || a === '--before-n' || a === '--onnx-threads') {
+    if (a === '--threads') {
+      const raw = value();
+      if (raw !== '1' && raw !== '2') usage(`--threads ${raw}: expected 1 or 2 (wasm threads)`);
+      o.threads = Number(raw);
+    } else if (a === '--n' || a === '--before-n' || a === '--onnx-threads') {
       const raw = value();
       const v = Number(raw);
       if (!(Number.isInteger(v) && v > 0)) usage(`${a} ${raw}: expected a positive integer, e.g. ${a} ${a === '--onnx-threads' ? 1 : 100}`);
@@ -670,7 +677,7 @@ function parseArgs(argv) {
     else if (a === 'ablation') o.ablation = true;
     else if (a === 'call-size') o.callSize = true;
     else if (!a.startsWith('--')) o.cells.push(a);
-    else usage(`unknown option ${a}; use --n <k>, --before-n <k>, --force, --report, --runtime <tfjs|onnx|tfjs,onnx>, --onnx-threads <k>, --masked-lm <dir>, --work <dir>, train, ablation, call-size, base, or cells like sst2:plain:pwws[:before|after]`);
+    else usage(`unknown option ${a}; use --n <k>, --before-n <k>, --force, --report, --runtime <tfjs|onnx|tfjs,onnx>, --onnx-threads <k>, --threads <1|2>, --masked-lm <dir>, --work <dir>, train, ablation, call-size, base, or cells like sst2:plain:pwws[:before|after]`);
   }
   return o;
 }
@@ -704,7 +711,7 @@ else if (!opts.report) {
   let order = 0;
   for (const c of parsed) {
     if (c.base) await runBase(opts.n ?? BASE_N, opts.force, opts.runtimes, opts);
-    else for (const runtime of opts.runtimes) await runCell(c.ds, c.model, c.recipe, c.mode ? [c.mode] : MODES, opts.n ?? 500, opts.beforeN, opts.force, order++, runtime, { maskedLm, onnxThreads: opts.onnxThreads });
+    else for (const runtime of opts.runtimes) await runCell(c.ds, c.model, c.recipe, c.mode ? [c.mode] : MODES, opts.n ?? 500, opts.beforeN, opts.force, order++, runtime, { maskedLm, onnxThreads: opts.onnxThreads, threads: opts.threads });
   }
   if (!opts.cells.length && !opts.train) {
     await runAblation(opts.force);
