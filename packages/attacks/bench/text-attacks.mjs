@@ -196,6 +196,7 @@ function maskedLmInfo(dir) {
     heldOutAccuracy: p?.heldOut?.accuracy ?? null,
     heldOutMasked: p?.heldOut?.masked ?? null,
     steps: p?.steps ?? null,
+    corpus: p?.corpus?.sources?.map((x) => path.basename(x)).join(' + ') ?? null,
     shape: p ? `${p.hyperparameters.layers} layers x ${p.hyperparameters.hidden}, vocabulary ${p.hyperparameters.vocabSize}, ${p.hyperparameters.maxLength} positions` : null,
   };
 }
@@ -553,13 +554,13 @@ function maskedLmSection(cells) {
   const runs = cells.filter((c) => MLM_RECIPES.includes(c.recipe) && c.after);
   if (!runs.length) return [];
   const lms = [...new Map(runs.map((c) => [c.after.maskedLm?.folder, c.after.maskedLm])).values()].filter(Boolean);
-  const lines = ['**BAE and BERT-Attack** (issue 15; rows `bae` and `bert-attack` of the SST-2 table, `--masked-lm <folder>`). Masked language model: ' +
-    lms.map((m) => `\`${m.folder}\` (${m.shape ?? '?'}, pre-trained by \`parry pretrain\` on SST-2 + GoEmotions + AG News, ${m.steps ?? '?'} steps; held-out masked-token accuracy ${m.heldOutAccuracy == null ? '?' : pct(m.heldOutAccuracy)} on ${m.heldOutMasked ?? '?'} masked tokens)`).join('; ') +
-    ' — far weaker than bert-base-uncased (TextAttack\'s default), so its candidate words are often not fluent. The recipes run at their defaults with no',
+  const lines = ['**BAE and BERT-Attack** (issue 15; rows `bae` and `bert-attack` of the SST-2 table, `--masked-lm <folder>`). Masked language model:',
+    lms.map((m) => `\`${m.folder}\` (${m.shape ?? '?'}, pre-trained by \`parry pretrain\` on ${m.corpus ?? maskedLmInfo(path.resolve(root, m.folder)).corpus ?? '?'}, ${m.steps ?? '?'} steps; held-out masked-token accuracy ${m.heldOutAccuracy == null ? '?' : pct(m.heldOutAccuracy)} on ${m.heldOutMasked ?? '?'} masked tokens)`).join('; '),
+    '— far weaker than bert-base-uncased (TextAttack\'s default), so its candidate words are often not fluent. The recipes run at their defaults with no',
   'sentence encoder given (none on this machine): their sentence-similarity constraint (BAE: cosine >= 0.936 over 15-word windows; BERT-Attack: >= 0.2',
   'on the whole text — thresholds TextAttack set for the Universal Sentence Encoder) compares **mean word vectors of the victim\'s own embeddings**',
   'instead, as the recipe notes below say; so those thresholds do not mean what they mean with USE. Queries count victim calls only; the masked',
-  'LM\'s own forward passes (one batch per word tried) take wall time too, which is why these queries/s are lower than the other recipes\'.', ''];
+  'LM\'s own forward passes (one batch per word tried) take wall time too, so these queries/s and ratios are not comparable with the other recipes\'.', ''];
   for (const recipe of MLM_RECIPES) {
     // the plain model's run (the FGM model's swaps are mostly the same words)
     const c = runs.find((x) => x.recipe === recipe && x.model === 'plain') ?? runs.find((x) => x.recipe === recipe);
@@ -578,7 +579,7 @@ function onnxSection(cells, onnxCells) {
   const rows = onnxCells.filter((c) => c.after || c.before);
   if (!rows.length) return [];
   const threads = [...new Set(rows.flatMap((c) => [c.after?.threads, c.before?.threads]).filter(Boolean))].join(' / ');
-  const lines = ['#### The same cells on ONNX Runtime (`--runtime onnx`)', '',
+  const lines = ['#### The same cells on ONNX Runtime (issues 16/17; `node packages/attacks/bench/text-attacks.mjs <cells> --runtime onnx`)', '',
     'Every attack query (and the plain-inference rate the ratio divides by) is scored by `onnxClassifier` of @parry/text — the trained model exported',
     `in-process and run on ONNX Runtime (onnxruntime-node, CPU, threads: ${threads}), as \`parry eval --runtime onnx\` does; HotFlip's gradients`,
     'still come from the tfjs model (wasm), only its scoring moves. "tfjs after" repeats the tfjs cell\'s after run (other table) for comparison;',
