@@ -585,7 +585,7 @@ function onnxSection(cells, onnxCells) {
     'still come from the tfjs model (wasm), only its scoring moves. "tfjs after" repeats the tfjs cell\'s after run (other table) for comparison;',
     '"outcomes vs tfjs" compares status and perturbed text per example with the tfjs run of the same mode (float differences between runtimes can',
     'change a close call).', '',
-    '| data | model | recipe | examples | success rate | avg queries | queries/s before → after | ONNX inference/s | ratio before → after | tfjs after: queries/s, ratio | outcomes vs tfjs (after) | wall before → after | load (1 min) before; after |',
+    '| data | model | recipe | examples | success rate | avg queries | queries/s before → after | ONNX inference/s | ratio before → after | tfjs after: queries/s, ratio | outcomes vs tfjs (after run, else before) | wall before → after | load (1 min) before; after |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|'];
   for (const c of rows) {
     const a = c.after;
