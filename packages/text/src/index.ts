@@ -12,7 +12,7 @@ export * from './safetensors.js';
 export * from './hub.js';
 export * from './pretrained.js';
 export * from './tokenizer.js';
-export { spaceCutSafe, type TextCut, visibleWordsOf } from './truncation-cut.js';
+export { cutOverlong, keptTokens, spaceCutSafe, type TextCut, visibleWordsOf } from './truncation-cut.js';
 export * from './vocab-builder.js';
 export * from './resources/wordnet.js';
 export * from './resources/stopwords.js';

@@ -189,6 +189,60 @@ describe('transformersJsVictim (ONNX through transformers.js)', () => {
     await expect(transformersJsVictim(FIXTURE, { truncation: 'left' as never })).rejects.toThrow(/truncation must be one of head, tail, head\+tail/);
   });
 
+  it('cuts a long text at a space before tokenizing it (issue 16): the same probabilities as tokenizing it whole, for every strategy', async () => {
+    // long e-mail-like texts (about 450 words: punctuation, unknown words, accents, runs of spaces and line breaks),
+    // mixed in one batch with short ones and one long text without spaces (tokenized whole)
+    const vocab = ['the', 'movie', 'was', 'great', 'awful', 'boring', 'lovely', 'story', 'zebra', 'café', 'naïve', 'plot,', 'really!', 'don\'t', '(dull)', 'x-ray', '42'];
+    let seed = 7;
+    const pick = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return vocab[(seed >>> 8) % vocab.length];
+    };
+    const seps = [' ', ' ', ' ', '  ', '\n', ' \n\n '];
+    const longText = (n: number) => Array.from({ length: n }, (_, i) => pick() + seps[i % seps.length]).join('').trim();
+    const texts = [longText(450), 'the movie was great.', longText(600), 'awful', 'x'.repeat(3000), longText(120)];
+    for (const truncation of ['head', 'tail', 'head+tail'] as const) {
+      for (const maxLength of [64, 16]) {
+        const cutting = await transformersJsVictim(FIXTURE, { truncation, maxLength, batchSize: 4 });
+        const whole = await transformersJsVictim(FIXTURE, { truncation, maxLength, batchSize: 4, preCut: false });
+        try {
+          expect(cutting.preCut).toBe(true); // BertNormalizer + BertPreTokenizer: cut at spaces exactly
+          expect(whole.preCut).toBe(false);
+          // record the longest string each victim's tokenizer sees
+          const longest = { cutting: 0, whole: 0 };
+          for (const [key, v] of [['cutting', cutting], ['whole', whole]] as const) {
+            const inner = (v as unknown as { tokenizer: (t: string[], o: unknown) => unknown }).tokenizer;
+            const spy = Object.assign((t: string[], o: unknown) => {
+              for (const s of t) longest[key] = Math.max(longest[key], s.length);
+              return inner(t, o);
+            }, inner);
+            (v as unknown as { tokenizer: unknown }).tokenizer = spy;
+          }
+          const a = await cutting.predict(texts);
+          const b = await whole.predict(texts);
+          expect(Array.from(a), `${truncation}, maxLength ${maxLength}`).toEqual(Array.from(b)); // bit for bit
+          expect(longest.whole).toBe(Math.max(...texts.map((t) => t.length))); // everything tokenized whole
+          expect(longest.cutting).toBe(3000); // the text without a space could not be cut
+          // the word lists are not: their tokenizer sees less than half of the shortest of them
+          longest.cutting = 0;
+          await cutting.predict([texts[0], texts[2]]);
+          expect(longest.cutting).toBeGreaterThan(0);
+          expect(longest.cutting).toBeLessThan(texts[0].length / 2);
+          expect(cutting.queries).toBe(texts.length + 2);
+          // visibleWords cuts alike: the same words as from the whole text, without tokenizing the long ones whole
+          for (const t of texts) expect(cutting.visibleWords(t), `${truncation}, ${maxLength}: ${t.slice(0, 30)}`).toEqual(whole.visibleWords(t));
+          longest.cutting = 0;
+          const seen = cutting.visibleWords(texts[2]);
+          expect(seen.head + seen.tail).toBeLessThan(maxLength);
+          expect(longest.cutting).toBeLessThan(texts[0].length / 2);
+        } finally {
+          await cutting.dispose();
+          await whole.dispose();
+        }
+      }
+    }
+  });
+
   it('names the missing folder or file in one line (InputError), and bad options (UsageError)', async () => {
     const oneLine = async (p: Promise<unknown>, type: typeof InputError | typeof UsageError, pattern: RegExp) => {
       const err = await p.then(

@@ -14,6 +14,7 @@ import {
   type OutputKind,
   parseTruncation,
   splitWords,
+  type TextTokenizer,
   type TextVictim,
   type TruncationStrategy,
   truncateItems,
@@ -21,6 +22,7 @@ import {
   visibleWordsFromRanges,
   wordTokenRanges,
 } from '@parry/core';
+import { cutOverlong, keptTokens, spaceCutSafe, visibleWordsOf } from '@parry/text';
 
 /** Options of {@link transformersJsVictim}. */
 export interface TransformersJsVictimOptions {
@@ -32,6 +34,13 @@ export interface TransformersJsVictimOptions {
   outputKind?: OutputKind;
   /** Which tokens of an over-long text reach the model: `head` (default), `tail` or `head+tail` (see `TruncationStrategy`). */
   truncation?: TruncationStrategy;
+  /**
+   * Cut a long text at a space before tokenizing it, so only the prefix and / or suffix whose tokens are kept is
+   * tokenized (default true; the same tokens, see `cutOverlong` in @parry/text). It applies only when the folder's
+   * tokenizer is one that can be cut at spaces exactly (`spaceCutSafe`); `false` tokenizes every text whole (for
+   * comparisons).
+   */
+  preCut?: boolean;
 }
 
 /** The parts of transformers.js this module uses (structural, so its large type tree stays out of our API). */
@@ -66,6 +75,8 @@ export interface TransformersJsVictim extends TextVictim {
   readonly maxLength: number;
   /** Which tokens of an over-long text are kept. */
   readonly truncation: TruncationStrategy;
+  /** Whether long texts are cut at a space before tokenizing (`preCut` and a tokenizer that allows it). */
+  readonly preCut: boolean;
   /** The words of `text` that reach the model (see `TextVictim.visibleWords`). */
   visibleWords(text: string): HeadTail;
   /** Release the ONNX session. The victim cannot predict afterwards. */
@@ -159,6 +170,8 @@ export async function transformersJsVictim(dir: string, options: TransformersJsV
   }
   const config = readJson(configFile);
   const labelNames = labelNamesOf(config, configFile);
+  // transformers.js implements the tokenizer.json pipeline as Hugging Face tokenizers does, so the same test applies
+  const preCut = (options.preCut ?? true) && spaceCutSafe(readJson(path.join(root, 'tokenizer.json')), readJson(path.join(root, 'tokenizer_config.json')));
   const outputKind: OutputKind = options.outputKind ?? (config.problem_type === 'multi_label_classification' ? 'multi-label' : 'single-label');
 
   const hf = await importTransformers();
@@ -181,7 +194,7 @@ export async function transformersJsVictim(dir: string, options: TransformersJsV
   }
   const tokMax = tokenizer.model_max_length;
   const maxLength = options.maxLength ?? Math.min(typeof tokMax === 'number' && tokMax > 0 ? tokMax : 512, limit);
-  return new OnnxVictim(root, hf, tokenizer, model, labelNames, outputKind, batchSize, maxLength, truncation);
+  return new OnnxVictim(root, hf, tokenizer, model, labelNames, outputKind, batchSize, maxLength, truncation, preCut);
 }
 
 class OnnxVictim implements TransformersJsVictim {
@@ -199,6 +212,7 @@ class OnnxVictim implements TransformersJsVictim {
     private readonly batchSize: number,
     readonly maxLength: number,
     readonly truncation: TruncationStrategy = 'head',
+    readonly preCut = false,
   ) {
     this.name = `onnx:${path.basename(dir)}`;
   }
@@ -213,10 +227,17 @@ class OnnxVictim implements TransformersJsVictim {
 
   visibleWords(text: string): HeadTail {
     if (typeof text !== 'string') throw new UsageError(`${this.name}.visibleWords: text is ${typeof text}, expected a string`);
-    const words = splitWords(text);
     this.specials ??= this.tokenizer(['x'], { padding: false, truncation: false, return_tensor: false }).input_ids[0].length - this.plainIds(['x'])[0].length;
     const budget = Math.max(0, this.maxLength - this.specials);
     const count = (s: string) => (s === '' ? 0 : this.plainIds([s])[0].length);
+    if (this.preCut) {
+      // a long text: only the prefix / suffix that decides what is kept is tokenized, as in predict (visibleWordsOf
+      // reads only `cut` and `spaceCuts` of the tokenizer it is given, and counts with `count`)
+      const pieces = (s: string) => this.plainIds([s])[0];
+      const cuttable = { spaceCuts: true, cut: (t: string, b: number, st: TruncationStrategy) => cutOverlong(t, b, st, pieces) };
+      return visibleWordsOf(cuttable as unknown as TextTokenizer, text, budget, this.truncation, count).visible;
+    }
+    const words = splitWords(text);
     const n = count(text);
     if (n <= budget) return { head: words.length, tail: 0 };
     return visibleWordsFromRanges(wordTokenRanges(text, words, count).ranges, n, budget, this.truncation);
@@ -254,15 +275,59 @@ class OnnxVictim implements TransformersJsVictim {
     return out;
   }
 
+  /** The special tokens around one text (`[CLS]` / `[SEP]`, `<s>` / `</s>`) and their type ids, from encoding "x". */
+  private frame?: { before: number[]; after: number[]; typesBefore?: number[]; typesAfter?: number[]; textType: number } | null;
+
+  /** {@link frame}, or null when the specials cannot be located around the text's tokens (then nothing is pre-cut). */
+  private specialFrame() {
+    if (this.frame !== undefined) return this.frame;
+    const enc = this.tokenizer(['x'], { padding: false, truncation: false, return_tensor: false });
+    const ids = enc.input_ids[0];
+    const types = enc.token_type_ids?.[0];
+    const plain = this.plainIds(['x'])[0];
+    let at = -1;
+    for (let p = 0; p + plain.length <= ids.length && at < 0; p++) if (plain.every((id, j) => ids[p + j] === id)) at = p;
+    const end = at + plain.length;
+    this.frame =
+      at < 0 || plain.length === 0
+        ? null
+        : { before: ids.slice(0, at), after: ids.slice(end), typesBefore: types?.slice(0, at), typesAfter: types?.slice(end), textType: types?.[at] ?? 0 };
+    return this.frame;
+  }
+
+  /**
+   * The encoding of a long `text` from only the prefix / suffix whose tokens `truncation` keeps (see `cutOverlong`),
+   * or undefined when it is not cut (pre-cutting off, a short text, no space to cut at): the same ids as tokenizing
+   * it whole and truncating.
+   */
+  private preCutRow(text: string): { ids: number[]; types?: number[] } | undefined {
+    if (!this.preCut) return undefined;
+    const frame = this.specialFrame();
+    if (!frame) return undefined;
+    const budget = this.maxLength - frame.before.length - frame.after.length;
+    if (budget < 1) return undefined;
+    const cut = cutOverlong(text, budget, this.truncation, (s) => this.plainIds([s])[0]);
+    if (!cut) return undefined;
+    const kept = keptTokens(cut);
+    return {
+      ids: [...frame.before, ...kept, ...frame.after],
+      types: frame.typesBefore && frame.typesAfter ? [...frame.typesBefore, ...kept.map(() => frame.textType), ...frame.typesAfter] : undefined,
+    };
+  }
+
   /**
    * Tokenize and pad a batch. Over-long texts are cut as Python `transformers` does, keeping the special tokens
    * (`[CLS] ... [SEP]`) and the text's tokens that `truncation` keeps: transformers.js' own truncation cuts the end,
-   * `[SEP]` included, so it would differ from the white-box tokenizer.
+   * `[SEP]` included, so it would differ from the white-box tokenizer. A long text is first cut at a space past the
+   * budget where the tokenizer allows it (`preCut`), so a long e-mail is not tokenized whole for every candidate.
    */
   private encodeBatch(texts: string[]): Record<string, HfTensor> {
-    const enc = this.tokenizer(texts, { padding: false, truncation: false, return_tensor: false });
-    const rows: Array<{ ids: number[]; types?: number[] }> = enc.input_ids.map((ids, i) => ({ ids, types: enc.token_type_ids?.[i] }));
-    const long = rows.map((r, i) => (r.ids.length > this.maxLength ? i : -1)).filter((i) => i >= 0);
+    const cut = texts.map((t) => this.preCutRow(t));
+    const rest = texts.map((_, i) => i).filter((i) => !cut[i]);
+    const enc: HfEncodings = rest.length ? this.tokenizer(rest.map((i) => texts[i]), { padding: false, truncation: false, return_tensor: false }) : { input_ids: [], attention_mask: [] };
+    const rows = cut as Array<{ ids: number[]; types?: number[] }>;
+    rest.forEach((i, k) => (rows[i] = { ids: enc.input_ids[k], types: enc.token_type_ids?.[k] }));
+    const long = rest.filter((i) => rows[i].ids.length > this.maxLength);
     if (long.length > 0) {
       const plain = this.plainIds(long.map((i) => texts[i]));
       long.forEach((i, k) => (rows[i] = truncateKeepingSpecials(rows[i], plain[k], this.maxLength, this.truncation)));
@@ -283,7 +348,7 @@ class OnnxVictim implements TransformersJsVictim {
       input_ids: new this.hf.Tensor('int64', ids, [B, T]),
       attention_mask: new this.hf.Tensor('int64', mask, [B, T]),
     };
-    if (enc.token_type_ids) inputs.token_type_ids = new this.hf.Tensor('int64', types, [B, T]);
+    if (rows.some((r) => r.types)) inputs.token_type_ids = new this.hf.Tensor('int64', types, [B, T]);
     return inputs;
   }
 
