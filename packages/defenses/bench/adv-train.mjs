@@ -4,7 +4,8 @@
  *
  *   pnpm build && pnpm bench:adv-train                 # every config below, then the docs section
  *   node packages/defenses/bench/adv-train.mjs fgsm-rs                 # one config (results cached in runs/bench-adv/)
- *   node packages/defenses/bench/adv-train.mjs --report                # only re-render the docs section
+ *   node packages/defenses/bench/adv-train.mjs --report                # only re-render the docs section (refused while a
+ *                                                                        # config has no result; --partial renders what is there)
  *
  * Each config trains with the built `parry` CLI (`parry train --data ... --defense ...`, checkpoints + --resume, so
  * an interrupted run continues), then measures PGD-50 with 10 restarts (step 0.01) on the first 1,000 test digits with
@@ -107,10 +108,15 @@ const pct = (v) => (v == null ? '-' : `${(100 * v).toFixed(2)}%`);
 const meanEpoch = (s) => s.curves.reduce((a, c) => a + (c.trainSeconds ?? 0), 0) / s.curves.length;
 
 function render() {
-  const got = Object.keys(CONFIGS)
-    .map((n) => path.join(work, `${n}.json`))
-    .filter((f) => fs.existsSync(f))
-    .map((f) => JSON.parse(fs.readFileSync(f, 'utf8')));
+  const files = Object.keys(CONFIGS).map((n) => path.join(work, `${n}.json`));
+  const missing = files.filter((f) => !fs.existsSync(f));
+  // The section is rebuilt from runs/bench-adv/ alone: with a config missing there (e.g. one config re-run on a fresh
+  // clone), rewriting it would drop the rows measured before. Keep the docs and say so unless --partial is given.
+  if (missing.length && !process.argv.includes('--partial')) {
+    process.stderr.write(`docs/benchmarks.md not updated: no results for ${missing.map((f) => path.basename(f, '.json')).join(', ')} in ${path.relative(root, work)}/ (run them, or pass --partial to render only what is there)\n`);
+    return;
+  }
+  const got = files.filter((f) => fs.existsSync(f)).map((f) => JSON.parse(fs.readFileSync(f, 'utf8')));
   const clean = got.find((s) => s.name === 'clean');
   const ratioFile = path.join(work, 'ratio.json');
   const ratio = fs.existsSync(ratioFile) ? JSON.parse(fs.readFileSync(ratioFile, 'utf8')) : null;
