@@ -103,7 +103,7 @@ function checkShards(outputs: readonly ShardOutput[]): Sharded[] {
     const b = backendOf(o.results);
     if (firstBackend && b && (b.name !== firstBackend.name || b.threads !== firstBackend.threads)) {
       const { name, threads } = firstBackend;
-      const how = name === 'tensorflow' ? `--backend tensorflow on a machine with ${threads} cores (libtensorflow uses all of them)` : `--backend ${name} and PARRY_THREADS=${threads}`;
+      const how = name === 'tensorflow' ? `--backend tensorflow on a machine with ${threads} cores (libtensorflow uses all of them)` : `--backend ${name} --threads ${threads} (or PARRY_THREADS=${threads})`;
       throw fail(`${o.source} ran on another backend/thread count (${b.name}, ${b.threads} threads) than ${first.source} (${name}, ${threads} threads): bit-exact merging needs the same; rerun it with ${how}`);
     }
   }

@@ -176,7 +176,7 @@ describe('sharded image evaluation (PGD with random start) merges to the single 
     const mine = shard0.environment.backend as { name: string; threads: number };
     expect(mine).toMatchObject({ name: expect.any(String), threads: expect.any(Number) });
     const merge2 = (other: Results) => refusal(() => mergeShardOutputs([{ source: 'a.json', results: shard0 }, { source: 'b.json', results: other }]));
-    const fix = mine.name === 'tensorflow' ? `--backend tensorflow on a machine with ${mine.threads} cores (libtensorflow uses all of them)` : `--backend ${mine.name} and PARRY_THREADS=${mine.threads}`;
+    const fix = mine.name === 'tensorflow' ? `--backend tensorflow on a machine with ${mine.threads} cores (libtensorflow uses all of them)` : `--backend ${mine.name} --threads ${mine.threads} (or PARRY_THREADS=${mine.threads})`;
     expect(merge2(on(mine.name, mine.threads + 1))).toBe(
       `b.json ran on another backend/thread count (${mine.name}, ${mine.threads + 1} threads) than a.json (${mine.name}, ${mine.threads} threads): bit-exact merging needs the same; rerun it with ${fix}`,
     );
