@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadWordVectors } from './word-vectors.js';
+import { loadWordVectors, wordVectorsFrom } from './word-vectors.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parry-wv-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -40,5 +40,47 @@ describe('loadWordVectors reads counter-fitted vectors (word v1 ... v300, no hea
     const ragged = path.join(dir, 'ragged.txt');
     fs.writeFileSync(ragged, `${row('good', 0, 0)}\nbad 0.1 0.2\n`);
     expect(() => loadWordVectors(ragged)).toThrow(/line 2: expected a word and 300 numbers/);
+  });
+});
+
+describe('wordVectorsFrom neighbours (four rows per pass, remembered per word)', () => {
+  /** The plain definition: every other word by cosine (summed dimension by dimension), highest first, ties in vocabulary order. */
+  function reference(words: string[], data: Float32Array, dim: number, word: string, k: number) {
+    const unit = words.map((_, i) => {
+      const v = data.subarray(i * dim, (i + 1) * dim);
+      const s = 1 / Math.sqrt(v.reduce((a, x) => a + x * x, 0));
+      return Float32Array.from(v, (x) => x * s);
+    });
+    const i = words.indexOf(word);
+    const all = words.map((w, r) => ({ word: w, r, cosine: unit[i].reduce((a, x, d) => a + x * unit[r][d], 0) })).filter((x) => x.r !== i);
+    all.sort((a, b) => b.cosine - a.cosine || a.r - b.r);
+    return all.slice(0, k).map(({ word: w, cosine }) => ({ word: w, cosine }));
+  }
+
+  it('gives the same words and cosines (bit for bit) as a plain scan, first call or remembered, for any k', () => {
+    const dim = 7;
+    const words = Array.from({ length: 23 }, (_, i) => `w${String.fromCharCode(97 + i)}`);
+    const data = Float32Array.from({ length: words.length * dim }, (_, j) => Math.sin(j * 1.7) + (j % 5 === 0 ? 0.5 : 0));
+    // two equal rows: a tie the order must settle as the vocabulary does
+    data.set(data.subarray(3 * dim, 4 * dim), 9 * dim);
+    const v = wordVectorsFrom(words, data, dim, 'toy');
+    for (const w of words) {
+      expect(v.neighbours(w, 3)).toEqual(reference(words, data, dim, w, 3)); // first scan
+      expect(v.neighbours(w, 2)).toEqual(reference(words, data, dim, w, 2)); // a prefix of what is remembered
+      expect(v.neighbours(w, 10)).toEqual(reference(words, data, dim, w, 10)); // more than remembered: scanned again
+      expect(v.neighbours(w, 50)).toEqual(reference(words, data, dim, w, 50)); // all 22 others
+      expect(v.neighbours(w, 50)).toHaveLength(22);
+    }
+  });
+
+  it('hands out copies: changing a returned list or entry does not change the next answer', () => {
+    const v = wordVectorsFrom(['good', 'great', 'bad'], Float32Array.from([1, 0.1, 0.9, 0.2, -1, 0.3]), 2, 'toy');
+    const first = v.neighbours('good', 2);
+    const expected = structuredClone(first);
+    first[0].word = 'changed';
+    first.pop();
+    expect(v.neighbours('good', 2)).toEqual(expected);
+    expect(v.neighbours('nope', 2)).toEqual([]);
+    expect(v.neighbours('good', 0)).toEqual([]);
   });
 });

@@ -30,6 +30,38 @@ export function wordVectorsFrom(words: readonly string[], data: Float32Array, di
     for (let d = 0; d < dim; d++) s += unit[a * dim + d] * unit[b * dim + d];
     return s;
   };
+  const rows = kept.length;
+  /** Each word's neighbours as last computed (the most asked for so far): a shorter list is a prefix of a longer one. */
+  const nearest = new Map<number, ReadonlyArray<{ word: string; cosine: number }>>();
+  /** Cosines of row `i` with every row, each summed in the same order as `dot` (so bit for bit the same numbers). */
+  const cosines = new Float64Array(rows);
+  const scan = (i: number) => {
+    const a = i * dim;
+    let r = 0;
+    // four rows at a time, each row's sum still taken one dimension after the other: independent chains, same result
+    for (; r + 4 <= rows; r += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      const b0 = r * dim;
+      const b1 = b0 + dim;
+      const b2 = b1 + dim;
+      const b3 = b2 + dim;
+      for (let d = 0; d < dim; d++) {
+        const x = unit[a + d];
+        s0 += x * unit[b0 + d];
+        s1 += x * unit[b1 + d];
+        s2 += x * unit[b2 + d];
+        s3 += x * unit[b3 + d];
+      }
+      cosines[r] = s0;
+      cosines[r + 1] = s1;
+      cosines[r + 2] = s2;
+      cosines[r + 3] = s3;
+    }
+    for (; r < rows; r++) cosines[r] = dot(i, r);
+  };
   return {
     source,
     dim,
@@ -40,13 +72,17 @@ export function wordVectorsFrom(words: readonly string[], data: Float32Array, di
       const j = index.get(b.toLowerCase());
       return i === undefined || j === undefined ? undefined : dot(i, j);
     },
+    // the k highest cosines, ties in vocabulary order; remembered per word, as attacks ask for the same words again
     neighbours(word, k) {
       const i = index.get(word.toLowerCase());
       if (i === undefined || k <= 0) return [];
+      const known = nearest.get(i);
+      if (known && (known.length >= k || known.length === rows - 1)) return known.slice(0, k).map((n) => ({ ...n }));
+      scan(i);
       const best: Array<{ r: number; c: number }> = [];
-      for (let r = 0; r < kept.length; r++) {
+      for (let r = 0; r < rows; r++) {
         if (r === i) continue;
-        const c = dot(i, r);
+        const c = cosines[r];
         if (best.length < k || c > best[best.length - 1].c) {
           let pos = best.length;
           while (pos > 0 && best[pos - 1].c < c) pos--;
@@ -54,7 +90,9 @@ export function wordVectorsFrom(words: readonly string[], data: Float32Array, di
           if (best.length > k) best.pop();
         }
       }
-      return best.map((b) => ({ word: kept[b.r], cosine: b.c }));
+      const out = best.map((b) => ({ word: kept[b.r], cosine: b.c }));
+      nearest.set(i, out);
+      return out.map((n) => ({ ...n }));
     },
   };
 }
