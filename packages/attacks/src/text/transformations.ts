@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { type Candidate, defineTextComponent, matchCase, type Rng, type TextState, type TextTokenizer, type Transformation, UsageError, type WordVectors, z } from '@parry/core';
-import { HOMOGLYPHS, wholeWordVocabulary } from '@parry/text';
+import { canPrefetch, HOMOGLYPHS, wholeWordVocabulary } from '@parry/text';
 import { alignWords, embeddingGradient } from './white-box.js';
 
 
@@ -42,6 +42,8 @@ export function embeddingSwap(options: { vectors: WordVectors; maxCandidates?: n
     name: 'embedding-swap',
     candidates(state, indices) {
       const out: Candidate[] = [];
+      // the text's words in one batch (Parry's word vectors): the search asks for them one after another
+      if (indices.length && canPrefetch(options.vectors)) options.vectors.prefetch(state.words, k);
       for (const i of indices) {
         const w = state.words[i];
         for (const n of options.vectors.neighbours(w, k)) {

@@ -1,8 +1,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadWordVectors, wordVectorsFrom } from './word-vectors.js';
+import { initBackend } from '@parry/core';
+import { canPrefetch, loadWordVectors, wordVectorsFrom } from './word-vectors.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parry-wv-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -82,5 +84,57 @@ describe('wordVectorsFrom neighbours (four rows per pass, remembered per word)',
     expect(v.neighbours('good', 2)).toEqual(expected);
     expect(v.neighbours('nope', 2)).toEqual([]);
     expect(v.neighbours('good', 0)).toEqual([]);
+  });
+});
+
+describe('wordVectorsFrom prefetch (float32 matMul pre-selection, exact cosines)', () => {
+  /** 400 words in 48 dims: a few clusters (many close cosines), duplicated rows (ties) and scaled copies (equal cosines). */
+  function space() {
+    const dim = 48;
+    const n = 400;
+    const words = Array.from({ length: n }, (_, i) => `w${i.toString(36)}x`);
+    const data = new Float32Array(n * dim);
+    for (let i = 0; i < n; i++) for (let d = 0; d < dim; d++) data[i * dim + d] = Math.sin((i % 7) * 3.1 + d * 0.7) + 0.3 * Math.sin(i * 12.9898 + d * 78.233);
+    for (let i = 10; i < n; i += 37) data.set(data.subarray((i - 5) * dim, (i - 4) * dim), i * dim); // ties
+    for (let d = 0; d < dim; d++) data[99 * dim + d] = 3 * data[98 * dim + d]; // the same direction, another length
+    // near-ties: copies nudged by one float32 step in one dimension, closer than float32 cosines can tell apart
+    for (let i = 200; i < n; i += 3) {
+      data.set(data.subarray((i - 100) * dim, (i - 99) * dim), i * dim);
+      const d = i % dim;
+      data[i * dim + d] = new Float32Array([data[i * dim + d] * (1 + 2 ** -22)])[0];
+    }
+    return { words, data, dim };
+  }
+
+  for (const backend of ['cpu', 'wasm'] as const) {
+    it(`answers exactly as the one-word scan, for k below, at and above the vocabulary, on ${backend}; no tensor left`, async () => {
+      await initBackend({ backend });
+      const { words, data, dim } = space();
+      const scanned = wordVectorsFrom(words, data, dim, 'toy');
+      const batched = wordVectorsFrom(words, data, dim, 'toy');
+      expect(canPrefetch(batched)).toBe(true);
+      const asked = [...words.slice(0, 120), 'not-a-word', words[5].toUpperCase()];
+      const before = tf.memory().numTensors;
+      for (const k of [1, 50, 399, 1000]) {
+        const fresh = wordVectorsFrom(words, data, dim, 'toy');
+        fresh.prefetch(asked, k);
+        for (const w of asked) expect(fresh.neighbours(w, k)).toEqual(scanned.neighbours(w, k));
+      }
+      batched.prefetch(asked, 50);
+      batched.prefetch(asked, 10); // already known: nothing to do
+      for (const w of asked) expect(batched.neighbours(w, 10)).toEqual(scanned.neighbours(w, 10));
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+
+  it('scans in JavaScript when only a few words are new, with the same answers', async () => {
+    await initBackend({ backend: 'cpu' });
+    const { words, data, dim } = space();
+    const v = wordVectorsFrom(words, data, dim, 'toy');
+    const plain = wordVectorsFrom(words, data, dim, 'toy');
+    v.prefetch(words.slice(0, 2), 50);
+    for (const w of words.slice(0, 3)) expect(v.neighbours(w, 50)).toEqual(plain.neighbours(w, 50));
+    v.prefetch([], 50);
+    v.prefetch(words, 0);
   });
 });
