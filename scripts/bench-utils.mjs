@@ -50,6 +50,33 @@ export function writeDocsSection(name, lines, file = docs) {
 export const CORES = os.cpus().length;
 /** A run that starts at a 1-minute load average above this competed for the CPU: its cell is marked busy. */
 export const BUSY_LOAD = CORES + 0.5;
+/**
+ * A run that starts while other processes used more than this many cores (sampled over the 2 s before it, from
+ * /proc/stat) competed for the CPU: its cell is marked busy. Preferred to the load average where /proc/stat exists:
+ * the 1-minute load average still counts the bench's own previous run for a minute or more after it ended.
+ */
+export const BUSY_CPU = 0.5;
+
+/** Cores in use (all processes) over `ms` milliseconds, from /proc/stat; undefined where /proc/stat is missing. */
+export function cpuInUse(ms = 2000) {
+  const sample = () => {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = f[3] + (f[4] ?? 0);
+    return { idle, total: f.reduce((a, b) => a + b, 0) };
+  };
+  try {
+    const a = sample();
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+    const b = sample();
+    const total = b.total - a.total;
+    return total > 0 ? (CORES * (total - (b.idle - a.idle))) / total : 0;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a run started on a busy machine: by its CPU sample when it has one, else by its load average. */
+export const startedBusy = (run) => (run.cpuBefore != null ? run.cpuBefore > BUSY_CPU : run.loadBefore[0] > BUSY_LOAD);
 /** Debian's python3-torch lives in the system Python, which a pyenv or venv `python3` on PATH may hide. */
 export const PYTHON = process.env.PARRY_PYTHON ?? (fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 
@@ -71,6 +98,7 @@ export function roundOrder(engines, round) {
  * (`loadBefore`) and the time (`at`), appends it to the JSON-lines `log` and prints `label: describe(out)` to stderr.
  */
 export function runMeasurement(cmd, args, { threads, log, label, fallback = {}, extra = {}, describe = () => '', timeoutMs = 20 * 60_000 }) {
+  const cpuBefore = cpuInUse();
   const loadBefore = os.loadavg();
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 1 << 26, env: { ...process.env, OMP_NUM_THREADS: String(threads) } });
   const line = (r.stdout ?? '').trim().split('\n').pop();
@@ -82,11 +110,13 @@ export function runMeasurement(cmd, args, { threads, log, label, fallback = {}, 
   }
   Object.assign(out, extra);
   out.loadBefore = loadBefore;
+  if (cpuBefore !== undefined) out.cpuBefore = cpuBefore;
   out.at = new Date().toISOString();
   fs.mkdirSync(path.dirname(log), { recursive: true });
   fs.appendFileSync(log, `${JSON.stringify(out)}\n`);
-  const busy = loadBefore[0] > BUSY_LOAD ? ', busy' : '';
-  process.stderr.write(`${label}: ${out.error ?? describe(out)} (load ${loadBefore[0].toFixed(1)}${busy})\n`);
+  const busy = startedBusy(out) ? ', busy' : '';
+  const cpu = cpuBefore !== undefined ? `, other CPU use before ${cpuBefore.toFixed(2)} cores` : '';
+  process.stderr.write(`${label}: ${out.error ?? describe(out)} (load ${loadBefore[0].toFixed(1)}${cpu}${busy})\n`);
   return out;
 }
 
@@ -106,8 +136,13 @@ export function torchBlasProblem(probe) {
   return `torch uses ${probe.blas} (${(probe.blasLibs ?? []).join(', ') || 'no optimised BLAS mapped'}); apt-get install libopenblas0-pthread`;
 }
 
-/** The load range of some runs for a table cell, and whether any of them started on a busy machine. */
+/**
+ * The load range of some runs for a table cell (with the range of CPU in use before them where sampled), and whether
+ * any of them started on a busy machine (`startedBusy`).
+ */
 export function loadRange(runs) {
   const loads = runs.map((r) => r.loadBefore[0]);
-  return { text: `${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`, busy: Math.max(...loads) > BUSY_LOAD };
+  const cpus = runs.map((r) => r.cpuBefore).filter((c) => c != null);
+  const cpu = cpus.length === runs.length ? `; CPU in use before: ${Math.min(...cpus).toFixed(2)}–${Math.max(...cpus).toFixed(2)} cores` : '';
+  return { text: `${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}${cpu}`, busy: runs.some(startedBusy) };
 }

@@ -3,8 +3,9 @@
  * MNIST attack speed, Parry (wasm backend) against PyTorch on the same machine (issue 17): FGSM and PGD-40 (Linf,
  * eps 0.3, step 0.01, random start) on the Wong et al. 2020 CNN of the image benchmarks, batch 256, at 1 and 2
  * threads, in one session with the runs alternating (engine order reversed every round), each run in a fresh process,
- * the load average recorded before every run. A cell with a run that started at a 1-minute load average above the
- * core count + 0.5 is marked "busy" and its ratio is not a claim.
+ * the load average and the CPU other processes used (2 s sample of /proc/stat) recorded before every run. A cell with a
+ * run that started while more than half a core was in use (without a sample: at a 1-minute load average above the
+ * core count + 0.5) is marked "busy" and its ratio is not a claim.
  *
  *   pnpm bench:mnist-torch                                    # build, measure (3 rounds), write the docs section
  *   node packages/attacks/bench/mnist-vs-torch.mjs [--rounds 3] [--threads 1,2] [--fgsm-batches 16] [--pgd-batches 4]
@@ -29,6 +30,7 @@ import {
   PYTHON,
   docs,
   loadRange,
+  BUSY_CPU,
   median,
   readRuns,
   root,
@@ -120,7 +122,7 @@ function report() {
     `${(parryInfo?.polyfills ?? []).join(', ') || '–'}). PyTorch ${torchInfo?.torch ?? '(not run)'} CPU from Debian, torch.set_num_threads(threads), BLAS`,
     `${torchInfo ? `${torchInfo.blas} (${(torchInfo.blasLibs ?? []).join(', ')})` : '–'}. Speed ratio = Parry images/s ÷ PyTorch images/s (goal: at least 1.0).`,
     '',
-    '| attack | threads | Parry img/s | PyTorch img/s | Parry ÷ PyTorch speed | rounds | load avg (1 min) before the runs |',
+    '| attack | threads | Parry img/s (min–max) | PyTorch img/s (min–max) | Parry ÷ PyTorch speed | rounds | load avg (1 min); CPU in use before the runs |',
     '|---|---|---:|---:|---|---:|---|',
   ];
   const verdicts = [];
@@ -143,14 +145,20 @@ function report() {
         verdicts.push(`${name} at ${threads} thread${threads > 1 ? 's' : ''} ${load.busy ? `${x.toFixed(2)} (busy: not a claim)` : `${x.toFixed(2)} (goal ${x >= 1 ? 'met' : 'not met'})`}`);
       }
       const rounds = Math.max(...['parry', 'torch'].map((e) => rs.filter((r) => r.engine === e).length));
-      lines.push(`| ${name} | ${threads} | ${rate(parry)} | ${rate(torch)} | ${ratio} | ${rounds} | ${load.text} |`);
+      const spread = (engine) => {
+        const v = rs.filter((r) => r.engine === engine).map((r) => r.imagesPerSecond);
+        return v.length > 1 ? ` (${rate(Math.min(...v))}–${rate(Math.max(...v))})` : '';
+      };
+      lines.push(`| ${name} | ${threads} | ${rate(parry)}${spread('parry')} | ${rate(torch)}${spread('torch')} | ${ratio} | ${rounds} | ${load.text} |`);
     }
   }
   const leaks = ok.filter((r) => r.engine === 'parry' && r.leakedTensors !== 0).length;
   lines.push(
     '',
-    `Parry ÷ PyTorch: ${verdicts.join('; ') || 'no pair measured'}. Cells marked busy had a run starting at a 1-minute load`,
-    `average above ${BUSY_LOAD}; the others ran with the machine otherwise idle, one session on one machine. Parry runs that left tensors behind: ${leaks}.`,
+    `Parry ÷ PyTorch: ${verdicts.join('; ') || 'no pair measured'}. Cells marked busy had a run that started while other processes`,
+    `used more than ${BUSY_CPU} cores (sampled over the 2 s before it from /proc/stat; runs without a sample: a 1-minute load average above ${BUSY_LOAD}; the`,
+    'load average lags, so back-to-back runs see their predecessor in it); the others ran with the machine otherwise idle, one session on one machine.',
+    `Parry runs that left tensors behind: ${leaks}.`,
   );
   if (failed.length) lines.push('', `Failed runs (left out): ${failed.map((r) => `${r.engine} ${r.threads}t ${r.attack}: ${r.error}`).join('; ')}.`);
   writeDocsSection(SECTION, lines, docsFile);
