@@ -25,7 +25,7 @@ describe('parry pretrain', () => {
   it('--help lists the options with their defaults', () => {
     const r = parry(['pretrain', '--help'], work);
     expect(r.code).toBe(0);
-    for (const s of ['--whole-word-masking', '--resume', '--grad-accum', '--dev <file>', '--checkpoint-every', '(default: 0.15)', '(default: "runs/mlm")', '(default: 8000)', '(default: 128)', '(default: 0.0005)', '(default: 0.06)', 'default 0.05']) {
+    for (const s of ['--whole-word-masking', '--init <model>', '--resume', '--grad-accum', '--dev <file>', '--checkpoint-every', '(default: 0.15)', '(default: "runs/mlm")', '(default: 8000)', '(default: 128)', '(default: 0.0005)', '(default: 0.06)', 'default 0.05']) {
       expect(r.stdout).toContain(s);
     }
   });
@@ -62,5 +62,27 @@ describe('parry pretrain', () => {
     const foreign = parry(['pretrain', 'corpus.txt', ...tiny, '-o', 'clf'], work);
     expect(foreign.code).toBe(2);
     expect(foreign.stderr.trim()).toBe('parry: --out clf holds a model that parry pretrain did not write; choose another path, or pass --force to replace it');
+  });
+
+  it('--init continues a masked LM with its own architecture and tokenizer; the flags it fixes are refused in one line', () => {
+    // runs after the test above, which wrote mlm/ (2 x 32 hidden); the defaults of --hidden etc. must not count as given
+    const r = parry(['pretrain', 'corpus.txt', '--init', 'mlm', '--epochs', '1', '--batch-size', '16', '--backend', 'cpu', '-o', 'mlm-more', '--json'], work);
+    expect(r.code, r.stderr).toBe(0);
+    const outcome = JSON.parse(r.stdout);
+    expect(outcome.init.source).toBe('mlm');
+    expect(outcome.hyperparameters).toMatchObject({ hidden: 32, layers: 1, intermediate: 64, maxLength: 16, init: 'mlm' });
+    expect(outcome.init.heldOutBefore.masked).toBeGreaterThan(0);
+    expect(r.stderr).toMatch(/--init mlm before this run: held-out masked-token accuracy/);
+    for (const [args, message] of [
+      [['--hidden', '64'], /^parry: --hidden comes from --init mlm .*drop --hidden/],
+      [['--model', 'roberta'], /^parry: --model roberta does not match --init mlm, a bert masked LM; drop --model$/],
+      [['-o', 'mlm'], /^parry: --out mlm is also --init mlm/],
+    ] as Array<[string[], RegExp]>) {
+      const bad = parry(['pretrain', 'corpus.txt', '--init', 'mlm', '--backend', 'cpu', '-o', 'mlm-bad', ...args], work);
+      expect(bad.code, bad.stderr).toBe(2);
+      expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+      expect(bad.stderr.trim()).toMatch(message);
+    }
+    expect(fs.existsSync(path.join(work, 'mlm-bad'))).toBe(false);
   });
 });

@@ -29,7 +29,12 @@ import {
   bucketedBatches,
   buildWordPieceVocab,
   createMaskedLm,
+  type EncoderConfig,
+  type HubOptions,
   IGNORE_INDEX,
+  loadMaskedLm,
+  parseHfConfig,
+  resolveModelSource,
   lengthSortedBatches,
   maskedLmHfConfig,
   type MaskedLm,
@@ -43,6 +48,7 @@ import {
   wordPieceTokenizer,
 } from '@parry/text';
 import { hooksOf, type RunHooks, setupBackend } from './run.js';
+import { hubOptions } from './text.js';
 
 /** The file `parry pretrain` writes next to the model: the corpus, the settings and the held-out results. */
 export const PRETRAINING_FILE = 'parry_pretraining.json';
@@ -56,7 +62,17 @@ export interface PretrainOptions extends RunHooks {
   devFraction?: number;
   /** csv/tsv/jsonl sources: column (header name or 0-based index) or JSON key of the text (default `text`). */
   textColumn?: string;
-  /** Model family (default `bert`). */
+  /**
+   * Continue pre-training this masked LM (a folder `parry pretrain` or `saveMaskedLm` wrote, any Hugging Face
+   * `*ForMaskedLM` folder, or a Hub id such as `bert-base-uncased`) instead of starting from random weights: its
+   * architecture, weights and tokenizer are kept (domain- or task-adaptive pre-training, Gururangan et al. 2020), the
+   * optimizer starts afresh. The architecture and vocabulary options must then be left out; `dropout` may be given.
+   */
+  init?: string;
+  /** `init` given as a Hub id: never download (the cache only) / download again. */
+  offline?: boolean;
+  forceDownload?: boolean;
+  /** Model family (default `bert`; with `init`, the checkpoint's). */
   model?: ModelFamily;
   /** Most WordPiece entries (default 8000). */
   vocabSize?: number;
@@ -65,7 +81,7 @@ export interface PretrainOptions extends RunHooks {
   heads?: number;
   intermediate?: number;
   dropout?: number;
-  /** Tokens per row, special tokens included (default 128). */
+  /** Tokens per row, special tokens included (default 128; with `init`, at most what its position table holds). */
   maxLength?: number;
   /** Passes over the corpus (default 1). */
   epochs?: number;
@@ -154,6 +170,18 @@ export interface PretrainOutcome {
   devRows: number;
   documents: { train: number; dev: number };
   hyperparameters: Record<string, unknown>;
+  /** With `init`: where the weights came from and its held-out masked-token metrics before this run trained it. */
+  init?: InitInfo;
+}
+
+export interface InitInfo {
+  source: string;
+  /** The local folder it was read from (the Hub cache snapshot for a Hub id). */
+  dir: string;
+  /** sha256 of its `model.safetensors`. */
+  sha256: string;
+  /** Held-out metrics of the checkpoint as loaded, on the same masked tokens as every later evaluation. */
+  heldOutBefore: HeldOutMetrics;
 }
 
 interface RunState {
@@ -163,6 +191,8 @@ interface RunState {
   maskedSeen: number;
   trainSeconds: number;
   history: PretrainRecord[];
+  /** With `init`: the held-out metrics before the first step (kept across a resume). */
+  initialDev?: HeldOutMetrics;
   /** Running sums of the interval since the last checkpoint (empty at a checkpoint). */
   interval: { lossSum: number; correct: number; masked: number; seconds: number };
 }
@@ -282,6 +312,79 @@ const sha256 = (parts: readonly string[]) => {
   return h.digest('hex');
 };
 
+/** sha256 of a file, read in pieces (a base-size checkpoint is ~440 MB). */
+function fileSha256(file: string): string {
+  const h = createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(8 << 20);
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
+/** Rows a config's position table holds (RoBERTa's positions start after the padding index). */
+function positionsOf(c: EncoderConfig): number {
+  return c.family === 'roberta' ? c.maxPositions - c.padTokenId - 1 : c.maxPositions;
+}
+
+/**
+ * The config of the model `--init` names (a Hub id is downloaded here, so the loader finds it in the cache), checked
+ * against `--model` and `--max-length` before any text is read. Undefined when config.json cannot be read: the
+ * loader then names the problem.
+ */
+async function initialConfig(source: string, hub: HubOptions, o: { family?: ModelFamily; maxLength?: number }): Promise<EncoderConfig | undefined> {
+  const file = path.join((await resolveModelSource(source, hub)).dir, 'config.json');
+  let c: EncoderConfig;
+  try {
+    c = parseHfConfig(JSON.parse(fs.readFileSync(file, 'utf8')), file);
+  } catch {
+    return undefined;
+  }
+  if (o.family && o.family !== c.family) throw new UsageError(`--model ${o.family} does not match --init ${source}, a ${c.family} masked LM; drop --model`);
+  const positions = positionsOf(c);
+  if (o.maxLength !== undefined && o.maxLength > positions) {
+    throw new UsageError(`--max-length ${o.maxLength} is longer than --init ${source} can read (${positions} positions); use --max-length ${positions} or less`);
+  }
+  return c;
+}
+
+/**
+ * The masked LM `--init` names, ready to train on: its weights (with `dropout` replacing the checkpoint's rates when
+ * given), tokenizer and the row length (`maxLength`, checked against its position table; default 128 or fewer).
+ */
+async function initialMaskedLm(
+  source: string,
+  o: { seed: number; hub: HubOptions; dropout?: number; maxLength?: number },
+): Promise<{ model: MaskedLm; tokenizer: TextTokenizer; config: EncoderConfig; dir: string; sha256: string; maxLength: number }> {
+  const loaded = await loadMaskedLm(source, { ...o.hub, seed: o.seed });
+  let model = loaded.model;
+  try {
+    const c = loaded.config;
+    if (!loaded.tokenizer) throw new InputError(`--init ${source} has no tokenizer files (vocab.txt or tokenizer.json); add the tokenizer the model was pre-trained with to ${loaded.dir}`);
+    let config = c;
+    if (o.dropout !== undefined) {
+      config = { ...c, hiddenDropout: o.dropout, attentionDropout: o.dropout };
+      const rebuilt = createMaskedLm(config, { seed: o.seed });
+      try {
+        rebuilt.loadStateDict(loaded.model.stateDict(), { strict: false, source });
+      } catch (e) {
+        rebuilt.dispose();
+        throw e;
+      }
+      loaded.model.dispose();
+      model = rebuilt;
+    }
+    const sha256 = fileSha256(path.join(loaded.dir, 'model.safetensors'));
+    return { model, tokenizer: loaded.tokenizer, config, dir: loaded.dir, sha256, maxLength: o.maxLength ?? Math.min(128, positionsOf(c)) };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
 /** Whether `dir` is a folder `parry pretrain` wrote (a Parry text-model folder with `parry_pretraining.json`). */
 function isPretrainOutput(dir: string): boolean {
   return readOutputManifest(dir)?.kind === 'text-model' && fs.existsSync(path.join(dir, PRETRAINING_FILE));
@@ -294,10 +397,16 @@ function isPretrainOutput(dir: string): boolean {
  */
 export async function pretrainMaskedLm(o: PretrainOptions): Promise<PretrainOutcome> {
   const { log, progress } = hooksOf(o);
-  const family = o.model ?? 'bert';
+  let family = o.model ?? 'bert';
   if (!(MODEL_FAMILIES as readonly string[]).includes(family)) throw new UsageError(`--model ${family} is not one of ${MODEL_FAMILIES.join(', ')}`);
+  if (o.init) {
+    const fixed = [['vocabSize', '--vocab-size'], ['hidden', '--hidden'], ['layers', '--layers'], ['heads', '--heads'], ['intermediate', '--intermediate']] as const;
+    for (const [key, flag] of fixed) {
+      if (o[key] !== undefined) throw new UsageError(`${flag} comes from --init ${o.init} (its config.json and tokenizer); drop ${flag}, or leave out --init to pre-train from scratch`);
+    }
+  }
   if (!o.sources.length) throw new UsageError('no corpus given: name one or more text files (one document per line), csv/tsv/jsonl files or SST-2 / GoEmotions / AG News folders');
-  const maxLength = o.maxLength ?? 128;
+  let maxLength = o.maxLength ?? 128;
   const epochs = o.epochs ?? 1;
   const batchSize = o.batchSize ?? 32;
   const gradAccum = o.gradAccum ?? 1;
@@ -329,7 +438,12 @@ export async function pretrainMaskedLm(o: PretrainOptions): Promise<PretrainOutc
 
   const out = o.out;
   const checkpointDir = o.checkpointDir ?? `${out.replace(/[\\/]+$/, '')}.checkpoints`;
-  const protect = [...o.sources.map((s) => ({ path: s, flag: 'corpus' })), { path: o.dev, flag: '--dev' }, { path: checkpointDir, flag: '--checkpoint-dir' }];
+  const protect = [
+    ...o.sources.map((s) => ({ path: s, flag: 'corpus' })),
+    { path: o.dev, flag: '--dev' },
+    { path: checkpointDir, flag: '--checkpoint-dir' },
+    { path: o.init && fs.existsSync(o.init) ? o.init : undefined, flag: '--init' },
+  ];
   guardOutput(out, { kind: 'text-model', force: o.force, protect });
   if (!o.force && fs.existsSync(out) && fs.statSync(out).isDirectory() && fs.readdirSync(out).length && !isPretrainOutput(out)) {
     throw new UsageError(`--out ${out} holds a model that parry pretrain did not write; choose another path, or pass --force to replace it`);
@@ -338,6 +452,10 @@ export async function pretrainMaskedLm(o: PretrainOptions): Promise<PretrainOutc
   if (!o.resume && existing.length) {
     throw new UsageError(`--checkpoint-dir ${checkpointDir} holds checkpoints of an earlier run (${path.basename(existing.at(-1)!.path)}); pass --resume to continue it, or another --checkpoint-dir`);
   }
+
+  // --init: its config.json decides the family and the longest row; checked before the corpus is read
+  const hub = hubOptions({ offline: o.offline, forceDownload: o.forceDownload, log });
+  const initConfig = o.init ? await initialConfig(o.init, hub, { family: o.model, maxLength: o.maxLength }) : undefined;
 
   // corpus: each source's documents, the last devFraction of each held out unless --dev is given
   const train: string[] = [];
@@ -355,17 +473,23 @@ export async function pretrainMaskedLm(o: PretrainOptions): Promise<PretrainOutc
   }
   if (o.dev) dev.push(...readSource(o.dev, o.textColumn, '--dev'));
 
-  const backend = await setupBackend(o.backend, { threads: o.threads, workload: { hiddenSize: o.hidden ?? 128 } });
-  const vocab = buildWordPieceVocab(train, { vocabSize: o.vocabSize ?? 8000 });
-  const tokenizer = wordPieceTokenizer(vocab, { lowercase: true });
+  const backend = await setupBackend(o.backend, { threads: o.threads, workload: { hiddenSize: (initConfig ?? { hiddenSize: o.hidden })?.hiddenSize ?? 128 } });
+  const start = o.init ? await initialMaskedLm(o.init, { seed, hub, dropout: o.dropout, maxLength: o.maxLength }) : undefined;
+  if (start) {
+    family = start.config.family;
+    maxLength = start.maxLength;
+  }
+  const vocab = start ? undefined : buildWordPieceVocab(train, { vocabSize: o.vocabSize ?? 8000 });
+  const tokenizer = start ? start.tokenizer : wordPieceTokenizer(vocab!, { lowercase: true });
   const trainRows = documentRows(train, tokenizer, maxLength);
   const devRows = documentRows(dev, tokenizer, maxLength);
+  if (!trainRows.length || !devRows.length) start?.model.dispose();
   if (!trainRows.length) throw new InputError('the corpus has no tokens to train on; give more text');
   if (!devRows.length) throw new InputError('the held-out text has no tokens; give a larger --dev file or more text');
   const masking: MaskingVocabulary = maskingVocabulary(tokenizer);
   const wholeWord = o.wholeWordMasking ?? false;
-  const hidden = o.hidden ?? 128;
-  const config = smallConfig(family, {
+  const hidden = start?.config.hiddenSize ?? o.hidden ?? 128;
+  const config = start?.config ?? smallConfig(family, {
     vocabSize: tokenizer.vocabSize,
     hiddenSize: hidden,
     numLayers: o.layers ?? 2,
@@ -382,23 +506,24 @@ export async function pretrainMaskedLm(o: PretrainOptions): Promise<PretrainOutc
   const warmupSteps = Math.round(warmup * totalSteps);
   const lengths = trainRows.map((r) => r.length);
   const hyperparameters = {
-    family, vocabSize: tokenizer.vocabSize, hidden, layers: config.numLayers, heads: config.numHeads, intermediate: config.intermediateSize, dropout: o.dropout ?? 0.1,
+    family, vocabSize: tokenizer.vocabSize, hidden, layers: config.numLayers, heads: config.numHeads, intermediate: config.intermediateSize, dropout: config.hiddenDropout,
     maxLength, epochs, maxSteps: o.maxSteps ?? null, totalSteps, batchSize, gradAccum, learningRate: lr,
     optimizer: { kind: 'adamw', beta1: 0.9, beta2: 0.999, epsilon: 1e-6, weightDecay, noDecay: 'bias, LayerNorm' },
     schedule: { warmupRatio: warmup, warmupSteps, after: 'linear' }, maxGradNorm,
     masking: { probability, maskRate: 0.8, randomRate: 0.1, wholeWord, dynamic: 'a fresh draw per batch and epoch' },
     seed, checkpointEvery,
+    ...(o.init ? { init: o.init } : {}),
   };
   const corpusHash = sha256([...train, '\u0000', ...dev]);
-  const configKey = JSON.stringify({ ...hyperparameters, corpus: corpusHash, vocab: sha256(vocab) });
+  const configKey = JSON.stringify({ ...hyperparameters, corpus: corpusHash, vocab: vocab ? sha256(vocab) : null, ...(start ? { initWeights: start.sha256 } : {}) });
   const c = config;
-  log(`${family} masked LM from scratch: ${c.numLayers} layers, hidden ${c.hiddenSize}, ${c.numHeads} heads, intermediate ${c.intermediateSize}, vocab ${c.vocabSize}, max length ${maxLength}; backend ${describeBackend(backend)}`);
+  log(`${family} masked LM ${start ? `continued from --init ${o.init} (${start.dir})` : 'from scratch'}: ${c.numLayers} layers, hidden ${c.hiddenSize}, ${c.numHeads} heads, intermediate ${c.intermediateSize}, vocab ${c.vocabSize}, max length ${maxLength}; backend ${describeBackend(backend)}`);
   log(`${train.length} training documents (${trainRows.length} rows, ${lengths.reduce((a, b) => a + b, 0)} tokens), ${dev.length} held-out documents (${devRows.length} rows)${o.dev ? ` from ${o.dev}` : `: the last ${(100 * devFraction).toFixed(0)}% of each source`}`);
   log(`${totalSteps} steps of ${batchSize} rows (${stepsPerEpoch} per epoch), warm-up ${warmupSteps}; checkpoints in ${checkpointDir}`);
 
   // the held-out masks are drawn once, from a seed of their own
   const devMasked = maskTokens(devRows, masking, { seed: epochSeed(seed, -7), probability, wholeWord });
-  const model = createMaskedLm(config, { seed });
+  const model = start?.model ?? createMaskedLm(config, { seed });
   const params = model.parameters();
   const vars = params.map((p) => p.variable);
   const decay = params.map((p) => !(/(^|\.)bias$/.test(p.name) || /LayerNorm|layer_norm/.test(p.name)));
@@ -424,6 +549,11 @@ export async function pretrainMaskedLm(o: PretrainOptions): Promise<PretrainOutc
       }
       log(`resuming from ${latest.path}: ${resumedFrom} of ${totalSteps} steps done`);
     }
+    if (start && !state.initialDev) {
+      state.initialDev = await heldOutMetrics(model, devMasked, tokenizer.padId, o.evalBatchSize);
+      log(`--init ${o.init} before this run: held-out masked-token accuracy ${(100 * state.initialDev.accuracy).toFixed(2)}% (loss ${state.initialDev.loss.toFixed(4)})`);
+    }
+    const init: InitInfo | undefined = start && state.initialDev ? { source: o.init!, dir: start.dir, sha256: start.sha256, heldOutBefore: state.initialDev } : undefined;
 
     const checkpoint = async (epoch: number) => {
       const iv = state.interval;
@@ -534,6 +664,7 @@ export async function pretrainMaskedLm(o: PretrainOptions): Promise<PretrainOutc
       devRows: devRows.length,
       documents: { train: train.length, dev: dev.length },
       hyperparameters,
+      ...(init ? { init } : {}),
     };
     const info = {
       format: 'parry-pretraining',
@@ -541,6 +672,7 @@ export async function pretrainMaskedLm(o: PretrainOptions): Promise<PretrainOutc
       command: [...(o.command ?? [])],
       corpus: { sources: [...o.sources], dev: o.dev ?? null, devFraction: o.dev ? null : devFraction, textColumn: o.textColumn ?? null, sha256: corpusHash, documents: outcome.documents, rows: { train: trainRows.length, dev: devRows.length } },
       hyperparameters,
+      init: init ?? null,
       architecture: maskedLmHfConfig(config).architectures,
       steps: outcome.steps,
       tokensSeen: outcome.tokensSeen,

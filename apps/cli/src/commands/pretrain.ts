@@ -15,10 +15,11 @@ const opening = (f: string, v: string) => {
 export function registerPretrainCommand(program: Command, argv: string[]): void {
   program
     .command('pretrain')
-    .description('pre-train a masked language model (BERT MLM objective) from scratch on text files or SST-2 / GoEmotions / AG News folders (their training split), writing a Hugging Face *ForMaskedLM folder that `parry train --model <folder>` fine-tunes')
+    .description('pre-train a masked language model (BERT MLM objective) from scratch, or continue pre-training one (--init), on text files or SST-2 / GoEmotions / AG News folders (their training split), writing a Hugging Face *ForMaskedLM folder that `parry train --model <folder>` fine-tunes')
     .argument('[sources...]', 'text files (one document per line), csv/tsv/jsonl files (see --text-column), or SST-2 / GoEmotions / AG News folders (training split only)')
     .option('-o, --out <dir>', 'masked-LM folder to write', 'runs/mlm')
-    .addOption(new Option('--model <family>', 'model family').choices(['bert', 'electra', 'distilbert', 'roberta']).default('bert'))
+    .option('--init <model>', 'continue pre-training this masked LM (a folder parry pretrain wrote, a Hugging Face *ForMaskedLM folder, or a Hub id such as bert-base-uncased) on the corpus: its architecture, weights and tokenizer are kept, so leave out --model/--vocab-size/--hidden/--layers/--heads/--intermediate (domain- or task-adaptive pre-training)')
+    .addOption(new Option('--model <family>', 'model family (with --init: the checkpoint\'s)').choices(['bert', 'electra', 'distilbert', 'roberta']).default('bert'))
     .option('--dev <file>', 'held-out text (same layouts as a source); default: the last --dev-fraction of each source')
     .option('--dev-fraction <x>', 'share of each source\'s documents held out for the masked-token accuracy (default 0.05)', wrap('--dev-fraction', opening))
     .option('--text-column <col>', 'csv/tsv/jsonl sources: column (header name or 0-based index) or JSON key of the text (default text)')
@@ -27,8 +28,8 @@ export function registerPretrainCommand(program: Command, argv: string[]): void 
     .option('--layers <n>', 'encoder layers', wrap('--layers', (f, v) => parseInteger(f, v)), 2)
     .option('--heads <n>', 'attention heads', wrap('--heads', (f, v) => parseInteger(f, v)), 2)
     .option('--intermediate <n>', 'feed-forward size (default 4 x hidden)', wrap('--intermediate', (f, v) => parseInteger(f, v)))
-    .option('--dropout <rate>', 'every dropout of the encoder', wrap('--dropout', parseRate), 0.1)
-    .option('--max-length <n>', 'tokens per row incl. [CLS] and [SEP]; longer documents are cut into several rows', wrap('--max-length', (f, v) => parseInteger(f, v, 8)), 128)
+    .option('--dropout <rate>', 'every dropout of the encoder (with --init: the checkpoint\'s unless given)', wrap('--dropout', parseRate), 0.1)
+    .option('--max-length <n>', 'tokens per row incl. [CLS] and [SEP]; longer documents are cut into several rows (with --init: at most its positions)', wrap('--max-length', (f, v) => parseInteger(f, v, 8)), 128)
     .option('--epochs <n>', 'passes over the corpus', wrap('--epochs', (f, v) => parseInteger(f, v)), 1)
     .option('--max-steps <n>', 'stop after n optimizer steps (the learning-rate schedule spans them; default: all steps of --epochs)', wrap('--max-steps', (f, v) => parseInteger(f, v)))
     .option('--batch-size <n>', 'rows per optimizer step', wrap('--batch-size', (f, v) => parseInteger(f, v)), 32)
@@ -49,26 +50,33 @@ export function registerPretrainCommand(program: Command, argv: string[]): void 
     .option('--keep-checkpoints <n>', 'keep the newest n checkpoints (0 = all)', wrap('--keep-checkpoints', (f, v) => parseInteger(f, v, 0)), 2)
     .option('--resume', 'continue from the newest checkpoint (same sources and flags as the interrupted run)')
     .option('--force', 'replace --out even when it is not a folder parry pretrain wrote')
+    .option('--offline', '--init given as a Hub id: never download; use the Hub cache only (also PARRY_OFFLINE=1)')
+    .option('--force-download', '--init given as a Hub id: download it again even when it is cached')
     .addOption(backendOption())
     .addOption(threadsOption())
     .option('--json', 'print the outcome as JSON on stdout')
     .option('-q, --quiet', 'no progress output')
-    .action(async (sources: string[], o: Record<string, any>) => {
+    .action(async (sources: string[], o: Record<string, any>, cmd: Command) => {
       if (!sources.length) throw new UsageError('parry pretrain needs a corpus: name text files (one document per line), csv/tsv/jsonl files or SST-2 / GoEmotions / AG News folders');
+      // with --init the checkpoint decides what these flags would: only values the user typed reach the pipeline
+      const given = <T>(key: string): T | undefined => (o.init && cmd.getOptionValueSource(key) === 'default' ? undefined : o[key]);
       const r = await pretrainMaskedLm({
         sources,
         out: o.out,
-        model: o.model as ModelFamily,
+        init: o.init,
+        offline: o.offline,
+        forceDownload: o.forceDownload,
+        model: given<ModelFamily>('model'),
         dev: o.dev,
         devFraction: o.devFraction,
         textColumn: o.textColumn,
-        vocabSize: o.vocabSize,
-        hidden: o.hidden,
-        layers: o.layers,
-        heads: o.heads,
-        intermediate: o.intermediate,
-        dropout: o.dropout,
-        maxLength: o.maxLength,
+        vocabSize: given<number>('vocabSize'),
+        hidden: given<number>('hidden'),
+        layers: given<number>('layers'),
+        heads: given<number>('heads'),
+        intermediate: given<number>('intermediate'),
+        dropout: given<number>('dropout'),
+        maxLength: given<number>('maxLength'),
         epochs: o.epochs,
         maxSteps: o.maxSteps,
         batchSize: o.batchSize,
