@@ -12,6 +12,9 @@
  *   node packages/pipelines/bench/pretrain.mjs --max-steps 800      # the pre-training budget (default 800 steps of 32 rows; the schedule spans them)
  *   node packages/pipelines/bench/pretrain.mjs --epochs 8 --max-steps 6000   # more passes over the corpus (default 3 epochs; ~1,500 steps each)
  *   node packages/pipelines/bench/pretrain.mjs --work runs/bench-pretrain-long --max-steps 2000   # another budget, in its own folder
+ *   node packages/pipelines/bench/pretrain.mjs --sst2-repeat 4 --only pretrain   # SST-2's training sentences 4 times in the corpus (and its vocabulary)
+ *   node packages/pipelines/bench/pretrain.mjs --only tapt,tapt-finetune   # continue pre-training the MLM on SST-2's training sentences
+ *                                                   (`parry pretrain --init`, --tapt-epochs 20, --tapt-lr 5e-4), then fine-tune that
  *
  * Every step runs the built CLI (apps/cli/dist/bin.js) as a user would; its command is printed first. Outputs go to
  * runs/bench-pretrain/ (a step whose output folder exists is not run again; an interrupted pre-training continues with
@@ -35,6 +38,14 @@ const only = (arg('--only', 'pretrain,finetune,scratch')).split(',');
 const work = path.resolve(arg('--work', path.join(root, 'runs/bench-pretrain')));
 const maxSteps = arg('--max-steps', '800');
 const epochs = arg('--epochs', '3');
+/** How many times SST-2's training sentences are listed in the pre-training corpus (default 1). */
+const sst2Repeat = Number(arg('--sst2-repeat', '1'));
+const taptEpochs = arg('--tapt-epochs', '20');
+const taptLr = arg('--tapt-lr', '5e-4');
+if (!(Number.isInteger(sst2Repeat) && sst2Repeat >= 1)) {
+  console.error(`bench:pretrain: --sst2-repeat must be an integer >= 1, got ${arg('--sst2-repeat')}`);
+  process.exit(2);
+}
 
 for (const d of ['sst2', 'goemotions', 'ag_news']) {
   if (!fs.existsSync(path.join(data, d))) {
@@ -56,15 +67,20 @@ const sst2Budget = ['--max-length', '64', '--epochs', '5', '--batch-size', '32',
 /** The GoEmotions from-scratch baseline's budget (docs/benchmarks.md, text-train: test macro-F1 0.345 with dev thresholds). */
 const goBudget = ['--max-length', '64', '--epochs', '3', '--batch-size', '32', '--lr', '1e-3', '--dropout', '0.1', '--warmup', '0.1', '--seed', '0', '--multi-label', '--pos-weight', 'auto'];
 const mlm = path.join(work, 'mlm');
+const tapt = path.join(work, 'mlm-sst2');
 const steps = {
-  pretrain: ['pretrain', path.join(data, 'sst2'), path.join(data, 'goemotions'), path.join(data, 'ag_news'), ...shape, '--max-length', '64', '--vocab-size', '8000',
+  pretrain: ['pretrain', ...Array.from({ length: sst2Repeat }, () => path.join(data, 'sst2')), path.join(data, 'goemotions'), path.join(data, 'ag_news'), ...shape, '--max-length', '64', '--vocab-size', '8000',
     '--batch-size', '32', '--lr', '1e-3', '--warmup', '0.06', '--epochs', epochs, '--max-steps', maxSteps, '--checkpoint-every', '250', '--seed', '0', '-o', mlm, '--json'],
   finetune: ['train', '--model', mlm, '--data', path.join(data, 'sst2'), ...sst2Budget, '-o', path.join(work, 'sst2-pretrained'), '--json'],
   scratch: ['train', '--model', 'bert', ...shape, '--vocab', 'corpus', '--vocab-size', '8000', '--data', path.join(data, 'sst2'), ...sst2Budget, '-o', path.join(work, 'sst2-scratch'), '--json'],
   'go-finetune': ['train', '--model', mlm, '--data', path.join(data, 'goemotions'), ...goBudget, '-o', path.join(work, 'go-pretrained'), '--json'],
   'go-scratch': ['train', '--model', 'bert', ...shape, '--vocab', 'corpus', '--vocab-size', '8000', '--data', path.join(data, 'goemotions'), ...goBudget, '-o', path.join(work, 'go-scratch'), '--json'],
+  // task-adaptive pre-training (Gururangan et al. 2020): the MLM continued on SST-2's training sentences only
+  tapt: ['pretrain', path.join(data, 'sst2'), '--init', mlm, '--max-length', '64', '--batch-size', '32', '--lr', taptLr, '--warmup', '0.06', '--epochs', taptEpochs,
+    '--checkpoint-every', '1000', '--seed', '0', '-o', tapt, '--json'],
+  'tapt-finetune': ['train', '--model', tapt, '--data', path.join(data, 'sst2'), ...sst2Budget, '-o', path.join(work, 'sst2-tapt'), '--json'],
 };
-const outOf = { pretrain: mlm, finetune: path.join(work, 'sst2-pretrained'), scratch: path.join(work, 'sst2-scratch'), 'go-finetune': path.join(work, 'go-pretrained'), 'go-scratch': path.join(work, 'go-scratch') };
+const outOf = { tapt, 'tapt-finetune': path.join(work, 'sst2-tapt'), pretrain: mlm, finetune: path.join(work, 'sst2-pretrained'), scratch: path.join(work, 'sst2-scratch'), 'go-finetune': path.join(work, 'go-pretrained'), 'go-scratch': path.join(work, 'go-scratch') };
 /** `--test`: evaluate the fine-tuned folders on their test split once (the numbers to report; tune on dev only). */
 const withTest = process.argv.includes('--test');
 
@@ -76,10 +92,11 @@ for (const name of only) {
   if (!args) throw new Error(`--only: unknown step ${name} (${Object.keys(steps).join(', ')})`);
   if (fs.existsSync(outOf[name])) {
     console.error(`${name}: ${outOf[name]} exists, not run again (delete it to re-run)`);
-    if (withTest && name !== 'pretrain') testOnce(name);
+    if (withTest && name !== 'pretrain' && name !== 'tapt') testOnce(name);
     continue;
   }
-  const resume = name === 'pretrain' && fs.existsSync(`${mlm}.checkpoints`) ? ['--resume'] : [];
+  const pretraining = name === 'pretrain' || name === 'tapt';
+  const resume = pretraining && fs.existsSync(`${outOf[name]}.checkpoints`) ? ['--resume'] : [];
   const cmd = [...args, ...resume];
   console.error(`\n$ parry ${cmd.map((a) => path.isAbsolute(a) ? path.relative(root, a) : a).join(' ')}`);
   const load0 = os.loadavg();
@@ -92,14 +109,14 @@ for (const name of only) {
   }
   const json = JSON.parse(r.stdout);
   const entry = { command: `parry ${cmd.join(' ')}`, wallSeconds, loadAverageBefore: load0, loadAverageAfter: os.loadavg() };
-  if (name === 'pretrain') {
-    Object.assign(entry, { steps: json.steps, tokensSeen: json.tokensSeen, maskedTokensSeen: json.maskedSeen, trainSeconds: json.trainSeconds, heldOut: json.dev, history: json.history.map((h) => ({ step: h.step, tokensSeen: h.tokensSeen, loss: h.loss, accuracy: h.accuracy, heldOutAccuracy: h.dev.accuracy })), vocabSize: json.vocabSize, rows: { train: json.trainRows, dev: json.devRows } });
+  if (pretraining) {
+    Object.assign(entry, { ...(json.init ? { heldOutBefore: json.init.heldOutBefore } : {}), steps: json.steps, tokensSeen: json.tokensSeen, maskedTokensSeen: json.maskedSeen, trainSeconds: json.trainSeconds, heldOut: json.dev, history: json.history.map((h) => ({ step: h.step, tokensSeen: h.tokensSeen, loss: h.loss, accuracy: h.accuracy, heldOutAccuracy: h.dev.accuracy })), vocabSize: json.vocabSize, rows: { train: json.trainRows, dev: json.devRows } });
   } else {
     const t = json.training;
     Object.assign(entry, { devAccuracy: json.clean.accuracy, devN: json.clean.n, dev: json.clean, bestEpoch: t.hyperparameters.bestEpoch, perEpoch: t.epochs.map((e) => e.testAccuracy) });
   }
   writeSummary(name, entry);
-  if (withTest && name !== 'pretrain') testOnce(name);
+  if (withTest && !pretraining) testOnce(name);
 }
 
 function writeSummary(name, entry) {
@@ -128,9 +145,12 @@ const p = summary.pretrain;
 const pct = (x) => `${(100 * x).toFixed(1)}%`;
 console.log('\n| run | result | wall time |\n|---|---|---|');
 if (p) console.log(`| pre-training (${p.steps} steps, ${p.tokensSeen} tokens, ${p.maskedTokensSeen} masked) | held-out masked-token accuracy ${pct(p.heldOut.accuracy)} (loss ${p.heldOut.loss.toFixed(3)}, ${p.heldOut.masked} tokens) | ${(p.wallSeconds / 60).toFixed(1)} min |`);
-for (const k of ['finetune', 'scratch']) {
+const t = summary.tapt;
+if (t) console.log(`| continued on SST-2 train (${t.steps} steps, ${t.tokensSeen} tokens) | held-out SST-2 masked-token accuracy ${pct(t.heldOutBefore.accuracy)} before, ${pct(t.heldOut.accuracy)} after (${t.heldOut.masked} tokens) | ${(t.wallSeconds / 60).toFixed(1)} min |`);
+const sst2Label = { finetune: 'fine-tuned from the MLM', scratch: 'from scratch', 'tapt-finetune': 'fine-tuned from the MLM continued on SST-2' };
+for (const k of ['finetune', 'tapt-finetune', 'scratch']) {
   const s = summary[k];
-  if (s) console.log(`| SST-2 ${k === 'finetune' ? 'fine-tuned from the MLM' : 'from scratch'} | dev accuracy ${pct(s.devAccuracy)} on ${s.devN} (per epoch ${s.perEpoch.map((a) => (100 * a).toFixed(1)).join(' ')}, best ${s.bestEpoch})${s.test ? `; test accuracy ${pct(s.test.accuracy)} on ${s.test.n}` : ''} | ${(s.wallSeconds / 60).toFixed(1)} min |`);
+  if (s) console.log(`| SST-2 ${sst2Label[k]} | dev accuracy ${pct(s.devAccuracy)} on ${s.devN} (per epoch ${s.perEpoch.map((a) => (100 * a).toFixed(1)).join(' ')}, best ${s.bestEpoch})${s.test ? `; test accuracy ${pct(s.test.accuracy)} on ${s.test.n}` : ''} | ${(s.wallSeconds / 60).toFixed(1)} min |`);
 }
 for (const k of ['go-finetune', 'go-scratch']) {
   const s = summary[k];
