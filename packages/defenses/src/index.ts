@@ -20,7 +20,7 @@ export {
   type LabelledTensors,
 } from './trainer.js';
 export { scheduledRate, type ScheduleKind, type ScheduleOptions } from './schedule.js';
-export { createOptimizer, type OptimizerConfig, type OptimizerKind, type TrainOptimizer } from './optimizer.js';
+export { createOptimizer, type OptimizerConfig, type OptimizerExtras, type OptimizerKind, type TrainOptimizer } from './optimizer.js';
 export { linfPgd, pgdAccuracy, snapshotWeights, restoreWeights, type LinfPgdOptions, type RobustEvalOptions } from './adversarial.js';
 export { writeCheckpoint, readCheckpoint, listCheckpoints, checkCheckpointDir, type ReadCheckpointOptions, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type CheckpointMeta, type CheckpointUnit } from './checkpoint.js';
 export { fgsmRs, warmupFactor } from './fgsm-rs.js';
@@ -52,6 +52,7 @@ export {
   clipByGlobalNorm,
   microBatches,
   warmupLinearRate,
+  layerLrScales,
   type TextModel,
   type EncodedTextSet,
   type TextStepContext,

@@ -28,6 +28,12 @@ export interface OptimizerConfig {
 export interface OptimizerExtras {
   /** AdamW: which variables decay (same order as `variables`; default all). Biases and LayerNorm usually do not. */
   decay?: readonly boolean[];
+  /**
+   * Per-variable learning-rate multipliers (same order as `variables`; default all 1): variable i is updated with
+   * `lr * lrScale[i]`, in the Adam/SGD step and in AdamW's decoupled decay alike (layer-wise learning-rate decay).
+   * Each must be finite and > 0.
+   */
+  lrScale?: readonly number[];
 }
 
 export interface TrainOptimizer {
@@ -54,6 +60,12 @@ export function createOptimizer(config: OptimizerConfig, variables: readonly tf.
     throw new UsageError(`unknown optimizer "${String(config.kind)}"; use adam, adamw or sgd`);
   }
   if (config.weightDecay != null && !(config.weightDecay >= 0)) throw new UsageError(`weight decay must be >= 0, got ${config.weightDecay}`);
+  const lrScale = extras.lrScale;
+  if (lrScale) {
+    if (lrScale.length !== variables.length) throw new UsageError(`lrScale has ${lrScale.length} entries for ${variables.length} variables; pass one scale per variable`);
+    const bad = lrScale.findIndex((x) => typeof x !== 'number' || !Number.isFinite(x) || !(x > 0));
+    if (bad >= 0) throw new UsageError(`lrScale[${bad}] is ${String(lrScale[bad])}; each learning-rate scale must be a finite number > 0`);
+  }
   const full: Required<OptimizerConfig> = {
     kind: config.kind,
     beta1: config.beta1 ?? 0.9,
@@ -91,6 +103,8 @@ export function createOptimizer(config: OptimizerConfig, variables: readonly tf.
         tf.tidy(() => {
           const g0 = grads[v.name];
           if (!g0) return;
+          // a JS number: with a scale of 1 it is exactly lr, so unscaled runs keep their bits
+          const lri = lrScale ? lr * lrScale[i]! : lr;
           const g = gradScale === 1 ? g0 : tf.mul(g0, gradScale);
           if (adamLike) {
             const m = slots.get(`${i}/m`)!;
@@ -104,8 +118,8 @@ export function createOptimizer(config: OptimizerConfig, variables: readonly tf.
             const denominator = tf.tidy(() => tf.add(tf.sqrt(tf.div(v1, c2)), epsilon));
             const update = tf.tidy(() => tf.div(tf.div(m1, c1), denominator));
             denominator.dispose();
-            const decayed = full.weightDecay > 0 && (extras.decay?.[i] ?? true) ? tf.mul(v, 1 - lr * full.weightDecay) : v;
-            const next = tf.tidy(() => tf.sub(decayed, tf.mul(update, lr)));
+            const decayed = full.weightDecay > 0 && (extras.decay?.[i] ?? true) ? tf.mul(v, 1 - lri * full.weightDecay) : v;
+            const next = tf.tidy(() => tf.sub(decayed, tf.mul(update, lri)));
             tf.dispose([update, ...(decayed === v ? [] : [decayed])]);
             v.assign(next);
           } else if (momentum > 0) {
@@ -113,9 +127,9 @@ export function createOptimizer(config: OptimizerConfig, variables: readonly tf.
             const b1 = tf.add(tf.mul(b, momentum), g);
             b.assign(b1);
             const d = nesterov ? tf.add(g, tf.mul(b1, momentum)) : b1;
-            v.assign(tf.sub(v, tf.mul(d, lr)));
+            v.assign(tf.sub(v, tf.mul(d, lri)));
           } else {
-            v.assign(tf.sub(v, tf.mul(g, lr)));
+            v.assign(tf.sub(v, tf.mul(g, lri)));
           }
         });
       });

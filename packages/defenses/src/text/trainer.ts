@@ -55,6 +55,13 @@ export interface TextTrainOptions {
   padId: number;
   /** AdamW decoupled weight decay, not applied to biases and LayerNorm (default 0.01). */
   weightDecay?: number;
+  /**
+   * Layer-wise learning-rate decay in (0, 1] (default 1 = off), for fine-tuning a pre-trained encoder (Howard & Ruder
+   * 2018; ELECTRA): encoder layer i of L learns at `learningRate * layerLrDecay^(L - i)`, the embeddings at
+   * `layerLrDecay^(L + 1)` and the head at the full rate; see {@link layerLrScales}. Needs a model whose parameters
+   * carry Hugging Face names (@parry/text's classifiers).
+   */
+  layerLrDecay?: number;
   /** Fraction of all steps spent warming up linearly from 0 (default 0.1). */
   warmupRatio?: number;
   /** After warm-up: `linear` decay to 0 (default, as BERT fine-tuning) or `constant`. */
@@ -205,6 +212,35 @@ function targetsFor(set: EncodedTextSet, indices: readonly number[], numLabels: 
   }
   return tf.tensor1d(Int32Array.from(indices, (i) => set.labels[i]), 'int32');
 }
+
+/**
+ * Learning-rate multipliers of layer-wise learning-rate decay, one per parameter name (Hugging Face names of BERT,
+ * ELECTRA, RoBERTa and DistilBERT classifiers):
+ * - encoder layer i of `numLayers` (`<prefix>.encoder.layer.i.…`, DistilBERT `<prefix>.transformer.layer.i.…`):
+ *   `decay^(numLayers - i)`, so the top layer gets `decay` and layer 0 `decay^numLayers`;
+ * - embeddings (`<prefix>.embeddings.…`: word / position / token-type embeddings and their LayerNorm, and ELECTRA's
+ *   `<prefix>.embeddings_project.…`): `decay^(numLayers + 1)`;
+ * - every other name is treated as head and gets 1: the classification head, BERT's pooler and DistilBERT's
+ *   `pre_classifier`, and also any name the rule cannot place (a parameter added on top of the encoder is head-like).
+ *
+ * @throws UsageError when `decay` is not in (0, 1], `numLayers` is not a positive integer, or a name holds a layer
+ *   index of `numLayers` or more (the names do not belong to a `numLayers`-layer model).
+ */
+export function layerLrScales(names: readonly string[], numLayers: number, decay: number): number[] {
+  if (!(typeof decay === 'number' && decay > 0 && decay <= 1)) throw new UsageError(`layer-wise learning-rate decay must be a number in (0, 1] (1 = off), got ${String(decay)}`);
+  if (!(Number.isInteger(numLayers) && numLayers > 0)) throw new UsageError(`layer-wise learning-rate decay needs a positive integer layer count, got ${String(numLayers)}`);
+  return names.map((name) => {
+    const layer = LAYER_NAME.exec(name);
+    if (layer) {
+      const i = Number(layer[1]);
+      if (i >= numLayers) throw new UsageError(`parameter ${name} is in layer ${i}, but the model has ${numLayers} layers; pass the model's own layer count`);
+      return decay ** (numLayers - i);
+    }
+    return EMBEDDINGS_NAME.test(name) ? decay ** (numLayers + 1) : 1;
+  });
+}
+const LAYER_NAME = /(?:^|\.)(?:encoder|transformer)\.layer\.(\d+)\./;
+const EMBEDDINGS_NAME = /(?:^|\.)embeddings(?:_project)?\./;
 
 /** Learning rate at optimizer step `step` (0-based) of `total`: linear warm-up, then linear decay to 0 or constant. */
 export function warmupLinearRate(base: number, step: number, total: number, warmupSteps: number, decay: 'linear' | 'constant' = 'linear'): number {
@@ -383,6 +419,16 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
   const vars = params.map((p) => p.variable);
   const decay = params.map((p) => !(/(^|\.)bias$/.test(p.name) || /LayerNorm|layer_norm/.test(p.name)));
   const weightDecay = options.weightDecay ?? 0.01;
+  const layerLrDecay = options.layerLrDecay ?? 1;
+  if (!(typeof layerLrDecay === 'number' && layerLrDecay > 0 && layerLrDecay <= 1)) throw new UsageError(`layer-wise learning-rate decay must be a number in (0, 1] (1 = off), got ${String(layerLrDecay)}`);
+  let lrScale: number[] | undefined;
+  if (layerLrDecay !== 1) {
+    const names = params.map((p) => p.name);
+    const indices = names.map((n) => LAYER_NAME.exec(n)).filter((m) => m !== null).map((m) => Number(m[1]));
+    if (indices.length === 0) throw new UsageError('layer-wise learning-rate decay needs a Transformer encoder whose parameters have Hugging Face layer names (a @parry/text classifier); leave it at 1 for this model');
+    const configured = (model as { config?: { numLayers?: unknown } }).config?.numLayers;
+    lrScale = layerLrScales(names, typeof configured === 'number' ? configured : Math.max(...indices) + 1, layerLrDecay);
+  }
   const lengths = data.encodings.map((e) => e.ids.length);
   const steps = Math.ceil(data.encodings.length / options.batchSize);
   const totalSteps = steps * options.epochs;
@@ -393,6 +439,8 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
     epochs: options.epochs,
     batchSize: options.batchSize,
     learningRate: options.learningRate,
+    // only when on, so the config keys of runs without it (and their checkpoints' resume) stay as they were
+    ...(layerLrDecay !== 1 ? { layerLrDecay } : {}),
     optimizer: { kind: 'adamw', beta1: 0.9, beta2: 0.999, epsilon: 1e-6, weightDecay, noDecay: 'bias, LayerNorm' },
     schedule: { warmupRatio, warmupSteps, after: options.schedule ?? 'linear', totalSteps },
     maxGradNorm,
@@ -478,7 +526,7 @@ export async function trainText(model: TextModel, data: EncodedTextSet, options:
     return { record, metric: multi ? record.dev.macroF1! : record.dev.accuracy };
   };
 
-  const optimizer = createOptimizer({ kind: 'adamw', beta1: 0.9, beta2: 0.999, epsilon: 1e-6, weightDecay }, vars, { decay });
+  const optimizer = createOptimizer({ kind: 'adamw', beta1: 0.9, beta2: 0.999, epsilon: 1e-6, weightDecay }, vars, { decay, ...(lrScale ? { lrScale } : {}) });
   const recomputeBefore = switchable.recompute;
   if (canRecompute) switchable.recompute = recompute;
   try {
