@@ -241,6 +241,12 @@ export interface TrainTextOptions extends TextDataSpec, TextModelSpec, RunHooks,
   lr: number;
   warmup?: number;
   weightDecay?: number;
+  /**
+   * Layer-wise learning-rate decay in (0, 1] (`--layer-lr-decay`; default 1 = off), for fine-tuning a pre-trained
+   * encoder: layer i of L learns at `lr * x^(L - i)`, the embeddings at `lr * x^(L + 1)`, the head at `lr` (see
+   * `layerLrScales` of @parry/defenses). Recorded in the results' hyperparameters when not 1.
+   */
+  layerLrDecay?: number;
   maxGradNorm?: number;
   /** Micro-batches per optimizer step (`--grad-accum`; default 1): same step, less memory per pass. */
   gradAccum?: number;
@@ -289,6 +295,9 @@ export interface TrainTextOutcome {
 export async function trainTextModel(o: TrainTextOptions): Promise<TrainTextOutcome> {
   const { log, progress } = hooksOf(o);
   if (!(o.maxLength >= 8)) throw new UsageError(`--max-length must be at least 8, got ${o.maxLength}`);
+  if (o.layerLrDecay !== undefined && !(typeof o.layerLrDecay === 'number' && o.layerLrDecay > 0 && o.layerLrDecay <= 1)) {
+    throw new UsageError(`--layer-lr-decay must be a number in (0, 1] (1 = off), got ${String(o.layerLrDecay)}`);
+  }
   const truncation = parseTruncation(o.truncation ?? 'head', '--truncation');
   const defenses = o.defenses ?? [];
   for (const d of defenses) {
@@ -350,6 +359,7 @@ export async function trainTextModel(o: TrainTextOptions): Promise<TrainTextOutc
       seed: o.seed,
       padId: tokenizer.padId,
       weightDecay: o.weightDecay ?? 0.01,
+      layerLrDecay: o.layerLrDecay,
       warmupRatio: o.warmup ?? 0.1,
       maxGradNorm: o.maxGradNorm ?? 1,
       gradAccum: o.gradAccum,

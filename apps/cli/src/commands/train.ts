@@ -49,7 +49,7 @@ const IMAGE_ONLY = ['--optimizer', '--init', '--schedule', '--eval-pgd-steps', '
 /** Text-only flags of `parry train`, refused without --model. */
 const TEXT_ONLY = [
   '--data-format', '--dev', '--test', '--text-column', '--pair-column', '--label-column', '--label-names', '--multi-label', '--max-length', '--truncation', '--vocab',
-  '--vocab-size', '--hidden', '--layers', '--heads', '--intermediate', '--warmup', '--weight-decay', '--max-grad-norm', '--grad-accum', '--label-smoothing', '--offline',
+  '--vocab-size', '--hidden', '--layers', '--heads', '--intermediate', '--warmup', '--weight-decay', '--layer-lr-decay', '--max-grad-norm', '--grad-accum', '--label-smoothing', '--offline',
   '--force-download', '--pos-weight', '--augment', '--num-aug', '--aug-rate',
 ];
 
@@ -106,6 +106,11 @@ export function registerTrainCommand(program: Command, argv: string[]): void {
     .option('--intermediate <n>', 'text from scratch: feed-forward size (default 4 x hidden)', wrap('--intermediate', (f, v) => parseInteger(f, v)))
     .option('--warmup <ratio>', 'text: fraction of steps of linear warm-up (default 0.1)', wrap('--warmup', parseRate))
     .option('--weight-decay <x>', 'text: AdamW decoupled weight decay, not on biases and LayerNorm (default 0.01)', wrap('--weight-decay', (f, v) => parseRate(f, v)))
+    .option('--layer-lr-decay <x>', 'text: multiply the learning rate by x per layer from the top down (layer-wise learning-rate decay, for fine-tuning a pre-trained encoder; default 1 = off)', wrap('--layer-lr-decay', (f, v) => {
+      const x = Number(v);
+      if (!(Number.isFinite(x) && x > 0 && x <= 1)) throw new UsageError(`${f} must be a number in (0, 1] (1 = off; e.g. 0.9), got "${v}"`);
+      return x;
+    }))
     .option('--max-grad-norm <x>', 'text: clip the global gradient norm, 0 = off (default 1)', wrap('--max-grad-norm', (f, v) => {
       const x = Number(v);
       if (!(Number.isFinite(x) && x >= 0)) throw new UsageError(`${f} must be a number >= 0, got "${v}"`);
