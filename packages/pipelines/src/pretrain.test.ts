@@ -1,7 +1,8 @@
 /**
  * `pretrainMaskedLm` (issue 15): the loss reads masked positions only, it falls on a tiny repetitive corpus with the
  * masked-token accuracy above chance, an interrupted run resumed from its checkpoint ends with the weights of an
- * uninterrupted one, the folder loads as a masked LM and fine-tunes as a classifier, and an output folder that holds
+ * uninterrupted one, the folder loads as a masked LM and fine-tunes as a classifier, --init continues a masked LM (its
+ * weights, tokenizer and held-out score), every family pre-trains, and an output folder that holds
  * something else is refused with nothing touched. No tensor outlives a run.
  */
 import { spawn } from 'node:child_process';
@@ -281,4 +282,27 @@ describe('pretrainMaskedLm with init (continued pre-training)', () => {
     expect(tf.memory().numTensors).toBe(before);
     expect(fs.existsSync(path.join(dir, 'continued-bad'))).toBe(false);
   });
+});
+
+// BERT is covered above; the other three families' heads (parity-tested against torch in @parry/text) pre-train too
+describe('pretrainMaskedLm for the other families', () => {
+  const ARCH = { electra: 'ElectraForMaskedLM', distilbert: 'DistilBertForMaskedLM', roberta: 'RobertaForMaskedLM' } as const;
+  for (const family of ['electra', 'distilbert', 'roberta'] as const) {
+    it(`${family}: learns the tiny corpus, writes a ${ARCH[family]} folder, and --init continues it with its own head`, async () => {
+      const out = path.join(dir, `family-${family}`);
+      const before = tf.memory().numTensors;
+      const r = await pretrainMaskedLm(tiny({ model: family, out, hidden: 64, heads: 4, intermediate: 128, dropout: 0, epochs: 6, lr: 1e-2, devFraction: 0.2, checkpointDir: `${out}.ckpt` }));
+      expect(tf.memory().numTensors).toBe(before);
+      expect(r.dev.accuracy).toBeGreaterThan(0.45);
+      expect(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')).architectures).toEqual([ARCH[family]]);
+      const loaded = await loadMaskedLm(out);
+      expect(loaded.config.family).toBe(family);
+      loaded.model.dispose();
+      const more = await pretrainMaskedLm({ sources: [corpus], init: out, epochs: 1, maxSteps: 2, batchSize: 16, backend: 'cpu', devFraction: 0.2, out: path.join(dir, `family-${family}-more`), checkpointEvery: 0 });
+      expect(more.hyperparameters.family).toBe(family);
+      // the same held-out masks as the first run's (same corpus, same seed): the score it starts from is the one it ended with
+      expect(more.init!.heldOutBefore.accuracy).toBe(r.dev.accuracy);
+      expect(tf.memory().numTensors).toBe(before);
+    }, 60_000);
+  }
 });
