@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { createRng, type DefenseState, type Encoding, fromLayersModel, initBackend } from '@parry/core';
+import { type DefenseState, fromLayersModel, initBackend } from '@parry/core';
 import { createTransformerClassifier, smallConfig, type TransformerClassifier } from '@parry/text';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from './checkpoint.js';
@@ -14,6 +14,7 @@ import { gaussianNoise, labelSmoothing } from './regularizers.js';
 import { fgm } from './text/embedding-defenses.js';
 import { type EncodedTextSet, type TextEpochRecord, trainText } from './text/trainer.js';
 import { type EpochRecord, train } from './trainer.js';
+import { toyTextSet as toySet } from './test-utils/toy-text.js';
 
 let tmp: string;
 beforeAll(async () => {
@@ -231,21 +232,6 @@ describe('train (image) on the shared loop', () => {
 
 // ---------------------------------------------------------------------------------------------------------------
 // The text trainer on the loop.
-
-/** Filler ids 20..49; label 1 when id 10 occurs. */
-function toySet(n: number, seed: number): EncodedTextSet {
-  const rng = createRng(seed);
-  const encodings: Encoding[] = [];
-  const labels: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const len = 3 + rng.int(8);
-    const ids = Array.from({ length: len }, () => 20 + rng.int(30));
-    if (rng.float() < 0.5) ids[rng.int(len)] = 10;
-    encodings.push({ ids: [2, ...ids, 3], typeIds: new Array(len + 2).fill(0) });
-    labels.push(ids.includes(10) ? 1 : 0);
-  }
-  return { encodings, labels: Int32Array.from(labels) };
-}
 
 const tinyText = (seed: number): TransformerClassifier =>
   createTransformerClassifier(smallConfig('bert', { vocabSize: 50, hiddenSize: 16, numHeads: 2, numLayers: 1, intermediateSize: 32, hiddenDropout: 0.1, labelNames: ['neg', 'pos'] }), { seed });

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng, type Encoding, initBackend, type ModelFamily, UsageError } from '@parry/core';
+import { initBackend, type ModelFamily, UsageError } from '@parry/core';
 import { createTransformerClassifier, smallConfig, type TransformerClassifier } from '@parry/text';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type EncodedTextSet, layerLrScales, trainText } from './trainer.js';
+import { layerLrScales, trainText } from './trainer.js';
+import { toyTextSet as toySet } from '../test-utils/toy-text.js';
 
 beforeAll(async () => {
   await initBackend({ backend: 'cpu' });
@@ -70,20 +71,6 @@ describe('layerLrScales', () => {
     expect(layerLrScales(['bert.encoder.layer.0.a', 'bert.embeddings.b'], 2, 1)).toEqual([1, 1]);
   });
 });
-
-function toySet(n: number, seed: number): EncodedTextSet {
-  const rng = createRng(seed);
-  const encodings: Encoding[] = [];
-  const labels: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const len = 3 + rng.int(8);
-    const ids = Array.from({ length: len }, () => 20 + rng.int(30));
-    if (rng.float() < 0.5) ids[rng.int(len)] = 10;
-    encodings.push({ ids: [2, ...ids, 3], typeIds: new Array(len + 2).fill(0) });
-    labels.push(ids.includes(10) ? 1 : 0);
-  }
-  return { encodings, labels: Int32Array.from(labels) };
-}
 
 /** L2 distance each named parameter moved. */
 async function moved(model: TransformerClassifier, start: Map<string, Float32Array>, names: string[]): Promise<number> {
