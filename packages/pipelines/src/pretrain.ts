@@ -473,7 +473,7 @@ export async function pretrainMaskedLm(o: PretrainOptions): Promise<PretrainOutc
   }
   if (o.dev) dev.push(...readSource(o.dev, o.textColumn, '--dev'));
 
-  const backend = await setupBackend(o.backend, { threads: o.threads, workload: { hiddenSize: (initConfig ?? { hiddenSize: o.hidden })?.hiddenSize ?? 128 } });
+  const backend = await setupBackend(o.backend, { threads: o.threads, workload: { hiddenSize: initConfig?.hiddenSize ?? o.hidden ?? 128 } });
   const start = o.init ? await initialMaskedLm(o.init, { seed, hub, dropout: o.dropout, maxLength: o.maxLength }) : undefined;
   if (start) {
     family = start.config.family;
