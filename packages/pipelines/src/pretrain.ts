@@ -35,6 +35,7 @@ import {
   loadMaskedLm,
   parseHfConfig,
   resolveModelSource,
+  usablePositions,
   lengthSortedBatches,
   maskedLmHfConfig,
   type MaskedLm,
@@ -325,11 +326,6 @@ function fileSha256(file: string): string {
   return h.digest('hex');
 }
 
-/** Rows a config's position table holds (RoBERTa's positions start after the padding index). */
-function positionsOf(c: EncoderConfig): number {
-  return c.family === 'roberta' ? c.maxPositions - c.padTokenId - 1 : c.maxPositions;
-}
-
 /**
  * The config of the model `--init` names (a Hub id is downloaded here, so the loader finds it in the cache), checked
  * against `--model` and `--max-length` before any text is read. Undefined when config.json cannot be read: the
@@ -344,7 +340,7 @@ async function initialConfig(source: string, hub: HubOptions, o: { family?: Mode
     return undefined;
   }
   if (o.family && o.family !== c.family) throw new UsageError(`--model ${o.family} does not match --init ${source}, a ${c.family} masked LM; drop --model`);
-  const positions = positionsOf(c);
+  const positions = usablePositions(c);
   if (o.maxLength !== undefined && o.maxLength > positions) {
     throw new UsageError(`--max-length ${o.maxLength} is longer than --init ${source} can read (${positions} positions); use --max-length ${positions} or less`);
   }
@@ -378,7 +374,7 @@ async function initialMaskedLm(
       model = rebuilt;
     }
     const sha256 = fileSha256(path.join(loaded.dir, 'model.safetensors'));
-    return { model, tokenizer: loaded.tokenizer, config, dir: loaded.dir, sha256, maxLength: o.maxLength ?? Math.min(128, positionsOf(c)) };
+    return { model, tokenizer: loaded.tokenizer, config, dir: loaded.dir, sha256, maxLength: o.maxLength ?? Math.min(128, usablePositions(c)) };
   } catch (e) {
     model.dispose();
     throw e;

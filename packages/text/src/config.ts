@@ -152,6 +152,11 @@ const hfSchema = z.object({
  * @param source the file name used in error messages.
  * @throws InputError when the JSON is not an object, the `model_type` is unsupported, or a key has a bad value.
  */
+/** Tokens per row the position table holds: `maxPositions`, less RoBERTa's offset (its positions start after the padding index). */
+export function usablePositions(c: Pick<EncoderConfig, 'family' | 'maxPositions' | 'padTokenId'>): number {
+  return c.family === 'roberta' ? c.maxPositions - c.padTokenId - 1 : c.maxPositions;
+}
+
 export function parseHfConfig(json: unknown, source = 'config.json'): EncoderConfig {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new InputError(`${source}: expected a JSON object (a Hugging Face config.json)`);

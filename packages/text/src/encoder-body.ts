@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng, InputError, UsageError } from '@parry/core';
-import type { EncoderConfig, HiddenActivation } from './config.js';
+import { type EncoderConfig, type HiddenActivation, usablePositions } from './config.js';
 import { type Keeper, recomputeGrad } from './recompute.js';
 import type { HostTensor, ModelFamily, TextBatch } from '@parry/core';
 
@@ -352,7 +352,7 @@ export class EncoderBody {
         throw new UsageError(`batch.${key} has shape [${t.shape}] but the embeddings are [${B}, ${T}, ...]; give all [${B}, ${T}]`);
       }
     }
-    const maxT = c.family === 'roberta' ? c.maxPositions - c.padTokenId - 1 : c.maxPositions;
+    const maxT = usablePositions(c);
     if (T > maxT) {
       throw new InputError(`a batch of ${T} tokens exceeds the model's ${maxT} positions (max_position_embeddings); truncate to ${maxT}`);
     }

@@ -23,6 +23,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { UsageError } from '@parry/core';
 import type { MaskedLanguageModel, MaskedLmCandidate, MaskedLmQuery, TextTokenizer } from '@parry/core';
 import type { MaskedLm } from './mlm.js';
+import { usablePositions } from './config.js';
 
 export interface MaskedLanguageModelOptions {
   /** Queries answered per forward pass (default 64). */
@@ -67,7 +68,7 @@ export function createMaskedLanguageModel(mlm: MaskedLm, tokenizer: TextTokenize
   const batchSize = options.batchSize ?? 64;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`batchSize must be a positive integer, got ${batchSize}`);
   const c = mlm.config;
-  const positions = c.family === 'roberta' ? c.maxPositions - c.padTokenId - 1 : c.maxPositions;
+  const positions = usablePositions(c);
   const maxLength = Math.min(options.maxLength ?? positions, positions);
   if (!Number.isInteger(maxLength) || maxLength < 3) throw new UsageError(`maxLength must be an integer of at least 3, got ${options.maxLength}`);
 

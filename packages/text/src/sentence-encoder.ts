@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError, type SentenceEncoder, type TextTokenizer, UsageError } from '@parry/core';
 import { disposeBatch, lengthSortedBatches, padBatch } from './batching.js';
+import { usablePositions } from './config.js';
 import type { TransformerClassifier } from './encoder.js';
 import { type LoadPretrainedOptions, loadPretrained } from './pretrained.js';
 
@@ -45,7 +46,7 @@ export function pooledSentenceEncoder(
   const batchSize = options.batchSize ?? 32;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`sentence encoder batchSize must be a positive integer, got ${batchSize}`);
   const c = model.config;
-  const limit = c.family === 'roberta' ? c.maxPositions - c.padTokenId - 1 : c.maxPositions;
+  const limit = usablePositions(c);
   const maxLength = options.maxLength ?? Math.min(limit, 512);
   if (!Number.isInteger(maxLength) || maxLength < 2 || maxLength > limit) {
     throw new UsageError(`sentence encoder maxLength must be an integer from 2 to the encoder's ${limit} positions, got ${maxLength}`);
